@@ -1,0 +1,148 @@
+//! Where agent-cost looks and writes: every environment variable it reads is a constant in
+//! [`env_vars`], and [`Locations::from_env`] resolves them once (override → XDG → home), so
+//! tests can point the whole program at a fake home by setting variables.
+
+use std::path::{Path, PathBuf};
+
+/// Names of the environment variables agent-cost reads.
+pub mod env_vars {
+    /// agent-cost's own state directory (cursors, unattributed tally, config.toml).
+    pub const AGENT_COST_HOME: &str = "AGENT_COST_HOME";
+    /// Claude Code config dirs, comma separated, each holding `projects/` (or being it).
+    pub const CLAUDE_CONFIG_DIR: &str = "CLAUDE_CONFIG_DIR";
+    /// Codex CLI home (reserved for the Codex source).
+    pub const CODEX_HOME: &str = "CODEX_HOME";
+    /// Gemini CLI home (reserved for the Gemini source).
+    pub const GEMINI_CLI_HOME: &str = "GEMINI_CLI_HOME";
+    /// XDG data directory, used for the default state directory.
+    pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
+    /// The user's home directory.
+    pub const HOME: &str = "HOME";
+    /// Time budget of one hook run in milliseconds (default 100).
+    pub const AGENT_COST_HOOK_BUDGET_MS: &str = "AGENT_COST_HOOK_BUDGET_MS";
+    /// Set to `1` to make hooks do nothing (an escape hatch, like `--no-verify`).
+    pub const AGENT_COST_DISABLE: &str = "AGENT_COST_DISABLE";
+}
+
+/// The directory a user must set when no default can be found.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot find a directory for agent-cost's state: set AGENT_COST_HOME (or HOME / XDG_DATA_HOME)"
+)]
+pub struct NoStateDir;
+
+/// Directories agent-cost uses, resolved from the environment.
+#[derive(Debug, Clone)]
+pub struct Locations {
+    /// agent-cost's own state: cursors, the unattributed tally, `config.toml`.
+    pub state_dir: PathBuf,
+    /// Claude Code `projects/` directories to scan, in order, existing or not.
+    pub claude_projects: Vec<PathBuf>,
+}
+
+impl Locations {
+    /// Resolves every location from the process environment.
+    pub fn from_env() -> Result<Locations, NoStateDir> {
+        Locations::from_lookup(|name| std::env::var_os(name).filter(|v| !v.is_empty()))
+    }
+
+    /// Resolves every location from `lookup` (the environment, or a test's map).
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<Locations, NoStateDir> {
+        let home = lookup(env_vars::HOME)
+            .map(PathBuf::from)
+            .or_else(dirs::home_dir);
+        let state_dir = match lookup(env_vars::AGENT_COST_HOME) {
+            Some(dir) => PathBuf::from(dir),
+            None => lookup(env_vars::XDG_DATA_HOME)
+                .map(PathBuf::from)
+                .or_else(|| home.as_ref().map(|h| h.join(".local").join("share")))
+                .or_else(dirs::data_dir)
+                .ok_or(NoStateDir)?
+                .join("agent-cost"),
+        };
+        let claude_projects = match lookup(env_vars::CLAUDE_CONFIG_DIR) {
+            Some(list) => list
+                .to_string_lossy()
+                .split(',')
+                .map(str::trim)
+                .filter(|entry| !entry.is_empty())
+                .map(|entry| claude_projects_dir(Path::new(entry)))
+                .collect(),
+            None => home
+                .iter()
+                .flat_map(|h| {
+                    [
+                        h.join(".config").join("claude").join("projects"),
+                        h.join(".claude").join("projects"),
+                    ]
+                })
+                .collect(),
+        };
+        Ok(Locations {
+            state_dir,
+            claude_projects,
+        })
+    }
+
+    /// The user-wide configuration file (`$AGENT_COST_HOME/config.toml`).
+    pub fn config_file(&self) -> PathBuf {
+        self.state_dir.join("config.toml")
+    }
+}
+
+/// A `CLAUDE_CONFIG_DIR` entry names a config dir holding `projects/`, or `projects/` itself.
+fn claude_projects_dir(entry: &Path) -> PathBuf {
+    let nested = entry.join("projects");
+    if nested.is_dir() || entry.file_name() != Some("projects".as_ref()) {
+        nested
+    } else {
+        entry.to_path_buf()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn locate(vars: &[(&str, &str)]) -> Locations {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Locations::from_lookup(|name| map.get(name).map(Into::into)).unwrap()
+    }
+
+    #[test]
+    fn agent_cost_home_wins_over_xdg_and_home() {
+        let l = locate(&[
+            ("HOME", "/h"),
+            ("XDG_DATA_HOME", "/x"),
+            ("AGENT_COST_HOME", "/a"),
+        ]);
+        assert_eq!(l.state_dir, PathBuf::from("/a"));
+        let l = locate(&[("HOME", "/h"), ("XDG_DATA_HOME", "/x")]);
+        assert_eq!(l.state_dir, PathBuf::from("/x/agent-cost"));
+        let l = locate(&[("HOME", "/h")]);
+        assert_eq!(l.state_dir, PathBuf::from("/h/.local/share/agent-cost"));
+    }
+
+    #[test]
+    fn claude_dirs_follow_claude_code() {
+        let l = locate(&[("HOME", "/h")]);
+        assert_eq!(
+            l.claude_projects,
+            vec![
+                PathBuf::from("/h/.config/claude/projects"),
+                PathBuf::from("/h/.claude/projects")
+            ]
+        );
+        let l = locate(&[("HOME", "/h"), ("CLAUDE_CONFIG_DIR", "/c1, /c2/projects,")]);
+        assert_eq!(
+            l.claude_projects,
+            vec![PathBuf::from("/c1/projects"), PathBuf::from("/c2/projects")]
+        );
+    }
+}
