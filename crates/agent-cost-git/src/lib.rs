@@ -1,1 +1,11 @@
-//! placeholder
+//! Git access for agent-cost.
+//!
+//! [`worktree`] finds the worktree (and its private git dir) that contains a path by reading
+//! `.git` entries, which is fast enough to do per event and needs no git process. [`history`]
+//! walks commit ranges and reads messages with gix, for the readers and the hooks.
+
+pub mod history;
+pub mod worktree;
+
+pub use history::{CommitMessage, History, HistoryError};
+pub use worktree::Worktree;

@@ -1,0 +1,168 @@
+//! Commit messages from git history, read with gix (no git process).
+
+use std::path::Path;
+
+/// A commit and its full message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitMessage {
+    /// The commit id in hex.
+    pub id: String,
+    /// The whole raw message (subject, body, trailers).
+    pub message: String,
+}
+
+/// Why history could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// No repository at or above the path.
+    #[error("not in a git repository: {path}")]
+    NotARepository {
+        /// Where the search started.
+        path: String,
+        /// What gix reported.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The range or revision does not name commits in this repository.
+    #[error(
+        "cannot resolve `{spec}`: use a revision or range such as HEAD, main..HEAD or v1.0..v2.0"
+    )]
+    BadRange {
+        /// The spec as given.
+        spec: String,
+        /// What gix reported.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Reading objects failed (a corrupt or shallow repository).
+    #[error("cannot read commits")]
+    Read(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+fn read_error(e: impl std::error::Error + Send + Sync + 'static) -> HistoryError {
+    HistoryError::Read(Box::new(e))
+}
+
+/// An open repository for reading history.
+pub struct History {
+    repo: gix::Repository,
+}
+
+impl History {
+    /// Opens the repository containing `path`.
+    pub fn discover(path: &Path) -> Result<History, HistoryError> {
+        let repo = gix::discover(path).map_err(|source| HistoryError::NotARepository {
+            path: path.display().to_string(),
+            source: Box::new(source),
+        })?;
+        Ok(History { repo })
+    }
+
+    /// The character that starts comment lines in commit messages (`core.commentChar`).
+    /// `auto` and unset both mean `#`, which is what git uses for hooks' message files
+    /// unless it picked another character; callers treat both as comments.
+    pub fn comment_prefix(&self) -> String {
+        let config = self.repo.config_snapshot();
+        match config.string("core.commentChar").map(|v| v.to_string()) {
+            Some(value) if !value.is_empty() && value != "auto" => value,
+            _ => "#".to_string(),
+        }
+    }
+
+    /// Messages of `HEAD` and up to `limit - 1` of its first-parent ancestors, newest first.
+    /// An unborn `HEAD` has none.
+    pub fn recent_messages(&self, limit: usize) -> Result<Vec<CommitMessage>, HistoryError> {
+        let Ok(mut commit) = self.repo.head_commit() else {
+            return Ok(Vec::new());
+        };
+        let mut messages = Vec::new();
+        while messages.len() < limit {
+            messages.push(CommitMessage {
+                id: commit.id.to_string(),
+                message: commit.message_raw_sloppy().to_string(),
+            });
+            let Some(parent) = commit.parent_ids().next() else {
+                break;
+            };
+            commit = parent.object().map_err(read_error)?.into_commit();
+        }
+        Ok(messages)
+    }
+
+    /// Walks the commits of `spec` (`HEAD`, `main..HEAD`, `A...B`, a single revision meaning
+    /// its whole history), calling `visit` for each; default is `HEAD`.
+    pub fn walk(
+        &self,
+        spec: Option<&str>,
+        mut visit: impl FnMut(CommitMessage),
+    ) -> Result<u64, HistoryError> {
+        use gix::revision::plumbing::Spec;
+        let spec_text = spec.unwrap_or("HEAD");
+        let bad = |source: Box<dyn std::error::Error + Send + Sync>| HistoryError::BadRange {
+            spec: spec_text.to_string(),
+            source,
+        };
+        let parsed = self
+            .repo
+            .rev_parse(spec_text)
+            .map_err(|e| bad(Box::new(e)))?
+            .detach();
+        let (tips, hidden): (Vec<gix::ObjectId>, Vec<gix::ObjectId>) = match parsed {
+            Spec::Include(id) => (vec![id], vec![]),
+            Spec::Range { from, to } => (vec![to], vec![from]),
+            Spec::Merge { theirs, ours } => {
+                let base = self
+                    .repo
+                    .merge_base(theirs, ours)
+                    .map_err(|e| bad(Box::new(e)))?;
+                (
+                    vec![theirs, ours],
+                    base.into_iter().map(|b| b.detach()).collect(),
+                )
+            }
+            Spec::Exclude(id) => (vec![], vec![id]),
+            Spec::IncludeOnlyParents(id) => {
+                let commit = self.repo.find_commit(id).map_err(|e| bad(Box::new(e)))?;
+                (commit.parent_ids().map(|p| p.detach()).collect(), vec![])
+            }
+            Spec::ExcludeParents(id) => {
+                let commit = self.repo.find_commit(id).map_err(|e| bad(Box::new(e)))?;
+                (vec![id], commit.parent_ids().map(|p| p.detach()).collect())
+            }
+        };
+        let tips: Vec<gix::ObjectId> = tips
+            .into_iter()
+            .map(|id| self.peel_to_commit(id))
+            .collect::<Result<_, _>>()
+            .map_err(bad)?;
+        let hidden: Vec<gix::ObjectId> = hidden
+            .into_iter()
+            .map(|id| self.peel_to_commit(id))
+            .collect::<Result<_, _>>()
+            .map_err(bad)?;
+        let walk = self
+            .repo
+            .rev_walk(tips)
+            .with_hidden(hidden)
+            .all()
+            .map_err(read_error)?;
+        let mut count = 0;
+        for info in walk {
+            let info = info.map_err(read_error)?;
+            let commit = info.object().map_err(read_error)?;
+            visit(CommitMessage {
+                id: info.id.to_string(),
+                message: commit.message_raw_sloppy().to_string(),
+            });
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    fn peel_to_commit(
+        &self,
+        id: gix::ObjectId,
+    ) -> Result<gix::ObjectId, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(self.repo.find_object(id)?.peel_to_commit()?.id)
+    }
+}
