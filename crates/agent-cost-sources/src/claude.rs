@@ -162,9 +162,9 @@ pub fn parse_line(line: &[u8], subagent_file: bool) -> LineOutcome {
     let session_id = parsed.session_id.unwrap_or_default();
     let timestamp = parsed.timestamp.unwrap_or_default();
     let event_id = match (message.id, parsed.request_id.as_deref(), parsed.uuid) {
-        (Some(id), _, _) if !id.is_empty() => format!("claude:{id}"),
-        (_, Some(request), _) if !request.is_empty() => format!("claude:req:{request}"),
-        (_, _, Some(uuid)) if !uuid.is_empty() => format!("claude:line:{uuid}"),
+        (Some(id), _, _) if !id.is_empty() => format!("claude:{}", sanitize(&id)),
+        (_, Some(request), _) if !request.is_empty() => format!("claude:req:{}", sanitize(request)),
+        (_, _, Some(uuid)) if !uuid.is_empty() => format!("claude:line:{}", sanitize(&uuid)),
         _ => format!(
             "claude:hash:{:016x}",
             crate::tail::fnv1a(
@@ -184,6 +184,13 @@ pub fn parse_line(line: &[u8], subagent_file: bool) -> LineOutcome {
         sidechain: parsed.is_sidechain || subagent_file,
         speed: usage.speed.filter(|s| s != "standard"),
     }))
+}
+
+/// Ids end up in tab-separated index files: control characters become `_`.
+fn sanitize(id: &str) -> String {
+    id.chars()
+        .map(|c| if c.is_control() { '_' } else { c })
+        .collect()
 }
 
 /// True if `path` is inside one of `projects_dirs` (used to accept hook-provided paths).

@@ -1,0 +1,92 @@
+//! Which repositories charge spend to commits, and since when.
+//!
+//! `agent-cost install-hooks` writes `<common-git-dir>/agent-cost/tracking.json`. Spend that
+//! happened before `since` is not written into commits (a first commit must not carry months
+//! of history); `install-hooks --since DATE` moves the start back.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{IoResultExt, LedgerError};
+
+/// Tracking settings of one repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tracking {
+    /// Spend from this instant on is charged to commits (RFC 3339, UTC).
+    pub since: String,
+}
+
+/// Where a repository's tracking file is.
+pub fn tracking_path(common_dir: &Path) -> PathBuf {
+    common_dir.join("agent-cost").join("tracking.json")
+}
+
+impl Tracking {
+    /// Reads the tracking file of a repository, if hooks were installed.
+    pub fn read(common_dir: &Path) -> Result<Option<Tracking>, LedgerError> {
+        let path = tracking_path(common_dir);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| LedgerError::Corrupt {
+                        path,
+                        detail: e.to_string(),
+                    })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).at(path),
+        }
+    }
+
+    /// Writes the tracking file.
+    pub fn write(&self, common_dir: &Path) -> Result<(), LedgerError> {
+        let path = tracking_path(common_dir);
+        let dir = path.parent().unwrap_or(common_dir);
+        std::fs::create_dir_all(dir).at(dir)?;
+        let text = serde_json::to_string_pretty(self).map_err(|e| LedgerError::Corrupt {
+            path: path.clone(),
+            detail: e.to_string(),
+        })?;
+        std::fs::write(&path, text + "\n").at(path)
+    }
+
+    /// Removes the tracking file (hooks uninstalled).
+    pub fn remove(common_dir: &Path) -> Result<(), LedgerError> {
+        let path = tracking_path(common_dir);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).at(path),
+            _ => Ok(()),
+        }
+    }
+
+    /// True if an event logged at `timestamp` is charged to commits. Unparseable timestamps
+    /// are charged: losing spend is worse than charging it late.
+    pub fn covers(&self, timestamp: &str) -> bool {
+        match (parse_time(&self.since), parse_time(timestamp)) {
+            (Ok(since), Ok(at)) => at >= since,
+            _ => true,
+        }
+    }
+}
+
+/// Parses an RFC 3339 instant, or a plain date (midnight UTC).
+pub fn parse_time(text: &str) -> Result<jiff::Timestamp, LedgerError> {
+    let text = text.trim();
+    if let Ok(ts) = text.parse::<jiff::Timestamp>() {
+        return Ok(ts);
+    }
+    text.parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| z.timestamp())
+        .ok_or_else(|| LedgerError::BadTime {
+            text: text.to_string(),
+        })
+}
+
+/// Now, as RFC 3339 text in UTC.
+pub fn now_rfc3339() -> String {
+    jiff::Timestamp::now().to_string()
+}
