@@ -1,1 +1,14 @@
-//! placeholder
+//! The commit side of agent-cost.
+//!
+//! - [`install`] puts the shims from `hooks/` into a repository's hooks directory (honouring
+//!   `core.hooksPath`, keeping any hook already there) and takes them out again.
+//! - [`drain`] turns pending charges into a trailer block, priced with [`pricing`].
+//! - [`run`] is what each git hook does: catch up, propose a drain, settle it once committed.
+
+pub mod drain;
+pub mod error;
+pub mod install;
+pub mod pricing;
+pub mod run;
+
+pub use error::HookError;

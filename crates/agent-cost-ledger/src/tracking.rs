@@ -88,5 +88,8 @@ pub fn parse_time(text: &str) -> Result<jiff::Timestamp, LedgerError> {
 
 /// Now, as RFC 3339 text in UTC.
 pub fn now_rfc3339() -> String {
-    jiff::Timestamp::now().to_string()
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap_or_else(|_| jiff::Timestamp::now())
+        .to_string()
 }

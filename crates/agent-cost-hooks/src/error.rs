@@ -1,0 +1,60 @@
+//! Errors of hook installation and hook runs.
+
+use std::path::PathBuf;
+
+/// What went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    /// Not inside a git worktree.
+    #[error("not inside a git working tree: run this from a repository (or pass its path)")]
+    NotInRepository,
+    /// A file could not be read or written.
+    #[error("cannot access {path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// git could not be run or failed.
+    #[error("`git {args}` failed: {detail}")]
+    Git {
+        /// The arguments.
+        args: String,
+        /// What git said.
+        detail: String,
+    },
+    /// A hook file is in the way of installation.
+    #[error(
+        "{path} exists and so does {saved}: move one of them aside, then run install-hooks again"
+    )]
+    Conflict {
+        /// The hook.
+        path: PathBuf,
+        /// The saved previous hook.
+        saved: PathBuf,
+    },
+    /// Ledger state could not be used.
+    #[error(transparent)]
+    Ledger(#[from] agent_cost_ledger::LedgerError),
+    /// History could not be read.
+    #[error(transparent)]
+    History(#[from] agent_cost_git::HistoryError),
+    /// The hook was called with arguments git never passes.
+    #[error("unexpected hook arguments: {0}")]
+    Usage(String),
+}
+
+pub(crate) trait IoResultExt<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T, HookError>;
+}
+
+impl<T> IoResultExt<T> for std::io::Result<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T, HookError> {
+        self.map_err(|source| HookError::Io {
+            path: path.into(),
+            source,
+        })
+    }
+}

@@ -1,0 +1,34 @@
+//! The price book a worktree uses: built-in prices, then `$AGENT_COST_HOME/config.toml`, then
+//! the repository's `agent-cost.toml` (later files win).
+
+use std::path::{Path, PathBuf};
+
+use agent_cost_prices::{PriceBook, PriceOverrides};
+
+/// Loads the price book for a worktree. Problems with override files are returned as
+/// warnings (the file is then ignored), never as failures: pricing must not stop a commit.
+pub fn price_book(config_file: &Path, workdir: Option<&Path>) -> (PriceBook, Vec<String>) {
+    let mut book = PriceBook::builtin();
+    let mut warnings = Vec::new();
+    let files: Vec<PathBuf> = std::iter::once(config_file.to_path_buf())
+        .chain(workdir.map(|w| w.join("agent-cost.toml")))
+        .collect();
+    for file in files {
+        let text = match std::fs::read_to_string(&file) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                warnings.push(format!(
+                    "cannot read {}: {e}; its prices are ignored",
+                    file.display()
+                ));
+                continue;
+            }
+        };
+        match PriceOverrides::from_toml_str(&text, &file) {
+            Ok(overrides) => book = book.with_overrides(&overrides),
+            Err(e) => warnings.push(format!("{e}; the file's prices are ignored")),
+        }
+    }
+    (book, warnings)
+}

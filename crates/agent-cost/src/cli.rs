@@ -1,0 +1,67 @@
+//! The command-line interface: one `Args` struct per subcommand (its doc comment is the
+//! `--help` text) and one `match` to dispatch.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+/// Git history as the cost ledger of AI coding agents.
+///
+/// agent-cost reads the session logs your coding agents write (Claude Code today), tallies
+/// each request's tokens and cost against the git worktree it ran in, and writes the pending
+/// spend into your next commit as trailers (AI-Model:, AI-Cost-Estimate:, AI-Cost-Id:). From
+/// then on `git log` shows what each commit cost, and `agent-cost trailers sum main..HEAD`
+/// adds up a branch.
+///
+/// Start with `agent-cost demo` to see it work on a throwaway repository, then run
+/// `agent-cost install-hooks` in a repository of yours.
+#[derive(Debug, Parser)]
+#[command(name = "agent-cost", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    InstallHooks(commands::install_hooks::InstallHooksArgs),
+    Ingest(commands::ingest::IngestArgs),
+    Status(commands::status::StatusArgs),
+    #[command(subcommand)]
+    Trailers(commands::trailers::TrailersCommand),
+    Demo(commands::demo::DemoArgs),
+    #[command(hide = true)]
+    Hook(commands::hook::HookArgs),
+}
+
+/// Parses arguments, runs the command, and turns the outcome into an exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::InstallHooks(args) => commands::install_hooks::run(args),
+        Command::Ingest(args) => commands::ingest::run(args),
+        Command::Status(args) => commands::status::run(args),
+        Command::Trailers(command) => commands::trailers::run(command),
+        Command::Demo(args) => commands::demo::run(args),
+        Command::Hook(args) => return commands::hook::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            error.print();
+            ExitCode::from(error.code)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

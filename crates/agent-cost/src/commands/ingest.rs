@@ -1,0 +1,50 @@
+//! `agent-cost ingest`: catch up on every agent log now.
+
+use agent_cost_ledger::ingest::{IngestOptions, ingest};
+
+use crate::output::{CommandResult, print_json, thousands};
+
+/// Read every new line of the agents' logs now and charge it to its worktree.
+///
+/// Hooks do this on every commit within a small time budget; run it after a long break, or
+/// to see what was read. Reading again is always safe: an event already charged is never
+/// charged twice, even after agent-cost's cursors are deleted.
+#[derive(Debug, clap::Args)]
+pub struct IngestArgs {
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the command.
+pub fn run(args: IngestArgs) -> CommandResult {
+    let locations = super::locations()?;
+    let report = ingest(&locations, IngestOptions::default())?;
+    if args.json {
+        return print_json(&report);
+    }
+    println!(
+        "{} log files, {} with new lines; {} bytes, {} lines read",
+        report.files_found,
+        report.files_read,
+        thousands(report.bytes_read),
+        thousands(report.lines_read)
+    );
+    println!(
+        "{} requests charged, {} grown, {} repeats ignored",
+        report.events_charged, report.events_topped_up, report.duplicates
+    );
+    if report.malformed_skipped + report.synthetic_skipped > 0 {
+        println!(
+            "skipped: {} malformed lines, {} <synthetic> lines",
+            report.malformed_skipped, report.synthetic_skipped
+        );
+    }
+    for (destination, count) in &report.charged_to {
+        println!("  {count:>6} requests -> {destination}");
+    }
+    for problem in &report.unreadable {
+        eprintln!("warning: skipped unreadable file {problem}");
+    }
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! One module per subcommand.
+
+pub mod demo;
+pub mod hook;
+pub mod ingest;
+pub mod install_hooks;
+pub mod status;
+pub mod trailers;
+
+use agent_cost_paths::Locations;
+
+use crate::output::CommandError;
+
+/// Resolves agent-cost's locations from the environment.
+pub fn locations() -> Result<Locations, CommandError> {
+    Locations::from_env().map_err(|e| CommandError::from_error(&e))
+}

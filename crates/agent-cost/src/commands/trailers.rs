@@ -1,0 +1,119 @@
+//! `agent-cost trailers …`: reading AI-cost trailers back from history.
+
+use agent_cost_git::History;
+use agent_cost_trailers::{RangeTotals, Totals, parse_blocks};
+
+use crate::output::{CommandError, CommandResult, print_json, table, thousands};
+
+/// Read the AI-cost trailers in git history.
+#[derive(Debug, clap::Subcommand)]
+pub enum TrailersCommand {
+    Sum(SumArgs),
+}
+
+/// Add up the AI spend recorded in a range of commits.
+///
+/// Scans every commit message in the range (whole bodies, so squash merges and rebased
+/// commits are read too) and counts each drain (AI-Cost-Id) once, however many commits carry
+/// a copy of it. Examples:
+///
+///   agent-cost trailers sum                 # all of HEAD's history
+///   agent-cost trailers sum main..HEAD      # what this branch added
+///   agent-cost trailers sum v1.0..v2.0 --json
+#[derive(Debug, clap::Args)]
+pub struct SumArgs {
+    /// A revision range, as git understands it (default: HEAD, i.e. all of its history).
+    range: Option<String>,
+    /// Print one JSON object: commits, commits_with_cost, cost_usd, tokens, models, …
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs a `trailers` subcommand.
+pub fn run(command: TrailersCommand) -> CommandResult {
+    match command {
+        TrailersCommand::Sum(args) => sum(args),
+    }
+}
+
+fn sum(args: SumArgs) -> CommandResult {
+    let cwd = std::env::current_dir().map_err(CommandError::from)?;
+    let history = History::discover(&cwd)
+        .map_err(|e| CommandError::from_error(&e).hint("run this inside a git repository"))?;
+    let mut totals = RangeTotals::new();
+    history.walk(args.range.as_deref(), |commit| {
+        totals.add_commit(parse_blocks(&commit.message));
+    })?;
+    let totals = totals.finish();
+    if args.json {
+        return print_json(&totals);
+    }
+    print_totals(args.range.as_deref().unwrap_or("HEAD"), &totals);
+    Ok(())
+}
+
+fn print_totals(range: &str, totals: &Totals) {
+    println!(
+        "{range}: {} commits, {} with AI cost, {} drains",
+        totals.commits, totals.commits_with_cost, totals.drains
+    );
+    if totals.duplicate_blocks + totals.replaced_blocks > 0 {
+        println!(
+            "(not counted again: {} copies of drains already counted, {} drains replaced by an amended one)",
+            totals.duplicate_blocks, totals.replaced_blocks
+        );
+    }
+    if totals.models.is_empty() {
+        return;
+    }
+    let mut rows: Vec<Vec<String>> = totals
+        .models
+        .iter()
+        .map(|m| {
+            vec![
+                m.model.clone(),
+                m.agent.clone(),
+                thousands(m.requests),
+                thousands(m.input),
+                thousands(m.output),
+                thousands(m.cache_write),
+                thousands(m.cache_read),
+                if m.unpriced {
+                    "unpriced".to_string()
+                } else {
+                    m.cost.to_decimal()
+                },
+            ]
+        })
+        .collect();
+    rows.push(vec![
+        "total".to_string(),
+        String::new(),
+        thousands(totals.models.iter().map(|m| m.requests).sum()),
+        thousands(totals.tokens.input),
+        thousands(totals.tokens.output),
+        thousands(totals.tokens.cache_write),
+        thousands(totals.tokens.cache_read),
+        totals.cost.to_decimal(),
+    ]);
+    print!(
+        "{}",
+        table(
+            &[
+                "model",
+                "agent",
+                "requests",
+                "input",
+                "output",
+                "cache-write",
+                "cache-read",
+                "cost (USD)"
+            ],
+            2,
+            &rows
+        )
+    );
+    if totals.incomplete {
+        println!("note: some models have no known price; the total covers priced models only");
+    }
+}

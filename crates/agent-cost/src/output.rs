@@ -1,0 +1,124 @@
+//! Printing helpers shared by commands: JSON, aligned tables, errors with hints.
+
+use std::fmt::Display;
+
+/// An error for the user: what went wrong, why, and what to do.
+pub struct CommandError {
+    /// The message.
+    pub message: String,
+    /// The chain of causes.
+    pub causes: Vec<String>,
+    /// What to do about it.
+    pub hint: Option<String>,
+    /// The exit code.
+    pub code: u8,
+}
+
+impl CommandError {
+    /// An error from any error type, with its source chain.
+    pub fn from_error(error: &(dyn std::error::Error + 'static)) -> CommandError {
+        let mut causes = Vec::new();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            causes.push(cause.to_string());
+            source = cause.source();
+        }
+        CommandError {
+            message: error.to_string(),
+            causes,
+            hint: None,
+            code: 1,
+        }
+    }
+
+    /// A plain message.
+    pub fn msg(message: impl Display) -> CommandError {
+        CommandError {
+            message: message.to_string(),
+            causes: Vec::new(),
+            hint: None,
+            code: 1,
+        }
+    }
+
+    /// Adds a hint.
+    pub fn hint(mut self, hint: impl Display) -> CommandError {
+        self.hint = Some(hint.to_string());
+        self
+    }
+
+    /// Prints the error to stderr.
+    pub fn print(&self) {
+        eprintln!("error: {}", self.message);
+        for cause in &self.causes {
+            eprintln!("  caused by: {cause}");
+        }
+        if let Some(hint) = &self.hint {
+            eprintln!("hint: {hint}");
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> From<E> for CommandError {
+    fn from(error: E) -> CommandError {
+        CommandError::from_error(&error)
+    }
+}
+
+/// The result of a command.
+pub type CommandResult = Result<(), CommandError>;
+
+/// Prints `value` as pretty JSON on stdout.
+pub fn print_json(value: &impl serde::Serialize) -> CommandResult {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CommandError::msg(e))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Renders rows as a table: the first `text_columns` columns left-aligned, numbers right-aligned.
+pub fn table(header: &[&str], text_columns: usize, rows: &[Vec<String>]) -> String {
+    let columns = header.len();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate().take(columns) {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let render = |cells: Vec<&str>| {
+        let mut line = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            let pad = widths[i].saturating_sub(cell.chars().count());
+            if i < text_columns {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad));
+            } else {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(cell);
+            }
+        }
+        line.trim_end().to_string()
+    };
+    let mut out = render(header.to_vec());
+    out.push('\n');
+    for row in rows {
+        out.push_str(&render(row.iter().map(String::as_str).collect()));
+        out.push('\n');
+    }
+    out
+}
+
+/// A token count with thousands separators: `120,000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
