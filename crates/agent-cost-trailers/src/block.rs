@@ -1,0 +1,415 @@
+//! The block: one drain of spend as data, how it is built (rounding, sums, sorting), merged for
+//! `--amend`, written as trailer lines, and given a fresh id.
+
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, Hasher};
+
+use agent_cost_events::{Money, PICOS_PER_MICRO, TokenCounts};
+
+/// Trailer key of the per-agent summary line.
+pub const KEY_AGENT: &str = "AI-Agent";
+/// Trailer key of the per-(agent, model) line.
+pub const KEY_MODEL: &str = "AI-Model";
+/// Trailer key of the block's total, one line per unit.
+pub const KEY_COST_ESTIMATE: &str = "AI-Cost-Estimate";
+/// Trailer key naming a block that this block includes (written by `--amend` merges).
+pub const KEY_COST_REPLACES: &str = "AI-Cost-Replaces";
+/// Trailer key of the block's unique id; it closes the block.
+pub const KEY_COST_ID: &str = "AI-Cost-Id";
+/// Every key a v1 block is made of, in the order they appear in a block.
+pub const OUR_KEYS: [&str; 5] = [
+    KEY_AGENT,
+    KEY_MODEL,
+    KEY_COST_ESTIMATE,
+    KEY_COST_REPLACES,
+    KEY_COST_ID,
+];
+/// The unit of model costs and of the estimate this version writes.
+pub const UNIT_USD: &str = "USD";
+
+/// The largest amount a trailer may carry (`u64::MAX` micro-units, about 1.8·10¹³).
+///
+/// Larger amounts are rejected when read and clamped when built, so that sums can never
+/// overflow and formatting never panics.
+pub const MAX_MONEY: Money = Money(u64::MAX as u128 * PICOS_PER_MICRO);
+
+/// One `AI-Model:` line: what one model cost one agent within a drain.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ModelLine {
+    /// Agent name, e.g. `claude-code`.
+    pub agent: String,
+    /// Model name, e.g. `claude-sonnet-4-5`.
+    pub model: String,
+    /// Number of API requests.
+    pub requests: u64,
+    /// Input tokens not read from or written to the cache (`in=`).
+    pub input: u64,
+    /// Output tokens, reasoning included (`out=`).
+    pub output: u64,
+    /// Tokens written to the prompt cache (`cache-write=`).
+    pub cache_write: u64,
+    /// Tokens read from the prompt cache (`cache-read=`).
+    pub cache_read: u64,
+    /// Cost in USD; `None` when the model's price is unknown (`cost=unpriced`).
+    pub cost: Option<Money>,
+}
+
+impl ModelLine {
+    /// A model line from summed token counts (both cache-write lifetimes count as `cache-write`).
+    pub fn from_tokens(
+        agent: impl Into<String>,
+        model: impl Into<String>,
+        requests: u64,
+        tokens: &TokenCounts,
+        cost: Option<Money>,
+    ) -> ModelLine {
+        ModelLine {
+            agent: agent.into(),
+            model: model.into(),
+            requests,
+            input: tokens.input,
+            output: tokens.output,
+            cache_write: tokens.cache_write_5m.saturating_add(tokens.cache_write_1h),
+            cache_read: tokens.cache_read,
+            cost,
+        }
+    }
+
+    /// Adds `other`'s requests, tokens and cost; the cost becomes `None` if either is unpriced.
+    pub fn add(&mut self, other: &ModelLine) {
+        self.requests = self.requests.saturating_add(other.requests);
+        self.input = self.input.saturating_add(other.input);
+        self.output = self.output.saturating_add(other.output);
+        self.cache_write = self.cache_write.saturating_add(other.cache_write);
+        self.cache_read = self.cache_read.saturating_add(other.cache_read);
+        self.cost = match (self.cost, other.cost) {
+            (Some(a), Some(b)) => Some(add_money(a, b)),
+            _ => None,
+        };
+    }
+}
+
+/// One `AI-Agent:` line: an agent's sessions and the sum of its models' rounded costs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AgentLine {
+    /// Agent name.
+    pub agent: String,
+    /// Number of agent sessions that contributed to the drain.
+    pub sessions: u64,
+    /// Sum of this agent's priced model costs (each already rounded to micro-dollars).
+    pub cost: Money,
+    /// Number of this agent's models without a known price.
+    pub unpriced: u64,
+}
+
+/// One `AI-Cost-Estimate:` line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Estimate {
+    /// The amount, at most six fractional digits.
+    pub amount: Money,
+    /// The unit word: `USD`, or e.g. `credits`, `premium-requests`.
+    pub unit: String,
+    /// True when some model could not be priced, so the amount is a lower bound.
+    pub incomplete: bool,
+}
+
+/// One drain of spend: the trailer lines between one `AI-Cost-Id:` and the previous one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Block {
+    /// The drain's unique id (16 lowercase hex digits when written by this version); empty
+    /// for a block read without its closing `AI-Cost-Id:` line.
+    pub id: String,
+    /// `AI-Agent:` lines, sorted by agent.
+    pub agents: Vec<AgentLine>,
+    /// `AI-Model:` lines, sorted by agent then model.
+    pub models: Vec<ModelLine>,
+    /// `AI-Cost-Estimate:` lines, one per unit (`USD` first).
+    pub estimates: Vec<Estimate>,
+    /// Ids of older blocks whose amounts this block includes (`AI-Cost-Replaces:`).
+    pub replaces: Vec<String>,
+}
+
+impl Block {
+    /// Builds a block from per-(agent, model) spend.
+    ///
+    /// Names are normalised (whitespace and control characters become `-`, empty names become
+    /// `unknown`), lines with the same (agent, model) are summed, each model's cost is rounded
+    /// half up to micro-dollars, agent lines and the USD estimate are the sums of the rounded
+    /// model costs, and everything is sorted. `sessions_per_agent` gives each agent's session
+    /// count; an agent listed there with sessions but no model still gets an `AI-Agent:` line.
+    /// `replaces` lists ids of blocks this one includes (duplicates and `id` itself dropped).
+    pub fn build(
+        id: String,
+        models: Vec<ModelLine>,
+        sessions_per_agent: &BTreeMap<String, u64>,
+        replaces: Vec<String>,
+    ) -> Block {
+        let mut merged: BTreeMap<(String, String), ModelLine> = BTreeMap::new();
+        for mut line in models {
+            line.agent = normalize_name(&line.agent);
+            line.model = normalize_name(&line.model);
+            let key = (line.agent.clone(), line.model.clone());
+            match merged.get_mut(&key) {
+                Some(existing) => existing.add(&line),
+                None => {
+                    merged.insert(key, line);
+                }
+            }
+        }
+        let models: Vec<ModelLine> = merged
+            .into_values()
+            .map(|mut line| {
+                line.cost = line.cost.map(round_micros);
+                line
+            })
+            .collect();
+
+        let mut agents: BTreeMap<String, AgentLine> = BTreeMap::new();
+        for (agent, sessions) in sessions_per_agent {
+            if *sessions > 0 {
+                let agent = normalize_name(agent);
+                let entry = agents
+                    .entry(agent.clone())
+                    .or_insert_with(|| empty_agent(agent));
+                entry.sessions = entry.sessions.saturating_add(*sessions);
+            }
+        }
+        let mut total = Money::ZERO;
+        let mut unpriced_models = 0u64;
+        for line in &models {
+            let entry = agents
+                .entry(line.agent.clone())
+                .or_insert_with(|| empty_agent(line.agent.clone()));
+            match line.cost {
+                Some(cost) => {
+                    entry.cost = add_money(entry.cost, cost);
+                    total = add_money(total, cost);
+                }
+                None => {
+                    entry.unpriced += 1;
+                    unpriced_models += 1;
+                }
+            }
+        }
+
+        let id = normalize_id(&id);
+        let mut kept: Vec<String> = Vec::new();
+        for other in replaces {
+            let other = normalize_id(&other);
+            if !other.is_empty() && other != id && !kept.contains(&other) {
+                kept.push(other);
+            }
+        }
+
+        Block {
+            id,
+            agents: agents.into_values().collect(),
+            models,
+            estimates: vec![Estimate {
+                amount: total,
+                unit: UNIT_USD.to_string(),
+                incomplete: unpriced_models > 0,
+            }],
+            replaces: kept,
+        }
+    }
+
+    /// Merges older blocks and new spend into one block with id `id`, for `git commit --amend`.
+    ///
+    /// Model lines are summed by (agent, model) (a cost is unpriced if either side is), agent
+    /// sessions add up, estimates in units other than USD are summed per unit, and `replaces`
+    /// lists the merged blocks' ids followed by the ids they replaced, so a reader that sees
+    /// an old block next to the merged one counts only the merged one.
+    pub fn merge(
+        id: String,
+        blocks: &[Block],
+        extra: Vec<ModelLine>,
+        extra_sessions: &BTreeMap<String, u64>,
+    ) -> Block {
+        let mut models = Vec::new();
+        let mut sessions: BTreeMap<String, u64> = BTreeMap::new();
+        let mut replaces = Vec::new();
+        let mut other_units: BTreeMap<String, Estimate> = BTreeMap::new();
+        for block in blocks {
+            models.extend(block.models.iter().cloned());
+            for agent in &block.agents {
+                let entry = sessions.entry(agent.agent.clone()).or_default();
+                *entry = entry.saturating_add(agent.sessions);
+            }
+            if !block.id.is_empty() {
+                replaces.push(block.id.clone());
+            }
+            replaces.extend(block.replaces.iter().cloned());
+            for estimate in &block.estimates {
+                if estimate.unit == UNIT_USD {
+                    continue;
+                }
+                let entry = other_units
+                    .entry(estimate.unit.clone())
+                    .or_insert_with(|| Estimate {
+                        amount: Money::ZERO,
+                        unit: estimate.unit.clone(),
+                        incomplete: false,
+                    });
+                entry.amount = add_money(entry.amount, estimate.amount);
+                entry.incomplete |= estimate.incomplete;
+            }
+        }
+        models.extend(extra);
+        for (agent, count) in extra_sessions {
+            let entry = sessions.entry(agent.clone()).or_default();
+            *entry = entry.saturating_add(*count);
+        }
+        let mut block = Block::build(id, models, &sessions, replaces);
+        block.estimates.extend(other_units.into_values());
+        block
+    }
+
+    /// The block as trailer lines (without line endings), in v1 order: `AI-Agent:` lines,
+    /// `AI-Model:` lines, `AI-Cost-Estimate:` lines, `AI-Cost-Replaces:` lines, `AI-Cost-Id:`.
+    pub fn to_trailer_lines(&self) -> Vec<String> {
+        let mut lines = Vec::with_capacity(
+            self.agents.len() + self.models.len() + self.estimates.len() + self.replaces.len() + 1,
+        );
+        for agent in &self.agents {
+            let mut line = format!(
+                "{KEY_AGENT}: {} sessions={} cost={}",
+                normalize_name(&agent.agent),
+                agent.sessions,
+                clamp(agent.cost).to_decimal()
+            );
+            if agent.unpriced > 0 {
+                line.push_str(&format!(" unpriced={}", agent.unpriced));
+            }
+            lines.push(line);
+        }
+        for model in &self.models {
+            let cost = match model.cost {
+                Some(cost) => clamp(cost).to_decimal(),
+                None => "unpriced".to_string(),
+            };
+            lines.push(format!(
+                "{KEY_MODEL}: {} agent={} requests={} in={} out={} cache-write={} cache-read={} cost={}",
+                normalize_name(&model.model),
+                normalize_name(&model.agent),
+                model.requests,
+                model.input,
+                model.output,
+                model.cache_write,
+                model.cache_read,
+                cost
+            ));
+        }
+        let unpriced_models = self.models.iter().filter(|m| m.cost.is_none()).count();
+        for estimate in &self.estimates {
+            let mut line = format!(
+                "{KEY_COST_ESTIMATE}: {} {}",
+                clamp(estimate.amount).to_decimal(),
+                normalize_name(&estimate.unit)
+            );
+            if estimate.incomplete {
+                if estimate.unit == UNIT_USD && unpriced_models > 0 {
+                    let plural = if unpriced_models == 1 { "" } else { "s" };
+                    line.push_str(&format!(
+                        " (incomplete: {unpriced_models} model{plural} unpriced)"
+                    ));
+                } else {
+                    line.push_str(" (incomplete)");
+                }
+            }
+            lines.push(line);
+        }
+        for replaced in &self.replaces {
+            lines.push(format!("{KEY_COST_REPLACES}: {}", normalize_id(replaced)));
+        }
+        lines.push(format!("{KEY_COST_ID}: {}", normalize_id(&self.id)));
+        lines
+    }
+
+    /// The USD estimate of the block: its `USD` estimate line if it has one, else the sum of
+    /// its priced model lines.
+    pub fn usd(&self) -> Money {
+        self.estimates
+            .iter()
+            .find(|e| e.unit == UNIT_USD)
+            .map(|e| e.amount)
+            .unwrap_or_else(|| {
+                self.models
+                    .iter()
+                    .filter_map(|m| m.cost)
+                    .fold(Money::ZERO, add_money)
+            })
+    }
+
+    /// True when some model of the block is unpriced or an estimate says it is incomplete.
+    pub fn is_incomplete(&self) -> bool {
+        self.models.iter().any(|m| m.cost.is_none()) || self.estimates.iter().any(|e| e.incomplete)
+    }
+}
+
+/// A fresh block id: 16 lowercase hex digits, different on every call.
+///
+/// Mixes the time in nanoseconds, the process id, a process-wide counter and the randomly
+/// keyed [`std::collections::hash_map::RandomState`] through SipHash.
+pub fn new_block_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(nanos);
+    hasher.write_u32(std::process::id());
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    format!("{:016x}", hasher.finish())
+}
+
+/// Adds two amounts, saturating at [`MAX_MONEY`].
+pub(crate) fn add_money(a: Money, b: Money) -> Money {
+    clamp(Money(a.0.saturating_add(b.0)))
+}
+
+/// Caps an amount at [`MAX_MONEY`].
+pub(crate) fn clamp(m: Money) -> Money {
+    if m > MAX_MONEY { MAX_MONEY } else { m }
+}
+
+/// Rounds half up to whole micro-units, after capping (so it cannot overflow).
+fn round_micros(m: Money) -> Money {
+    clamp(m).round_to_micros()
+}
+
+/// A name as written in a trailer: whitespace and control characters become `-`, and an empty
+/// name becomes `unknown`.
+pub(crate) fn normalize_name(name: &str) -> String {
+    if name.is_empty() {
+        return "unknown".to_string();
+    }
+    name.chars()
+        .map(|c| {
+            if c.is_whitespace() || c.is_control() {
+                '-'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// An id as written and compared: lowercase, without whitespace or control characters.
+pub(crate) fn normalize_id(id: &str) -> String {
+    id.chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+fn empty_agent(agent: String) -> AgentLine {
+    AgentLine {
+        agent,
+        sessions: 0,
+        cost: Money::ZERO,
+        unpriced: 0,
+    }
+}

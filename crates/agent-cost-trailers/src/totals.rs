@@ -1,0 +1,184 @@
+//! Summing blocks over a range of commits: each `AI-Cost-Id` counted once, replaced blocks
+//! skipped, totals kept in integers.
+
+use std::collections::{BTreeMap, HashSet};
+
+use agent_cost_events::Money;
+use serde::{Serialize, Serializer};
+
+use crate::block::{Block, add_money};
+
+/// Accumulates the blocks of a range of commits; [`RangeTotals::finish`] sums them.
+///
+/// Blocks are kept until `finish` because a block that replaces another may come before or
+/// after it in the walk.
+#[derive(Debug, Clone, Default)]
+pub struct RangeTotals {
+    commits: u64,
+    commits_with_cost: u64,
+    blocks: Vec<Block>,
+}
+
+/// Token sums over a range.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TokenTotals {
+    /// Input tokens not read from or written to the cache.
+    pub input: u64,
+    /// Output tokens, reasoning included.
+    pub output: u64,
+    /// Tokens written to the prompt cache.
+    pub cache_write: u64,
+    /// Tokens read from the prompt cache.
+    pub cache_read: u64,
+}
+
+/// What one (agent, model) cost over a range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelTotal {
+    /// Agent name.
+    pub agent: String,
+    /// Model name.
+    pub model: String,
+    /// Number of API requests.
+    pub requests: u64,
+    /// Input tokens not read from or written to the cache.
+    pub input: u64,
+    /// Output tokens, reasoning included.
+    pub output: u64,
+    /// Tokens written to the prompt cache.
+    pub cache_write: u64,
+    /// Tokens read from the prompt cache.
+    pub cache_read: u64,
+    /// Sum of the priced lines' costs; serialised as `cost_usd`, a JSON number of dollars.
+    #[serde(rename = "cost_usd", serialize_with = "usd_number")]
+    pub cost: Money,
+    /// True when at least one of the summed lines was unpriced.
+    pub unpriced: bool,
+}
+
+/// Totals of a range of commits.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Commits in the range.
+    pub commits: u64,
+    /// Commits whose message holds at least one block.
+    pub commits_with_cost: u64,
+    /// Blocks counted (each distinct id once, plus every block without an id).
+    pub drains: u64,
+    /// Blocks skipped because the same id was already counted.
+    pub duplicate_blocks: u64,
+    /// Blocks skipped because another block in the range replaces (includes) them.
+    pub replaced_blocks: u64,
+    /// Sum of the priced model costs of counted blocks; serialised as `cost_usd`, a JSON
+    /// number of dollars.
+    #[serde(rename = "cost_usd", serialize_with = "usd_number")]
+    pub cost: Money,
+    /// True when some counted model was unpriced, so `cost` is a lower bound.
+    pub incomplete: bool,
+    /// Token sums of counted blocks.
+    pub tokens: TokenTotals,
+    /// Per (agent, model), sorted by cost (highest first), then model, then agent.
+    pub models: Vec<ModelTotal>,
+}
+
+fn usd_number<S: Serializer>(money: &Money, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(money.as_f64())
+}
+
+impl RangeTotals {
+    /// An empty accumulator.
+    pub fn new() -> RangeTotals {
+        RangeTotals::default()
+    }
+
+    /// Adds one commit and the blocks parsed from its message ([`crate::parse_blocks`]).
+    pub fn add_commit(&mut self, blocks: Vec<Block>) {
+        self.commits += 1;
+        if !blocks.is_empty() {
+            self.commits_with_cost += 1;
+        }
+        self.blocks.extend(blocks);
+    }
+
+    /// Sums the range: each block id counts once, a block replaced by another block of the
+    /// range is not counted (the replacing block includes it), blocks without an id always
+    /// count. A block's cost is the sum of its priced model lines (its USD estimate if it has
+    /// no model lines).
+    pub fn finish(self) -> Totals {
+        let mut replaced: HashSet<&str> = HashSet::new();
+        for block in &self.blocks {
+            for id in &block.replaces {
+                if *id != block.id {
+                    replaced.insert(id);
+                }
+            }
+        }
+
+        let mut totals = Totals {
+            commits: self.commits,
+            commits_with_cost: self.commits_with_cost,
+            ..Totals::default()
+        };
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut models: BTreeMap<(&str, &str), ModelTotal> = BTreeMap::new();
+        for block in &self.blocks {
+            if !block.id.is_empty() {
+                if !seen.insert(&block.id) {
+                    totals.duplicate_blocks += 1;
+                    continue;
+                }
+                if replaced.contains(block.id.as_str()) {
+                    totals.replaced_blocks += 1;
+                    continue;
+                }
+            }
+            totals.drains += 1;
+            totals.incomplete |= block.is_incomplete();
+            if block.models.is_empty() {
+                totals.cost = add_money(totals.cost, block.usd());
+            }
+            for line in &block.models {
+                if let Some(cost) = line.cost {
+                    totals.cost = add_money(totals.cost, cost);
+                }
+                let t = &mut totals.tokens;
+                t.input = t.input.saturating_add(line.input);
+                t.output = t.output.saturating_add(line.output);
+                t.cache_write = t.cache_write.saturating_add(line.cache_write);
+                t.cache_read = t.cache_read.saturating_add(line.cache_read);
+                let entry =
+                    models
+                        .entry((&line.agent, &line.model))
+                        .or_insert_with(|| ModelTotal {
+                            agent: line.agent.clone(),
+                            model: line.model.clone(),
+                            requests: 0,
+                            input: 0,
+                            output: 0,
+                            cache_write: 0,
+                            cache_read: 0,
+                            cost: Money::ZERO,
+                            unpriced: false,
+                        });
+                entry.requests = entry.requests.saturating_add(line.requests);
+                entry.input = entry.input.saturating_add(line.input);
+                entry.output = entry.output.saturating_add(line.output);
+                entry.cache_write = entry.cache_write.saturating_add(line.cache_write);
+                entry.cache_read = entry.cache_read.saturating_add(line.cache_read);
+                match line.cost {
+                    Some(cost) => entry.cost = add_money(entry.cost, cost),
+                    None => entry.unpriced = true,
+                }
+            }
+        }
+        let mut models: Vec<ModelTotal> = models.into_values().collect();
+        models.sort_by(|a, b| {
+            b.cost
+                .cmp(&a.cost)
+                .then_with(|| a.model.cmp(&b.model))
+                .then_with(|| a.agent.cmp(&b.agent))
+        });
+        totals.models = models;
+        totals
+    }
+}
