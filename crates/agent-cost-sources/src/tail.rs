@@ -20,7 +20,8 @@ const WINDOW: u64 = 64;
 pub struct Cursor {
     /// Bytes consumed: always just after a newline.
     pub offset: u64,
-    /// The file's size when it was last read.
+    /// The file's size when every complete line in it had been read (what follows the
+    /// offset is then an unfinished line). After a read that stopped early, the offset.
     pub size: u64,
     /// Modification time (nanoseconds since the epoch) when it was last read.
     pub mtime_ns: i128,
@@ -83,7 +84,7 @@ pub fn start_for(
     if inode != cursor.inode || meta.len() < cursor.offset {
         return Ok(Start::Restart);
     }
-    if meta.len() == cursor.offset && meta.len() == cursor.size && mtime_ns == cursor.mtime_ns {
+    if meta.len() == cursor.size && mtime_ns == cursor.mtime_ns {
         return Ok(Start::UpToDate);
     }
     if window_hash(file, cursor.offset)? != cursor.window_hash {
@@ -143,7 +144,11 @@ pub fn read_new_lines(
     let (mtime_ns, inode) = identity(&meta);
     let new_cursor = Cursor {
         offset: position,
-        size: meta.len(),
+        size: if outcome.stopped {
+            position
+        } else {
+            meta.len()
+        },
         mtime_ns,
         inode,
         window_hash: window_hash(&mut file, position)?,

@@ -1,0 +1,289 @@
+//! Commits of every kind carry exactly the pending spend, once.
+
+use std::path::Path;
+
+use crate::harness::*;
+
+fn estimate_micros(lines: &[String]) -> u64 {
+    let line = lines
+        .iter()
+        .find(|l| l.starts_with("AI-Cost-Estimate: "))
+        .expect("an estimate");
+    let amount = line
+        .trim_start_matches("AI-Cost-Estimate: ")
+        .split(' ')
+        .next()
+        .unwrap();
+    let (whole, fraction) = amount.split_once('.').unwrap();
+    whole.parse::<u64>().unwrap() * 1_000_000 + fraction.parse::<u64>().unwrap()
+}
+
+fn editor(env: &TestEnv, name: &str, script: &str) -> String {
+    let path = env.root.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
+}
+
+fn pending_requests(env: &TestEnv, repo: &Path) -> u64 {
+    env.agent_cost_json(repo, &["status"])["pending"]["requests"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn commit_with_m_carries_the_spend_and_the_next_commit_none() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(
+        &repo,
+        "s1",
+        &[sonnet("msg_1", 100, 1000), sonnet("msg_2", 50, 500)],
+    );
+    commit(&env, &repo, "a.txt", "Add a");
+
+    let lines = ai_trailers(&env, &repo, "HEAD");
+    // 150×3 + 1500×15 = 22,950 µ$
+    assert_eq!(lines[0], "AI-Agent: claude-code sessions=1 cost=0.022950");
+    assert_eq!(
+        lines[1],
+        "AI-Model: claude-sonnet-4-5 agent=claude-code requests=2 in=150 out=1500 cache-write=0 cache-read=0 cost=0.022950"
+    );
+    assert_eq!(lines[2], "AI-Cost-Estimate: 0.022950 USD");
+    assert!(lines[3].starts_with("AI-Cost-Id: "), "{lines:?}");
+    assert_eq!(lines.len(), 4);
+    let via_format = env
+        .git(
+            &repo,
+            &[
+                "log",
+                "-1",
+                "--format=%(trailers:key=AI-Cost-Estimate,valueonly)",
+            ],
+        )
+        .stdout;
+    assert_eq!(via_format.trim(), "0.022950 USD");
+    assert_eq!(pending_requests(&env, &repo), 0);
+
+    // Nothing pending: the next commit gets no trailers.
+    commit(&env, &repo, "b.txt", "Add b");
+    assert!(ai_trailers(&env, &repo, "HEAD").is_empty());
+
+    let total = sum(&env, &repo, "HEAD");
+    assert_eq!(total["commits"], 3);
+    assert_eq!(total["commits_with_cost"], 1);
+    assert_eq!(micros(&total["cost_usd"]), 22_950);
+    assert_eq!(total["tokens"]["input"], 150);
+    assert_eq!(total["tokens"]["output"], 1500);
+    assert_eq!(total["models"][0]["model"], "claude-sonnet-4-5");
+    assert_eq!(total["models"][0]["agent"], "claude-code");
+    assert_eq!(total["models"][0]["requests"], 2);
+    let only_b = sum(&env, &repo, "HEAD~1..HEAD");
+    assert_eq!(only_b["commits"], 1);
+    assert_eq!(micros(&only_b["cost_usd"]), 0);
+}
+
+#[test]
+fn commit_with_an_editor_gets_trailers_after_editing() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    std::fs::write(repo.join("a.txt"), "a\n").unwrap();
+    env.git(&repo, &["add", "a.txt"]);
+    let write_message = editor(
+        &env,
+        "editor.sh",
+        "printf 'Edited subject\\n\\nBody text.\\n' > \"$1\"",
+    );
+    env.git_env(&repo, &["commit", "-q"], &[("GIT_EDITOR", &write_message)]);
+    let message = env.git(&repo, &["log", "-1", "--format=%B"]).stdout;
+    assert!(
+        message.starts_with("Edited subject\n\nBody text.\n\nAI-Agent: "),
+        "{message}"
+    );
+    assert_eq!(estimate_micros(&ai_trailers(&env, &repo, "HEAD")), 15_300);
+    assert_eq!(pending_requests(&env, &repo), 0);
+}
+
+#[test]
+fn aborted_commits_leave_everything_pending_for_the_next() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    std::fs::write(repo.join("a.txt"), "a\n").unwrap();
+    env.git(&repo, &["add", "a.txt"]);
+
+    // An empty -m aborts, as it would without agent-cost.
+    let out = env.output("git", &repo, &["commit", "-q", "-m", ""], &[]);
+    assert!(!out.status.success());
+    // An editor closed on an empty message aborts too.
+    let empty = editor(&env, "empty.sh", ": > \"$1\"");
+    let out = env.output("git", &repo, &["commit", "-q"], &[("GIT_EDITOR", &empty)]);
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty commit message"));
+    // A failing commit-msg hook of the user's would abort too; so does the editor failing.
+    let out = env.output("git", &repo, &["commit", "-q"], &[("GIT_EDITOR", "false")]);
+    assert!(!out.status.success());
+    assert_eq!(
+        env.git(&repo, &["rev-list", "--count", "HEAD"])
+            .stdout
+            .trim(),
+        "1"
+    );
+    assert_eq!(pending_requests(&env, &repo), 1);
+
+    env.claude_lines(&repo, "s1", &[sonnet("msg_2", 100, 1000)]);
+    env.git(&repo, &["commit", "-q", "-m", "Finally"]);
+    let lines = ai_trailers(&env, &repo, "HEAD");
+    assert_eq!(estimate_micros(&lines), 30_600, "{lines:?}");
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 30_600);
+}
+
+#[test]
+fn an_amended_message_emptied_in_the_editor_still_aborts() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(&env, &repo, "a.txt", "First");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_2", 100, 1000)]);
+    // The editor keeps only our trailer lines, as if the user deleted their text.
+    let keep_ours = editor(
+        &env,
+        "ours.sh",
+        "grep '^AI-' \"$1\" > \"$1.tmp\"; mv \"$1.tmp\" \"$1\"",
+    );
+    let out = env.output(
+        "git",
+        &repo,
+        &["commit", "--amend", "-q"],
+        &[("GIT_EDITOR", &keep_ours)],
+    );
+    assert!(
+        !out.status.success(),
+        "the amend must abort: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 15_300);
+    assert_eq!(pending_requests(&env, &repo), 1);
+}
+
+#[test]
+fn amend_merges_old_and_new_spend_into_one_block() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(&env, &repo, "a.txt", "First");
+    let old_id = ai_trailers(&env, &repo, "HEAD").pop().unwrap();
+    env.claude_lines(&repo, "s1", &[sonnet("msg_2", 200, 2000)]);
+    std::fs::write(repo.join("a.txt"), "changed\n").unwrap();
+    env.git(&repo, &["commit", "-q", "-a", "--amend", "--no-edit"]);
+
+    let lines = ai_trailers(&env, &repo, "HEAD");
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("AI-Cost-Id:"))
+            .count(),
+        1,
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("AI-Cost-Estimate:"))
+            .count(),
+        1
+    );
+    // 15,300 + (200×3 + 2000×15 = 30,600) µ$
+    assert_eq!(estimate_micros(&lines), 45_900);
+    let old_id = old_id.trim_start_matches("AI-Cost-Id: ");
+    assert!(
+        lines.contains(&format!("AI-Cost-Replaces: {old_id}")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("requests=2 in=300 out=3000")),
+        "{lines:?}"
+    );
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 45_900);
+    assert_eq!(pending_requests(&env, &repo), 0);
+
+    // Amending again with nothing new leaves the message as it is.
+    let before = env.git(&repo, &["log", "-1", "--format=%B"]).stdout;
+    env.git(&repo, &["commit", "-q", "--amend", "--no-edit"]);
+    assert_eq!(env.git(&repo, &["log", "-1", "--format=%B"]).stdout, before);
+}
+
+#[test]
+fn linked_worktrees_keep_separate_tallies() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    let linked = env.root.join("alpha-feature");
+    env.git(
+        &repo,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "feature",
+            linked.to_str().unwrap(),
+        ],
+    );
+    env.claude_lines(&linked, "s-linked", &[sonnet("msg_l", 100, 1000)]);
+    env.claude_lines(&repo, "s-main", &[sonnet("msg_m", 200, 2000)]);
+
+    commit(&env, &linked, "l.txt", "Work in the linked worktree");
+    assert_eq!(estimate_micros(&ai_trailers(&env, &linked, "HEAD")), 15_300);
+    assert_eq!(
+        pending_requests(&env, &repo),
+        1,
+        "the main worktree keeps its own spend"
+    );
+    commit(&env, &repo, "m.txt", "Work in the main worktree");
+    assert_eq!(estimate_micros(&ai_trailers(&env, &repo, "HEAD")), 30_600);
+    assert_eq!(
+        micros(&sum(&env, &repo, "main..feature")["cost_usd"]),
+        15_300
+    );
+}
+
+#[test]
+fn a_drained_event_read_again_is_not_charged_again() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(&env, &repo, "a.txt", "First");
+    std::fs::remove_file(env.state.join("cursors.json")).unwrap();
+    let report = env.agent_cost_json(&repo, &["ingest"]);
+    assert_eq!(report["events_charged"], 0, "{report:#}");
+    commit(&env, &repo, "b.txt", "Second");
+    assert!(ai_trailers(&env, &repo, "HEAD").is_empty());
+}
+
+#[test]
+fn a_longer_copy_arriving_after_the_drain_charges_only_the_growth() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1)]);
+    commit(&env, &repo, "a.txt", "First");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(&env, &repo, "b.txt", "Second");
+    let lines = ai_trailers(&env, &repo, "HEAD");
+    // Only the 999 more output tokens: 14,985 µ$, and no new request.
+    assert!(
+        lines.iter().any(|l| l.contains("requests=0 in=0 out=999")),
+        "{lines:?}"
+    );
+    assert_eq!(estimate_micros(&lines), 14_985);
+    let total = sum(&env, &repo, "HEAD");
+    assert_eq!(micros(&total["cost_usd"]), 15_300);
+    assert_eq!(total["models"][0]["requests"], 1);
+}

@@ -1,0 +1,250 @@
+//! The test environment: a temp dir holding a fake home, agent-cost state, Claude Code config
+//! and any number of repositories; helpers to run git and agent-cost there.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_agent-cost");
+
+pub struct TestEnv {
+    _tmp: tempfile::TempDir,
+    pub root: PathBuf,
+    pub claude: PathBuf,
+    pub state: PathBuf,
+}
+
+/// Output of a command that succeeded.
+pub struct Ran {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        for dir in ["home", "claude/projects", "state"] {
+            std::fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        std::fs::write(root.join("gitconfig"), "[init]\n\tdefaultBranch = main\n").unwrap();
+        TestEnv {
+            claude: root.join("claude"),
+            state: root.join("state"),
+            root,
+            _tmp: tmp,
+        }
+    }
+
+    /// A command with a clean environment pointing every location at the temp dir.
+    pub fn command(&self, program: &str, cwd: &Path) -> Command {
+        let mut command = Command::new(program);
+        command
+            .current_dir(cwd)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.root.join("home"))
+            .env("AGENT_COST_HOME", &self.state)
+            .env("CLAUDE_CONFIG_DIR", &self.claude)
+            .env("GIT_CONFIG_GLOBAL", self.root.join("gitconfig"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Test Author")
+            .env("GIT_AUTHOR_EMAIL", "author@example.com")
+            .env("GIT_COMMITTER_NAME", "Test Committer")
+            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+            .env("GIT_EDITOR", "false")
+            .env("AGENT_COST_HOOK_BUDGET_MS", "20000");
+        command
+    }
+
+    pub fn output(&self, program: &str, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = self.command(program, cwd);
+        command.args(args);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        command.output().unwrap()
+    }
+
+    fn checked(&self, program: &str, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Ran {
+        let output = self.output(program, cwd, args, env);
+        let ran = Ran {
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        assert!(
+            output.status.success(),
+            "`{program} {}` failed in {}\nstdout:\n{}\nstderr:\n{}",
+            args.join(" "),
+            cwd.display(),
+            ran.stdout,
+            ran.stderr
+        );
+        ran
+    }
+
+    pub fn git(&self, cwd: &Path, args: &[&str]) -> Ran {
+        self.checked("git", cwd, args, &[])
+    }
+
+    pub fn git_env(&self, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Ran {
+        self.checked("git", cwd, args, env)
+    }
+
+    pub fn agent_cost(&self, cwd: &Path, args: &[&str]) -> Ran {
+        self.checked(BIN, cwd, args, &[])
+    }
+
+    pub fn agent_cost_json(&self, cwd: &Path, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.push("--json");
+        let ran = self.agent_cost(cwd, &args);
+        serde_json::from_str(&ran.stdout).unwrap_or_else(|e| panic!("{e}: {}", ran.stdout))
+    }
+
+    /// A new repository with one commit, hooks not installed.
+    pub fn repo(&self, name: &str) -> PathBuf {
+        let dir = self.root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        self.git(&dir, &["init", "-q"]);
+        std::fs::write(dir.join("README.md"), format!("# {name}\n")).unwrap();
+        self.git(&dir, &["add", "README.md"]);
+        self.git(&dir, &["commit", "-q", "-m", "Initial commit"]);
+        dir
+    }
+
+    /// A repository with hooks installed, charging everything since 2020.
+    pub fn tracked_repo(&self, name: &str) -> PathBuf {
+        let dir = self.repo(name);
+        self.agent_cost(&dir, &["install-hooks", "--since", "2020-01-01"]);
+        dir
+    }
+
+    /// A directory outside any repository.
+    pub fn outside(&self) -> PathBuf {
+        let dir = self.root.join("outside");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// The transcript path of a session, as Claude Code lays it out.
+    pub fn transcript_path(&self, project: &str, file: &str) -> PathBuf {
+        self.claude.join("projects").join(project).join(file)
+    }
+
+    /// Copies a fixture transcript in, replacing path placeholders.
+    pub fn install_fixture(&self, fixture: &str, target: &Path, places: &[(&str, &Path)]) {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/claude")
+            .join(fixture);
+        let mut text = std::fs::read_to_string(&source).unwrap();
+        for (placeholder, path) in places {
+            text = text.replace(placeholder, &path.display().to_string());
+        }
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        append(target, &text);
+    }
+
+    /// Appends assistant lines to a session transcript for `cwd`.
+    pub fn claude_lines(&self, cwd: &Path, session: &str, requests: &[Request]) -> PathBuf {
+        let path = self.transcript_path(&encode(cwd), &format!("{session}.jsonl"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut text = String::new();
+        for request in requests {
+            text.push_str(&request.line(cwd, session));
+            text.push('\n');
+        }
+        append(&path, &text);
+        path
+    }
+}
+
+/// Claude Code's lossy directory encoding of a cwd.
+pub fn encode(cwd: &Path) -> String {
+    cwd.display().to_string().replace(['/', '.'], "-")
+}
+
+pub fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+}
+
+/// One assistant request line.
+pub struct Request {
+    pub id: &'static str,
+    pub model: &'static str,
+    /// input, output, cache write 5m, cache write 1h, cache read
+    pub tokens: [u64; 5],
+    pub timestamp: &'static str,
+}
+
+pub fn sonnet(id: &'static str, input: u64, output: u64) -> Request {
+    Request {
+        id,
+        model: "claude-sonnet-4-5-20250929",
+        tokens: [input, output, 0, 0, 0],
+        timestamp: "2026-06-01T12:00:00Z",
+    }
+}
+
+impl Request {
+    pub fn line(&self, cwd: &Path, session: &str) -> String {
+        let [input, output, write_5m, write_1h, read] = self.tokens;
+        serde_json::json!({
+            "type": "assistant", "isSidechain": false, "cwd": cwd, "sessionId": session,
+            "gitBranch": "main", "requestId": format!("req_{}", self.id),
+            "uuid": format!("{}-{output}", self.id), "timestamp": self.timestamp,
+            "message": {"id": self.id, "type": "message", "role": "assistant", "model": self.model,
+                "content": [{"type": "text", "text": "done"}],
+                "usage": {"input_tokens": input, "output_tokens": output,
+                    "cache_creation_input_tokens": write_5m + write_1h,
+                    "cache_read_input_tokens": read,
+                    "cache_creation": {"ephemeral_5m_input_tokens": write_5m, "ephemeral_1h_input_tokens": write_1h}}}
+        })
+        .to_string()
+    }
+}
+
+/// The AI trailers of a commit, as git itself parses them (`git interpret-trailers --parse`).
+pub fn trailers(env: &TestEnv, repo: &Path, rev: &str) -> Vec<String> {
+    let message = env.git(repo, &["log", "-1", "--format=%B", rev]).stdout;
+    let file = env.root.join("message-to-parse");
+    std::fs::write(&file, message).unwrap();
+    let parsed = env
+        .git(
+            repo,
+            &["interpret-trailers", "--parse", file.to_str().unwrap()],
+        )
+        .stdout;
+    parsed.lines().map(str::to_string).collect()
+}
+
+pub fn ai_trailers(env: &TestEnv, repo: &Path, rev: &str) -> Vec<String> {
+    trailers(env, repo, rev)
+        .into_iter()
+        .filter(|l| l.starts_with("AI-"))
+        .collect()
+}
+
+/// `trailers sum RANGE --json`.
+pub fn sum(env: &TestEnv, repo: &Path, range: &str) -> Value {
+    env.agent_cost_json(repo, &["trailers", "sum", range])
+}
+
+/// Micro-dollars of a JSON dollar number (exact for six-decimal values).
+pub fn micros(value: &Value) -> u64 {
+    (value.as_f64().unwrap() * 1_000_000.0).round() as u64
+}
+
+/// Commits everything in `repo` with `-m`.
+pub fn commit(env: &TestEnv, repo: &Path, file: &str, message: &str) -> Ran {
+    std::fs::write(repo.join(file), format!("{message}\n")).unwrap();
+    env.git(repo, &["add", file]);
+    env.git(repo, &["commit", "-q", "-m", message])
+}

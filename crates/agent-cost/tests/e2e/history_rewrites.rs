@@ -1,0 +1,132 @@
+//! Trailers copied by squash merges, cherry-picks, merges and rebases are counted once.
+
+use crate::harness::*;
+
+/// A repository on `main` with a `feature` branch of two commits costing 15,300 and
+/// 30,600 µ$.
+fn with_feature_branch(env: &TestEnv) -> std::path::PathBuf {
+    let repo = env.tracked_repo("alpha");
+    env.git(&repo, &["checkout", "-q", "-b", "feature"]);
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(env, &repo, "f1.txt", "Feature part one");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_2", 200, 2000)]);
+    commit(env, &repo, "f2.txt", "Feature part two");
+    env.git(&repo, &["checkout", "-q", "main"]);
+    repo
+}
+
+#[test]
+fn merge_squash_keeps_the_spend_once() {
+    let env = TestEnv::new();
+    let repo = with_feature_branch(&env);
+    assert_eq!(
+        micros(&sum(&env, &repo, "main..feature")["cost_usd"]),
+        45_900
+    );
+    env.git(&repo, &["merge", "-q", "--squash", "feature"]);
+    env.git(&repo, &["commit", "-q", "--no-edit"]);
+    let message = env.git(&repo, &["log", "-1", "--format=%B"]).stdout;
+    assert!(
+        message.contains("Squashed commit of the following:"),
+        "{message}"
+    );
+    // The old blocks are indented in the body, so git sees no trailers...
+    assert!(ai_trailers(&env, &repo, "HEAD").is_empty(), "{message}");
+    // ...but agent-cost reads whole bodies.
+    let main = sum(&env, &repo, "main");
+    assert_eq!(micros(&main["cost_usd"]), 45_900, "{main:#}");
+    assert_eq!(main["drains"], 2);
+    // A history holding both the branch and its squash counts each drain once.
+    env.git(
+        &repo,
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge feature too",
+            "feature",
+        ],
+    );
+    let both = sum(&env, &repo, "HEAD");
+    assert_eq!(micros(&both["cost_usd"]), 45_900, "{both:#}");
+    assert_eq!(both["duplicate_blocks"], 2);
+}
+
+#[test]
+fn squash_commit_with_new_spend_adds_its_own_block() {
+    let env = TestEnv::new();
+    let repo = with_feature_branch(&env);
+    env.git(&repo, &["merge", "-q", "--squash", "feature"]);
+    env.claude_lines(&repo, "s2", &[sonnet("msg_3", 10, 10)]);
+    env.git(&repo, &["commit", "-q", "--no-edit"]);
+    // 10×3 + 10×15 = 180 µ$, in a block of its own at the end.
+    let lines = ai_trailers(&env, &repo, "HEAD");
+    assert!(
+        lines.contains(&"AI-Cost-Estimate: 0.000180 USD".to_string()),
+        "{lines:?}"
+    );
+    assert_eq!(micros(&sum(&env, &repo, "main")["cost_usd"]), 46_080);
+}
+
+#[test]
+fn cherry_picked_spend_counts_once() {
+    let env = TestEnv::new();
+    let repo = with_feature_branch(&env);
+    let tip = env
+        .git(&repo, &["rev-parse", "feature"])
+        .stdout
+        .trim()
+        .to_string();
+    env.git(&repo, &["cherry-pick", &tip]);
+    assert_eq!(
+        ai_trailers(&env, &repo, "HEAD"),
+        ai_trailers(&env, &repo, "feature"),
+        "the pick carries the same block"
+    );
+    assert_eq!(micros(&sum(&env, &repo, "main")["cost_usd"]), 30_600);
+    env.git(
+        &repo,
+        &["merge", "-q", "--no-ff", "-m", "Merge feature", "feature"],
+    );
+    let all = sum(&env, &repo, "HEAD");
+    assert_eq!(micros(&all["cost_usd"]), 45_900, "{all:#}");
+    assert_eq!(all["duplicate_blocks"], 1);
+}
+
+#[test]
+fn merge_commits_carry_pending_spend_and_settle_it() {
+    let env = TestEnv::new();
+    let repo = with_feature_branch(&env);
+    commit(&env, &repo, "m.txt", "Main moves on");
+    env.claude_lines(&repo, "s3", &[sonnet("msg_merge", 10, 10)]);
+    env.git(
+        &repo,
+        &["merge", "-q", "--no-ff", "-m", "Merge feature", "feature"],
+    );
+    let lines = ai_trailers(&env, &repo, "HEAD");
+    assert!(
+        lines.contains(&"AI-Cost-Estimate: 0.000180 USD".to_string()),
+        "{lines:?}"
+    );
+    let status = env.agent_cost_json(&repo, &["status"]);
+    assert_eq!(
+        status["pending"]["requests"], 0,
+        "post-merge settled the drain"
+    );
+    commit(&env, &repo, "n.txt", "After the merge");
+    assert!(ai_trailers(&env, &repo, "HEAD").is_empty());
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 46_080);
+}
+
+#[test]
+fn rebased_commits_keep_their_blocks_and_count_once() {
+    let env = TestEnv::new();
+    let repo = with_feature_branch(&env);
+    commit(&env, &repo, "m.txt", "Main moves on");
+    let before = sum(&env, &repo, "main..feature");
+    env.git(&repo, &["rebase", "-q", "main", "feature"]);
+    let after = sum(&env, &repo, "main..feature");
+    assert_eq!(before["cost_usd"], after["cost_usd"]);
+    assert_eq!(micros(&after["cost_usd"]), 45_900);
+}

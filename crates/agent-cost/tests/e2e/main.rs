@@ -1,0 +1,27 @@
+//! End-to-end tests: the real `agent-cost` binary against real git repositories made in temp
+//! dirs, with a fake home (HOME, CLAUDE_CONFIG_DIR, AGENT_COST_HOME, git config) per test.
+
+mod harness;
+
+mod commits;
+mod history_rewrites;
+mod ingest;
+mod install;
+mod robustness;
+
+#[test]
+fn every_test_module_is_listed() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
+    let listed = include_str!("main.rs");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if let Some(module) = name.strip_suffix(".rs") {
+            if module != "main" {
+                assert!(
+                    listed.contains(&format!("mod {module};")),
+                    "tests/e2e/{name} is not listed in main.rs"
+                );
+            }
+        }
+    }
+}

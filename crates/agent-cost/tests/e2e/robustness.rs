@@ -1,0 +1,133 @@
+//! The hook never blocks a commit: broken state is reported on stderr and skipped.
+
+use crate::harness::*;
+
+#[test]
+fn a_corrupt_tally_journal_is_skipped_and_reported() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    env.agent_cost(&repo, &["ingest"]);
+    append(
+        &repo.join(".git/agent-cost/journal"),
+        "this is not json\n{\"charge\":{\"broken\n",
+    );
+    env.claude_lines(&repo, "s1", &[sonnet("msg_2", 100, 1000)]);
+    commit(&env, &repo, "a.txt", "Despite corruption");
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 30_600);
+    let status = env.agent_cost(&repo, &["status"]);
+    assert!(
+        status
+            .stdout
+            .contains("pending for the next commit: 0.000000 USD"),
+        "{}",
+        status.stdout
+    );
+}
+
+#[test]
+fn an_unusable_tally_lets_the_commit_through_and_says_why() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    // The tally directory is a file: nothing can be written there.
+    std::fs::remove_dir_all(repo.join(".git/agent-cost")).ok();
+    std::fs::create_dir_all(repo.join(".git/agent-cost")).unwrap();
+    std::fs::create_dir(repo.join(".git/agent-cost/journal")).unwrap();
+    std::fs::write(repo.join("a.txt"), "a\n").unwrap();
+    env.git(&repo, &["add", "a.txt"]);
+    let out = env.git(&repo, &["commit", "-q", "-m", "Still commits"]);
+    assert!(
+        out.stderr.contains("agent-cost: warning:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("the commit goes ahead"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr
+            .lines()
+            .filter(|l| l.starts_with("agent-cost: warning"))
+            .count(),
+        out.stderr.lines().count()
+    );
+    assert_eq!(
+        env.git(&repo, &["log", "-1", "--format=%s"]).stdout.trim(),
+        "Still commits"
+    );
+}
+
+#[test]
+fn unreadable_agent_state_lets_the_commit_through_and_says_why() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    // agent-cost's state directory is a file: logs cannot be read into tallies.
+    std::fs::remove_dir_all(&env.state).unwrap();
+    std::fs::write(&env.state, "not a directory").unwrap();
+    std::fs::write(repo.join("a.txt"), "a\n").unwrap();
+    env.git(&repo, &["add", "a.txt"]);
+    let out = env.git(&repo, &["commit", "-q", "-m", "Still commits"]);
+    assert!(
+        out.stderr.contains("could not read new agent logs"),
+        "{}",
+        out.stderr
+    );
+    assert!(ai_trailers(&env, &repo, "HEAD").is_empty());
+}
+
+#[test]
+fn disabled_hooks_do_nothing() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    std::fs::write(repo.join("a.txt"), "a\n").unwrap();
+    env.git(&repo, &["add", "a.txt"]);
+    env.git_env(
+        &repo,
+        &["commit", "-q", "-m", "Quiet"],
+        &[("AGENT_COST_DISABLE", "1")],
+    );
+    assert!(ai_trailers(&env, &repo, "HEAD").is_empty());
+    assert_eq!(
+        env.agent_cost_json(&repo, &["status"])["pending"]["requests"],
+        1
+    );
+}
+
+#[test]
+fn errors_of_read_commands_say_what_to_do() {
+    let env = TestEnv::new();
+    let outside = env.outside();
+    let out = env.output(BIN, &outside, &["status"], &[]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not inside a git working tree") && stderr.contains("hint:"),
+        "{stderr}"
+    );
+    let repo = env.repo("alpha");
+    let out = env.output(BIN, &repo, &["trailers", "sum", "nosuchbranch..HEAD"], &[]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot resolve `nosuchbranch..HEAD`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn demo_runs_and_shows_trailers_and_the_sum() {
+    let env = TestEnv::new();
+    let out = env.agent_cost(&env.root, &["demo"]);
+    assert!(
+        out.stdout.contains("AI-Cost-Estimate: 0.058875 USD"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("total"), "{}", out.stdout);
+    assert!(out.stdout.contains("0.103635"), "{}", out.stdout);
+}
