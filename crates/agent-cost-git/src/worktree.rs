@@ -33,7 +33,7 @@ impl Worktree {
                 Err(_) => existing = existing.parent()?,
             }
         };
-        canonical.ancestors().find_map(|dir| Worktree::at_top(dir))
+        canonical.ancestors().find_map(Worktree::at_top)
     }
 
     /// The worktree whose top is exactly `dir`, if `dir` holds a `.git` entry.

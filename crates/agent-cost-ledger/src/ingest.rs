@@ -97,7 +97,8 @@ pub fn ingest(locations: &Locations, options: IngestOptions) -> Result<IngestRep
 
     let cursor_path = state_dir.join("cursors.json");
     let mut cursors = read_cursors(&cursor_path);
-    let files = claude::find_transcripts(&locations.claude_projects);
+    let discovery = claude::find_transcripts(&locations.claude_projects);
+    let files = discovery.files;
     let mut run = Run {
         state_dir: state_dir.clone(),
         router: Router::default(),
@@ -105,6 +106,7 @@ pub fn ingest(locations: &Locations, options: IngestOptions) -> Result<IngestRep
         report: IngestReport {
             files_found: files.len() as u64,
             complete: true,
+            unreadable: discovery.unreadable,
             ..IngestReport::default()
         },
     };

@@ -27,28 +27,57 @@ pub struct TranscriptFile {
     pub modified: std::time::SystemTime,
 }
 
-/// Finds every transcript under the given `projects/` directories, newest first, so a reader
-/// with a time budget reaches the sessions that are running now before old history.
-pub fn find_transcripts(projects_dirs: &[PathBuf]) -> Vec<TranscriptFile> {
+/// Transcripts found on disk, and paths that could not be looked at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Discovery {
+    /// Transcript files, newest first.
+    pub files: Vec<TranscriptFile>,
+    /// Entries under a `projects/` directory that could not be read (a dangling link, a
+    /// permission problem), with the reason.
+    pub unreadable: Vec<String>,
+}
+
+/// Finds every transcript under the given `projects/` directories (following links), newest
+/// first, so a reader with a time budget reaches the sessions that are running now before old
+/// history. A `projects/` directory that does not exist is simply not there.
+pub fn find_transcripts(projects_dirs: &[PathBuf]) -> Discovery {
     let mut seen = std::collections::HashSet::new();
-    let mut files = Vec::new();
+    let mut discovery = Discovery::default();
     for dir in projects_dirs {
-        for entry in walkdir::WalkDir::new(dir)
-            .follow_links(false)
-            .into_iter()
-            .flatten()
-        {
+        if !dir.is_dir() {
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(dir).follow_links(true) {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    let path = error
+                        .path()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
+                    discovery.unreadable.push(format!("{path}: {error}"));
+                    continue;
+                }
+            };
             if !entry.file_type().is_file()
                 || entry.path().extension().is_none_or(|ext| ext != "jsonl")
             {
                 continue;
             }
-            let Ok(meta) = entry.metadata() else { continue };
+            let meta = match entry.metadata() {
+                Ok(meta) => meta,
+                Err(error) => {
+                    discovery
+                        .unreadable
+                        .push(format!("{}: {error}", entry.path().display()));
+                    continue;
+                }
+            };
             let path = entry.into_path();
             if !seen.insert(path.clone()) {
                 continue;
             }
-            files.push(TranscriptFile {
+            discovery.files.push(TranscriptFile {
                 subagent: path.components().any(|c| c.as_os_str() == "subagents"),
                 size: meta.len(),
                 modified: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
@@ -56,12 +85,12 @@ pub fn find_transcripts(projects_dirs: &[PathBuf]) -> Vec<TranscriptFile> {
             });
         }
     }
-    files.sort_by(|a, b| {
+    discovery.files.sort_by(|a, b| {
         b.modified
             .cmp(&a.modified)
             .then_with(|| a.path.cmp(&b.path))
     });
-    files
+    discovery
 }
 
 /// What one transcript line turned out to be.

@@ -70,7 +70,7 @@ pub type CommandResult = Result<(), CommandError>;
 
 /// Prints `value` as pretty JSON on stdout.
 pub fn print_json(value: &impl serde::Serialize) -> CommandResult {
-    let text = serde_json::to_string_pretty(value).map_err(|e| CommandError::msg(e))?;
+    let text = serde_json::to_string_pretty(value).map_err(CommandError::msg)?;
     println!("{text}");
     Ok(())
 }
@@ -115,7 +115,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -15,13 +15,13 @@ fn every_test_module_is_listed() {
     let listed = include_str!("main.rs");
     for entry in std::fs::read_dir(dir).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        if let Some(module) = name.strip_suffix(".rs") {
-            if module != "main" {
-                assert!(
-                    listed.contains(&format!("mod {module};")),
-                    "tests/e2e/{name} is not listed in main.rs"
-                );
-            }
+        if let Some(module) = name.strip_suffix(".rs")
+            && module != "main"
+        {
+            assert!(
+                listed.contains(&format!("mod {module};")),
+                "tests/e2e/{name} is not listed in main.rs"
+            );
         }
     }
 }

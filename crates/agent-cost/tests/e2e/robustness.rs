@@ -131,3 +131,47 @@ fn demo_runs_and_shows_trailers_and_the_sum() {
     assert!(out.stdout.contains("total"), "{}", out.stdout);
     assert!(out.stdout.contains("0.103635"), "{}", out.stdout);
 }
+
+#[test]
+fn an_unreadable_transcript_is_reported_and_the_rest_still_counts() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    let good = env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    let dead = good.with_file_name("gone.jsonl");
+    std::os::unix::fs::symlink(env.root.join("no-such-file.jsonl"), &dead).unwrap();
+    std::fs::write(repo.join("a.txt"), "a\n").unwrap();
+    env.git(&repo, &["add", "a.txt"]);
+    let out = env.git(&repo, &["commit", "-q", "-m", "One log is broken"]);
+    assert!(
+        out.stderr.contains("skipped unreadable log") && out.stderr.contains("gone.jsonl"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 15_300);
+    let report = env.agent_cost_json(&repo, &["ingest"]);
+    assert_eq!(
+        report["unreadable"].as_array().unwrap().len(),
+        1,
+        "{report:#}"
+    );
+}
+
+#[test]
+fn binary_garbage_in_a_transcript_is_skipped_and_counted() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    let path = env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    let mut garbage = vec![0xffu8, 0xfe, 0x00, b'"', b'u'];
+    garbage.extend_from_slice(b"\"usage\" \x01\x02\n");
+    garbage.extend(std::iter::repeat_n(b'x', 3 * 1024 * 1024));
+    garbage.push(b'\n');
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    std::io::Write::write_all(&mut file, &garbage).unwrap();
+    env.claude_lines(&repo, "s1", &[sonnet("msg_2", 100, 1000)]);
+    let report = env.agent_cost_json(&repo, &["ingest"]);
+    assert_eq!(report["malformed_skipped"], 1, "{report:#}");
+    assert_eq!(report["events_charged"], 2, "{report:#}");
+}
