@@ -69,6 +69,12 @@ impl History {
         }
     }
 
+    /// When `HEAD` was committed (seconds since the epoch), or `None` for an unborn branch.
+    pub fn head_time(&self) -> Option<i64> {
+        let commit = self.repo.head_commit().ok()?;
+        Some(commit.time().ok()?.seconds)
+    }
+
     /// Messages of `HEAD` and up to `limit - 1` of its first-parent ancestors, newest first.
     /// An unborn `HEAD` has none.
     pub fn recent_messages(&self, limit: usize) -> Result<Vec<CommitMessage>, HistoryError> {

@@ -88,8 +88,13 @@ pub fn parse_time(text: &str) -> Result<jiff::Timestamp, LedgerError> {
 
 /// Now, as RFC 3339 text in UTC.
 pub fn now_rfc3339() -> String {
-    jiff::Timestamp::now()
-        .round(jiff::Unit::Second)
-        .unwrap_or_else(|_| jiff::Timestamp::now())
+    let seconds = jiff::Timestamp::now().as_second();
+    rfc3339_from_seconds(seconds)
+}
+
+/// Seconds since the epoch as RFC 3339 text in UTC.
+pub fn rfc3339_from_seconds(seconds: i64) -> String {
+    jiff::Timestamp::from_second(seconds)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
         .to_string()
 }

@@ -1,9 +1,10 @@
 //! `agent-cost install-hooks`: set a repository up (or take it back down).
 
+use agent_cost_git::History;
 use agent_cost_git::Worktree;
 use agent_cost_hooks::install::{HookChange, hooks_dir, install, uninstall};
 use agent_cost_ledger::ingest::{IngestOptions, ingest};
-use agent_cost_ledger::tracking::{Tracking, now_rfc3339, parse_time};
+use agent_cost_ledger::tracking::{Tracking, now_rfc3339, parse_time, rfc3339_from_seconds};
 
 use crate::output::{CommandError, CommandResult};
 
@@ -14,8 +15,9 @@ use crate::output::{CommandError, CommandResult};
 /// core.hooksPath). A hook already there is kept as `<hook>.pre-agent-cost` and still runs
 /// first. Running it again updates the shims; --uninstall restores what was there before.
 ///
-/// Spend is charged to commits from the moment of installation (or --since), so the first
-/// commit does not carry months of earlier sessions. Installation also reads the agents'
+/// Spend is charged to commits from the time of the last commit (HEAD), or from now in a
+/// repository without commits, or from --since: the next commit carries the spend of the
+/// work it commits, not months of earlier sessions. Installation also reads the agents'
 /// logs once, so that the first commit's hook has little to catch up on.
 #[derive(Debug, clap::Args)]
 pub struct InstallHooksArgs {
@@ -58,7 +60,10 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
     let since = match (&args.since, Tracking::read(&worktree.common_dir)?) {
         (Some(text), _) => parse_time(text)?.to_string(),
         (None, Some(existing)) => existing.since,
-        (None, None) => now_rfc3339(),
+        (None, None) => History::discover(&worktree.workdir)
+            .ok()
+            .and_then(|history| history.head_time())
+            .map_or_else(now_rfc3339, rfc3339_from_seconds),
     };
     let changes = install(&dir, &binary)?;
     Tracking {

@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_agent-cost");
+/// When every test repository's first commit was made.
+pub const INITIAL_COMMIT_DATE: &str = "2026-01-01T00:00:00Z";
 
 pub struct TestEnv {
     _tmp: tempfile::TempDir,
@@ -110,7 +112,14 @@ impl TestEnv {
         self.git(&dir, &["init", "-q"]);
         std::fs::write(dir.join("README.md"), format!("# {name}\n")).unwrap();
         self.git(&dir, &["add", "README.md"]);
-        self.git(&dir, &["commit", "-q", "-m", "Initial commit"]);
+        self.git_env(
+            &dir,
+            &["commit", "-q", "-m", "Initial commit"],
+            &[
+                ("GIT_COMMITTER_DATE", INITIAL_COMMIT_DATE),
+                ("GIT_AUTHOR_DATE", INITIAL_COMMIT_DATE),
+            ],
+        );
         dir
     }
 

@@ -215,3 +215,32 @@ fn spend_before_tracking_is_shown_but_not_charged() {
     assert_eq!(status["before_tracking"]["requests"], 0);
     assert_eq!(status["pending"]["requests"], 0);
 }
+
+#[test]
+fn install_hooks_charges_spend_since_the_last_commit_by_default() {
+    let env = TestEnv::new();
+    let repo = env.repo("alpha");
+    let mut before_head = sonnet("msg_old", 10, 100);
+    before_head.timestamp = "2025-12-31T23:59:59Z";
+    // After the last commit (2026-01-01): uncommitted work the next commit should carry.
+    env.claude_lines(&repo, "s1", &[before_head, sonnet("msg_new", 20, 200)]);
+    let out = env.agent_cost(&repo, &["install-hooks"]);
+    assert!(
+        out.stdout.contains("since 2026-01-01T00:00:00Z"),
+        "{}",
+        out.stdout
+    );
+    let status = env.agent_cost_json(&repo, &["status"]);
+    assert_eq!(status["tracking_since"], "2026-01-01T00:00:00Z");
+    assert_eq!(status["pending"]["requests"], 1);
+    assert_eq!(status["before_tracking"]["requests"], 1);
+    // Re-installing keeps the date; --since moves it.
+    env.agent_cost(&repo, &["install-hooks"]);
+    let status = env.agent_cost_json(&repo, &["status"]);
+    assert_eq!(status["tracking_since"], "2026-01-01T00:00:00Z");
+    env.agent_cost(&repo, &["install-hooks", "--since", "2025-12-01"]);
+    assert_eq!(
+        env.agent_cost_json(&repo, &["status"])["pending"]["requests"],
+        2
+    );
+}
