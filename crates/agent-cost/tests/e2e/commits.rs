@@ -287,3 +287,45 @@ fn a_longer_copy_arriving_after_the_drain_charges_only_the_growth() {
     assert_eq!(micros(&total["cost_usd"]), 15_300);
     assert_eq!(total["models"][0]["requests"], 1);
 }
+
+#[test]
+fn a_reused_aborted_message_does_not_write_its_stale_block_twice() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    std::fs::write(repo.join("a.txt"), "a\n").unwrap();
+    env.git(&repo, &["add", "a.txt"]);
+    let reject = env.root.join("reject.sh");
+    std::fs::write(&reject, "#!/bin/sh\nexit 1\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&reject, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&reject, repo.join(".git/hooks/commit-msg.pre-agent-cost")).unwrap();
+    let out = env.output("git", &repo, &["commit", "-q", "-m", "Rejected once"], &[]);
+    assert!(!out.status.success());
+    std::fs::remove_file(repo.join(".git/hooks/commit-msg.pre-agent-cost")).unwrap();
+    let saved = std::fs::read_to_string(repo.join(".git/COMMIT_EDITMSG")).unwrap();
+    assert!(saved.contains("AI-Cost-Id:"), "{saved}");
+
+    env.claude_lines(&repo, "s1", &[sonnet("msg_2", 100, 1000)]);
+    env.git(&repo, &["commit", "-q", "-F", ".git/COMMIT_EDITMSG"]);
+    let lines = ai_trailers(&env, &repo, "HEAD");
+    assert_eq!(lines.iter().filter(|l| l.starts_with("AI-Cost-Id:")).count(), 1, "{lines:?}");
+    assert_eq!(estimate_micros(&lines), 30_600);
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 30_600);
+}
+
+#[test]
+fn verbose_editor_commits_put_trailers_above_the_diff() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    std::fs::write(repo.join("a.txt"), "Signed-off-by: not a trailer, part of the diff\n").unwrap();
+    env.git(&repo, &["add", "a.txt"]);
+    // Writes a subject above git's template (comments and the -v diff stay below).
+    let prepend = editor(&env, "prepend.sh", "{ printf 'Verbose subject\\n'; cat \"$1\"; } > \"$1.new\"; mv \"$1.new\" \"$1\"");
+    env.git_env(&repo, &["commit", "-q", "-v"], &[("GIT_EDITOR", &prepend)]);
+    let message = env.git(&repo, &["log", "-1", "--format=%B"]).stdout;
+    assert!(message.starts_with("Verbose subject\n\nAI-Agent: "), "{message}");
+    assert!(!message.contains("diff --git"), "{message}");
+    assert_eq!(estimate_micros(&ai_trailers(&env, &repo, "HEAD")), 15_300);
+}
