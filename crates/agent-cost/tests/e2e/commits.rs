@@ -309,7 +309,14 @@ fn a_reused_aborted_message_does_not_write_its_stale_block_twice() {
     env.claude_lines(&repo, "s1", &[sonnet("msg_2", 100, 1000)]);
     env.git(&repo, &["commit", "-q", "-F", ".git/COMMIT_EDITMSG"]);
     let lines = ai_trailers(&env, &repo, "HEAD");
-    assert_eq!(lines.iter().filter(|l| l.starts_with("AI-Cost-Id:")).count(), 1, "{lines:?}");
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("AI-Cost-Id:"))
+            .count(),
+        1,
+        "{lines:?}"
+    );
     assert_eq!(estimate_micros(&lines), 30_600);
     assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 30_600);
 }
@@ -319,13 +326,24 @@ fn verbose_editor_commits_put_trailers_above_the_diff() {
     let env = TestEnv::new();
     let repo = env.tracked_repo("alpha");
     env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
-    std::fs::write(repo.join("a.txt"), "Signed-off-by: not a trailer, part of the diff\n").unwrap();
+    std::fs::write(
+        repo.join("a.txt"),
+        "Signed-off-by: not a trailer, part of the diff\n",
+    )
+    .unwrap();
     env.git(&repo, &["add", "a.txt"]);
     // Writes a subject above git's template (comments and the -v diff stay below).
-    let prepend = editor(&env, "prepend.sh", "{ printf 'Verbose subject\\n'; cat \"$1\"; } > \"$1.new\"; mv \"$1.new\" \"$1\"");
+    let prepend = editor(
+        &env,
+        "prepend.sh",
+        "{ printf 'Verbose subject\\n'; cat \"$1\"; } > \"$1.new\"; mv \"$1.new\" \"$1\"",
+    );
     env.git_env(&repo, &["commit", "-q", "-v"], &[("GIT_EDITOR", &prepend)]);
     let message = env.git(&repo, &["log", "-1", "--format=%B"]).stdout;
-    assert!(message.starts_with("Verbose subject\n\nAI-Agent: "), "{message}");
+    assert!(
+        message.starts_with("Verbose subject\n\nAI-Agent: "),
+        "{message}"
+    );
     assert!(!message.contains("diff --git"), "{message}");
     assert_eq!(estimate_micros(&ai_trailers(&env, &repo, "HEAD")), 15_300);
 }

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Measures what agent-cost's hooks add to `git commit`.
+
+Runs `git commit` repeatedly in throwaway repositories under a fake home and prints the median
+wall time of each scenario and its difference from a baseline without hooks, measured in the
+same run:
+
+  baseline      no hooks installed
+  idle          hooks installed, nothing pending
+  small         one new request appended to a transcript before each commit
+  large         10,000 requests already pending (ingested) plus ~1 MB of new transcript
+                lines to catch up before each commit
+
+Usage: python3 scripts/bench-hook.py [--binary target/release/agent-cost] [--runs 21]
+Build first: cargo build --release -p agent-cost
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+
+def line(cwd, session, message_id, timestamp):
+    return json.dumps({
+        "type": "assistant", "isSidechain": False, "cwd": str(cwd), "sessionId": session,
+        "gitBranch": "main", "requestId": "req_" + message_id, "uuid": "u_" + message_id,
+        "timestamp": timestamp,
+        "message": {"id": message_id, "type": "message", "role": "assistant",
+                    "model": "claude-sonnet-4-5-20250929",
+                    "content": [{"type": "text", "text": "x" * 120}],
+                    "usage": {"input_tokens": 12, "output_tokens": 345,
+                              "cache_creation_input_tokens": 1500,
+                              "cache_read_input_tokens": 24000}},
+    }, separators=(",", ":"))
+
+
+class Bench:
+    def __init__(self, root, binary):
+        self.root = Path(root)
+        self.binary = binary
+        self.env = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(self.root / "home"),
+            "AGENT_COST_HOME": str(self.root / "state"),
+            "CLAUDE_CONFIG_DIR": str(self.root / "claude"),
+            "GIT_CONFIG_GLOBAL": str(self.root / "gitconfig"),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+            "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+        }
+        (self.root / "home").mkdir(parents=True)
+        (self.root / "gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
+        self.counter = 0
+
+    def run(self, args, cwd):
+        subprocess.run(args, cwd=cwd, env=self.env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def repo(self, name, hooks):
+        repo = self.root / name
+        repo.mkdir()
+        self.run(["git", "init", "-q"], repo)
+        self.run(["git", "commit", "-q", "--allow-empty", "-m", "init"], repo)
+        if hooks:
+            self.run([self.binary, "install-hooks", "--since", "2020-01-01"], repo)
+        return repo
+
+    def append(self, repo, session, count):
+        directory = self.root / "claude" / "projects" / repo.name
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        lines = []
+        for _ in range(count):
+            self.counter += 1
+            lines.append(line(repo, session, f"msg_{self.counter:09d}", stamp))
+        with open(directory / f"{session}.jsonl", "a") as f:
+            f.write("\n".join(lines) + "\n")
+        return sum(len(l) + 1 for l in lines)
+
+    def commit(self, repo):
+        started = time.perf_counter()
+        result = subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "bench"],
+                                cwd=repo, env=self.env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        elapsed = time.perf_counter() - started
+        if result.returncode != 0:
+            raise SystemExit(f"git commit failed: {result.stderr}")
+        return elapsed, result.stderr
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--binary", default="target/release/agent-cost")
+    parser.add_argument("--runs", type=int, default=21)
+    args = parser.parse_args()
+    binary = str(Path(args.binary).resolve())
+    if not Path(binary).exists():
+        raise SystemExit(f"{binary} not found: cargo build --release -p agent-cost")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bench = Bench(tmp, binary)
+        plain = bench.repo("plain", hooks=False)
+        idle = bench.repo("idle", hooks=True)
+        small = bench.repo("small", hooks=True)
+        large = bench.repo("large", hooks=True)
+        bench.append(idle, "idle-session", 50)
+        bench.run([binary, "ingest"], idle)
+        bench.commit(idle)
+
+        times = {"baseline": [], "idle": [], "small": [], "large": []}
+        warnings = {"large": 0}
+        new_bytes = 0
+        for _ in range(args.runs):
+            times["baseline"].append(bench.commit(plain)[0])
+            times["idle"].append(bench.commit(idle)[0])
+            bench.append(small, "small-session", 1)
+            times["small"].append(bench.commit(small)[0])
+            bench.append(large, "large-pending", 10_000)
+            bench.run([binary, "ingest"], large)
+            new_bytes = bench.append(large, "large-new", 2_150)
+            elapsed, stderr = bench.commit(large)
+            times["large"].append(elapsed)
+            warnings["large"] += "time budget" in stderr
+
+        base = statistics.median(times["baseline"])
+        print(f"git commit latency, median of {args.runs} runs (agent-cost {binary})")
+        print(f"{'scenario':<10} {'median ms':>10} {'added ms':>10} {'ratio':>7}")
+        for name, samples in times.items():
+            median = statistics.median(samples)
+            print(f"{name:<10} {median * 1000:>10.2f} {(median - base) * 1000:>10.2f} "
+                  f"{median / base:>7.2f}")
+        print(f"large: 10,000 pending requests + {new_bytes / 1e6:.2f} MB of new lines per "
+              f"commit; hook ran out of its time budget in {warnings['large']} of {args.runs}")
+
+
+if __name__ == "__main__":
+    main()
