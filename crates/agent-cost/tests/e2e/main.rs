@@ -7,6 +7,7 @@ mod commits;
 mod history_rewrites;
 mod ingest;
 mod install;
+mod pricing;
 mod robustness;
 
 #[test]
