@@ -78,16 +78,26 @@ pub fn write_drain(
         // The message is written in the editor: commit-msg adds the trailers afterwards.
         return Ok(warnings);
     }
-    match ingest(
-        &run.locations,
-        IngestOptions {
-            deadline: Some(run.deadline(60)),
-        },
-    ) {
+    let history = History::discover(&worktree.workdir).ok();
+    let comment = history
+        .as_ref()
+        .map_or_else(|| "#".to_string(), History::comment_prefix);
+    let tally = Tally::in_git_dir(&worktree.git_dir);
+    if writer == Writer::CommitMsg && commit_msg_has_nothing_to_do(message_file, &comment, &tally)?
+    {
+        return Ok(warnings);
+    }
+
+    let options = IngestOptions {
+        deadline: Some(run.deadline(60)),
+    };
+    match ingest(&run.locations, options) {
         Ok(report) => {
             if !report.complete {
                 warnings.push(
-                    "reading new agent logs took longer than the hook's time budget; the rest will be charged to a later commit (run `agent-cost ingest` to catch up now)".to_string(),
+                    "reading new agent logs took longer than the hook's time budget; the rest \
+                     will be charged to a later commit (run `agent-cost ingest` to catch up now)"
+                        .to_string(),
                 );
             }
             warnings.extend(
@@ -101,37 +111,15 @@ pub fn write_drain(
             "could not read new agent logs ({e}); they stay pending"
         )),
     }
-    let tally = Tally::in_git_dir(&worktree.git_dir);
     let locked = tally.lock(run.remaining().max(Duration::from_millis(20)))?;
-    let history = History::discover(&worktree.workdir).ok();
     let mut pending = locked.pending()?;
     if let Some(history) = &history
         && reconcile(&locked, &pending, history, RECONCILE_DEPTH)?
     {
         pending = locked.pending()?;
     }
-    let comment = history
-        .as_ref()
-        .map_or_else(|| "#".to_string(), History::comment_prefix);
     let message = std::fs::read_to_string(message_file).at(message_file)?;
     let outstanding: HashSet<&str> = pending.proposals.iter().map(|p| p.drain.as_str()).collect();
-    if writer == Writer::CommitMsg {
-        if !has_content(&message, &comment) {
-            // Only our trailers are left (an emptied amend or squash message): take them out
-            // so that git aborts the commit exactly as it would without agent-cost.
-            let emptied = strip_ai_lines(&message);
-            if emptied != message {
-                std::fs::write(message_file, emptied).at(message_file)?;
-            }
-            return Ok(warnings);
-        }
-        if parse_blocks(&message)
-            .iter()
-            .any(|b| outstanding.contains(b.id.as_str()))
-        {
-            return Ok(warnings);
-        }
-    }
 
     let tracking = Tracking::read(&worktree.common_dir)?;
     let last = pending.last_seq();
@@ -155,14 +143,10 @@ pub fn write_drain(
         }
         return Ok(warnings);
     }
-    let base = if merging || !stale.is_empty() {
-        if merging {
-            without_ours
-        } else {
-            reinsert(without_ours, &kept, &comment)
-        }
-    } else {
-        message
+    let base = match (merging, stale.is_empty()) {
+        (true, _) => without_ours,
+        (false, false) => reinsert(without_ours, &kept, &comment),
+        (false, true) => message,
     };
     if !has_content(&base, &comment) {
         return Ok(warnings);
@@ -184,6 +168,30 @@ pub fn write_drain(
     }])?;
     std::fs::write(message_file, text).at(message_file)?;
     Ok(warnings)
+}
+
+/// `commit-msg` after `prepare-commit-msg` already wrote the block, or on a message that is
+/// empty but for our lines (which it then removes, so that git aborts as it would without us).
+fn commit_msg_has_nothing_to_do(
+    message_file: &Path,
+    comment: &str,
+    tally: &Tally,
+) -> Result<bool, HookError> {
+    let message = std::fs::read_to_string(message_file).at(message_file)?;
+    if !has_content(&message, comment) {
+        let emptied = strip_ai_lines(&message);
+        if emptied != message {
+            std::fs::write(message_file, emptied).at(message_file)?;
+        }
+        return Ok(true);
+    }
+    let ids: HashSet<String> = parse_blocks(&message).into_iter().map(|b| b.id).collect();
+    Ok(!ids.is_empty()
+        && tally
+            .peek()?
+            .proposals
+            .iter()
+            .any(|p| ids.contains(&p.drain)))
 }
 
 /// Removes every agent-cost trailer line, wherever it stands.

@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{IoResultExt, LedgerError};
 use crate::journal::{Charge, Record};
 use crate::route::{Destination, Router};
-use crate::tally::{Seen, Tally, lock_within};
+use crate::seen::{self, SeenIndex};
+use crate::tally::{Tally, lock_within};
 
 /// How many events are buffered before they are written to their tallies.
 const FLUSH_EVERY: usize = 4096;
@@ -73,8 +74,7 @@ struct CursorFile {
 struct Target {
     tally: Tally,
     label: String,
-    seen: Option<Seen>,
-    next_seq: u64,
+    seen: Option<SeenIndex>,
     batch: Vec<UsageEvent>,
 }
 
@@ -211,7 +211,6 @@ impl Run {
                 tally: destination.tally(state_dir),
                 label: destination.label(),
                 seen: None,
-                next_seq: 0,
                 batch: Vec::new(),
             })
     }
@@ -228,54 +227,68 @@ impl Run {
             if target.batch.is_empty() {
                 continue;
             }
-            let wait = deadline.map_or(Duration::from_secs(30), |d| {
-                d.saturating_duration_since(Instant::now())
-                    .max(Duration::from_millis(20))
-            });
-            let locked = target.tally.lock(wait)?;
-            if target.seen.is_none() {
-                target.seen = Some(locked.seen()?);
-                target.next_seq = locked.pending()?.next_seq.max(1);
+            if let Err(error) = charge_batch(target, &mut self.report, deadline) {
+                // What is in memory may be ahead of the disk: start from the disk next time.
+                target.seen = None;
+                target.batch.clear();
+                return Err(error);
             }
-            let seen = target.seen.as_mut().expect("loaded above");
-            let mut records = Vec::new();
-            for event in target.batch.drain(..) {
-                let before = seen.charged(&event.event_id).copied();
-                let prior = before.unwrap_or_default();
-                let grown = prior.max_fieldwise(&event.tokens).saturating_sub(&prior);
-                if before.is_some() && grown.is_zero() {
-                    self.report.duplicates += 1;
-                    continue;
-                }
-                if before.is_some() {
-                    self.report.events_topped_up += 1;
-                } else {
-                    self.report.events_charged += 1;
-                    *self
-                        .report
-                        .charged_to
-                        .entry(target.label.clone())
-                        .or_default() += 1;
-                }
-                seen.add(&event.event_id, grown);
-                records.push(Record::Charge(Charge {
-                    seq: target.next_seq,
-                    event: event.event_id,
-                    agent: event.agent,
-                    session: event.session_id,
-                    model: event.model,
-                    ts: event.timestamp,
-                    tokens: grown,
-                    requests: u64::from(before.is_none()),
-                    branch: event.git_branch,
-                    speed: event.speed,
-                }));
-                target.next_seq += 1;
-            }
-            locked.append(&records)?;
         }
         Ok(())
     }
+}
+
+/// Charges one destination's buffered events, under its tally's lock.
+fn charge_batch(
+    target: &mut Target,
+    report: &mut IngestReport,
+    deadline: Option<Instant>,
+) -> Result<(), LedgerError> {
+    let wait = deadline.map_or(Duration::from_secs(30), |d| {
+        d.saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(20))
+    });
+    let locked = target.tally.lock(wait)?;
+    if target.seen.is_none() {
+        target.seen = Some(SeenIndex::open(
+            target.tally.dir(),
+            &target.tally.journal_path(),
+        )?);
+    }
+    let seen = target.seen.as_mut().expect("opened above");
+    let mut charges = Vec::new();
+    for event in target.batch.drain(..) {
+        let before = seen.charged(&event.event_id)?;
+        let prior = before.unwrap_or_default();
+        let grown = prior.max_fieldwise(&event.tokens).saturating_sub(&prior);
+        if before.is_some() && grown.is_zero() {
+            report.duplicates += 1;
+            continue;
+        }
+        if before.is_some() {
+            report.events_topped_up += 1;
+        } else {
+            report.events_charged += 1;
+            *report.charged_to.entry(target.label.clone()).or_default() += 1;
+        }
+        let charge = Charge {
+            seq: seen.next_seq(),
+            event: event.event_id,
+            agent: event.agent,
+            session: event.session_id,
+            model: event.model,
+            ts: event.timestamp,
+            tokens: grown,
+            requests: u64::from(before.is_none()),
+            branch: event.git_branch,
+            speed: event.speed,
+        };
+        seen.record(&charge);
+        charges.push(charge);
+    }
+    let records: Vec<Record> = charges.iter().cloned().map(Record::Charge).collect();
+    locked.append(&records)?;
+    seen::persist(target.tally.dir(), &target.tally.journal_path(), &charges)
 }
 
 fn read_cursors(path: &Path) -> CursorFile {

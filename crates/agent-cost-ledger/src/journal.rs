@@ -83,11 +83,23 @@ pub struct JournalContents {
 
 /// Reads a journal; a missing file is an empty journal.
 pub fn read(path: &Path) -> Result<JournalContents, LedgerError> {
-    let file = match File::open(path) {
+    read_from(path, 0).map(|(contents, _)| contents)
+}
+
+/// Reads the complete lines of a journal from byte `offset` on; returns them and the offset
+/// just after the last complete line.
+pub fn read_from(path: &Path, offset: u64) -> Result<(JournalContents, u64), LedgerError> {
+    let mut file = match File::open(path) {
         Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(JournalContents::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((JournalContents::default(), 0));
+        }
         Err(e) => return Err(e).at(path),
     };
+    if offset > 0 {
+        file.seek(SeekFrom::Start(offset)).at(path)?;
+    }
+    let mut end = offset;
     let mut contents = JournalContents::default();
     let mut reader = BufReader::new(file);
     let mut line = Vec::new();
@@ -99,6 +111,7 @@ pub fn read(path: &Path) -> Result<JournalContents, LedgerError> {
         if line.last() != Some(&b'\n') {
             break;
         }
+        end += line.len() as u64;
         let text = &line[..line.len() - 1];
         if text.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -108,7 +121,7 @@ pub fn read(path: &Path) -> Result<JournalContents, LedgerError> {
             Err(_) => contents.corrupt_lines += 1,
         }
     }
-    Ok(contents)
+    Ok((contents, end))
 }
 
 /// Appends records in one write, first fencing off a torn last line if there is one.

@@ -3,6 +3,7 @@
 //! - [`journal`] is the on-disk record format of a tally (append-only JSON lines).
 //! - [`tally`] owns one worktree's tally (in its git dir) or the unattributed tally: locking,
 //!   appending charges, proposing and settling drains, and the index of events already seen.
+//! - [`seen`] indexes the tokens already charged per event, shard by shard.
 //! - [`route`] maps an event's working directory to the worktree that contains it.
 //! - [`ingest`] reads new transcript bytes, deduplicates, and charges each destination.
 //! - [`tracking`] records which repositories have hooks installed and since when.
@@ -14,6 +15,7 @@ pub mod error;
 pub mod ingest;
 pub mod journal;
 pub mod route;
+pub mod seen;
 pub mod tally;
 pub mod tracking;
 

@@ -3,20 +3,17 @@
 //!
 //! Files in a tally directory:
 //! - `journal`: charges, drain proposals and settlements since the last compaction;
-//! - `seen`: segments of settled charges moved out of the journal, so that an event re-read
-//!   after its drain is recognised (only growth is charged again);
+//! - `seen/`: the tokens already charged per event (see [`crate::seen`]), so that an event
+//!   re-read after its drain is recognised (only growth is charged again);
 //! - `lock`: taken with an OS file lock by every reader that writes.
 
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use agent_cost_events::TokenCounts;
-
 use crate::error::{IoResultExt, LedgerError};
 use crate::journal::{self, Charge, Record};
+use crate::seen;
 
 /// A tally directory.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -46,7 +43,7 @@ pub struct Pending {
     pub proposals: Vec<Proposal>,
     /// Journal lines that could not be read.
     pub corrupt_lines: u64,
-    /// Settled charges still in the journal (compaction moves them to `seen`).
+    /// Settled charges still in the journal (compaction drops them).
     settled_in_journal: Vec<Charge>,
 }
 
@@ -98,34 +95,6 @@ impl Pending {
     }
 }
 
-/// Events already charged to a tally, with the tokens charged for each so far.
-#[derive(Debug, Default)]
-pub struct Seen {
-    charged: HashMap<String, TokenCounts>,
-}
-
-impl Seen {
-    /// What has been charged for `event` so far.
-    pub fn charged(&self, event: &str) -> Option<&TokenCounts> {
-        self.charged.get(event)
-    }
-
-    /// Records that `tokens` more were charged for `event`.
-    pub fn add(&mut self, event: &str, tokens: TokenCounts) {
-        *self.charged.entry(event.to_string()).or_default() += tokens;
-    }
-
-    /// How many distinct events have been charged.
-    pub fn len(&self) -> usize {
-        self.charged.len()
-    }
-
-    /// True when nothing has been charged.
-    pub fn is_empty(&self) -> bool {
-        self.charged.is_empty()
-    }
-}
-
 /// A tally whose lock is held; released on drop.
 pub struct LockedTally {
     tally: Tally,
@@ -153,10 +122,6 @@ impl Tally {
     /// The journal file.
     pub fn journal_path(&self) -> PathBuf {
         self.dir.join("journal")
-    }
-
-    fn seen_path(&self) -> PathBuf {
-        self.dir.join("seen")
     }
 
     /// True if anything was ever charged here.
@@ -223,19 +188,6 @@ impl LockedTally {
         journal::append(&self.tally.journal_path(), records)
     }
 
-    /// Every event charged here so far, from `seen` and the journal.
-    pub fn seen(&self) -> Result<Seen, LedgerError> {
-        let (mut seen, seen_upto) = read_seen(&self.tally.seen_path())?;
-        for record in journal::read(&self.tally.journal_path())?.records {
-            if let Record::Charge(charge) = record
-                && charge.seq > seen_upto
-            {
-                seen.add(&charge.event, charge.tokens);
-            }
-        }
-        Ok(seen)
-    }
-
     /// Records that the drain `drain` (covering charges up to `upto`) is in commit `commit`,
     /// then compacts the journal.
     pub fn settle(
@@ -252,41 +204,24 @@ impl LockedTally {
         self.compact()
     }
 
-    /// Moves settled charges from the journal to `seen`, keeping the journal small. Safe to
-    /// interrupt at any point: `seen` segments say which positions they cover.
+    /// Drops settled charges and proposals from the journal, keeping it small. The charges are
+    /// first made sure to be in the `seen` index. Safe to interrupt at any point.
     pub fn compact(&self) -> Result<(), LedgerError> {
-        let pending = self.pending()?;
+        let journal_path = self.tally.journal_path();
+        let contents = journal::read(&journal_path)?;
+        let charges: Vec<Charge> = contents
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Charge(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect();
+        let pending = Pending::replay(contents);
         if pending.settled_in_journal.is_empty() {
             return Ok(());
         }
-        let seen_path = self.tally.seen_path();
-        let (_, seen_upto) = read_seen(&seen_path)?;
-        let mut segment: HashMap<&str, TokenCounts> = HashMap::new();
-        for charge in pending
-            .settled_in_journal
-            .iter()
-            .filter(|c| c.seq > seen_upto)
-        {
-            *segment.entry(charge.event.as_str()).or_default() += charge.tokens;
-        }
-        if pending.settled_upto > seen_upto {
-            let mut text = String::with_capacity(segment.len() * 64 + 32);
-            text.push_str("#segment\n");
-            for (event, t) in &segment {
-                text.push_str(&format!(
-                    "{event}\t{}\t{}\t{}\t{}\t{}\n",
-                    t.input, t.output, t.cache_write_5m, t.cache_write_1h, t.cache_read
-                ));
-            }
-            text.push_str(&format!("#upto {}\n", pending.settled_upto));
-            let mut file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&seen_path)
-                .at(&seen_path)?;
-            file.write_all(text.as_bytes()).at(&seen_path)?;
-            file.sync_data().at(&seen_path)?;
-        }
+        seen::persist(&self.tally.dir, &journal_path, &charges)?;
         let mut records = vec![Record::Base {
             settled_upto: pending.settled_upto,
             next_seq: pending.next_seq,
@@ -297,46 +232,6 @@ impl LockedTally {
             upto: p.upto,
             at: String::new(),
         }));
-        journal::rewrite(&self.tally.journal_path(), &records)
+        journal::rewrite(&journal_path, &records)
     }
-}
-
-/// Reads complete `seen` segments; returns the per-event totals and the position they cover.
-fn read_seen(path: &Path) -> Result<(Seen, u64), LedgerError> {
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Seen::default(), 0)),
-        Err(e) => return Err(e).at(path),
-    };
-    let mut seen = Seen::default();
-    let mut upto = 0;
-    let mut segment: Vec<(String, TokenCounts)> = Vec::new();
-    for line in BufReader::new(file).lines() {
-        let line = line.at(path)?;
-        if line == "#segment" {
-            segment.clear();
-        } else if let Some(position) = line.strip_prefix("#upto ") {
-            for (event, tokens) in segment.drain(..) {
-                seen.add(&event, tokens);
-            }
-            upto = position.trim().parse().unwrap_or(upto);
-        } else if let Some(entry) = parse_seen_line(&line) {
-            segment.push(entry);
-        }
-    }
-    Ok((seen, upto))
-}
-
-fn parse_seen_line(line: &str) -> Option<(String, TokenCounts)> {
-    let mut fields = line.split('\t');
-    let event = fields.next()?.to_string();
-    let mut number = || fields.next()?.parse::<u64>().ok();
-    let tokens = TokenCounts {
-        input: number()?,
-        output: number()?,
-        cache_write_5m: number()?,
-        cache_write_1h: number()?,
-        cache_read: number()?,
-    };
-    Some((event, tokens))
 }
