@@ -6,6 +6,8 @@ wall time of each scenario and its difference from a baseline without hooks, mea
 same run:
 
   baseline      no hooks installed
+  floor         hooks installed but switched off (AGENT_COST_DISABLE=1): the cost of starting
+                the shims and the binary, which no work inside agent-cost can remove
   idle          hooks installed, nothing pending
   small         one new request appended to a transcript before each commit
   large         10,000 requests already pending (ingested) plus ~1 MB of new transcript
@@ -82,10 +84,11 @@ class Bench:
             f.write("\n".join(lines) + "\n")
         return sum(len(l) + 1 for l in lines)
 
-    def commit(self, repo):
+    def commit(self, repo, extra_env=None):
+        env = dict(self.env, **(extra_env or {}))
         started = time.perf_counter()
         result = subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "bench"],
-                                cwd=repo, env=self.env, stdout=subprocess.DEVNULL,
+                                cwd=repo, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
         elapsed = time.perf_counter() - started
         if result.returncode != 0:
@@ -112,11 +115,12 @@ def main():
         bench.run([binary, "ingest"], idle)
         bench.commit(idle)
 
-        times = {"baseline": [], "idle": [], "small": [], "large": []}
+        times = {"baseline": [], "floor": [], "idle": [], "small": [], "large": []}
         warnings = {"large": 0}
         new_bytes = 0
         for _ in range(args.runs):
             times["baseline"].append(bench.commit(plain)[0])
+            times["floor"].append(bench.commit(idle, {"AGENT_COST_DISABLE": "1"})[0])
             times["idle"].append(bench.commit(idle)[0])
             bench.append(small, "small-session", 1)
             times["small"].append(bench.commit(small)[0])

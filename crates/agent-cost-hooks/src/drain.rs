@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use agent_cost_events::TokenCounts;
 use agent_cost_ledger::journal::Charge;
-use agent_cost_prices::PriceBook;
+use agent_cost_prices::{PriceBook, PricedModel};
 use agent_cost_trailers::ModelLine;
 
 /// What a set of charges amounts to, ready for [`agent_cost_trailers::Block::build`].
@@ -38,10 +38,20 @@ pub fn summarize<'a>(charges: impl IntoIterator<Item = &'a Charge>, book: &Price
         entry.1 += charge.requests;
     }
     let mut models: BTreeMap<(String, String), ModelLine> = BTreeMap::new();
+    let mut lookups: HashMap<(&str, Option<&str>), (String, Option<PricedModel>)> = HashMap::new();
     for event in order {
         let (tokens, requests, first) = &by_event[event];
-        let name = book.display_name(&first.model);
-        let cost = book.cost_with_speed(&first.model, first.speed.as_deref(), tokens);
+        let speed = first.speed.as_deref();
+        let (name, priced) = lookups
+            .entry((first.model.as_str(), speed))
+            .or_insert_with(|| {
+                (
+                    book.display_name(&first.model),
+                    book.lookup_with_speed(&first.model, speed),
+                )
+            });
+        let name = name.clone();
+        let cost = priced.as_ref().map(|p| p.prices.cost(tokens));
         let line =
             ModelLine::from_tokens(first.agent.as_str(), name.clone(), *requests, tokens, cost);
         models

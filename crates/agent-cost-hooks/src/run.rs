@@ -113,10 +113,8 @@ pub fn write_drain(
     }
     let locked = tally.lock(run.remaining().max(Duration::from_millis(20)))?;
     let mut pending = locked.pending()?;
-    if let Some(history) = &history
-        && reconcile(&locked, &pending, history, RECONCILE_DEPTH)?
-    {
-        pending = locked.pending()?;
+    if let Some(history) = &history {
+        pending = reconcile(&locked, pending, history, RECONCILE_DEPTH)?;
     }
     let message = std::fs::read_to_string(message_file).at(message_file)?;
     let outstanding: HashSet<&str> = pending.proposals.iter().map(|p| p.drain.as_str()).collect();
@@ -135,7 +133,7 @@ pub fn write_drain(
 
     if eligible.is_empty() {
         if !early.is_empty() && pending.proposals.is_empty() {
-            locked.settle(PRE_TRACKING_DRAIN, last, None)?;
+            locked.settle(PRE_TRACKING_DRAIN, last, None, pending.clone())?;
         }
         if !stale.is_empty() {
             let text = reinsert(without_ours, &kept, &comment);
@@ -186,12 +184,7 @@ fn commit_msg_has_nothing_to_do(
         return Ok(true);
     }
     let ids: HashSet<String> = parse_blocks(&message).into_iter().map(|b| b.id).collect();
-    Ok(!ids.is_empty()
-        && tally
-            .peek()?
-            .proposals
-            .iter()
-            .any(|p| ids.contains(&p.drain)))
+    Ok(!ids.is_empty() && tally.outstanding()?.iter().any(|p| ids.contains(&p.drain)))
 }
 
 /// Removes every agent-cost trailer line, wherever it stands.
@@ -218,26 +211,26 @@ fn reinsert(mut text: String, blocks: &[Block], comment: &str) -> String {
 pub fn settle_head(run: &HookRun) -> Result<Vec<String>, HookError> {
     let worktree = Worktree::current().ok_or(HookError::NotInRepository)?;
     let tally = Tally::in_git_dir(&worktree.git_dir);
-    if !tally.exists() || tally.peek()?.proposals.is_empty() {
+    if !tally.exists() || tally.outstanding()?.is_empty() {
         return Ok(Vec::new());
     }
     let locked = tally.lock(run.remaining().max(Duration::from_millis(20)))?;
     let pending = locked.pending()?;
     let history = History::discover(&worktree.workdir)?;
-    reconcile(&locked, &pending, &history, 1)?;
+    reconcile(&locked, pending, &history, 1)?;
     Ok(Vec::new())
 }
 
-/// Settles the newest outstanding drain found in the last `depth` first-parent commits.
-/// Returns true if one was settled.
+/// Settles the newest outstanding drain found in the last `depth` first-parent commits, and
+/// returns the state after it (unchanged if none was found).
 pub fn reconcile(
     locked: &LockedTally,
-    pending: &Pending,
+    pending: Pending,
     history: &History,
     depth: usize,
-) -> Result<bool, HookError> {
+) -> Result<Pending, HookError> {
     if pending.proposals.is_empty() {
-        return Ok(false);
+        return Ok(pending);
     }
     for commit in history.recent_messages(depth)? {
         let ids: HashSet<String> = parse_blocks(&commit.message)
@@ -249,10 +242,10 @@ pub fn reconcile(
             .iter()
             .rev()
             .find(|p| ids.contains(&p.drain))
+            .cloned()
         {
-            locked.settle(&proposal.drain, proposal.upto, Some(commit.id))?;
-            return Ok(true);
+            return Ok(locked.settle(&proposal.drain, proposal.upto, Some(commit.id), pending)?);
         }
     }
-    Ok(false)
+    Ok(pending)
 }

@@ -124,6 +124,28 @@ pub fn read_from(path: &Path, offset: u64) -> Result<(JournalContents, u64), Led
     Ok((contents, end))
 }
 
+/// Reads only the records about drains (`base`, `propose`, `settle`), skipping charge lines
+/// by their first bytes without parsing them.
+pub fn read_drains(path: &Path) -> Result<JournalContents, LedgerError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(JournalContents::default()),
+        Err(e) => return Err(e).at(path),
+    };
+    let mut contents = JournalContents::default();
+    let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    for line in bytes[..complete].split(|b| *b == b'\n') {
+        if line.starts_with(b"{\"charge\"") || line.is_empty() {
+            continue;
+        }
+        match serde_json::from_slice::<Record>(line) {
+            Ok(record) => contents.records.push(record),
+            Err(_) => contents.corrupt_lines += 1,
+        }
+    }
+    Ok(contents)
+}
+
 /// Appends records in one write, first fencing off a torn last line if there is one.
 pub fn append(path: &Path, records: &[Record]) -> Result<(), LedgerError> {
     if records.is_empty() {

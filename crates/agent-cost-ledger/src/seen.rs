@@ -144,14 +144,17 @@ impl SeenIndex {
 
 /// Writes `charges` (already in the journal at `journal_path`) to the shards and moves the
 /// watermark past them. The caller holds the tally's lock.
-pub fn persist(
+pub fn persist<'a>(
     tally_dir: &Path,
     journal_path: &Path,
-    charges: &[Charge],
+    charges: impl IntoIterator<Item = &'a Charge>,
 ) -> Result<(), LedgerError> {
     let dir = tally_dir.join("seen");
     let current = read_watermark(&dir)?;
-    let fresh: Vec<&Charge> = charges.iter().filter(|c| c.seq > current.upto).collect();
+    let fresh: Vec<&Charge> = charges
+        .into_iter()
+        .filter(|c| c.seq > current.upto)
+        .collect();
     if fresh.is_empty() {
         return Ok(());
     }
@@ -328,7 +331,8 @@ mod tests {
         let tally = Tally::at(tmp.path().join("t"));
         write(&tally, &[charge(1, "a", 10), charge(2, "b", 20)], false);
         let locked = tally.lock(Duration::from_secs(1)).unwrap();
-        locked.settle("d1", 1, None).unwrap();
+        let before = locked.pending().unwrap();
+        locked.settle("d1", 1, None, before).unwrap();
         drop(locked);
         let pending = tally.peek().unwrap();
         assert_eq!(pending.charges.len(), 1, "only b is pending");
@@ -349,7 +353,8 @@ mod tests {
         let tally = Tally::at(tmp.path().join("t"));
         write(&tally, &[charge(1, "a", 10), charge(2, "b", 20)], true);
         let locked = tally.lock(Duration::from_secs(1)).unwrap();
-        locked.settle("d1", 2, None).unwrap();
+        let before = locked.pending().unwrap();
+        locked.settle("d1", 2, None, before).unwrap();
         drop(locked);
         std::fs::remove_file(tally.dir().join("seen/watermark")).unwrap();
         assert_eq!(output_of(&tally, "a"), Some(10));

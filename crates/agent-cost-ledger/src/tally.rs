@@ -31,7 +31,7 @@ pub struct Proposal {
 }
 
 /// The replayed state of a journal.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Pending {
     /// Every charge up to here is settled.
     pub settled_upto: u64,
@@ -87,6 +87,19 @@ impl Pending {
             .proposals
             .retain(|p| p.upto > settled_upto && !settled.contains(&p.drain));
         pending
+    }
+
+    /// Applies a settlement to the replayed state, as replaying its record would.
+    fn apply_settle(&mut self, drain: &str, upto: u64) {
+        self.settled_upto = self.settled_upto.max(upto);
+        let settled_upto = self.settled_upto;
+        let (done, open): (Vec<Charge>, Vec<Charge>) = std::mem::take(&mut self.charges)
+            .into_iter()
+            .partition(|c| c.seq <= settled_upto);
+        self.charges = open;
+        self.settled_in_journal.extend(done);
+        self.proposals
+            .retain(|p| p.upto > settled_upto && p.drain != drain);
     }
 
     /// The last charge position now in the tally (what a drain proposed now would cover).
@@ -151,6 +164,12 @@ impl Tally {
     pub fn peek(&self) -> Result<Pending, LedgerError> {
         Ok(Pending::replay(journal::read(&self.journal_path())?))
     }
+
+    /// The drains proposed and not settled, read without parsing the charges (cheap even
+    /// when much is pending).
+    pub fn outstanding(&self) -> Result<Vec<Proposal>, LedgerError> {
+        Ok(Pending::replay(journal::read_drains(&self.journal_path())?).proposals)
+    }
 }
 
 /// Takes an exclusive lock on `file`, retrying until `wait` has passed.
@@ -189,49 +208,51 @@ impl LockedTally {
     }
 
     /// Records that the drain `drain` (covering charges up to `upto`) is in commit `commit`,
-    /// then compacts the journal.
+    /// then compacts the journal. `before` is the state read under this lock; the state after
+    /// settlement is returned, so callers need not read the journal again.
     pub fn settle(
         &self,
         drain: &str,
         upto: u64,
         commit: Option<String>,
-    ) -> Result<(), LedgerError> {
+        before: Pending,
+    ) -> Result<Pending, LedgerError> {
         self.append(&[Record::Settle {
             drain: drain.to_string(),
             upto,
             commit,
         }])?;
-        self.compact()
+        let mut state = before;
+        state.apply_settle(drain, upto);
+        self.compact(&mut state)?;
+        Ok(state)
     }
 
     /// Drops settled charges and proposals from the journal, keeping it small. The charges are
     /// first made sure to be in the `seen` index. Safe to interrupt at any point.
-    pub fn compact(&self) -> Result<(), LedgerError> {
-        let journal_path = self.tally.journal_path();
-        let contents = journal::read(&journal_path)?;
-        let charges: Vec<Charge> = contents
-            .records
-            .iter()
-            .filter_map(|r| match r {
-                Record::Charge(c) => Some(c.clone()),
-                _ => None,
-            })
-            .collect();
-        let pending = Pending::replay(contents);
-        if pending.settled_in_journal.is_empty() {
+    fn compact(&self, state: &mut Pending) -> Result<(), LedgerError> {
+        if state.settled_in_journal.is_empty() {
             return Ok(());
         }
-        seen::persist(&self.tally.dir, &journal_path, &charges)?;
+        let journal_path = self.tally.journal_path();
+        let all_charges: Vec<&Charge> = state
+            .settled_in_journal
+            .iter()
+            .chain(&state.charges)
+            .collect();
+        seen::persist(&self.tally.dir, &journal_path, all_charges)?;
         let mut records = vec![Record::Base {
-            settled_upto: pending.settled_upto,
-            next_seq: pending.next_seq,
+            settled_upto: state.settled_upto,
+            next_seq: state.next_seq,
         }];
-        records.extend(pending.charges.into_iter().map(Record::Charge));
-        records.extend(pending.proposals.into_iter().map(|p| Record::Propose {
-            drain: p.drain,
+        records.extend(state.charges.iter().cloned().map(Record::Charge));
+        records.extend(state.proposals.iter().map(|p| Record::Propose {
+            drain: p.drain.clone(),
             upto: p.upto,
             at: String::new(),
         }));
-        journal::rewrite(&journal_path, &records)
+        journal::rewrite(&journal_path, &records)?;
+        state.settled_in_journal.clear();
+        Ok(())
     }
 }
