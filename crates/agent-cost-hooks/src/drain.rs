@@ -11,6 +11,9 @@ use agent_cost_ledger::journal::Charge;
 use agent_cost_prices::{PriceBook, PricedModel};
 use agent_cost_trailers::ModelLine;
 
+/// A model's trailer name and its prices (`None`: unpriced), looked up once per drain.
+type PriceLookup = (String, Option<PricedModel>);
+
 /// What a set of charges amounts to, ready for [`agent_cost_trailers::Block::build`].
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
@@ -38,7 +41,7 @@ pub fn summarize<'a>(charges: impl IntoIterator<Item = &'a Charge>, book: &Price
         entry.1 += charge.requests;
     }
     let mut models: BTreeMap<(String, String), ModelLine> = BTreeMap::new();
-    let mut lookups: HashMap<(&str, Option<&str>), (String, Option<PricedModel>)> = HashMap::new();
+    let mut lookups: HashMap<(&str, Option<&str>), PriceLookup> = HashMap::new();
     for event in order {
         let (tokens, requests, first) = &by_event[event];
         let speed = first.speed.as_deref();
