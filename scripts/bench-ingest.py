@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Measures a full `agent-cost ingest` of a synthetic Claude Code corpus.
+
+Generates a corpus (default ~200 MB in 2,000 session files, with streamed duplicates, long
+tool-result lines and one large file), then runs, in the same invocation:
+
+  full          agent-cost ingest with empty state (every byte read)
+  incremental   agent-cost ingest after appending one line to one file
+  noop          agent-cost ingest with nothing new
+
+and prints wall time, peak RSS and throughput for each. With --ccusage PATH it also runs
+`ccusage claude daily --json --offline` on the same corpus as the baseline, and prints the ratio.
+
+Usage: python3 scripts/bench-ingest.py [--binary target/release/agent-cost] [--mb 200]
+                                      [--ccusage node_modules/@ccusage/ccusage-linux-x64/bin/ccusage]
+"""
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+
+def assistant(cwd, session, message_id, output, padding):
+    return json.dumps({
+        "parentUuid": None, "isSidechain": False, "userType": "external", "cwd": cwd,
+        "sessionId": session, "version": "2.0.14", "gitBranch": "main", "type": "assistant",
+        "message": {"id": message_id, "type": "message", "role": "assistant",
+                    "model": random.choice(["claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"]),
+                    "content": [{"type": "text", "text": padding}], "stop_reason": None,
+                    "usage": {"input_tokens": 8, "cache_creation_input_tokens": 1200,
+                              "cache_read_input_tokens": 24000, "output_tokens": output,
+                              "cache_creation": {"ephemeral_5m_input_tokens": 1200,
+                                                 "ephemeral_1h_input_tokens": 0}}},
+        "requestId": "req_" + message_id, "uuid": f"{message_id}-{output}",
+        "timestamp": "2026-06-01T12:00:00.000Z"}, separators=(",", ":"))
+
+
+def tool_result(cwd, session, size):
+    return json.dumps({"type": "user", "cwd": cwd, "sessionId": session,
+                       "message": {"role": "user", "content": [{"type": "tool_result",
+                                                                "content": "y" * size}]}})
+
+
+def generate(root, megabytes, files):
+    random.seed(7)
+    projects = root / "claude" / "projects"
+    target = megabytes * 1_000_000
+    per_file = target // files
+    written = 0
+    responses = 0
+    for index in range(files):
+        cwd = f"/home/dev/project-{index % 40}"
+        session = f"session-{index:05d}"
+        directory = projects / cwd.replace("/", "-")
+        directory.mkdir(parents=True, exist_ok=True)
+        size = per_file * (20 if index == 0 else 1)
+        lines, length = [], 0
+        while length < size:
+            responses += 1
+            message_id = f"msg_{responses:09d}"
+            for output in (1, random.randint(50, 900)):
+                line = assistant(cwd, session, message_id, output, "x" * random.randint(50, 400))
+                lines.append(line)
+                length += len(line) + 1
+            if random.random() < 0.3:
+                line = tool_result(cwd, session, random.randint(2_000, 40_000))
+                lines.append(line)
+                length += len(line) + 1
+        (directory / f"{session}.jsonl").write_text("\n".join(lines) + "\n")
+        written += length
+        if written >= target * 1.2:
+            break
+    return written, responses, projects
+
+
+def run(command, env):
+    """Wall time in seconds and peak RSS in KB (from /usr/bin/time) of one command."""
+    started = time.perf_counter()
+    result = subprocess.run(["/usr/bin/time", "-f", "%M"] + command, env=env, check=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - started
+    return elapsed, int(result.stderr.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--binary", default="target/release/agent-cost")
+    parser.add_argument("--mb", type=int, default=200)
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--ccusage")
+    args = parser.parse_args()
+    binary = str(Path(args.binary).resolve())
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        written, responses, projects = generate(root, args.mb, args.files)
+        print(f"corpus: {written / 1e6:.0f} MB, {responses:,} responses (each streamed twice)")
+        env = dict(os.environ, HOME=str(root / "home"), AGENT_COST_HOME=str(root / "state"),
+                   CLAUDE_CONFIG_DIR=str(root / "claude"))
+        rows = []
+        if args.ccusage:
+            elapsed, peak = run([args.ccusage, "claude", "daily", "--json", "--offline"], env)
+            rows.append(("ccusage", elapsed, peak))
+        elapsed, peak = run([binary, "ingest"], env)
+        rows.append(("full", elapsed, peak))
+        first = next(projects.rglob("*.jsonl"))
+        with open(first, "a") as f:
+            f.write(assistant("/home/dev/project-0", "session-00000", "msg_new", 10, "z") + "\n")
+        rows.append(("incremental",) + run([binary, "ingest"], env))
+        rows.append(("noop",) + run([binary, "ingest"], env))
+        print(f"{'run':<12} {'seconds':>8} {'MB/s':>8} {'peak RSS MB':>12}")
+        for name, elapsed, peak in rows:
+            print(f"{name:<12} {elapsed:>8.3f} {written / 1e6 / elapsed:>8.0f} {peak / 1024:>12.1f}")
+        if args.ccusage:
+            print(f"full ingest / ccusage wall time: {rows[1][1] / rows[0][1]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
