@@ -167,27 +167,27 @@ pub fn append(path: &Path, records: &[Record]) -> Result<(), LedgerError> {
             buffer.push(b'\n');
         }
     }
+    encode(path, records, &mut buffer)?;
+    file.write_all(&buffer).at(path)
+}
+
+/// Writes `records` as JSON lines into `buffer`.
+fn encode(path: &Path, records: &[Record], buffer: &mut Vec<u8>) -> Result<(), LedgerError> {
     for record in records {
-        serde_json::to_writer(&mut buffer, record).map_err(|e| LedgerError::Corrupt {
+        serde_json::to_writer(&mut *buffer, record).map_err(|e| LedgerError::Corrupt {
             path: path.to_path_buf(),
             detail: e.to_string(),
         })?;
         buffer.push(b'\n');
     }
-    file.write_all(&buffer).at(path)
+    Ok(())
 }
 
 /// Replaces a journal with `records`, atomically (write aside, then rename).
 pub fn rewrite(path: &Path, records: &[Record]) -> Result<(), LedgerError> {
     let aside = path.with_extension("rewrite");
     let mut buffer = Vec::with_capacity(records.len() * 256);
-    for record in records {
-        serde_json::to_writer(&mut buffer, record).map_err(|e| LedgerError::Corrupt {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
-        buffer.push(b'\n');
-    }
+    encode(path, records, &mut buffer)?;
     std::fs::write(&aside, &buffer).at(&aside)?;
     std::fs::rename(&aside, path).at(path)
 }

@@ -122,3 +122,46 @@ pub fn thousands(n: u64) -> String {
     }
     out
 }
+
+/// One row of a per-model spend table.
+pub struct ModelRow {
+    /// Model name.
+    pub model: String,
+    /// Agent name.
+    pub agent: String,
+    /// Requests.
+    pub requests: u64,
+    /// Token counts: input, output, cache write, cache read.
+    pub tokens: [u64; 4],
+    /// The cost as text (`0.412345`, or `unpriced`).
+    pub cost: String,
+}
+
+/// Renders per-model spend as a table, each line starting with `indent`.
+pub fn model_table(rows: &[ModelRow], indent: &str) -> String {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            let mut cells = vec![
+                format!("{indent}{}", row.model),
+                row.agent.clone(),
+                thousands(row.requests),
+            ];
+            cells.extend(row.tokens.iter().map(|t| thousands(*t)));
+            cells.push(row.cost.clone());
+            cells
+        })
+        .collect();
+    let model = format!("{indent}model");
+    let header = [
+        model.as_str(),
+        "agent",
+        "requests",
+        "input",
+        "output",
+        "cache-write",
+        "cache-read",
+        "cost (USD)",
+    ];
+    table(&header, 2, &cells)
+}

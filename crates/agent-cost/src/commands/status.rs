@@ -14,7 +14,7 @@ use agent_cost_prices::PriceBook;
 use agent_cost_trailers::Block;
 use serde::Serialize;
 
-use crate::output::{CommandError, CommandResult, print_json, table, thousands};
+use crate::output::{CommandError, CommandResult, ModelRow, model_table, print_json};
 
 /// Show the AI spend pending for the next commit in this worktree.
 ///
@@ -198,37 +198,16 @@ fn print_spend(title: &str, spend: &Spend) {
     if spend.models.is_empty() {
         return;
     }
-    let rows: Vec<Vec<String>> = spend
+    let rows: Vec<ModelRow> = spend
         .models
         .iter()
-        .map(|m| {
-            vec![
-                format!("  {}", m.model),
-                m.agent.clone(),
-                thousands(m.requests),
-                thousands(m.input),
-                thousands(m.output),
-                thousands(m.cache_write),
-                thousands(m.cache_read),
-                m.cost_text.clone(),
-            ]
+        .map(|m| ModelRow {
+            model: m.model.clone(),
+            agent: m.agent.clone(),
+            requests: m.requests,
+            tokens: [m.input, m.output, m.cache_write, m.cache_read],
+            cost: m.cost_text.clone(),
         })
         .collect();
-    print!(
-        "{}",
-        table(
-            &[
-                "  model",
-                "agent",
-                "requests",
-                "input",
-                "output",
-                "cache-write",
-                "cache-read",
-                "cost (USD)"
-            ],
-            2,
-            &rows
-        )
-    );
+    print!("{}", model_table(&rows, "  "));
 }

@@ -1,9 +1,10 @@
 //! `agent-cost trailers …`: reading AI-cost trailers back from history.
 
+use agent_cost_events::Money;
 use agent_cost_git::History;
 use agent_cost_trailers::{RangeTotals, Totals, parse_blocks};
 
-use crate::output::{CommandError, CommandResult, print_json, table, thousands};
+use crate::output::{CommandError, CommandResult, ModelRow, model_table, print_json};
 
 /// Read the AI-cost trailers in git history.
 #[derive(Debug, clap::Subcommand)]
@@ -66,53 +67,34 @@ fn print_totals(range: &str, totals: &Totals) {
     if totals.models.is_empty() {
         return;
     }
-    let mut rows: Vec<Vec<String>> = totals
+    let mut rows: Vec<ModelRow> = totals
         .models
         .iter()
-        .map(|m| {
-            vec![
-                m.model.clone(),
-                m.agent.clone(),
-                thousands(m.requests),
-                thousands(m.input),
-                thousands(m.output),
-                thousands(m.cache_write),
-                thousands(m.cache_read),
-                if m.unpriced {
-                    "unpriced".to_string()
-                } else {
-                    m.cost.to_decimal()
-                },
-            ]
+        .map(|m| ModelRow {
+            model: m.model.clone(),
+            agent: m.agent.clone(),
+            requests: m.requests,
+            tokens: [m.input, m.output, m.cache_write, m.cache_read],
+            cost: match (m.unpriced, m.cost == Money::ZERO) {
+                (true, true) => "unpriced".to_string(),
+                (true, false) => format!("{}+unpriced", m.cost.to_decimal()),
+                (false, _) => m.cost.to_decimal(),
+            },
         })
         .collect();
-    rows.push(vec![
-        "total".to_string(),
-        String::new(),
-        thousands(totals.models.iter().map(|m| m.requests).sum()),
-        thousands(totals.tokens.input),
-        thousands(totals.tokens.output),
-        thousands(totals.tokens.cache_write),
-        thousands(totals.tokens.cache_read),
-        totals.cost.to_decimal(),
-    ]);
-    print!(
-        "{}",
-        table(
-            &[
-                "model",
-                "agent",
-                "requests",
-                "input",
-                "output",
-                "cache-write",
-                "cache-read",
-                "cost (USD)"
-            ],
-            2,
-            &rows
-        )
-    );
+    rows.push(ModelRow {
+        model: "total".to_string(),
+        agent: String::new(),
+        requests: totals.models.iter().map(|m| m.requests).sum(),
+        tokens: [
+            totals.tokens.input,
+            totals.tokens.output,
+            totals.tokens.cache_write,
+            totals.tokens.cache_read,
+        ],
+        cost: totals.cost.to_decimal(),
+    });
+    print!("{}", model_table(&rows, ""));
     if totals.incomplete {
         println!("note: some models have no known price; the total covers priced models only");
     }

@@ -89,8 +89,7 @@ fn commit_with_an_editor_gets_trailers_after_editing() {
     let env = TestEnv::new();
     let repo = env.tracked_repo("alpha");
     env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
-    std::fs::write(repo.join("a.txt"), "a\n").unwrap();
-    env.git(&repo, &["add", "a.txt"]);
+    stage(&env, &repo, "a.txt");
     let write_message = editor(
         &env,
         "editor.sh",
@@ -111,8 +110,7 @@ fn aborted_commits_leave_everything_pending_for_the_next() {
     let env = TestEnv::new();
     let repo = env.tracked_repo("alpha");
     env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
-    std::fs::write(repo.join("a.txt"), "a\n").unwrap();
-    env.git(&repo, &["add", "a.txt"]);
+    stage(&env, &repo, "a.txt");
 
     // An empty -m aborts, as it would without agent-cost.
     let out = env.output("git", &repo, &["commit", "-q", "-m", ""], &[]);
@@ -293,8 +291,7 @@ fn a_reused_aborted_message_does_not_write_its_stale_block_twice() {
     let env = TestEnv::new();
     let repo = env.tracked_repo("alpha");
     env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
-    std::fs::write(repo.join("a.txt"), "a\n").unwrap();
-    env.git(&repo, &["add", "a.txt"]);
+    stage(&env, &repo, "a.txt");
     let reject = env.root.join("reject.sh");
     std::fs::write(&reject, "#!/bin/sh\nexit 1\n").unwrap();
     use std::os::unix::fs::PermissionsExt;

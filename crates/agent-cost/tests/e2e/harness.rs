@@ -251,6 +251,12 @@ pub fn micros(value: &Value) -> u64 {
     (value.as_f64().unwrap() * 1_000_000.0).round() as u64
 }
 
+/// Writes `file` in `repo` and stages it.
+pub fn stage(env: &TestEnv, repo: &Path, file: &str) {
+    std::fs::write(repo.join(file), format!("{file}\n")).unwrap();
+    env.git(repo, &["add", file]);
+}
+
 /// Commits everything in `repo` with `-m`.
 pub fn commit(env: &TestEnv, repo: &Path, file: &str, message: &str) -> Ran {
     std::fs::write(repo.join(file), format!("{message}\n")).unwrap();

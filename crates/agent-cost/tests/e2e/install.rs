@@ -113,8 +113,7 @@ fn a_failing_commit_msg_hook_of_the_user_still_aborts_and_nothing_is_lost() {
     );
     env.agent_cost(&repo, &["install-hooks", "--since", "2020-01-01"]);
     env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
-    std::fs::write(repo.join("a.txt"), "a\n").unwrap();
-    env.git(&repo, &["add", "a.txt"]);
+    stage(&env, &repo, "a.txt");
     let out = env.output("git", &repo, &["commit", "-q", "-m", "Rejected"], &[]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("policy says no"));
@@ -160,8 +159,7 @@ fn a_shim_whose_binary_is_gone_lets_the_commit_through_silently() {
     );
     std::fs::remove_file(&copy).unwrap();
     env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
-    std::fs::write(repo.join("a.txt"), "a\n").unwrap();
-    env.git(&repo, &["add", "a.txt"]);
+    stage(&env, &repo, "a.txt");
     let out = env.git(&repo, &["commit", "-q", "-m", "No binary"]);
     assert_eq!(out.stderr, "");
     assert!(ai_trailers(&env, &repo, "HEAD").is_empty());

@@ -71,8 +71,7 @@ fn a_broken_override_file_is_reported_and_ignored() {
     let repo = env.tracked_repo("alpha");
     std::fs::write(repo.join("agent-cost.toml"), "[prices.\"x\"]\ninptu = 1\n").unwrap();
     env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
-    std::fs::write(repo.join("a.txt"), "a\n").unwrap();
-    env.git(&repo, &["add", "a.txt"]);
+    stage(&env, &repo, "a.txt");
     let out = env.git(&repo, &["commit", "-q", "-m", "Broken config"]);
     assert!(
         out.stderr.contains("agent-cost.toml") && out.stderr.contains("inptu"),

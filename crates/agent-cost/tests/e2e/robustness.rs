@@ -34,8 +34,7 @@ fn an_unusable_tally_lets_the_commit_through_and_says_why() {
     std::fs::remove_dir_all(repo.join(".git/agent-cost")).ok();
     std::fs::create_dir_all(repo.join(".git/agent-cost")).unwrap();
     std::fs::create_dir(repo.join(".git/agent-cost/journal")).unwrap();
-    std::fs::write(repo.join("a.txt"), "a\n").unwrap();
-    env.git(&repo, &["add", "a.txt"]);
+    stage(&env, &repo, "a.txt");
     let out = env.git(&repo, &["commit", "-q", "-m", "Still commits"]);
     assert!(
         out.stderr.contains("agent-cost: warning:"),
@@ -68,8 +67,7 @@ fn unreadable_agent_state_lets_the_commit_through_and_says_why() {
     // agent-cost's state directory is a file: logs cannot be read into tallies.
     std::fs::remove_dir_all(&env.state).unwrap();
     std::fs::write(&env.state, "not a directory").unwrap();
-    std::fs::write(repo.join("a.txt"), "a\n").unwrap();
-    env.git(&repo, &["add", "a.txt"]);
+    stage(&env, &repo, "a.txt");
     let out = env.git(&repo, &["commit", "-q", "-m", "Still commits"]);
     assert!(
         out.stderr.contains("could not read new agent logs"),
@@ -84,8 +82,7 @@ fn disabled_hooks_do_nothing() {
     let env = TestEnv::new();
     let repo = env.tracked_repo("alpha");
     env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
-    std::fs::write(repo.join("a.txt"), "a\n").unwrap();
-    env.git(&repo, &["add", "a.txt"]);
+    stage(&env, &repo, "a.txt");
     env.git_env(
         &repo,
         &["commit", "-q", "-m", "Quiet"],
@@ -139,8 +136,7 @@ fn an_unreadable_transcript_is_reported_and_the_rest_still_counts() {
     let good = env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
     let dead = good.with_file_name("gone.jsonl");
     std::os::unix::fs::symlink(env.root.join("no-such-file.jsonl"), &dead).unwrap();
-    std::fs::write(repo.join("a.txt"), "a\n").unwrap();
-    env.git(&repo, &["add", "a.txt"]);
+    stage(&env, &repo, "a.txt");
     let out = env.git(&repo, &["commit", "-q", "-m", "One log is broken"]);
     assert!(
         out.stderr.contains("skipped unreadable log") && out.stderr.contains("gone.jsonl"),
