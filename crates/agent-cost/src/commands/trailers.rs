@@ -22,6 +22,7 @@ pub enum TrailersCommand {
 ///   agent-cost trailers sum main..HEAD      # what this branch added
 ///   agent-cost trailers sum v1.0..v2.0 --json
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct SumArgs {
     /// A revision range, as git understands it (default: HEAD, i.e. all of its history).
     range: Option<String>,
