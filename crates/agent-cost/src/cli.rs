@@ -36,8 +36,32 @@ enum Command {
     Hook(commands::hook::HookArgs),
 }
 
-/// Parses arguments, runs the command, and turns the outcome into an exit code.
+/// Parses arguments, runs the command, and turns the outcome into an exit code. A reader that
+/// closes our stdout early (`agent-cost trailers sum | head -1`) is not an error.
 pub fn run() -> ExitCode {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_broken_pipe(info.payload()) {
+            default_hook(info);
+        }
+    }));
+    match std::panic::catch_unwind(run_command) {
+        Ok(code) => code,
+        Err(payload) if is_broken_pipe(payload.as_ref()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(101),
+    }
+}
+
+fn is_broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+    let text = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    text.contains("failed printing to stdout") && text.contains("Broken pipe")
+}
+
+fn run_command() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::InstallHooks(args) => commands::install_hooks::run(args),

@@ -56,8 +56,10 @@ fn sum(args: SumArgs) -> CommandResult {
 
 fn print_totals(range: &str, totals: &Totals) {
     println!(
-        "{range}: {} commits, {} with AI cost, {} drains",
-        totals.commits, totals.commits_with_cost, totals.drains
+        "{range}: {}, {} with AI cost, {}",
+        counted(totals.commits, "commit"),
+        totals.commits_with_cost,
+        counted(totals.drains, "drain")
     );
     if totals.duplicate_blocks + totals.replaced_blocks > 0 {
         println!(
@@ -98,5 +100,14 @@ fn print_totals(range: &str, totals: &Totals) {
     print!("{}", model_table(&rows, ""));
     if totals.incomplete {
         println!("note: some models have no known price; the total covers priced models only");
+    }
+}
+
+/// `1 commit`, `2 commits`.
+fn counted(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
