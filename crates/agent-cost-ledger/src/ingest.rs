@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{IoResultExt, LedgerError};
 use crate::journal::{Charge, Record};
 use crate::route::{Destination, Router};
-use crate::seen::{self, SeenIndex};
+use crate::seen::SeenIndex;
 use crate::tally::{Tally, lock_within};
 
 /// How many events are buffered before they are written to their tallies.
@@ -288,7 +288,7 @@ fn charge_batch(
     }
     let records: Vec<Record> = charges.iter().cloned().map(Record::Charge).collect();
     locked.append(&records)?;
-    seen::persist(target.tally.dir(), &target.tally.journal_path(), &charges)
+    seen.persist(target.tally.dir(), &target.tally.journal_path(), &charges)
 }
 
 fn read_cursors(path: &Path) -> CursorFile {

@@ -42,6 +42,10 @@ pub struct SeenIndex {
     loaded_shards: HashSet<u8>,
     charged: HashMap<String, TokenCounts>,
     next_seq: u64,
+    /// Journal charges beyond the watermark (a run killed before writing its shards): written
+    /// with the next [`SeenIndex::persist`], so the watermark never passes a charge the shards
+    /// do not hold.
+    unpersisted: Vec<Charge>,
 }
 
 fn shard_of(event: &str) -> u8 {
@@ -68,6 +72,7 @@ impl SeenIndex {
             loaded_shards: HashSet::new(),
             charged: HashMap::new(),
             next_seq: watermark.upto + 1,
+            unpersisted: Vec::new(),
         };
         let Some(meta) = std::fs::metadata(journal_path).ok() else {
             return Ok(index);
@@ -88,7 +93,8 @@ impl SeenIndex {
                             .tail
                             .entry(shard_of(&charge.event))
                             .or_default()
-                            .push((charge.event, charge.tokens));
+                            .push((charge.event.clone(), charge.tokens));
+                        index.unpersisted.push(charge);
                     }
                 }
                 Record::Base { next_seq, .. } => index.next_seq = index.next_seq.max(next_seq),
@@ -116,6 +122,23 @@ impl SeenIndex {
     pub fn record(&mut self, charge: &Charge) {
         *self.charged.entry(charge.event.clone()).or_default() += charge.tokens;
         self.next_seq = self.next_seq.max(charge.seq + 1);
+    }
+
+    /// Writes `charges` (just appended to the journal), and any earlier charges the shards
+    /// miss, to the shards, and moves the watermark past them.
+    pub fn persist(
+        &mut self,
+        tally_dir: &Path,
+        journal_path: &Path,
+        charges: &[Charge],
+    ) -> Result<(), LedgerError> {
+        persist(
+            tally_dir,
+            journal_path,
+            self.unpersisted.iter().chain(charges),
+        )?;
+        self.unpersisted.clear();
+        Ok(())
     }
 
     fn load_shard(&mut self, shard: u8) -> Result<(), LedgerError> {
@@ -159,6 +182,11 @@ pub fn persist<'a>(
         return Ok(());
     }
     std::fs::create_dir_all(&dir).at(&dir)?;
+    if !dir.join("watermark").exists() {
+        // Before any shard line exists, so that a run killed while writing its first shards
+        // leaves a watermark of 0 (ignore the shards), not none (trust them).
+        write_watermark(&dir, &Watermark::default())?;
+    }
     let mut by_shard: HashMap<u8, String> = HashMap::new();
     for charge in &fresh {
         let t = charge.tokens;
@@ -194,9 +222,13 @@ pub fn persist<'a>(
         journal_inode: inode(&meta),
         journal_offset: meta.len(),
     };
+    write_watermark(&dir, &watermark)
+}
+
+fn write_watermark(dir: &Path, watermark: &Watermark) -> Result<(), LedgerError> {
     let path = dir.join("watermark");
     let aside = dir.join("watermark.tmp");
-    let text = serde_json::to_string(&watermark).map_err(|e| LedgerError::Corrupt {
+    let text = serde_json::to_string(watermark).map_err(|e| LedgerError::Corrupt {
         path: path.clone(),
         detail: e.to_string(),
     })?;
@@ -211,8 +243,9 @@ fn read_watermark(dir: &Path) -> Result<Watermark, LedgerError> {
             path,
             detail: e.to_string(),
         }),
-        // Shards without a watermark (it was deleted): they hold at least every position they
-        // mention; the journal is then read from the top.
+        // Shards without a watermark: it was deleted (persist writes one before any shard).
+        // Trust the shards up to the highest position they mention; read the journal from
+        // the top.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Watermark {
             upto: highest_shard_position(dir),
             ..Watermark::default()
@@ -303,6 +336,57 @@ mod tests {
         assert_eq!(output_of(&tally, "c"), None);
         let index = SeenIndex::open(tally.dir(), &tally.journal_path()).unwrap();
         assert_eq!(index.next_seq(), 4);
+    }
+
+    #[test]
+    fn charges_of_a_killed_run_reach_the_shards_with_the_next_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        let tally = Tally::at(tmp.path().join("t"));
+        write(&tally, &[charge(1, "a", 10)], true);
+        // A run killed after appending to the journal, before writing its shards.
+        write(&tally, &[charge(2, "orphan", 7)], false);
+        // The next run charges something else and persists through the index.
+        let locked = tally.lock(Duration::from_secs(1)).unwrap();
+        let mut index = SeenIndex::open(tally.dir(), &tally.journal_path()).unwrap();
+        let next = charge(index.next_seq(), "b", 3);
+        locked.append(&[Record::Charge(next.clone())]).unwrap();
+        index
+            .persist(tally.dir(), &tally.journal_path(), &[next])
+            .unwrap();
+        // Everything is drained and compacted away from the journal.
+        let before = locked.pending().unwrap();
+        locked.settle("d1", 3, None, before).unwrap();
+        drop(locked);
+        assert!(tally.peek().unwrap().charges.is_empty());
+        assert_eq!(output_of(&tally, "orphan"), Some(7));
+        assert_eq!(output_of(&tally, "b"), Some(3));
+    }
+
+    #[test]
+    fn a_run_killed_during_its_first_shard_writes_leaves_nothing_trusted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let tally = Tally::at(tmp.path().join("t"));
+        write(&tally, &[charge(1, "a", 10), charge(2, "b", 20)], false);
+        // Killed after the initial watermark and one of the two shard lines.
+        std::fs::create_dir_all(tally.dir().join("seen")).unwrap();
+        write_watermark(&tally.dir().join("seen"), &Watermark::default()).unwrap();
+        let shard = tally
+            .dir()
+            .join("seen")
+            .join(format!("{:02x}", shard_of("b")));
+        std::fs::write(&shard, "2\tb\t0\t20\t0\t0\t0\n").unwrap();
+        assert_eq!(output_of(&tally, "a"), Some(10));
+        assert_eq!(output_of(&tally, "b"), Some(20));
+        let locked = tally.lock(Duration::from_secs(1)).unwrap();
+        let mut index = SeenIndex::open(tally.dir(), &tally.journal_path()).unwrap();
+        index
+            .persist(tally.dir(), &tally.journal_path(), &[])
+            .unwrap();
+        let before = locked.pending().unwrap();
+        locked.settle("d1", 2, None, before).unwrap();
+        drop(locked);
+        assert_eq!(output_of(&tally, "a"), Some(10));
+        assert_eq!(output_of(&tally, "b"), Some(20));
     }
 
     #[test]

@@ -344,3 +344,17 @@ fn verbose_editor_commits_put_trailers_above_the_diff() {
     assert!(!message.contains("diff --git"), "{message}");
     assert_eq!(estimate_micros(&ai_trailers(&env, &repo, "HEAD")), 15_300);
 }
+
+#[test]
+fn a_commit_whose_post_commit_never_ran_is_settled_by_the_next_hook() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    // As if post-commit had been killed: the drain is in the commit but not settled.
+    std::fs::remove_file(repo.join(".git/hooks/post-commit")).unwrap();
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(&env, &repo, "a.txt", "First");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_2", 200, 2000)]);
+    commit(&env, &repo, "b.txt", "Second");
+    assert_eq!(estimate_micros(&ai_trailers(&env, &repo, "HEAD")), 30_600);
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 45_900);
+}

@@ -4,6 +4,7 @@
 mod harness;
 
 mod commits;
+mod contract;
 mod history_rewrites;
 mod ingest;
 mod install;
