@@ -163,9 +163,8 @@ fn killing_ingest_at_any_moment_loses_and_doubles_nothing() {
     assert_eq!(observed(&env, &repo), expected);
     let status = env.agent_cost_json(&repo, &["status"]);
     assert_eq!(status["pending"]["requests"], 0);
-    assert_eq!(
+    assert!(
         status["corrupt_journal_lines"].as_u64().unwrap() <= 1,
-        true,
         "{status:#}"
     );
 }
