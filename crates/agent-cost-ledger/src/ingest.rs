@@ -80,6 +80,15 @@ struct Target {
 
 /// Reads every transcript's new bytes and charges the events to their tallies.
 pub fn ingest(locations: &Locations, options: IngestOptions) -> Result<IngestReport, LedgerError> {
+    ingest_with_progress(locations, options, &mut |_, _| {})
+}
+
+/// [`ingest`], calling `progress(report so far, files done)` after each file.
+pub fn ingest_with_progress(
+    locations: &Locations,
+    options: IngestOptions,
+    progress: &mut dyn FnMut(&IngestReport, u64),
+) -> Result<IngestReport, LedgerError> {
     let state_dir = &locations.state_dir;
     std::fs::create_dir_all(state_dir).at(state_dir)?;
     let lock_path = state_dir.join("ingest.lock");
@@ -110,7 +119,7 @@ pub fn ingest(locations: &Locations, options: IngestOptions) -> Result<IngestRep
             ..IngestReport::default()
         },
     };
-    for file in &files {
+    for (done, file) in files.iter().enumerate() {
         if options.deadline.is_some_and(|d| Instant::now() >= d) {
             run.report.complete = false;
             break;
@@ -123,6 +132,7 @@ pub fn ingest(locations: &Locations, options: IngestOptions) -> Result<IngestRep
             Ok(None) => {}
             Err(message) => run.report.unreadable.push(message),
         }
+        progress(&run.report, done as u64 + 1);
         if !run.report.complete {
             break;
         }

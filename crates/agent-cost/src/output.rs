@@ -165,3 +165,46 @@ pub fn model_table(rows: &[ModelRow], indent: &str) -> String {
     ];
     table(&header, 2, &cells)
 }
+
+/// A one-line progress display on stderr for long reads, shown only on a terminal and at most
+/// ten times a second; [`Progress::finish`] clears it.
+pub struct Progress {
+    enabled: bool,
+    last: std::time::Instant,
+    shown: bool,
+}
+
+impl Progress {
+    /// A progress line, shown if stderr is a terminal.
+    pub fn new() -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            enabled: std::io::stderr().is_terminal(),
+            last: std::time::Instant::now(),
+            shown: false,
+        }
+    }
+
+    /// Updates the line for an ingest.
+    pub fn ingest(&mut self, report: &agent_cost_ledger::ingest::IngestReport, files_done: u64) {
+        if !self.enabled || self.last.elapsed() < std::time::Duration::from_millis(100) {
+            return;
+        }
+        self.last = std::time::Instant::now();
+        self.shown = true;
+        eprint!(
+            "\rreading agent logs: {files_done}/{} files, {} MB, {} requests",
+            report.files_found,
+            report.bytes_read / 1_000_000,
+            thousands(report.events_charged)
+        );
+    }
+
+    /// Clears the line.
+    pub fn finish(&mut self) {
+        if self.shown {
+            eprint!("\r\x1b[2K");
+            self.shown = false;
+        }
+    }
+}

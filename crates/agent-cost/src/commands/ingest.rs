@@ -1,8 +1,8 @@
 //! `agent-cost ingest`: catch up on every agent log now.
 
-use agent_cost_ledger::ingest::{IngestOptions, ingest};
+use agent_cost_ledger::ingest::{IngestOptions, ingest_with_progress};
 
-use crate::output::{CommandResult, print_json, thousands};
+use crate::output::{CommandResult, Progress, print_json, thousands};
 
 /// Read every new line of the agents' logs now and charge it to its worktree.
 ///
@@ -19,7 +19,12 @@ pub struct IngestArgs {
 /// Runs the command.
 pub fn run(args: IngestArgs) -> CommandResult {
     let locations = super::locations()?;
-    let report = ingest(&locations, IngestOptions::default())?;
+    let mut progress = Progress::new();
+    let result = ingest_with_progress(&locations, IngestOptions::default(), &mut |report, done| {
+        progress.ingest(report, done)
+    });
+    progress.finish();
+    let report = result?;
     if args.json {
         return print_json(&report);
     }
@@ -31,7 +36,7 @@ pub fn run(args: IngestArgs) -> CommandResult {
         thousands(report.lines_read)
     );
     println!(
-        "{} requests charged, {} grown, {} repeats ignored",
+        "{} requests charged, {} grown by a longer copy, {} repeats ignored",
         report.events_charged, report.events_topped_up, report.duplicates
     );
     if report.malformed_skipped + report.synthetic_skipped > 0 {

@@ -3,10 +3,10 @@
 use agent_cost_git::History;
 use agent_cost_git::Worktree;
 use agent_cost_hooks::install::{HookChange, hooks_dir, install, uninstall};
-use agent_cost_ledger::ingest::{IngestOptions, ingest};
+use agent_cost_ledger::ingest::{IngestOptions, ingest_with_progress};
 use agent_cost_ledger::tracking::{Tracking, now_rfc3339, parse_time, rfc3339_from_seconds};
 
-use crate::output::{CommandError, CommandResult};
+use crate::output::{CommandError, CommandResult, Progress};
 
 /// Install the git hooks that write AI spend into this repository's commits.
 ///
@@ -85,7 +85,13 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
     );
     if !args.no_ingest {
         let locations = super::locations()?;
-        let report = ingest(&locations, IngestOptions::default())?;
+        let mut progress = Progress::new();
+        let result =
+            ingest_with_progress(&locations, IngestOptions::default(), &mut |report, done| {
+                progress.ingest(report, done)
+            });
+        progress.finish();
+        let report = result?;
         println!(
             "read {} new log lines from {} agent log files",
             report.lines_read, report.files_read

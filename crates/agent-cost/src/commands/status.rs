@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use agent_cost_git::Worktree;
 use agent_cost_hooks::drain::summarize;
 use agent_cost_hooks::pricing::price_book;
-use agent_cost_ledger::ingest::{IngestOptions, ingest};
+use agent_cost_ledger::ingest::{IngestOptions, ingest_with_progress};
 use agent_cost_ledger::journal::Charge;
 use agent_cost_ledger::route::unattributed_tally;
 use agent_cost_ledger::tally::Tally;
@@ -14,7 +14,7 @@ use agent_cost_prices::PriceBook;
 use agent_cost_trailers::Block;
 use serde::Serialize;
 
-use crate::output::{CommandError, CommandResult, ModelRow, model_table, print_json};
+use crate::output::{CommandError, CommandResult, ModelRow, Progress, model_table, print_json};
 
 /// Show the AI spend pending for the next commit in this worktree.
 ///
@@ -131,7 +131,13 @@ pub fn run(args: StatusArgs) -> CommandResult {
     })?;
     let locations = super::locations()?;
     if !args.no_ingest {
-        ingest(&locations, IngestOptions::default())?;
+        let mut progress = Progress::new();
+        let result =
+            ingest_with_progress(&locations, IngestOptions::default(), &mut |report, done| {
+                progress.ingest(report, done)
+            });
+        progress.finish();
+        result?;
     }
     let (book, warnings) = price_book(&locations.config_file(), Some(&worktree.workdir));
     for warning in warnings {
