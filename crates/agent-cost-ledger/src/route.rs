@@ -49,12 +49,13 @@ pub struct Router {
 impl Router {
     /// The destination of an event that ran in `cwd`.
     pub fn route(&mut self, cwd: &str) -> &Destination {
-        self.cache.entry(cwd.to_string()).or_insert_with(|| {
-            let path = PathBuf::from(cwd);
-            match Worktree::containing(&path) {
+        if !self.cache.contains_key(cwd) {
+            let destination = match Worktree::containing(&PathBuf::from(cwd)) {
                 Some(worktree) => Destination::Worktree(worktree),
                 None => Destination::Unattributed,
-            }
-        })
+            };
+            self.cache.insert(cwd.to_string(), destination);
+        }
+        &self.cache[cwd]
     }
 }

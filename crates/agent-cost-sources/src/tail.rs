@@ -6,7 +6,7 @@
 //! again from the top; callers deduplicate, so a re-read never counts an event twice.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
 use std::path::Path;
 
@@ -116,30 +116,41 @@ pub fn read_new_lines(
         Start::Restart | Start::Fresh => 0,
     };
     file.seek(SeekFrom::Start(offset))?;
-    let mut reader = BufReader::with_capacity(64 * 1024, &mut file);
     let mut outcome = ReadOutcome::default();
     let mut position = offset;
-    let mut line = Vec::with_capacity(16 * 1024);
+    // Lines are handed out as slices of one buffer; only an unfinished line at the end of the
+    // buffer is moved, and the buffer grows only for a line longer than itself.
+    let remaining = meta.len().saturating_sub(offset) as usize;
+    let mut buffer = vec![0u8; (remaining + 1).clamp(4 * 1024, 256 * 1024)];
+    let (mut head, mut end) = (0usize, 0usize);
     loop {
-        line.clear();
-        let read = reader.read_until(b'\n', &mut line)?;
+        if let Some(newline) = memchr::memchr(b'\n', &buffer[head..end]) {
+            let line = &buffer[head..head + newline];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            head += newline + 1;
+            position += newline as u64 + 1;
+            outcome.lines += 1;
+            if on_line(line, position).is_break() {
+                outcome.stopped = true;
+                break;
+            }
+            continue;
+        }
+        if head > 0 {
+            buffer.copy_within(head..end, 0);
+            end -= head;
+            head = 0;
+        }
+        if end == buffer.len() {
+            buffer.resize(buffer.len() * 2, 0);
+        }
+        let read = file.read(&mut buffer[end..])?;
         if read == 0 {
+            outcome.partial_tail = end > head;
             break;
         }
-        if line.last() != Some(&b'\n') {
-            outcome.partial_tail = true;
-            break;
-        }
-        position += read as u64;
-        outcome.lines += 1;
-        let content = line.strip_suffix(b"\n").unwrap_or(&line);
-        let content = content.strip_suffix(b"\r").unwrap_or(content);
-        if on_line(content, position).is_break() {
-            outcome.stopped = true;
-            break;
-        }
+        end += read;
     }
-    drop(reader);
     outcome.bytes = position - offset;
     let (mtime_ns, inode) = identity(&meta);
     let new_cursor = Cursor {
