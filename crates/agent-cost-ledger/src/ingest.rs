@@ -105,7 +105,6 @@ pub fn ingest_with_progress(
     lock_within(&lock, &lock_path, wait)?;
 
     let cursor_path = state_dir.join("cursors.json");
-    let mut cursors = read_cursors(&cursor_path);
     let discovery = claude::find_transcripts(&locations.claude_projects);
     let files = discovery.files;
     let mut run = Run {
@@ -118,29 +117,51 @@ pub fn ingest_with_progress(
             unreadable: discovery.unreadable,
             ..IngestReport::default()
         },
+        cursors: read_cursors(&cursor_path),
+        buffered: 0,
+        awaiting_flush: Vec::new(),
+        deadline: options.deadline,
     };
+    let mut failure = None;
     for (done, file) in files.iter().enumerate() {
         if options.deadline.is_some_and(|d| Instant::now() >= d) {
             run.report.complete = false;
             break;
         }
-        let previous = cursors.files.get(&file.path);
-        match run.read_file(file, previous, options.deadline) {
-            Ok(Some(cursor)) => {
-                cursors.files.insert(file.path.clone(), cursor);
+        match run.read_file(file) {
+            Ok(()) => {}
+            Err(ReadFailure::File(message)) => run.report.unreadable.push(message),
+            Err(ReadFailure::Charge(error)) => {
+                failure = Some(error);
+                break;
             }
-            Ok(None) => {}
-            Err(message) => run.report.unreadable.push(message),
         }
         progress(&run.report, done as u64 + 1);
         if !run.report.complete {
             break;
         }
     }
+    if failure.is_none()
+        && let Err(error) = run.flush()
+    {
+        failure = Some(error);
+    }
+    let mut cursors = run.cursors;
     cursors.files.retain(|path, _| path.exists());
     cursors.version = 1;
     write_cursors(&cursor_path, &cursors)?;
-    Ok(run.report)
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(run.report),
+    }
+}
+
+/// Why a file's new lines could not be taken in.
+enum ReadFailure {
+    /// The file could not be read: reported, the run goes on.
+    File(String),
+    /// A tally could not be written: the run stops.
+    Charge(LedgerError),
 }
 
 struct Run {
@@ -148,37 +169,38 @@ struct Run {
     router: Router,
     targets: HashMap<Destination, Target>,
     report: IngestReport,
+    cursors: CursorFile,
+    /// Events read but not yet charged.
+    buffered: usize,
+    /// Files read to their cursor whose events are not all charged yet: their cursors are
+    /// saved by the flush that charges them, never before.
+    awaiting_flush: Vec<(PathBuf, Cursor)>,
+    deadline: Option<Instant>,
 }
 
 impl Run {
-    /// Reads one file's new lines. Returns the cursor to save, or `None` to keep the old one
-    /// (nothing read, or its events could not all be charged).
-    fn read_file(
-        &mut self,
-        file: &claude::TranscriptFile,
-        previous: Option<&Cursor>,
-        deadline: Option<Instant>,
-    ) -> Result<Option<Cursor>, String> {
-        let mut pending_events = 0usize;
+    /// Reads one file's new lines into the batches, flushing when they are full.
+    fn read_file(&mut self, file: &claude::TranscriptFile) -> Result<(), ReadFailure> {
+        let previous = self.cursors.files.get(&file.path).cloned();
         let mut flush_error: Option<LedgerError> = None;
         let mut budget_hit = false;
-        let result = tail::read_new_lines(&file.path, previous, |line, _| {
+        let deadline = self.deadline;
+        let result = tail::read_new_lines(&file.path, previous.as_ref(), |line, _| {
             match claude::parse_line(line, file.subagent) {
                 LineOutcome::Usage(event) => {
                     let destination = self.router.route(&event.cwd).clone();
                     self.target(&destination).batch.push(*event);
-                    pending_events += 1;
+                    self.buffered += 1;
                 }
                 LineOutcome::NoUsage => {}
                 LineOutcome::Synthetic => self.report.synthetic_skipped += 1,
                 LineOutcome::Malformed => self.report.malformed_skipped += 1,
             }
-            if pending_events >= FLUSH_EVERY {
-                pending_events = 0;
-                if let Err(e) = self.flush(deadline) {
-                    flush_error = Some(e);
-                    return ControlFlow::Break(());
-                }
+            if self.buffered >= FLUSH_EVERY
+                && let Err(e) = self.flush()
+            {
+                flush_error = Some(e);
+                return ControlFlow::Break(());
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 budget_hit = true;
@@ -186,31 +208,27 @@ impl Run {
             }
             ControlFlow::Continue(())
         });
-        let (cursor, outcome, start) = match result {
-            Ok(read) => read,
-            Err(e) => {
-                self.drop_batches();
-                return Err(format!("{}: {e}", file.path.display()));
-            }
-        };
-        if let Err(e) = flush_error.map_or_else(|| self.flush(deadline), Err) {
-            self.drop_batches();
-            self.report.complete = false;
-            return Err(format!("{}: {e}", file.path.display()));
+        if let Some(error) = flush_error {
+            return Err(ReadFailure::Charge(error));
         }
+        // Lines read before a read error stay buffered: charging them is safe, and without a
+        // new cursor the file is read again (and deduplicated) next time.
+        let (cursor, outcome, start) =
+            result.map_err(|e| ReadFailure::File(format!("{}: {e}", file.path.display())))?;
         if budget_hit {
             self.report.complete = false;
         }
         if start == Start::UpToDate {
-            return Ok(None);
+            return Ok(());
         }
         self.report.files_read += 1;
-        if start == Start::Restart || (start == Start::Fresh && previous.is_some()) {
+        if start == Start::Restart {
             self.report.files_reread += 1;
         }
         self.report.bytes_read += outcome.bytes;
         self.report.lines_read += outcome.lines;
-        Ok(Some(cursor))
+        self.awaiting_flush.push((file.path.clone(), cursor));
+        Ok(())
     }
 
     fn target(&mut self, destination: &Destination) -> &mut Target {
@@ -225,26 +243,37 @@ impl Run {
             })
     }
 
-    fn drop_batches(&mut self) {
+    /// Charges every buffered event to its tally, then saves the cursors of the files whose
+    /// events are now all charged. On failure nothing buffered is kept, and those files will
+    /// be read again.
+    fn flush(&mut self) -> Result<(), LedgerError> {
+        let mut failure = None;
         for target in self.targets.values_mut() {
-            target.batch.clear();
-        }
-    }
-
-    /// Charges every buffered event to its tally.
-    fn flush(&mut self, deadline: Option<Instant>) -> Result<(), LedgerError> {
-        for target in self.targets.values_mut() {
-            if target.batch.is_empty() {
+            if target.batch.is_empty() || failure.is_some() {
                 continue;
             }
-            if let Err(error) = charge_batch(target, &mut self.report, deadline) {
+            if let Err(error) = charge_batch(target, &mut self.report, self.deadline) {
                 // What is in memory may be ahead of the disk: start from the disk next time.
                 target.seen = None;
-                target.batch.clear();
-                return Err(error);
+                failure = Some(error);
             }
         }
-        Ok(())
+        self.buffered = 0;
+        match failure {
+            Some(error) => {
+                for target in self.targets.values_mut() {
+                    target.batch.clear();
+                }
+                self.awaiting_flush.clear();
+                Err(error)
+            }
+            None => {
+                for (path, cursor) in self.awaiting_flush.drain(..) {
+                    self.cursors.files.insert(path, cursor);
+                }
+                Ok(())
+            }
+        }
     }
 }
 
