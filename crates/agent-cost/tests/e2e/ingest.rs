@@ -244,3 +244,48 @@ fn install_hooks_charges_spend_since_the_last_commit_by_default() {
         2
     );
 }
+
+#[test]
+fn transcripts_are_found_where_claude_code_keeps_them() {
+    let env = TestEnv::new();
+    let repo = env.repo("alpha");
+    let home = env.root.join("home");
+    let line = |id: &'static str| format!("{}\n", sonnet(id, 1, 1).line(&repo, "s"));
+    let put = |dir: std::path::PathBuf, id: &'static str| {
+        std::fs::create_dir_all(&dir).unwrap();
+        append(&dir.join(format!("{id}.jsonl")), &line(id));
+    };
+    put(home.join(".claude/projects/p"), "msg_dot_claude");
+    put(home.join(".config/claude/projects/p"), "msg_dot_config");
+    put(env.root.join("first/projects/p"), "msg_first");
+    put(env.root.join("second/projects/p"), "msg_second");
+
+    // Without CLAUDE_CONFIG_DIR: both default locations under HOME.
+    let mut command = env.command(BIN, &repo);
+    command
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .args(["ingest", "--json"]);
+    let report: serde_json::Value =
+        serde_json::from_slice(&command.output().unwrap().stdout).unwrap();
+    assert_eq!(report["events_charged"], 2, "{report:#}");
+
+    // A comma-separated list: each entry holds projects/ (or is it).
+    let list = format!(
+        "{}, {}",
+        env.root.join("first").display(),
+        env.root.join("second/projects").display()
+    );
+    let out = env.output(
+        BIN,
+        &repo,
+        &["ingest", "--json"],
+        &[("CLAUDE_CONFIG_DIR", &list)],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["events_charged"], 2, "{report:#}");
+    assert_eq!(report["files_found"], 2);
+    assert_eq!(
+        env.agent_cost_json(&repo, &["status", "--no-ingest"])["pending"]["requests"],
+        4
+    );
+}
