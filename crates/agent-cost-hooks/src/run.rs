@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use agent_cost_git::{History, Worktree};
 use agent_cost_ledger::ingest::{IngestOptions, ingest};
-use agent_cost_ledger::journal::{Charge, Record};
+use agent_cost_ledger::journal::Record;
 use agent_cost_ledger::tally::{LockedTally, Pending, Tally};
-use agent_cost_ledger::tracking::{Tracking, now_rfc3339};
+use agent_cost_ledger::tracking::{Tracking, now_rfc3339, split_by_tracking};
 use agent_cost_paths::Locations;
 use agent_cost_trailers::{
     Block, has_content, insert_block, new_block_id, parse_blocks, remove_final_blocks,
@@ -121,10 +121,7 @@ pub fn write_drain(
 
     let tracking = Tracking::read(&worktree.common_dir)?;
     let last = pending.last_seq();
-    let (eligible, early): (Vec<&Charge>, Vec<&Charge>) = pending
-        .charges
-        .iter()
-        .partition(|c| tracking.as_ref().is_none_or(|t| t.covers(&c.ts)));
+    let (eligible, early) = split_by_tracking(tracking.as_ref(), &pending.charges);
     let (without_ours, old_blocks) = remove_final_blocks(&message, &comment);
     let (stale, kept): (Vec<Block>, Vec<Block>) = old_blocks
         .into_iter()

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{IoResultExt, LedgerError};
+use crate::journal::Charge;
 
 /// Tracking settings of one repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,15 +61,22 @@ impl Tracking {
             _ => Ok(()),
         }
     }
+}
 
-    /// True if an event logged at `timestamp` is charged to commits. Unparseable timestamps
-    /// are charged: losing spend is worse than charging it late.
-    pub fn covers(&self, timestamp: &str) -> bool {
-        match (parse_time(&self.since), parse_time(timestamp)) {
-            (Ok(since), Ok(at)) => at >= since,
+/// Splits charges into those a commit carries and those logged before tracking started
+/// (`tracking` is `None` when hooks were installed by hand: everything is carried). A charge
+/// whose time cannot be read is carried: losing spend is worse than charging it late.
+pub fn split_by_tracking<'a>(
+    tracking: Option<&Tracking>,
+    charges: &'a [Charge],
+) -> (Vec<&'a Charge>, Vec<&'a Charge>) {
+    let since = tracking.and_then(|t| parse_time(&t.since).ok());
+    charges
+        .iter()
+        .partition(|charge| match (since, parse_time(&charge.ts)) {
+            (Some(since), Ok(at)) => at >= since,
             _ => true,
-        }
-    }
+        })
 }
 
 /// Parses an RFC 3339 instant, or a plain date (midnight UTC).

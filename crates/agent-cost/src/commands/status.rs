@@ -9,7 +9,7 @@ use agent_cost_ledger::ingest::{IngestOptions, ingest_with_progress};
 use agent_cost_ledger::journal::Charge;
 use agent_cost_ledger::route::unattributed_tally;
 use agent_cost_ledger::tally::Tally;
-use agent_cost_ledger::tracking::Tracking;
+use agent_cost_ledger::tracking::{Tracking, split_by_tracking};
 use agent_cost_prices::PriceBook;
 use agent_cost_trailers::Block;
 use serde::Serialize;
@@ -145,10 +145,7 @@ pub fn run(args: StatusArgs) -> CommandResult {
     }
     let tracking = Tracking::read(&worktree.common_dir)?;
     let pending = Tally::in_git_dir(&worktree.git_dir).peek()?;
-    let (eligible, early): (Vec<&Charge>, Vec<&Charge>) = pending
-        .charges
-        .iter()
-        .partition(|c| tracking.as_ref().is_none_or(|t| t.covers(&c.ts)));
+    let (eligible, early) = split_by_tracking(tracking.as_ref(), &pending.charges);
     let unattributed = unattributed_tally(&locations.state_dir).peek()?;
     let report = StatusJson {
         worktree: worktree.workdir.display().to_string(),
