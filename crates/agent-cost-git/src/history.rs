@@ -51,10 +51,13 @@ pub struct History {
 impl History {
     /// Opens the repository containing `path`.
     pub fn discover(path: &Path) -> Result<History, HistoryError> {
-        let repo = gix::discover(path).map_err(|source| HistoryError::NotARepository {
+        let mut repo = gix::discover(path).map_err(|source| HistoryError::NotARepository {
             path: path.display().to_string(),
             source: Box::new(source),
         })?;
+        // A walk decodes each commit to find its parents, then reads its message: the cache
+        // makes the second lookup free instead of inflating the object again.
+        repo.object_cache_size_if_unset(4 * 1024 * 1024);
         Ok(History { repo })
     }
 
@@ -96,11 +99,12 @@ impl History {
     }
 
     /// Walks the commits of `spec` (`HEAD`, `main..HEAD`, `A...B`, a single revision meaning
-    /// its whole history), calling `visit` for each; default is `HEAD`.
+    /// its whole history), calling `visit(commit id, message)` for each; default is `HEAD`.
+    /// Messages that are not UTF-8 are passed with invalid bytes replaced.
     pub fn walk(
         &self,
         spec: Option<&str>,
-        mut visit: impl FnMut(CommitMessage),
+        mut visit: impl FnMut(&gix::oid, &str),
     ) -> Result<u64, HistoryError> {
         use gix::revision::plumbing::Spec;
         let spec_text = spec.unwrap_or("HEAD");
@@ -156,10 +160,10 @@ impl History {
         for info in walk {
             let info = info.map_err(read_error)?;
             let commit = info.object().map_err(read_error)?;
-            visit(CommitMessage {
-                id: info.id.to_string(),
-                message: commit.message_raw_sloppy().to_string(),
-            });
+            visit(
+                &info.id,
+                &String::from_utf8_lossy(commit.message_raw_sloppy()),
+            );
             count += 1;
         }
         Ok(count)

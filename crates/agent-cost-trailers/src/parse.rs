@@ -40,6 +40,13 @@ pub(crate) fn classify(line: &str) -> Option<(Key, &str)> {
     Some((key, value.trim()))
 }
 
+/// True if `ai-` (in any case) occurs somewhere: a message without it holds no block, and
+/// most commits in a long history have none.
+fn mentions_ai_key(message: &str) -> bool {
+    let bytes = message.as_bytes();
+    memchr::memchr_iter(b'-', bytes).any(|i| i >= 2 && bytes[i - 2..i].eq_ignore_ascii_case(b"ai"))
+}
+
 /// Every block in `message`, in the order they appear.
 ///
 /// Scans every line of the whole message, accepting leading whitespace (local
@@ -50,6 +57,9 @@ pub(crate) fn classify(line: &str) -> Option<(Key, &str)> {
 /// Malformed lines are skipped; a block whose lines were all malformed still has its id.
 /// Keys are matched case-insensitively; unknown keys and unknown `key=value` pairs are ignored.
 pub fn parse_blocks(message: &str) -> Vec<Block> {
+    if !mentions_ai_key(message) {
+        return Vec::new();
+    }
     let mut blocks = Vec::new();
     let mut current = Block::default();
     let mut pending = false;

@@ -43,8 +43,8 @@ fn sum(args: SumArgs) -> CommandResult {
     let history = History::discover(&cwd)
         .map_err(|e| CommandError::from_error(&e).hint("run this inside a git repository"))?;
     let mut totals = RangeTotals::new();
-    history.walk(args.range.as_deref(), |commit| {
-        totals.add_commit(parse_blocks(&commit.message));
+    history.walk(args.range.as_deref(), |_, message| {
+        totals.add_commit(parse_blocks(message));
     })?;
     let totals = totals.finish();
     if args.json {
