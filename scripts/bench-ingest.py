@@ -18,6 +18,7 @@ Usage: python3 scripts/bench-ingest.py [--binary target/release/agent-cost] [--m
 import argparse
 import json
 import os
+import shutil
 import random
 import subprocess
 import tempfile
@@ -25,12 +26,12 @@ import time
 from pathlib import Path
 
 
-def assistant(cwd, session, message_id, output, padding):
+def assistant(cwd, session, message_id, output, padding, model="claude-sonnet-4-5-20250929"):
     return json.dumps({
         "parentUuid": None, "isSidechain": False, "userType": "external", "cwd": cwd,
         "sessionId": session, "version": "2.0.14", "gitBranch": "main", "type": "assistant",
         "message": {"id": message_id, "type": "message", "role": "assistant",
-                    "model": random.choice(["claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"]),
+                    "model": model,
                     "content": [{"type": "text", "text": padding}], "stop_reason": None,
                     "usage": {"input_tokens": 8, "cache_creation_input_tokens": 1200,
                               "cache_read_input_tokens": 24000, "output_tokens": output,
@@ -63,8 +64,10 @@ def generate(root, megabytes, files):
         while length < size:
             responses += 1
             message_id = f"msg_{responses:09d}"
+            model = random.choice(["claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"])
             for output in (1, random.randint(50, 900)):
-                line = assistant(cwd, session, message_id, output, "x" * random.randint(50, 400))
+                line = assistant(cwd, session, message_id, output, "x" * random.randint(50, 400),
+                                 model)
                 lines.append(line)
                 length += len(line) + 1
             if random.random() < 0.3:
@@ -87,12 +90,33 @@ def run(command, env):
     return elapsed, int(result.stderr.strip().splitlines()[-1])
 
 
+def compare_totals(binary, ccusage, env, root):
+    """Prints both tools' token and cost totals for the corpus (all of it is unattributed)."""
+    repo = root / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    ours = json.loads(subprocess.run([binary, "status", "--no-ingest", "--json"], cwd=repo,
+                                     env=env, check=True, capture_output=True).stdout)
+    ours = ours["unattributed"]
+    theirs = json.loads(subprocess.run([ccusage, "claude", "daily", "--json", "--offline",
+                                        "-m", "calculate"], env=env, check=True,
+                                       capture_output=True).stdout)["totals"]
+    print("totals       input       output   cache write    cache read     cost USD")
+    print(f"agent-cost {ours['tokens']['input']:>7} {ours['tokens']['output']:>12} "
+          f"{ours['tokens']['cache_write']:>13} {ours['tokens']['cache_read']:>13} "
+          f"{ours['cost_usd']:>12.6f}")
+    print(f"ccusage    {theirs['inputTokens']:>7} {theirs['outputTokens']:>12} "
+          f"{theirs['cacheCreationTokens']:>13} {theirs['cacheReadTokens']:>13} "
+          f"{theirs['totalCost']:>12.6f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--binary", default="target/release/agent-cost")
     parser.add_argument("--mb", type=int, default=200)
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--ccusage")
+    parser.add_argument("--runs", type=int, default=5, help="full runs (median reported)")
     args = parser.parse_args()
     binary = str(Path(args.binary).resolve())
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,11 +126,20 @@ def main():
         env = dict(os.environ, HOME=str(root / "home"), AGENT_COST_HOME=str(root / "state"),
                    CLAUDE_CONFIG_DIR=str(root / "claude"))
         rows = []
+
+        def median_of(command, fresh_state):
+            samples = []
+            for _ in range(args.runs):
+                if fresh_state:
+                    shutil.rmtree(root / "state", ignore_errors=True)
+                samples.append(run(command, env))
+            samples.sort()
+            return samples[len(samples) // 2]
+
         if args.ccusage:
-            elapsed, peak = run([args.ccusage, "claude", "daily", "--json", "--offline"], env)
-            rows.append(("ccusage", elapsed, peak))
-        elapsed, peak = run([binary, "ingest"], env)
-        rows.append(("full", elapsed, peak))
+            command = [args.ccusage, "claude", "daily", "--json", "--offline"]
+            rows.append(("ccusage",) + median_of(command, False))
+        rows.append(("full",) + median_of([binary, "ingest"], True))
         first = next(projects.rglob("*.jsonl"))
         with open(first, "a") as f:
             f.write(assistant("/home/dev/project-0", "session-00000", "msg_new", 10, "z") + "\n")
@@ -117,6 +150,7 @@ def main():
             print(f"{name:<12} {elapsed:>8.3f} {written / 1e6 / elapsed:>8.0f} {peak / 1024:>12.1f}")
         if args.ccusage:
             print(f"full ingest / ccusage wall time: {rows[1][1] / rows[0][1]:.2f}")
+            compare_totals(binary, args.ccusage, env, root)
 
 
 if __name__ == "__main__":

@@ -122,24 +122,46 @@ pub fn ingest_with_progress(
         awaiting_flush: Vec::new(),
         deadline: options.deadline,
     };
+    let previous: Vec<Option<Cursor>> = files
+        .iter()
+        .map(|file| run.cursors.files.get(&file.path).cloned())
+        .collect();
+
+    // Reader threads parse files (newest first, each taking the next one); this thread routes
+    // and charges what they send. A file's events always arrive before its FileDone.
     let mut failure = None;
-    for (done, file) in files.iter().enumerate() {
-        if options.deadline.is_some_and(|d| Instant::now() >= d) {
-            run.report.complete = false;
-            break;
+    let mut files_done = 0;
+    let next_file = std::sync::atomic::AtomicUsize::new(0);
+    let readers = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(4 * readers);
+        for _ in 0..readers {
+            let sender = sender.clone();
+            let (files, previous, next_file) = (&files, &previous, &next_file);
+            scope.spawn(move || read_files(files, previous, next_file, options.deadline, sender));
         }
-        match run.read_file(file) {
-            Ok(()) => {}
-            Err(ReadFailure::File(message)) => run.report.unreadable.push(message),
-            Err(ReadFailure::Charge(error)) => {
-                failure = Some(error);
-                break;
+        drop(sender);
+        while let Ok(message) = receiver.recv() {
+            match message {
+                Parsed::Events(events) => {
+                    if let Err(error) = run.take(events) {
+                        failure = Some(error);
+                        break;
+                    }
+                }
+                Parsed::FileDone(done) => {
+                    files_done += 1;
+                    let index = done.index;
+                    run.finish_file(&files[index], done);
+                    progress(&run.report, files_done as u64);
+                }
             }
         }
-        progress(&run.report, done as u64 + 1);
-        if !run.report.complete {
-            break;
-        }
+        // Dropping the receiver stops reader threads that are still sending.
+        drop(receiver);
+    });
+    if files_done < files.len() {
+        run.report.complete = false;
     }
     if failure.is_none()
         && let Err(error) = run.flush()
@@ -156,12 +178,81 @@ pub fn ingest_with_progress(
     }
 }
 
-/// Why a file's new lines could not be taken in.
-enum ReadFailure {
-    /// The file could not be read: reported, the run goes on.
-    File(String),
-    /// A tally could not be written: the run stops.
-    Charge(LedgerError),
+/// How many parsed events travel between the threads at a time.
+const SEND_EVERY: usize = 1024;
+
+/// What the reading thread sends.
+enum Parsed {
+    /// Usage events from the file being read.
+    Events(Vec<UsageEvent>),
+    /// A file has been read up to its new cursor, or could not be read.
+    FileDone(FileDone),
+}
+
+struct FileDone {
+    index: usize,
+    synthetic: u64,
+    malformed: u64,
+    budget_hit: bool,
+    read: std::io::Result<(Cursor, tail::ReadOutcome, Start)>,
+}
+
+/// Takes the next unread file, reads and parses its new lines, and sends them; stops when
+/// every file is taken, at the deadline, or when the receiving side hangs up.
+fn read_files(
+    files: &[claude::TranscriptFile],
+    previous: &[Option<Cursor>],
+    next_file: &std::sync::atomic::AtomicUsize,
+    deadline: Option<Instant>,
+    sender: std::sync::mpsc::SyncSender<Parsed>,
+) {
+    loop {
+        let index = next_file.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(file) = files.get(index) else {
+            return;
+        };
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return;
+        }
+        let mut events = Vec::new();
+        let (mut synthetic, mut malformed) = (0, 0);
+        let (mut budget_hit, mut hung_up) = (false, false);
+        let read = tail::read_new_lines(&file.path, previous[index].as_ref(), |line, _| {
+            match claude::parse_line(line, file.subagent) {
+                LineOutcome::Usage(event) => events.push(*event),
+                LineOutcome::NoUsage => {}
+                LineOutcome::Synthetic => synthetic += 1,
+                LineOutcome::Malformed => malformed += 1,
+            }
+            if events.len() >= SEND_EVERY
+                && sender
+                    .send(Parsed::Events(std::mem::take(&mut events)))
+                    .is_err()
+            {
+                hung_up = true;
+                return ControlFlow::Break(());
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                budget_hit = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        });
+        let done = FileDone {
+            index,
+            synthetic,
+            malformed,
+            budget_hit,
+            read,
+        };
+        if hung_up
+            || (!events.is_empty() && sender.send(Parsed::Events(events)).is_err())
+            || sender.send(Parsed::FileDone(done)).is_err()
+            || budget_hit
+        {
+            return;
+        }
+    }
 }
 
 struct Run {
@@ -179,47 +270,39 @@ struct Run {
 }
 
 impl Run {
-    /// Reads one file's new lines into the batches, flushing when they are full.
-    fn read_file(&mut self, file: &claude::TranscriptFile) -> Result<(), ReadFailure> {
-        let previous = self.cursors.files.get(&file.path).cloned();
-        let mut flush_error: Option<LedgerError> = None;
-        let mut budget_hit = false;
-        let deadline = self.deadline;
-        let result = tail::read_new_lines(&file.path, previous.as_ref(), |line, _| {
-            match claude::parse_line(line, file.subagent) {
-                LineOutcome::Usage(event) => {
-                    let destination = self.router.route(&event.cwd).clone();
-                    self.target(&destination).batch.push(*event);
-                    self.buffered += 1;
-                }
-                LineOutcome::NoUsage => {}
-                LineOutcome::Synthetic => self.report.synthetic_skipped += 1,
-                LineOutcome::Malformed => self.report.malformed_skipped += 1,
-            }
-            if self.buffered >= FLUSH_EVERY
-                && let Err(e) = self.flush()
-            {
-                flush_error = Some(e);
-                return ControlFlow::Break(());
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                budget_hit = true;
-                return ControlFlow::Break(());
-            }
-            ControlFlow::Continue(())
-        });
-        if let Some(error) = flush_error {
-            return Err(ReadFailure::Charge(error));
+    /// Routes parsed events into the batches, flushing when they are full.
+    fn take(&mut self, events: Vec<UsageEvent>) -> Result<(), LedgerError> {
+        for event in events {
+            let destination = self.router.route(&event.cwd).clone();
+            self.target(&destination).batch.push(event);
+            self.buffered += 1;
         }
-        // Lines read before a read error stay buffered: charging them is safe, and without a
-        // new cursor the file is read again (and deduplicated) next time.
-        let (cursor, outcome, start) =
-            result.map_err(|e| ReadFailure::File(format!("{}: {e}", file.path.display())))?;
-        if budget_hit {
+        if self.buffered >= FLUSH_EVERY {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Accounts for a file read to its end (or its deadline). Lines taken before a read error
+    /// stay in the batches: charging them is safe, and without a new cursor the file is read
+    /// again (and deduplicated) next time.
+    fn finish_file(&mut self, file: &claude::TranscriptFile, done: FileDone) {
+        self.report.synthetic_skipped += done.synthetic;
+        self.report.malformed_skipped += done.malformed;
+        if done.budget_hit {
             self.report.complete = false;
         }
+        let (cursor, outcome, start) = match done.read {
+            Ok(read) => read,
+            Err(e) => {
+                self.report
+                    .unreadable
+                    .push(format!("{}: {e}", file.path.display()));
+                return;
+            }
+        };
         if start == Start::UpToDate {
-            return Ok(());
+            return;
         }
         self.report.files_read += 1;
         if start == Start::Restart {
@@ -228,7 +311,6 @@ impl Run {
         self.report.bytes_read += outcome.bytes;
         self.report.lines_read += outcome.lines;
         self.awaiting_flush.push((file.path.clone(), cursor));
-        Ok(())
     }
 
     fn target(&mut self, destination: &Destination) -> &mut Target {
