@@ -174,7 +174,12 @@ pub fn parse_line(line: &[u8], subagent_file: bool) -> LineOutcome {
     if memchr::memmem::find(line, b"\"usage\"").is_none() {
         return LineOutcome::NoUsage;
     }
-    let Ok(parsed) = serde_json::from_slice::<Line>(line) else {
+    // Checking the whole line as UTF-8 once is much cheaper than serde_json checking each
+    // string in it.
+    let Ok(text) = std::str::from_utf8(line) else {
+        return LineOutcome::Malformed;
+    };
+    let Ok(parsed) = serde_json::from_str::<Line>(text) else {
         return LineOutcome::Malformed;
     };
     let Some(message) = parsed.message else {
