@@ -130,3 +130,26 @@ fn rebased_commits_keep_their_blocks_and_count_once() {
     assert_eq!(before["cost_usd"], after["cost_usd"]);
     assert_eq!(micros(&after["cost_usd"]), 45_900);
 }
+
+#[test]
+fn reusing_a_message_with_dash_c_counts_its_block_once() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(&env, &repo, "a.txt", "Original");
+    // Nothing new pending: the copy keeps the same id, and the id counts once.
+    stage(&env, &repo, "b.txt");
+    env.git(&repo, &["commit", "-q", "-C", "HEAD"]);
+    assert_eq!(
+        ai_trailers(&env, &repo, "HEAD"),
+        ai_trailers(&env, &repo, "HEAD~1")
+    );
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 15_300);
+    // New spend pending: one merged block that replaces the copied one.
+    env.claude_lines(&repo, "s1", &[sonnet("msg_2", 200, 2000)]);
+    stage(&env, &repo, "c.txt");
+    env.git(&repo, &["commit", "-q", "-C", "HEAD"]);
+    let total = sum(&env, &repo, "HEAD");
+    assert_eq!(micros(&total["cost_usd"]), 45_900, "{total:#}");
+    assert_eq!(total["replaced_blocks"], 1, "{total:#}");
+}
