@@ -88,4 +88,44 @@ mod tests {
     fn cli_definition_is_consistent() {
         super::Cli::command().debug_assert();
     }
+
+    /// The `--help` of every visible command, as Markdown.
+    fn reference() -> String {
+        let mut out = String::from(
+            "# Command-line reference\n\nGenerated from `--help` by a test \
+             (`UPDATE_CLI_REFERENCE=1 cargo test -p agent-cost cli_reference`); do not edit.\n",
+        );
+        let mut pending = vec![(String::from("agent-cost"), super::Cli::command())];
+        while let Some((name, command)) = pending.pop() {
+            // A fixed width, so that the text does not depend on the terminal running the test.
+            let mut command = command.term_width(100);
+            let help = command.render_long_help().to_string();
+            out.push_str(&format!(
+                "\n## `{name}`\n\n```text\n{}\n```\n",
+                help.trim_end()
+            ));
+            let mut children: Vec<_> = command
+                .get_subcommands()
+                .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+                .map(|c| (format!("{name} {}", c.get_name()), c.clone()))
+                .collect();
+            children.reverse();
+            pending.extend(children);
+        }
+        out
+    }
+
+    #[test]
+    fn cli_reference_is_up_to_date() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/cli.md");
+        let expected = reference();
+        if std::env::var_os("UPDATE_CLI_REFERENCE").is_some() {
+            std::fs::write(&path, &expected).unwrap();
+        }
+        let actual = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            actual == expected,
+            "docs/cli.md is out of date: run UPDATE_CLI_REFERENCE=1 cargo test -p agent-cost cli_reference"
+        );
+    }
 }
