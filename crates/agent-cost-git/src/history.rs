@@ -78,6 +78,13 @@ impl History {
         Some(commit.time().ok()?.seconds)
     }
 
+    /// The message of the commit `id` (full hex), if it exists.
+    pub fn message_of(&self, id: &str) -> Option<String> {
+        let id = gix::ObjectId::from_hex(id.as_bytes()).ok()?;
+        let commit = self.repo.find_commit(id).ok()?;
+        Some(String::from_utf8_lossy(commit.message_raw_sloppy()).into_owned())
+    }
+
     /// Messages of `HEAD` and up to `limit - 1` of its first-parent ancestors, newest first.
     /// An unborn `HEAD` has none.
     pub fn recent_messages(&self, limit: usize) -> Result<Vec<CommitMessage>, HistoryError> {

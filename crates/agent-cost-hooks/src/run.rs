@@ -116,7 +116,14 @@ pub fn write_drain(
     if let Some(history) = &history {
         pending = reconcile(&locked, pending, history, RECONCILE_DEPTH)?;
     }
-    let message = std::fs::read_to_string(message_file).at(message_file)?;
+    let mut message = std::fs::read_to_string(message_file).at(message_file)?;
+    let carried = history
+        .as_ref()
+        .map(|h| folded_blocks(&worktree.git_dir, h, &message))
+        .unwrap_or_default();
+    if !carried.is_empty() {
+        message = reinsert(message, &carried, &comment);
+    }
     let outstanding: HashSet<&str> = pending.proposals.iter().map(|p| p.drain.as_str()).collect();
 
     let tracking = Tracking::read(&worktree.common_dir)?;
@@ -135,6 +142,8 @@ pub fn write_drain(
         if !stale.is_empty() {
             let text = reinsert(without_ours, &kept, &comment);
             std::fs::write(message_file, text).at(message_file)?;
+        } else if !carried.is_empty() {
+            std::fs::write(message_file, &message).at(message_file)?;
         }
         return Ok(warnings);
     }
@@ -182,6 +191,47 @@ fn commit_msg_has_nothing_to_do(
     }
     let ids: HashSet<String> = parse_blocks(&message).into_iter().map(|b| b.id).collect();
     Ok(!ids.is_empty() && tally.outstanding()?.iter().any(|p| ids.contains(&p.drain)))
+}
+
+/// Blocks of the commits an interactive rebase is folding into the one being made (the picked
+/// commit and its `fixup`/`squash` commits) that the message no longer holds. `fixup` drops the
+/// folded commit's message, and `fixup -C` the target's: without this their spend would leave
+/// history. Block ids are kept, so a range that still holds the old commits counts them once.
+fn folded_blocks(git_dir: &Path, history: &History, message: &str) -> Vec<Block> {
+    let rebase = git_dir.join("rebase-merge");
+    let Ok(fixups) = std::fs::read_to_string(rebase.join("current-fixups")) else {
+        return Vec::new();
+    };
+    let done = std::fs::read_to_string(rebase.join("done")).unwrap_or_default();
+    let picked = done
+        .lines()
+        .rev()
+        .find(|line| {
+            let command = line.split_whitespace().next().unwrap_or_default();
+            matches!(command, "pick" | "p" | "reword" | "r" | "edit" | "e")
+        })
+        .and_then(commit_id_of_todo_line);
+    let folded = fixups.lines().filter_map(commit_id_of_todo_line);
+    let present: HashSet<String> = parse_blocks(message).into_iter().map(|b| b.id).collect();
+    let mut carried: Vec<Block> = Vec::new();
+    for id in picked.into_iter().chain(folded) {
+        for block in parse_blocks(&history.message_of(id).unwrap_or_default()) {
+            if !block.id.is_empty()
+                && !present.contains(&block.id)
+                && !carried.iter().any(|b| b.id == block.id)
+            {
+                carried.push(block);
+            }
+        }
+    }
+    carried
+}
+
+/// The commit id on a rebase todo line (`fixup -C 1a2b… subject`).
+fn commit_id_of_todo_line(line: &str) -> Option<&str> {
+    line.split_whitespace()
+        .skip(1)
+        .find(|word| word.len() >= 40 && word.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Removes every agent-cost trailer line, wherever it stands.

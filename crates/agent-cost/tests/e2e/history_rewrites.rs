@@ -153,3 +153,65 @@ fn reusing_a_message_with_dash_c_counts_its_block_once() {
     assert_eq!(micros(&total["cost_usd"]), 45_900, "{total:#}");
     assert_eq!(total["replaced_blocks"], 1, "{total:#}");
 }
+
+#[test]
+fn fixups_folded_by_an_interactive_rebase_keep_their_spend() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(&env, &repo, "a.txt", "A change");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_2", 200, 2000)]);
+    stage(&env, &repo, "b.txt");
+    env.git(&repo, &["commit", "-q", "--fixup=HEAD"]);
+    env.claude_lines(&repo, "s1", &[sonnet("msg_3", 10, 10)]);
+    stage(&env, &repo, "c.txt");
+    env.git(&repo, &["commit", "-q", "--fixup=HEAD~1"]);
+    // 15,300 + 30,600 + 180 µ$
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 46_080);
+
+    env.git_env(
+        &repo,
+        &["rebase", "-q", "-i", "--autosquash", "HEAD~3"],
+        &[("GIT_SEQUENCE_EDITOR", "true")],
+    );
+    assert_eq!(
+        env.git(&repo, &["rev-list", "--count", "HEAD"])
+            .stdout
+            .trim(),
+        "2"
+    );
+    let ids = ai_trailers(&env, &repo, "HEAD")
+        .into_iter()
+        .filter(|l| l.starts_with("AI-Cost-Id:"))
+        .count();
+    assert_eq!(ids, 3, "{:?}", ai_trailers(&env, &repo, "HEAD"));
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 46_080);
+}
+
+#[test]
+fn an_amend_fixup_that_replaces_the_message_keeps_the_target_spend() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(&env, &repo, "a.txt", "A change");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_2", 200, 2000)]);
+    stage(&env, &repo, "b.txt");
+    // `amend!` commits become `fixup -C`: the target's message (and block) is replaced.
+    env.git_env(
+        &repo,
+        &["commit", "-q", "--fixup=amend:HEAD", "--no-edit"],
+        &[("GIT_EDITOR", "true")],
+    );
+    env.git_env(
+        &repo,
+        &["rebase", "-q", "-i", "--autosquash", "HEAD~2"],
+        &[("GIT_SEQUENCE_EDITOR", "true"), ("GIT_EDITOR", "true")],
+    );
+    assert_eq!(
+        env.git(&repo, &["rev-list", "--count", "HEAD"])
+            .stdout
+            .trim(),
+        "2"
+    );
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 45_900);
+}
