@@ -358,3 +358,27 @@ fn a_commit_whose_post_commit_never_ran_is_settled_by_the_next_hook() {
     assert_eq!(estimate_micros(&ai_trailers(&env, &repo, "HEAD")), 30_600);
     assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 45_900);
 }
+
+#[test]
+fn committing_from_a_subdirectory_works_the_same() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    let deep = repo.join("src/deep");
+    std::fs::create_dir_all(&deep).unwrap();
+    env.claude_lines(&deep, "s1", &[sonnet("msg_1", 100, 1000)]);
+    std::fs::write(deep.join("x.txt"), "x\n").unwrap();
+    env.git(&deep, &["add", "x.txt"]);
+    env.git(&deep, &["commit", "-q", "-m", "From a subdirectory"]);
+    assert_eq!(estimate_micros(&ai_trailers(&env, &repo, "HEAD")), 15_300);
+    env.claude_lines(&repo, "s1", &[sonnet("msg_2", 200, 2000)]);
+    std::fs::write(deep.join("y.txt"), "y\n").unwrap();
+    let outside = env.outside();
+    let repo_arg = repo.display().to_string();
+    env.git(&outside, &["-C", &repo_arg, "add", "src/deep/y.txt"]);
+    env.git(
+        &outside,
+        &["-C", &repo_arg, "commit", "-q", "-m", "With git -C"],
+    );
+    assert_eq!(estimate_micros(&ai_trailers(&env, &repo, "HEAD")), 30_600);
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 45_900);
+}
