@@ -41,6 +41,9 @@ pub enum HookError {
     /// History could not be read.
     #[error(transparent)]
     History(#[from] agent_cost_git::HistoryError),
+    /// No directory for agent-cost's state could be found.
+    #[error(transparent)]
+    Locations(#[from] agent_cost_paths::NoStateDir),
     /// The hook was called with arguments git never passes.
     #[error("unexpected hook arguments: {0}")]
     Usage(String),

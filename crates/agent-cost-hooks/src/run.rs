@@ -22,6 +22,7 @@ use agent_cost_ledger::tracking::{Tracking, now_rfc3339, split_by_tracking};
 use agent_cost_paths::Locations;
 use agent_cost_trailers::{
     Block, has_content, insert_block, new_block_id, parse_blocks, remove_final_blocks,
+    remove_our_lines,
 };
 
 use crate::drain::summarize;
@@ -183,7 +184,7 @@ fn commit_msg_has_nothing_to_do(
 ) -> Result<bool, HookError> {
     let message = std::fs::read_to_string(message_file).at(message_file)?;
     if !has_content(&message, comment) {
-        let emptied = strip_ai_lines(&message);
+        let emptied = remove_our_lines(&message);
         if emptied != message {
             std::fs::write(message_file, emptied).at(message_file)?;
         }
@@ -232,19 +233,6 @@ fn commit_id_of_todo_line(line: &str) -> Option<&str> {
     line.split_whitespace()
         .skip(1)
         .find(|word| word.len() >= 40 && word.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-/// Removes every agent-cost trailer line, wherever it stands.
-fn strip_ai_lines(message: &str) -> String {
-    message
-        .split_inclusive('\n')
-        .filter(|line| {
-            let key = line.trim_start().to_ascii_lowercase();
-            !(key.starts_with("ai-agent:")
-                || key.starts_with("ai-model:")
-                || key.starts_with("ai-cost-"))
-        })
-        .collect()
 }
 
 fn reinsert(mut text: String, blocks: &[Block], comment: &str) -> String {

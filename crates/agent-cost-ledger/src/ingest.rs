@@ -118,6 +118,7 @@ pub fn ingest_with_progress(
             ..IngestReport::default()
         },
         cursors: read_cursors(&cursor_path),
+        cursors_changed: false,
         buffered: 0,
         awaiting_flush: Vec::new(),
         deadline: options.deadline,
@@ -169,9 +170,13 @@ pub fn ingest_with_progress(
         failure = Some(error);
     }
     let mut cursors = run.cursors;
-    cursors.files.retain(|path, _| path.exists());
-    cursors.version = 1;
-    write_cursors(&cursor_path, &cursors)?;
+    let found: std::collections::HashSet<&PathBuf> = files.iter().map(|f| &f.path).collect();
+    let before = cursors.files.len();
+    cursors.files.retain(|path, _| found.contains(path));
+    if run.cursors_changed || cursors.files.len() != before || cursors.version != 1 {
+        cursors.version = 1;
+        write_cursors(&cursor_path, &cursors)?;
+    }
     match failure {
         Some(error) => Err(error),
         None => Ok(run.report),
@@ -261,6 +266,8 @@ struct Run {
     targets: HashMap<Destination, Target>,
     report: IngestReport,
     cursors: CursorFile,
+    /// True once a cursor moved (the cursor file is rewritten only then).
+    cursors_changed: bool,
     /// Events read but not yet charged.
     buffered: usize,
     /// Files read to their cursor whose events are not all charged yet: their cursors are
@@ -352,6 +359,7 @@ impl Run {
             None => {
                 for (path, cursor) in self.awaiting_flush.drain(..) {
                     self.cursors.files.insert(path, cursor);
+                    self.cursors_changed = true;
                 }
                 Ok(())
             }

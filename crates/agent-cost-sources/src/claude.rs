@@ -6,7 +6,7 @@
 //! output counts, and sidechains replay main-chain messages. This module only interprets lines;
 //! deduplication across lines and files belongs to the ledger, keyed by [`UsageEvent::event_id`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use agent_cost_events::{Agent, TokenCounts, UsageEvent};
 use serde::Deserialize;
@@ -225,11 +225,6 @@ fn sanitize(id: &str) -> String {
     id.chars()
         .map(|c| if c.is_control() { '_' } else { c })
         .collect()
-}
-
-/// True if `path` is inside one of `projects_dirs` (used to accept hook-provided paths).
-pub fn is_transcript_path(path: &Path, projects_dirs: &[PathBuf]) -> bool {
-    projects_dirs.iter().any(|dir| path.starts_with(dir))
 }
 
 #[cfg(test)]

@@ -22,6 +22,6 @@ pub use block::{
     AgentLine, Block, Estimate, KEY_AGENT, KEY_COST_ESTIMATE, KEY_COST_ID, KEY_COST_REPLACES,
     KEY_MODEL, MAX_MONEY, ModelLine, OUR_KEYS, UNIT_USD, new_block_id,
 };
-pub use message::{has_content, insert_block, remove_final_blocks};
+pub use message::{has_content, insert_block, remove_final_blocks, remove_our_lines};
 pub use parse::parse_blocks;
 pub use totals::{ModelTotal, RangeTotals, TokenTotals, Totals};

@@ -160,6 +160,14 @@ pub fn has_content(message: &str, comment_prefix: &str) -> bool {
     })
 }
 
+/// `message` without any of our trailer lines, wherever they stand (indented or not). Used on a
+/// message that [`has_content`] found empty but for our lines, so that git aborts it as empty.
+pub fn remove_our_lines(message: &str) -> String {
+    split_lines(message)
+        .filter(|line| classify(line).is_none())
+        .collect()
+}
+
 /// `\r\n` if the message's first line ends so, else `\n`.
 fn line_ending(message: &str) -> &'static str {
     match message.find('\n') {

@@ -132,26 +132,22 @@ impl Demo {
                     "msg_demo_01",
                     "claude-sonnet-4-5-20250929",
                     [8, 1, 4_200, 0, 11_000],
-                    false,
                 ),
                 // The same response streamed again with its final output count: counted once.
                 (
                     "msg_demo_01",
                     "claude-sonnet-4-5-20250929",
                     [8, 612, 4_200, 0, 11_000],
-                    false,
                 ),
                 (
                     "msg_demo_02",
                     "claude-sonnet-4-5-20250929",
                     [12, 1_450, 900, 0, 15_200],
-                    false,
                 ),
                 (
                     "msg_demo_03",
                     "claude-haiku-4-5-20251001",
                     [300, 120, 0, 0, 0],
-                    false,
                 ),
             ],
         )?;
@@ -169,7 +165,6 @@ impl Demo {
                 "msg_demo_04",
                 "claude-sonnet-4-5-20250929",
                 [20, 2_300, 1_200, 0, 19_000],
-                false,
             )],
         )?;
         self.write(
@@ -195,15 +190,15 @@ impl Demo {
     }
 
     /// Appends assistant lines to the session's transcript: (message id, model,
-    /// [input, output, cache write, cache write 1h, cache read], sidechain).
-    fn transcript(&self, session: &str, lines: &[(&str, &str, [u64; 5], bool)]) -> CommandResult {
+    /// [input, output, cache write, cache write 1h, cache read]).
+    fn transcript(&self, session: &str, lines: &[(&str, &str, [u64; 5])]) -> CommandResult {
         let dir = self.claude.join("projects").join("-demo-shop");
         std::fs::create_dir_all(&dir).map_err(CommandError::from)?;
         let mut text = String::new();
-        for (id, model, [input, output, write_5m, write_1h, read], sidechain) in lines {
+        for (id, model, [input, output, write_5m, write_1h, read]) in lines {
             let line = json!({
                 "type": "assistant",
-                "isSidechain": sidechain,
+                "isSidechain": false,
                 "cwd": self.repo,
                 "sessionId": session,
                 "gitBranch": "main",

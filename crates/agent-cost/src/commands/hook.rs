@@ -58,8 +58,7 @@ fn run_step(args: &HookArgs, started: Instant) -> Result<Vec<String>, agent_cost
         .ok()
         .and_then(|ms| ms.parse().ok())
         .map_or(DEFAULT_BUDGET, Duration::from_millis);
-    let locations =
-        Locations::from_env().map_err(|e| agent_cost_hooks::HookError::Usage(e.to_string()))?;
+    let locations = Locations::from_env()?;
     let run = HookRun {
         locations,
         started,

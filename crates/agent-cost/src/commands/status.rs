@@ -1,7 +1,5 @@
 //! `agent-cost status`: what the next commit in this worktree will carry.
 
-use std::collections::BTreeMap;
-
 use agent_cost_git::Worktree;
 use agent_cost_hooks::drain::summarize;
 use agent_cost_hooks::pricing::price_book;
@@ -11,7 +9,7 @@ use agent_cost_ledger::route::unattributed_tally;
 use agent_cost_ledger::tally::Tally;
 use agent_cost_ledger::tracking::{Tracking, split_by_tracking};
 use agent_cost_prices::PriceBook;
-use agent_cost_trailers::Block;
+use agent_cost_trailers::{Block, TokenTotals};
 use serde::Serialize;
 
 use crate::output::{CommandError, CommandResult, ModelRow, Progress, model_table, print_json};
@@ -41,7 +39,7 @@ pub struct Spend {
     /// True when some model is unpriced.
     pub incomplete: bool,
     /// Token sums.
-    pub tokens: BTreeMap<&'static str, u64>,
+    pub tokens: TokenTotals,
     /// Per model.
     pub models: Vec<ModelSpend>,
     #[serde(skip)]
@@ -73,21 +71,12 @@ pub fn spend<'a>(charges: impl IntoIterator<Item = &'a Charge>, book: &PriceBook
         &summary.sessions,
         Vec::new(),
     );
-    let mut tokens = BTreeMap::new();
-    for (key, value) in [
-        ("input", block.models.iter().map(|m| m.input).sum::<u64>()),
-        ("output", block.models.iter().map(|m| m.output).sum()),
-        (
-            "cache_write",
-            block.models.iter().map(|m| m.cache_write).sum(),
-        ),
-        (
-            "cache_read",
-            block.models.iter().map(|m| m.cache_read).sum(),
-        ),
-    ] {
-        tokens.insert(key, value);
-    }
+    let tokens = TokenTotals {
+        input: block.models.iter().map(|m| m.input).sum(),
+        output: block.models.iter().map(|m| m.output).sum(),
+        cache_write: block.models.iter().map(|m| m.cache_write).sum(),
+        cache_read: block.models.iter().map(|m| m.cache_read).sum(),
+    };
     Spend {
         requests: block.models.iter().map(|m| m.requests).sum(),
         cost_usd: block.usd().as_f64(),
