@@ -9,4 +9,6 @@ mod money;
 mod usage;
 
 pub use money::{Money, MoneyParseError, PICOS_PER_MICRO, PICOS_PER_USD};
-pub use usage::{Agent, TokenCounts, UsageEvent};
+pub use usage::{
+    Agent, MAX_TOKENS_PER_REQUEST, Quantity, RepeatRule, TokenCounts, Unit, UsageEvent,
+};

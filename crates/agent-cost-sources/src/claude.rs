@@ -4,38 +4,22 @@
 //! transcripts in `<encoded-cwd>/<session>/subagents/agent-*.jsonl`. Each assistant line carries
 //! the usage of one API request; a response streamed as several lines repeats it with growing
 //! output counts, and sidechains replay main-chain messages. This module only interprets lines;
-//! deduplication across lines and files belongs to the ledger, keyed by [`UsageEvent::event_id`].
+//! deduplication across lines and files belongs to the store, keyed by [`UsageEvent::event_id`]
+//! (`message.id`), with the `requestId` as the copy's [`UsageEvent::variant`].
 
-use std::path::PathBuf;
+use std::io;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-use agent_cost_events::{Agent, TokenCounts, UsageEvent};
+use agent_cost_events::{Agent, RepeatRule, TokenCounts, UsageEvent};
 use serde::Deserialize;
+
+use crate::source::{DataFile, Discovery, Item, ReadEnd, ReadStats, Scope, Source};
+use crate::tail::{self, Cursor, Start};
 
 /// The model name Claude Code gives to client-side errors; they cost nothing.
 pub const SYNTHETIC_MODEL: &str = "<synthetic>";
-
-/// One transcript file found on disk.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TranscriptFile {
-    /// Path of the `.jsonl` file.
-    pub path: PathBuf,
-    /// True for subagent transcripts (under a `subagents/` directory).
-    pub subagent: bool,
-    /// Size in bytes when found.
-    pub size: u64,
-    /// Modification time when found, for newest-first ordering.
-    pub modified: std::time::SystemTime,
-}
-
-/// Transcripts found on disk, and paths that could not be looked at.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Discovery {
-    /// Transcript files, newest first.
-    pub files: Vec<TranscriptFile>,
-    /// Entries under a `projects/` directory that could not be read (a dangling link, a
-    /// permission problem), with the reason.
-    pub unreadable: Vec<String>,
-}
 
 /// Finds every transcript under the given `projects/` directories (following links), newest
 /// first, so a reader with a time budget reaches the sessions that are running now before old
@@ -77,7 +61,7 @@ pub fn find_transcripts(projects_dirs: &[PathBuf]) -> Discovery {
             if !seen.insert(path.clone()) {
                 continue;
             }
-            discovery.files.push(TranscriptFile {
+            discovery.files.push(DataFile {
                 subagent: path.components().any(|c| c.as_os_str() == "subagents"),
                 size: meta.len(),
                 modified: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
@@ -93,6 +77,102 @@ pub fn find_transcripts(projects_dirs: &[PathBuf]) -> Discovery {
     discovery
 }
 
+/// Claude Code's transcripts under one or more `projects/` directories.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaudeSource {
+    projects_dirs: Vec<PathBuf>,
+}
+
+impl ClaudeSource {
+    /// The source reading these `projects/` directories (existing or not).
+    pub fn new(projects_dirs: Vec<PathBuf>) -> ClaudeSource {
+        ClaudeSource { projects_dirs }
+    }
+}
+
+/// Claude Code's directory name for a working directory: every character other than an ASCII
+/// letter or digit becomes `-`. Lossy, so only good for narrowing a search.
+pub fn encode_project_dir(cwd: &Path) -> String {
+    cwd.to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+impl Source for ClaudeSource {
+    fn name(&self) -> &'static str {
+        Agent::CLAUDE_CODE
+    }
+
+    fn discover(&self, scope: &Scope) -> Discovery {
+        match scope {
+            Scope::All => find_transcripts(&self.projects_dirs),
+            Scope::Worktree(workdir) => {
+                // Sessions started in the worktree or below it: their directory names start
+                // with the worktree's encoded path.
+                let prefix = encode_project_dir(workdir);
+                let mut dirs = Vec::new();
+                let mut unreadable = Vec::new();
+                for projects in &self.projects_dirs {
+                    let Ok(entries) = std::fs::read_dir(projects) else {
+                        continue;
+                    };
+                    for entry in entries {
+                        match entry {
+                            Ok(entry) if entry.file_name().to_string_lossy().starts_with(&prefix) => {
+                                dirs.push(entry.path())
+                            }
+                            Ok(_) => {}
+                            Err(e) => unreadable.push(format!("{}: {e}", projects.display())),
+                        }
+                    }
+                }
+                let mut discovery = find_transcripts(&dirs);
+                discovery.unreadable.extend(unreadable);
+                discovery
+            }
+        }
+    }
+
+    fn read(
+        &self,
+        file: &DataFile,
+        cursor: Option<&str>,
+        deadline: Option<Instant>,
+        sink: &mut dyn FnMut(Item) -> ControlFlow<()>,
+    ) -> io::Result<ReadEnd> {
+        // A cursor this version cannot read costs a re-read, never money.
+        let previous: Option<Cursor> = cursor.and_then(|text| serde_json::from_str(text).ok());
+        let mut stats = ReadStats::default();
+        let (new_cursor, outcome, start) =
+            tail::read_new_lines(&file.path, previous.as_ref(), |line, _| {
+                match parse_line(line, file.subagent) {
+                    LineOutcome::Usage(event) => {
+                        if sink(Item::Event(event)).is_break() {
+                            return ControlFlow::Break(());
+                        }
+                    }
+                    LineOutcome::NoUsage => {}
+                    LineOutcome::Synthetic => stats.synthetic += 1,
+                    LineOutcome::Malformed => stats.malformed += 1,
+                    LineOutcome::Implausible => stats.implausible += 1,
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            })?;
+        stats.lines = outcome.lines;
+        stats.bytes = outcome.bytes;
+        stats.stopped = outcome.stopped;
+        stats.restarted = start == Start::Restart;
+        stats.up_to_date = start == Start::UpToDate;
+        let cursor = (!stats.up_to_date && previous.as_ref() != Some(&new_cursor))
+            .then(|| serde_json::to_string(&new_cursor).expect("a cursor serializes"));
+        Ok(ReadEnd { cursor, stats })
+    }
+}
+
 /// What one transcript line turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineOutcome {
@@ -104,6 +184,9 @@ pub enum LineOutcome {
     Synthetic,
     /// A line that is not the JSON we expect: skipped and counted.
     Malformed,
+    /// Usage with a count no request can have (above `MAX_TOKENS_PER_REQUEST`): a corrupt
+    /// or hostile line, skipped and counted rather than allowed to overflow sums.
+    Implausible,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +197,25 @@ struct Line {
     git_branch: Option<String>,
     #[serde(default)]
     is_sidechain: bool,
+    request_id: Option<String>,
+    uuid: Option<String>,
+    timestamp: Option<String>,
+    message: Option<Message>,
+    data: Option<Progress>,
+}
+
+/// `{"type":"progress","data":{"type":"agent_progress","message":{…}}}`: a subagent's line
+/// embedded in the main transcript while the subagent runs.
+#[derive(Deserialize)]
+struct Progress {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    message: Option<EmbeddedLine>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EmbeddedLine {
     request_id: Option<String>,
     uuid: Option<String>,
     timestamp: Option<String>,
@@ -182,8 +284,32 @@ pub fn parse_line(line: &[u8], subagent_file: bool) -> LineOutcome {
     let Ok(parsed) = serde_json::from_str::<Line>(text) else {
         return LineOutcome::Malformed;
     };
-    let Some(message) = parsed.message else {
-        return LineOutcome::NoUsage;
+    let mut sidechain = parsed.is_sidechain || subagent_file;
+    let (message, request_id, uuid, timestamp) = match parsed.message {
+        Some(message) => (
+            message,
+            parsed.request_id,
+            parsed.uuid,
+            parsed.timestamp,
+        ),
+        None => match parsed.data {
+            // A subagent's request seen through the main transcript: the same request (same
+            // message id and request id) as the subagent file's line, so a sidechain copy.
+            Some(Progress {
+                kind: Some(kind),
+                message:
+                    Some(EmbeddedLine {
+                        message: Some(message),
+                        request_id,
+                        uuid,
+                        timestamp,
+                    }),
+            }) if kind == "agent_progress" => {
+                sidechain = true;
+                (message, request_id, uuid, timestamp.or(parsed.timestamp))
+            }
+            _ => return LineOutcome::NoUsage,
+        },
     };
     let Some(usage) = message.usage else {
         return LineOutcome::NoUsage;
@@ -193,34 +319,43 @@ pub fn parse_line(line: &[u8], subagent_file: bool) -> LineOutcome {
         return LineOutcome::Synthetic;
     }
     let tokens = usage.tokens();
+    if !tokens.is_plausible_request() {
+        return LineOutcome::Implausible;
+    }
     let session_id = parsed.session_id.unwrap_or_default();
-    let timestamp = parsed.timestamp.unwrap_or_default();
-    let event_id = match (message.id, parsed.request_id.as_deref(), parsed.uuid) {
-        (Some(id), _, _) if !id.is_empty() => format!("claude:{}", sanitize(&id)),
-        (_, Some(request), _) if !request.is_empty() => format!("claude:req:{}", sanitize(request)),
-        (_, _, Some(uuid)) if !uuid.is_empty() => format!("claude:line:{}", sanitize(&uuid)),
+    let timestamp = timestamp.unwrap_or_default();
+    let request_id = request_id.filter(|r| !r.is_empty());
+    let event_id = match (message.id, request_id.as_deref(), uuid) {
+        (Some(id), _, _) if !id.is_empty() => sanitize(&id),
+        (_, Some(request), _) => format!("req:{}", sanitize(request)),
+        (_, _, Some(uuid)) if !uuid.is_empty() => format!("line:{}", sanitize(&uuid)),
         _ => format!(
-            "claude:hash:{:016x}",
+            "hash:{:016x}",
             crate::tail::fnv1a(
                 format!("{session_id}\n{timestamp}\n{model}\n{tokens:?}").as_bytes()
             )
         ),
     };
     LineOutcome::Usage(Box::new(UsageEvent {
-        agent: Agent::ClaudeCode,
+        agent: Agent::claude_code(),
         event_id,
+        variant: request_id.map(|r| sanitize(&r)).unwrap_or_default(),
+        repeat: RepeatRule::LargestCopy,
         session_id,
         model,
         timestamp,
         tokens,
+        requests: 1,
+        quantity: None,
+        source_cost: None,
         cwd: parsed.cwd.unwrap_or_default(),
         git_branch: parsed.git_branch.filter(|b| !b.is_empty()),
-        sidechain: parsed.is_sidechain || subagent_file,
+        sidechain,
         speed: usage.speed.filter(|s| s != "standard"),
     }))
 }
 
-/// Ids end up in tab-separated index files: control characters become `_`.
+/// Ids are kept printable: control characters become `_`.
 fn sanitize(id: &str) -> String {
     id.chars()
         .map(|c| if c.is_control() { '_' } else { c })
@@ -238,7 +373,8 @@ mod tests {
         let LineOutcome::Usage(event) = parse_line(LINE.as_bytes(), false) else {
             panic!("no usage");
         };
-        assert_eq!(event.event_id, "claude:msg_1");
+        assert_eq!(event.event_id, "msg_1");
+        assert_eq!(event.variant, "req_1");
         assert_eq!(event.cwd, "/home/dev/alpha");
         assert_eq!(
             event.tokens,
@@ -297,6 +433,30 @@ mod tests {
         let LineOutcome::Usage(event) = parse_line(line.as_bytes(), false) else {
             panic!("no usage");
         };
-        assert_eq!(event.event_id, "claude:req:req_1");
+        assert_eq!(event.event_id, "req:req_1");
+    }
+
+    #[test]
+    fn agent_progress_lines_are_sidechain_copies_of_the_subagent_request() {
+        let line = r#"{"isSidechain":false,"type":"progress","cwd":"/home/dev/alpha","sessionId":"s1","gitBranch":"main","timestamp":"2025-10-10T09:02:00.000Z","data":{"type":"agent_progress","agentId":"a1","message":{"type":"assistant","timestamp":"2025-10-10T09:01:59.000Z","requestId":"req_9","uuid":"u9","message":{"id":"msg_9","model":"claude-haiku-4-5-20251001","usage":{"input_tokens":3,"cache_creation_input_tokens":13311,"cache_read_input_tokens":0,"output_tokens":3}}}}}"#;
+        let LineOutcome::Usage(event) = parse_line(line.as_bytes(), false) else {
+            panic!("no usage");
+        };
+        assert_eq!(event.event_id, "msg_9");
+        assert_eq!(event.variant, "req_9");
+        assert!(event.sidechain);
+        assert_eq!(event.cwd, "/home/dev/alpha");
+        assert_eq!(event.timestamp, "2025-10-10T09:01:59.000Z");
+        assert_eq!(event.tokens.cache_write_5m, 13311);
+        let user = line.replace(r#""type":"agent_progress""#, r#""type":"bash_progress""#);
+        assert_eq!(parse_line(user.as_bytes(), false), LineOutcome::NoUsage);
+    }
+
+    #[test]
+    fn counts_no_request_can_have_are_skipped() {
+        let line = LINE.replace(r#""output_tokens":400"#, r#""output_tokens":18446744073709551615"#);
+        assert_eq!(parse_line(line.as_bytes(), false), LineOutcome::Implausible);
+        let line = LINE.replace(r#""output_tokens":400"#, r#""output_tokens":18446744073709551616"#);
+        assert_eq!(parse_line(line.as_bytes(), false), LineOutcome::Malformed);
     }
 }

@@ -1,8 +1,11 @@
 //! Reading agents' session logs as they grow.
 //!
-//! [`tail`] reads only the complete lines appended since a saved [`tail::Cursor`], notices files
-//! that were rewritten under it, and never loads a whole file. [`claude`] finds Claude Code
-//! transcripts and turns one line into a [`agent_cost_events::UsageEvent`] or a counted skip.
+//! [`source`] is the interface every agent's reader implements; [`tail`] reads only the
+//! complete lines appended since a saved [`tail::Cursor`], notices files that were rewritten
+//! under it, and never loads a whole file; [`claude`] is the Claude Code source.
 
 pub mod claude;
+pub mod source;
 pub mod tail;
+
+pub use source::{DataFile, Discovery, Item, ReadEnd, ReadStats, Scope, Source};

@@ -1,0 +1,108 @@
+//! The one interface every agent's log reader implements.
+//!
+//! A [`Source`] finds its data files, reads only what is new in one of them from a cursor of
+//! its own kind (a byte offset with a content check for append-only logs; a row id for
+//! databases; a content hash for files rewritten whole), and yields per-request
+//! [`UsageEvent`]s that carry a stable id and the rule by which their repeats combine. The
+//! cursor is opaque text to everyone else: the store saves it in the same transaction as the
+//! events read up to it.
+
+use std::io;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
+
+use agent_cost_events::UsageEvent;
+
+/// One file (or database) a source reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Size in bytes when found.
+    pub size: u64,
+    /// Modification time when found (newest are read first).
+    pub modified: SystemTime,
+    /// True for logs of subagents (sidechains) rather than of the main conversation.
+    pub subagent: bool,
+}
+
+/// What a source found on disk.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Discovery {
+    /// Data files, newest first.
+    pub files: Vec<DataFile>,
+    /// Entries that could not be looked at (a dangling link, a permission problem), with why.
+    pub unreadable: Vec<String>,
+}
+
+/// Which data a reader needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything (`agent-cost ingest`, `status`).
+    All,
+    /// What may belong to the worktree at this path (a hook's catch-up); a superset is fine,
+    /// events are routed by their own working directory afterwards.
+    Worktree(PathBuf),
+}
+
+/// Counts of one read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Complete records (lines) read.
+    pub lines: u64,
+    /// Bytes consumed.
+    pub bytes: u64,
+    /// Client-side error records skipped (they cost nothing).
+    pub synthetic: u64,
+    /// Records that were not what the source expects, skipped.
+    pub malformed: u64,
+    /// Records with impossible counts, skipped.
+    pub implausible: u64,
+    /// True when the file was read again from its start (rewritten, replaced, cursor lost).
+    pub restarted: bool,
+    /// True when there was nothing new (the file need not have been opened).
+    pub up_to_date: bool,
+    /// True when reading stopped early (deadline, or the caller asked); the cursor covers
+    /// only what was handed out.
+    pub stopped: bool,
+}
+
+/// How a read ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadEnd {
+    /// The cursor after everything handed out; `None` when it did not change.
+    pub cursor: Option<String>,
+    /// What was read.
+    pub stats: ReadStats,
+}
+
+/// What a reader hands to its caller while reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// One copy of a usage event.
+    Event(Box<UsageEvent>),
+    /// Everything handed out so far is covered by this cursor (sources emit one now and then
+    /// while reading a large file, so a long read commits in steps).
+    Checkpoint(String),
+}
+
+/// An agent's logs.
+pub trait Source: Send + Sync {
+    /// A stable name, e.g. `claude-code`: the namespace of this source's cursors.
+    fn name(&self) -> &'static str;
+
+    /// Finds the data files in `scope`, newest first.
+    fn discover(&self, scope: &Scope) -> Discovery;
+
+    /// Reads what is new in `file` after `cursor` (`None`: from the start), handing each item
+    /// to `sink` until it breaks, the data ends, or `deadline` passes.
+    fn read(
+        &self,
+        file: &DataFile,
+        cursor: Option<&str>,
+        deadline: Option<Instant>,
+        sink: &mut dyn FnMut(Item) -> ControlFlow<()>,
+    ) -> io::Result<ReadEnd>;
+}
+

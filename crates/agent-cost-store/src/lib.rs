@@ -1,0 +1,28 @@
+//! The ledger's store: every usage event agent-cost has read, the worktree it is charged to,
+//! the read cursors of every source, and the drains that carried spend into commits, in one
+//! SQLite database (`$AGENT_COST_HOME/ledger.db`, WAL mode).
+//!
+//! - [`schema`] owns the tables, the schema version and its migrations.
+//! - [`store`] opens the database (private to the user) and hands out transactions.
+//! - [`record`] applies one copy of an event: deduplication by the source's repeat rule.
+//! - [`tally`] reads a worktree's pending spend, proposes drains and settles them.
+//! - [`tracking`] records which repositories charge spend to commits, and since when.
+//!
+//! The contract (see `docs/ledger.md`): every event that belongs to a worktree is, at any
+//! moment, either pending in that worktree's tally or inside exactly one settled drain. One
+//! transaction moves a cursor together with the events it read, so a kill at any instant
+//! leaves either both or neither, and an event id is unique, so a replay adds nothing.
+
+pub mod error;
+pub mod record;
+pub mod schema;
+pub mod store;
+pub mod tally;
+pub mod time;
+pub mod tracking;
+
+pub use error::StoreError;
+pub use record::Recorded;
+pub use store::{Store, Tx};
+pub use tally::{Orphaned, PendingGroup, PendingSpend, Proposal};
+pub use tracking::Tracking;

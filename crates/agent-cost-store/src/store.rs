@@ -1,0 +1,259 @@
+//! Opening the ledger database and handing out transactions.
+//!
+//! The database lives in the state directory (`$AGENT_COST_HOME`), created `0700`, the file
+//! `0600` (SQLite gives its `-wal` and `-shm` files the same mode). WAL mode lets readers
+//! (`status`, reports) run beside a writer; writers take the database with `BEGIN IMMEDIATE`
+//! and wait for each other at most the caller's time budget.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::error::StoreError;
+use crate::schema::{self, SCHEMA_VERSION};
+
+/// The database file's name inside the state directory.
+pub const DATABASE_FILE: &str = "ledger.db";
+
+/// An open ledger database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// A write transaction; nothing is kept unless [`Tx::commit`] is called.
+pub struct Tx<'a> {
+    pub(crate) tx: rusqlite::Transaction<'a>,
+    pub(crate) path: &'a Path,
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the ledger in `state_dir`, waiting at most
+    /// `wait` for another process that holds it.
+    pub fn open(state_dir: &Path, wait: Duration) -> Result<Store, StoreError> {
+        create_private_dir(state_dir)?;
+        let path = state_dir.join(DATABASE_FILE);
+        create_private_file(&path)?;
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError::sqlite(&path, e))?;
+        let mut store = Store { conn, path };
+        store.configure(wait)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens an existing ledger for reading only, or `None` when there is none yet.
+    pub fn open_existing(state_dir: &Path, wait: Duration) -> Result<Option<Store>, StoreError> {
+        let path = state_dir.join(DATABASE_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        Store::open(state_dir, wait).map(Some)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Sets how long a statement waits for a writer in another process.
+    pub fn set_wait(&mut self, wait: Duration) -> Result<(), StoreError> {
+        self.conn
+            .busy_timeout(wait)
+            .map_err(|e| StoreError::sqlite(&self.path, e))
+    }
+
+    fn configure(&mut self, wait: Duration) -> Result<(), StoreError> {
+        self.set_wait(wait)?;
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA foreign_keys = OFF;",
+            )
+            .map_err(|e| StoreError::sqlite(&self.path, e))
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let found = schema::version(&self.conn).map_err(|e| StoreError::sqlite(&path, e))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path,
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if found == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::sqlite(&path, e))?;
+        // Another process may have migrated while this one waited for the lock.
+        let found = schema::version(&tx).map_err(|e| StoreError::sqlite(&path, e))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path,
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if found < SCHEMA_VERSION {
+            schema::migrate(&tx, found).map_err(|e| StoreError::sqlite(&path, e))?;
+        }
+        tx.commit().map_err(|e| StoreError::sqlite(&path, e))
+    }
+
+    /// Starts a write transaction, waiting for other writers within the configured wait.
+    pub fn write(&mut self) -> Result<Tx<'_>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::sqlite(&self.path, e))?;
+        Ok(Tx {
+            tx,
+            path: &self.path,
+        })
+    }
+
+    /// Starts a read transaction: a consistent snapshot that never blocks writers.
+    pub fn read(&mut self) -> Result<Tx<'_>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(|e| StoreError::sqlite(&self.path, e))?;
+        Ok(Tx {
+            tx,
+            path: &self.path,
+        })
+    }
+}
+
+impl Tx<'_> {
+    /// Makes every change of this transaction durable and visible, all at once.
+    pub fn commit(self) -> Result<(), StoreError> {
+        let path = self.path;
+        self.tx.commit().map_err(|e| StoreError::sqlite(path, e))
+    }
+
+    /// The underlying connection, for queries this crate does not wrap (tests, reports).
+    pub fn connection(&self) -> &Connection {
+        &self.tx
+    }
+
+    pub(crate) fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::sqlite(self.path, source)
+    }
+
+    /// Reads a source's cursor for one file.
+    pub fn cursor(&self, source: &str, file: &[u8]) -> Result<Option<String>, StoreError> {
+        use rusqlite::OptionalExtension;
+        self.tx
+            .query_row(
+                "SELECT state FROM cursors WHERE source = ?1 AND path = ?2",
+                rusqlite::params![source, file],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every cursor of a source, by file.
+    pub fn cursors(&self, source: &str) -> Result<Vec<(Vec<u8>, String)>, StoreError> {
+        let mut statement = self
+            .tx
+            .prepare_cached("SELECT path, state FROM cursors WHERE source = ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = statement
+            .query_map([source], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Saves a source's cursor for one file.
+    pub fn set_cursor(&self, source: &str, file: &[u8], state: &str) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO cursors (source, path, state) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (source, path) DO UPDATE SET state = excluded.state",
+            )
+            .and_then(|mut s| s.execute(rusqlite::params![source, file, state]))
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Forgets a source's cursor for one file (the file is gone).
+    pub fn remove_cursor(&self, source: &str, file: &[u8]) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "DELETE FROM cursors WHERE source = ?1 AND path = ?2",
+                rusqlite::params![source, file],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Forgets every cursor, so that every file is read again (deduplication keeps totals).
+    pub fn clear_cursors(&self) -> Result<u64, StoreError> {
+        self.tx
+            .execute("DELETE FROM cursors", [])
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Reads a value of the `meta` table.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        use rusqlite::OptionalExtension;
+        self.tx
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Sets a value of the `meta` table.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|source| StoreError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .map(drop)
+        .map_err(|source| StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+}
