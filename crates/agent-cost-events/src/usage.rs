@@ -136,7 +136,9 @@ impl TokenCounts {
 
     /// Every token of the request: what "the largest copy" of a streamed response means.
     pub fn total(&self) -> u64 {
-        self.fields().iter().fold(0u64, |sum, n| sum.saturating_add(*n))
+        self.fields()
+            .iter()
+            .fold(0u64, |sum, n| sum.saturating_add(*n))
     }
 
     /// The input the model saw in one request (uncached, cache writes and cache reads).

@@ -39,6 +39,32 @@ pub enum HistoryError {
     Read(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+fn git_dir_matches(history: &History, git_dir: &Path) -> bool {
+    match (
+        history.repo.git_dir().canonicalize(),
+        git_dir.canonicalize(),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The last `max` bytes of a file, starting at a line boundary.
+fn read_tail(path: &Path, max: u64) -> std::io::Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let from = len.saturating_sub(max);
+    file.seek(SeekFrom::Start(from))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Ok(match (from > 0, text.find('\n')) {
+        (true, Some(first)) => text[first + 1..].to_string(),
+        _ => text,
+    })
+}
+
 fn read_error(e: impl std::error::Error + Send + Sync + 'static) -> HistoryError {
     HistoryError::Read(Box::new(e))
 }
@@ -59,6 +85,57 @@ impl History {
         // makes the second lookup free instead of inflating the object again.
         repo.object_cache_size_if_unset(4 * 1024 * 1024);
         Ok(History { repo })
+    }
+
+    /// Opens the repository of a worktree: discovered from its working tree, or opened from
+    /// its git dir when the two are apart (`GIT_DIR` / `GIT_WORK_TREE`).
+    pub fn of_worktree(workdir: &Path, git_dir: &Path) -> Result<History, HistoryError> {
+        match History::discover(workdir) {
+            Ok(history)
+                if history.repo.git_dir() == git_dir || git_dir_matches(&history, git_dir) =>
+            {
+                Ok(history)
+            }
+            _ => {
+                let mut repo =
+                    gix::open(git_dir).map_err(|source| HistoryError::NotARepository {
+                        path: git_dir.display().to_string(),
+                        source: Box::new(source),
+                    })?;
+                repo.object_cache_size_if_unset(4 * 1024 * 1024);
+                Ok(History { repo })
+            }
+        }
+    }
+
+    /// Messages of the commits HEAD's reflog says were made or checked out in this worktree,
+    /// newest first, at most `limit` distinct ones: every commit made here, whatever branch it
+    /// is on now (a commit whose `post-commit` never ran is found here even after a branch
+    /// switch). Reads only the end of the reflog; a missing reflog gives none.
+    pub fn reflog_messages(&self, git_dir: &Path, limit: usize) -> Vec<CommitMessage> {
+        let Ok(text) = read_tail(&git_dir.join("logs").join("HEAD"), 256 * 1024) else {
+            return Vec::new();
+        };
+        let mut seen = std::collections::HashSet::new();
+        let mut messages = Vec::new();
+        for line in text.lines().rev() {
+            let Some(new) = line.split(' ').nth(1) else {
+                continue;
+            };
+            if new.len() < 40 || new.bytes().all(|b| b == b'0') || !seen.insert(new.to_string()) {
+                continue;
+            }
+            if let Some(message) = self.message_of(new) {
+                messages.push(CommitMessage {
+                    id: new.to_string(),
+                    message,
+                });
+            }
+            if messages.len() >= limit {
+                break;
+            }
+        }
+        messages
     }
 
     /// The character that starts comment lines in commit messages (`core.commentChar`).

@@ -35,9 +35,9 @@ pub enum HookError {
         /// The saved previous hook.
         saved: PathBuf,
     },
-    /// Ledger state could not be used.
+    /// The ledger's store could not be used.
     #[error(transparent)]
-    Ledger(#[from] agent_cost_ledger::LedgerError),
+    Store(#[from] agent_cost_store::StoreError),
     /// History could not be read.
     #[error(transparent)]
     History(#[from] agent_cost_git::HistoryError),

@@ -1,25 +1,16 @@
-//! What each git hook does.
-//!
-//! - `prepare-commit-msg`: catch up on new transcript bytes, then write the pending spend into
-//!   the message as a trailer block and record the drain as *proposed*. For a message that
-//!   is still empty (the editor has not run yet, or a template), it waits for `commit-msg`,
-//!   so that a commit git would abort as empty is still aborted.
-//! - `commit-msg`: writes the block if `prepare-commit-msg` did not.
-//! - `post-commit` / `post-merge`: the drain in `HEAD` is *settled*; its charges leave the tally.
-//!
-//! Every step is bounded by a time budget and never fails the commit: errors come back as
-//! warnings for one line on stderr, and whatever was not done stays pending for a later commit.
+//! What each git hook does. Every function here is called with a time budget; errors come back
+//! as warnings for one line on stderr, and whatever was not done stays pending for a later
+//! commit.
 
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use agent_cost_git::{History, Worktree};
-use agent_cost_ledger::ingest::{IngestOptions, ingest};
-use agent_cost_ledger::journal::Record;
-use agent_cost_ledger::tally::{LockedTally, Pending, Tally};
-use agent_cost_ledger::tracking::{Tracking, now_rfc3339, split_by_tracking};
+use agent_cost_ingest::{IngestOptions, ingest, sources};
 use agent_cost_paths::Locations;
+use agent_cost_sources::Scope;
+use agent_cost_store::{Store, Tx};
 use agent_cost_trailers::{
     Block, has_content, insert_block, new_block_id, parse_blocks, remove_final_blocks,
     remove_our_lines,
@@ -31,10 +22,9 @@ use crate::pricing::price_book;
 
 /// The default time budget of one hook run.
 pub const DEFAULT_BUDGET: Duration = Duration::from_millis(100);
-/// How many recent commits are searched for a drain whose `post-commit` never ran.
+/// How many distinct commits of HEAD's reflog are searched for a drain whose `post-commit`
+/// never ran.
 const RECONCILE_DEPTH: usize = 20;
-/// Drain id used to settle spend from before tracking started (never written to a commit).
-pub const PRE_TRACKING_DRAIN: &str = "pre-tracking";
 
 /// The context of one hook run.
 #[derive(Debug, Clone)]
@@ -53,7 +43,13 @@ impl HookRun {
     }
 
     fn remaining(&self) -> Duration {
-        (self.started + self.budget).saturating_duration_since(Instant::now())
+        (self.started + self.budget)
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(20))
+    }
+
+    fn open_store(&self) -> Result<Store, HookError> {
+        Ok(Store::open(&self.locations.state_dir, self.remaining())?)
     }
 }
 
@@ -79,20 +75,27 @@ pub fn write_drain(
         // The message is written in the editor: commit-msg adds the trailers afterwards.
         return Ok(warnings);
     }
-    let history = History::discover(&worktree.workdir).ok();
+    let history = History::of_worktree(&worktree.workdir, &worktree.git_dir).ok();
     let comment = history
         .as_ref()
         .map_or_else(|| "#".to_string(), History::comment_prefix);
-    let tally = Tally::in_git_dir(&worktree.git_dir);
-    if writer == Writer::CommitMsg && commit_msg_has_nothing_to_do(message_file, &comment, &tally)?
+    if writer == Writer::CommitMsg
+        && commit_msg_has_nothing_to_do(run, message_file, &comment, &worktree)?
     {
         return Ok(warnings);
     }
 
+    let mut store = run.open_store()?;
     let options = IngestOptions {
         deadline: Some(run.deadline(60)),
+        scope: Scope::Worktree(worktree.workdir.clone()),
     };
-    match ingest(&run.locations, options) {
+    match ingest(
+        &mut store,
+        &sources(&run.locations),
+        &options,
+        &mut |_, _| {},
+    ) {
         Ok(report) => {
             if !report.complete {
                 warnings.push(
@@ -112,10 +115,11 @@ pub fn write_drain(
             "could not read new agent logs ({e}); they stay pending"
         )),
     }
-    let locked = tally.lock(run.remaining().max(Duration::from_millis(20)))?;
-    let mut pending = locked.pending()?;
+    store.set_wait(run.remaining())?;
+    let tx = store.write()?;
+    let worktree_id = tx.worktree_id(&worktree)?;
     if let Some(history) = &history {
-        pending = reconcile(&locked, pending, history, RECONCILE_DEPTH)?;
+        reconcile(&tx, worktree_id, &worktree, history)?;
     }
     let mut message = std::fs::read_to_string(message_file).at(message_file)?;
     let carried = history
@@ -125,21 +129,26 @@ pub fn write_drain(
     if !carried.is_empty() {
         message = reinsert(message, &carried, &comment);
     }
-    let outstanding: HashSet<&str> = pending.proposals.iter().map(|p| p.drain.as_str()).collect();
+    let proposals = tx.outstanding(worktree_id)?;
+    let outstanding: HashSet<&str> = proposals.iter().map(|p| p.drain.as_str()).collect();
 
-    let tracking = Tracking::read(&worktree.common_dir)?;
-    let last = pending.last_seq();
-    let (eligible, early) = split_by_tracking(tracking.as_ref(), &pending.charges);
+    let common_dir = worktree.common_dir.to_string_lossy();
+    let since_ms = tx.tracking(&common_dir)?.map(|t| t.since_ms);
+    let spend = tx.pending(Some(worktree_id), since_ms)?;
     let (without_ours, old_blocks) = remove_final_blocks(&message, &comment);
     let (stale, kept): (Vec<Block>, Vec<Block>) = old_blocks
         .into_iter()
         .partition(|b| outstanding.contains(b.id.as_str()));
     let merging = writer == Writer::Prepare(Some("commit")) && !kept.is_empty();
 
-    if eligible.is_empty() {
-        if !early.is_empty() && pending.proposals.is_empty() {
-            locked.settle(PRE_TRACKING_DRAIN, last, None, pending.clone())?;
+    if spend.groups.is_empty() {
+        if let Some(since_ms) = since_ms
+            && !spend.before_tracking.is_empty()
+            && proposals.is_empty()
+        {
+            tx.settle_before_tracking(worktree_id, spend.last_charge, since_ms)?;
         }
+        tx.commit()?;
         if !stale.is_empty() {
             let text = reinsert(without_ours, &kept, &comment);
             std::fs::write(message_file, text).at(message_file)?;
@@ -158,19 +167,16 @@ pub fn write_drain(
     }
     let (book, price_warnings) = price_book(&run.locations.config_file(), Some(&worktree.workdir));
     warnings.extend(price_warnings);
-    let summary = summarize(eligible, &book);
+    let summary = summarize(&spend.groups, &book);
     let id = new_block_id();
     let block = if merging {
-        Block::merge(id, &kept, summary.models, &summary.sessions)
+        Block::merge(id, &kept, summary.models, &spend.sessions)
     } else {
-        Block::build(id, summary.models, &summary.sessions, Vec::new())
+        Block::build(id, summary.models, &spend.sessions, Vec::new())
     };
     let text = insert_block(&base, &block.to_trailer_lines(), &comment);
-    locked.append(&[Record::Propose {
-        drain: block.id.clone(),
-        upto: last,
-        at: now_rfc3339(),
-    }])?;
+    tx.propose(worktree_id, &block.id, spend.last_charge, since_ms)?;
+    tx.commit()?;
     std::fs::write(message_file, text).at(message_file)?;
     Ok(warnings)
 }
@@ -178,9 +184,10 @@ pub fn write_drain(
 /// `commit-msg` after `prepare-commit-msg` already wrote the block, or on a message that is
 /// empty but for our lines (which it then removes, so that git aborts as it would without us).
 fn commit_msg_has_nothing_to_do(
+    run: &HookRun,
     message_file: &Path,
     comment: &str,
-    tally: &Tally,
+    worktree: &Worktree,
 ) -> Result<bool, HookError> {
     let message = std::fs::read_to_string(message_file).at(message_file)?;
     if !has_content(&message, comment) {
@@ -191,7 +198,20 @@ fn commit_msg_has_nothing_to_do(
         return Ok(true);
     }
     let ids: HashSet<String> = parse_blocks(&message).into_iter().map(|b| b.id).collect();
-    Ok(!ids.is_empty() && tally.outstanding()?.iter().any(|p| ids.contains(&p.drain)))
+    if ids.is_empty() {
+        return Ok(false);
+    }
+    let Some(mut store) = Store::open_existing(&run.locations.state_dir, run.remaining())? else {
+        return Ok(false);
+    };
+    let tx = store.read()?;
+    let Some(worktree_id) = tx.find_worktree_id(worktree)? else {
+        return Ok(false);
+    };
+    Ok(tx
+        .outstanding(worktree_id)?
+        .iter()
+        .any(|p| ids.contains(&p.drain)))
 }
 
 /// Blocks of the commits an interactive rebase is folding into the one being made (the picked
@@ -245,42 +265,56 @@ fn reinsert(mut text: String, blocks: &[Block], comment: &str) -> String {
 /// Settles the drain that `HEAD` carries, if one is outstanding (`post-commit`, `post-merge`).
 pub fn settle_head(run: &HookRun) -> Result<Vec<String>, HookError> {
     let worktree = Worktree::current().ok_or(HookError::NotInRepository)?;
-    let tally = Tally::in_git_dir(&worktree.git_dir);
-    if !tally.exists() || tally.outstanding()?.is_empty() {
+    let Some(mut store) = Store::open_existing(&run.locations.state_dir, run.remaining())? else {
+        return Ok(Vec::new());
+    };
+    let tx = store.write()?;
+    let Some(worktree_id) = tx.find_worktree_id(&worktree)? else {
+        return Ok(Vec::new());
+    };
+    if tx.outstanding(worktree_id)?.is_empty() {
         return Ok(Vec::new());
     }
-    let locked = tally.lock(run.remaining().max(Duration::from_millis(20)))?;
-    let pending = locked.pending()?;
-    let history = History::discover(&worktree.workdir)?;
-    reconcile(&locked, pending, &history, 1)?;
+    let history = History::of_worktree(&worktree.workdir, &worktree.git_dir)?;
+    reconcile(&tx, worktree_id, &worktree, &history)?;
+    tx.commit()?;
     Ok(Vec::new())
 }
 
-/// Settles the newest outstanding drain found in the last `depth` first-parent commits, and
-/// returns the state after it (unchanged if none was found).
+/// Settles every outstanding drain of the worktree that a commit carries: `HEAD`, then the
+/// commits HEAD's reflog says were made here (a commit whose `post-commit` never ran, even if
+/// its branch is no longer checked out), then `HEAD`'s first-parent ancestors. Returns how many
+/// drains were settled.
 pub fn reconcile(
-    locked: &LockedTally,
-    pending: Pending,
+    tx: &Tx<'_>,
+    worktree_id: i64,
+    worktree: &Worktree,
     history: &History,
-    depth: usize,
-) -> Result<Pending, HookError> {
-    if pending.proposals.is_empty() {
-        return Ok(pending);
+) -> Result<u64, HookError> {
+    let proposals = tx.outstanding(worktree_id)?;
+    if proposals.is_empty() {
+        return Ok(0);
     }
-    for commit in history.recent_messages(depth)? {
+    let mut commits = history.recent_messages(1)?;
+    commits.extend(history.reflog_messages(&worktree.git_dir, RECONCILE_DEPTH));
+    commits.extend(history.recent_messages(RECONCILE_DEPTH)?);
+    let mut settled = 0;
+    let mut open: Vec<_> = proposals;
+    for commit in commits {
+        if open.is_empty() {
+            break;
+        }
         let ids: HashSet<String> = parse_blocks(&commit.message)
             .into_iter()
             .map(|b| b.id)
             .collect();
-        if let Some(proposal) = pending
-            .proposals
-            .iter()
-            .rev()
-            .find(|p| ids.contains(&p.drain))
-            .cloned()
+        // The newest proposal a commit carries covers the older ones it merged.
+        if let Some(proposal) = open.iter().rev().find(|p| ids.contains(&p.drain)).cloned()
+            && tx.settle(worktree_id, &proposal.drain, &commit.id)?
         {
-            return Ok(locked.settle(&proposal.drain, proposal.upto, Some(commit.id), pending)?);
+            settled += 1;
+            open = tx.outstanding(worktree_id)?;
         }
     }
-    Ok(pending)
+    Ok(settled)
 }

@@ -149,6 +149,17 @@ impl ModelPrices {
         self.tier_for(tokens).cost(tokens)
     }
 
+    /// The cost of a sum of requests each of whose prompts had more than
+    /// `min_prompt_tokens - 1` tokens: at the long-context tier when every one of them was
+    /// above the tier's threshold, else at the base tier. Prices are per token, so within one
+    /// tier the cost of the sum is the sum of the costs.
+    pub fn cost_of_sum(&self, tokens: &TokenCounts, min_prompt_tokens: u64) -> Money {
+        match &self.long_context {
+            Some(tier) if min_prompt_tokens > tier.threshold_tokens => tier.prices.cost(tokens),
+            _ => self.base.cost(tokens),
+        }
+    }
+
     /// These prices with every token price multiplied by `milli / 1000` (rounded half up).
     pub fn scaled(&self, milli: u64) -> ModelPrices {
         ModelPrices {

@@ -108,27 +108,26 @@ impl Source for ClaudeSource {
         match scope {
             Scope::All => find_transcripts(&self.projects_dirs),
             Scope::Worktree(workdir) => {
-                // Sessions started in the worktree or below it: their directory names start
-                // with the worktree's encoded path.
+                // Sessions started in the worktree or below it first (their directory names
+                // start with the worktree's encoded path), then the rest: a session started
+                // elsewhere can still have worked here.
                 let prefix = encode_project_dir(workdir);
-                let mut dirs = Vec::new();
-                let mut unreadable = Vec::new();
-                for projects in &self.projects_dirs {
-                    let Ok(entries) = std::fs::read_dir(projects) else {
-                        continue;
-                    };
-                    for entry in entries {
-                        match entry {
-                            Ok(entry) if entry.file_name().to_string_lossy().starts_with(&prefix) => {
-                                dirs.push(entry.path())
-                            }
-                            Ok(_) => {}
-                            Err(e) => unreadable.push(format!("{}: {e}", projects.display())),
-                        }
-                    }
-                }
-                let mut discovery = find_transcripts(&dirs);
-                discovery.unreadable.extend(unreadable);
+                let mut discovery = find_transcripts(&self.projects_dirs);
+                let in_worktree = |file: &DataFile| {
+                    self.projects_dirs.iter().any(|projects| {
+                        file.path
+                            .strip_prefix(projects)
+                            .ok()
+                            .and_then(|rest| rest.components().next())
+                            .is_some_and(|dir| {
+                                dir.as_os_str().to_string_lossy().starts_with(&prefix)
+                            })
+                    })
+                };
+                let (mut first, rest): (Vec<DataFile>, Vec<DataFile>) =
+                    discovery.files.into_iter().partition(in_worktree);
+                first.extend(rest);
+                discovery.files = first;
                 discovery
             }
         }
@@ -286,12 +285,7 @@ pub fn parse_line(line: &[u8], subagent_file: bool) -> LineOutcome {
     };
     let mut sidechain = parsed.is_sidechain || subagent_file;
     let (message, request_id, uuid, timestamp) = match parsed.message {
-        Some(message) => (
-            message,
-            parsed.request_id,
-            parsed.uuid,
-            parsed.timestamp,
-        ),
+        Some(message) => (message, parsed.request_id, parsed.uuid, parsed.timestamp),
         None => match parsed.data {
             // A subagent's request seen through the main transcript: the same request (same
             // message id and request id) as the subagent file's line, so a sidechain copy.
@@ -454,9 +448,15 @@ mod tests {
 
     #[test]
     fn counts_no_request_can_have_are_skipped() {
-        let line = LINE.replace(r#""output_tokens":400"#, r#""output_tokens":18446744073709551615"#);
+        let line = LINE.replace(
+            r#""output_tokens":400"#,
+            r#""output_tokens":18446744073709551615"#,
+        );
         assert_eq!(parse_line(line.as_bytes(), false), LineOutcome::Implausible);
-        let line = LINE.replace(r#""output_tokens":400"#, r#""output_tokens":18446744073709551616"#);
+        let line = LINE.replace(
+            r#""output_tokens":400"#,
+            r#""output_tokens":18446744073709551616"#,
+        );
         assert_eq!(parse_line(line.as_bytes(), false), LineOutcome::Malformed);
     }
 }

@@ -41,8 +41,8 @@ pub struct Discovery {
 pub enum Scope {
     /// Everything (`agent-cost ingest`, `status`).
     All,
-    /// What may belong to the worktree at this path (a hook's catch-up); a superset is fine,
-    /// events are routed by their own working directory afterwards.
+    /// Everything, but what most likely belongs to the worktree at this path first (a hook's
+    /// catch-up with a time budget); events are routed by their own working directory.
     Worktree(PathBuf),
 }
 
@@ -92,7 +92,7 @@ pub trait Source: Send + Sync {
     /// A stable name, e.g. `claude-code`: the namespace of this source's cursors.
     fn name(&self) -> &'static str;
 
-    /// Finds the data files in `scope`, newest first.
+    /// Finds the data files in `scope`, in the order they should be read.
     fn discover(&self, scope: &Scope) -> Discovery;
 
     /// Reads what is new in `file` after `cursor` (`None`: from the start), handing each item
@@ -105,4 +105,3 @@ pub trait Source: Send + Sync {
         sink: &mut dyn FnMut(Item) -> ControlFlow<()>,
     ) -> io::Result<ReadEnd>;
 }
-

@@ -63,6 +63,37 @@ impl Tx<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 
+    /// The id of a worktree's row, if the store knows it.
+    pub fn find_worktree_id(&self, worktree: &Worktree) -> Result<Option<i64>, StoreError> {
+        self.tx
+            .prepare_cached("SELECT id FROM worktrees WHERE git_dir = ?1")
+            .and_then(|mut s| {
+                s.query_row([worktree.git_dir.to_string_lossy().as_ref()], |row| {
+                    row.get(0)
+                })
+                .optional()
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every worktree the store knows.
+    pub fn registered_worktrees(&self) -> Result<Vec<Worktree>, StoreError> {
+        let mut statement = self
+            .tx
+            .prepare_cached("SELECT workdir, git_dir, common_dir FROM worktrees")
+            .map_err(|e| self.err(e))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(Worktree {
+                    workdir: row.get::<_, String>(0)?.into(),
+                    git_dir: row.get::<_, String>(1)?.into(),
+                    common_dir: row.get::<_, String>(2)?.into(),
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
     /// Records one copy of an event, charging `worktree` (`None`: unattributed) if it is new.
     pub fn record(
         &self,

@@ -16,9 +16,9 @@ use crate::record::tokens_at;
 use crate::store::Tx;
 use crate::time::now_rfc3339;
 
-/// Prompt tokens above which a request is billed at a long-context tier (the threshold of
-/// every such tier in the price list).
-pub const LONG_CONTEXT_THRESHOLD: i64 = 200_000;
+/// Prompt sizes at which price lists switch to a long-context tier: pending charges are grouped
+/// by which of them their whole request exceeded, so each group is priced at one tier.
+pub const PROMPT_CLASS_BOUNDS: [u64; 2] = [128_000, 200_000];
 
 /// Pending charges of one (agent, model, speed, tier, unit), summed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,8 +29,10 @@ pub struct PendingGroup {
     pub model: String,
     /// Premium speed mode, if any.
     pub speed: Option<String>,
-    /// True when the whole requests exceed the long-context threshold (priced at that tier).
-    pub long_context: bool,
+    /// Every request of the group had a prompt (uncached input, cache writes and reads, of the
+    /// whole request) of at least this many tokens: 0, or one more than a bound of
+    /// [`PROMPT_CLASS_BOUNDS`].
+    pub min_prompt_tokens: u64,
     /// Summed token counts.
     pub tokens: TokenCounts,
     /// Requests.
@@ -88,7 +90,9 @@ pub struct Orphaned {
 }
 
 const GROUP_COLUMNS: &str = "e.agent, e.model, e.speed,
-    (e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read) > ?3 AS long_context,
+    CASE WHEN (e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read) > 200000 THEN 200001
+         WHEN (e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read) > 128000 THEN 128001
+         ELSE 0 END AS prompt_class,
     SUM(c.input), SUM(c.output), SUM(c.cache_write_5m), SUM(c.cache_write_1h), SUM(c.cache_read),
     SUM(c.requests), e.unit, COALESCE(SUM(c.quantity), 0), COALESCE(SUM(c.source_cost), 0),
     COUNT(*), COUNT(c.source_cost)";
@@ -98,7 +102,7 @@ fn group_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PendingGroup> {
         agent: row.get(0)?,
         model: row.get(1)?,
         speed: row.get(2)?,
-        long_context: row.get(3)?,
+        min_prompt_tokens: row.get::<_, i64>(3)?.max(0) as u64,
         tokens: tokens_at(row, 4)?,
         requests: row.get::<_, i64>(9)?.max(0) as u64,
         unit: row.get(10)?,
@@ -136,15 +140,15 @@ impl Tx<'_> {
         }
         let since = since_ms.unwrap_or(i64::MIN);
         let sql = format!(
-            "SELECT {GROUP_COLUMNS}, (e.ts_ms IS NULL OR e.ts_ms >= ?4) AS carried
+            "SELECT {GROUP_COLUMNS}, (e.ts_ms IS NULL OR e.ts_ms >= ?3) AS carried
              FROM charges c JOIN events e ON e.id = c.event
              WHERE {PENDING_OF}
-             GROUP BY e.agent, e.model, e.speed, long_context, e.unit, carried
-             ORDER BY e.agent, e.model, e.speed, long_context, e.unit"
+             GROUP BY e.agent, e.model, e.speed, prompt_class, e.unit, carried
+             ORDER BY e.agent, e.model, e.speed, prompt_class, e.unit"
         );
         let mut statement = self.tx.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let mut rows = statement
-            .query(params![worktree, last_charge, LONG_CONTEXT_THRESHOLD, since])
+            .query(params![worktree, last_charge, since])
             .map_err(|e| self.err(e))?;
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
             let group = group_from_row(row).map_err(|e| self.err(e))?;
@@ -167,7 +171,10 @@ impl Tx<'_> {
             .map_err(|e| self.err(e))?;
         let rows = statement
             .query_map(params![worktree, last_charge, since], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?.max(0) as u64))
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?.max(0) as u64,
+                ))
             })
             .map_err(|e| self.err(e))?;
         for row in rows {
@@ -317,7 +324,9 @@ impl Tx<'_> {
             )
             .map_err(|e| self.err(e))?;
         let rows: Vec<(i64, String, String)> = statement
-            .query_map([common_dir], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .query_map([common_dir], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
             .map_err(|e| self.err(e))?
             .collect::<Result<_, _>>()
             .map_err(|e| self.err(e))?;

@@ -186,7 +186,7 @@ impl Progress {
     }
 
     /// Updates the line for an ingest.
-    pub fn ingest(&mut self, report: &agent_cost_ledger::ingest::IngestReport, files_done: u64) {
+    pub fn ingest(&mut self, report: &agent_cost_ingest::IngestReport, files_done: u64) {
         if !self.enabled || self.last.elapsed() < std::time::Duration::from_millis(100) {
             return;
         }

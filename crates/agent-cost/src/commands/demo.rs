@@ -192,7 +192,10 @@ impl Demo {
     /// Appends assistant lines to the session's transcript: (message id, model,
     /// [input, output, cache write, cache write 1h, cache read]).
     fn transcript(&self, session: &str, lines: &[(&str, &str, [u64; 5])]) -> CommandResult {
-        let dir = self.claude.join("projects").join("-demo-shop");
+        let dir = self
+            .claude
+            .join("projects")
+            .join(agent_cost_sources::claude::encode_project_dir(&self.repo));
         std::fs::create_dir_all(&dir).map_err(CommandError::from)?;
         let mut text = String::new();
         for (id, model, [input, output, write_5m, write_1h, read]) in lines {
@@ -204,7 +207,7 @@ impl Demo {
                 "gitBranch": "main",
                 "requestId": format!("req_{id}"),
                 "uuid": format!("{id}-{output}"),
-                "timestamp": agent_cost_ledger::tracking::now_rfc3339(),
+                "timestamp": agent_cost_store::time::now_rfc3339(),
                 "message": {
                     "id": id,
                     "type": "message",

@@ -1,6 +1,9 @@
 //! `agent-cost ingest`: catch up on every agent log now.
 
-use agent_cost_ledger::ingest::{IngestOptions, ingest_with_progress};
+use std::time::Duration;
+
+use agent_cost_ingest::{IngestOptions, ingest, sources};
+use agent_cost_store::Store;
 
 use crate::output::{CommandResult, Progress, print_json, thousands};
 
@@ -20,9 +23,13 @@ pub struct IngestArgs {
 pub fn run(args: IngestArgs) -> CommandResult {
     let locations = super::locations()?;
     let mut progress = Progress::new();
-    let result = ingest_with_progress(&locations, IngestOptions::default(), &mut |report, done| {
-        progress.ingest(report, done)
-    });
+    let mut store = Store::open(&locations.state_dir, Duration::from_secs(30))?;
+    let result = ingest(
+        &mut store,
+        &sources(&locations),
+        &IngestOptions::default(),
+        &mut |report, done| progress.ingest(report, done),
+    );
     progress.finish();
     let report = result?;
     if args.json {
@@ -39,10 +46,10 @@ pub fn run(args: IngestArgs) -> CommandResult {
         "{} requests charged, {} grown by a longer copy, {} repeats ignored",
         report.events_charged, report.events_topped_up, report.duplicates
     );
-    if report.malformed_skipped + report.synthetic_skipped > 0 {
+    if report.malformed_skipped + report.synthetic_skipped + report.implausible_skipped > 0 {
         println!(
-            "skipped: {} malformed lines, {} <synthetic> lines",
-            report.malformed_skipped, report.synthetic_skipped
+            "skipped: {} malformed lines, {} <synthetic> lines, {} lines with impossible counts",
+            report.malformed_skipped, report.synthetic_skipped, report.implausible_skipped
         );
     }
     for (destination, count) in &report.charged_to {

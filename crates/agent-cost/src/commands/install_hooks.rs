@@ -3,8 +3,11 @@
 use agent_cost_git::History;
 use agent_cost_git::Worktree;
 use agent_cost_hooks::install::{HookChange, hooks_dir, install, uninstall};
-use agent_cost_ledger::ingest::{IngestOptions, ingest_with_progress};
-use agent_cost_ledger::tracking::{Tracking, now_rfc3339, parse_time, rfc3339_from_seconds};
+use std::time::Duration;
+
+use agent_cost_ingest::{IngestOptions, ingest, sources};
+use agent_cost_store::time::{now_rfc3339, rfc3339_from_seconds};
+use agent_cost_store::{Store, Tracking};
 
 use crate::output::{CommandError, CommandResult, Progress};
 
@@ -40,9 +43,14 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
             .hint("cd into the repository whose commits should carry AI spend, then run this again")
     })?;
     let dir = hooks_dir(&worktree)?;
+    let locations = super::locations()?;
+    let mut store = Store::open(&locations.state_dir, Duration::from_secs(30))?;
+    let common_dir = worktree.common_dir.to_string_lossy().into_owned();
     if args.uninstall {
         let changes = uninstall(&dir)?;
-        Tracking::remove(&worktree.common_dir)?;
+        let tx = store.write()?;
+        tx.remove_tracking(&common_dir)?;
+        tx.commit()?;
         for (name, change) in changes {
             let what = match change {
                 HookChange::Restored => "removed; the previous hook is back",
@@ -57,19 +65,25 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
     let binary = std::env::current_exe().map_err(|e| {
         CommandError::msg(format!("cannot tell where agent-cost is installed: {e}"))
     })?;
-    let since = match (&args.since, Tracking::read(&worktree.common_dir)?) {
-        (Some(text), _) => parse_time(text)?.to_string(),
-        (None, Some(existing)) => existing.since,
-        (None, None) => History::discover(&worktree.workdir)
-            .ok()
-            .and_then(|history| history.head_time())
-            .map_or_else(now_rfc3339, rfc3339_from_seconds),
+    let existing = store.read()?.tracking(&common_dir)?;
+    let tracking = match (&args.since, existing) {
+        (Some(text), _) => Tracking::starting(text)?,
+        (None, Some(existing)) => existing,
+        (None, None) => Tracking::starting(
+            &History::of_worktree(&worktree.workdir, &worktree.git_dir)
+                .ok()
+                .and_then(|history| history.head_time())
+                .map_or_else(now_rfc3339, rfc3339_from_seconds),
+        )?,
     };
+    let since = tracking.since.clone();
     let changes = install(&dir, &binary)?;
-    Tracking {
-        since: since.clone(),
-    }
-    .write(&worktree.common_dir)?;
+    let tx = store.write()?;
+    tx.set_tracking(&common_dir, &tracking)?;
+    // Registered, so that spend in a working tree whose git dir lives elsewhere
+    // (GIT_DIR / GIT_WORK_TREE) is routed to it.
+    tx.worktree_id(&worktree)?;
+    tx.commit()?;
     for (name, change) in &changes {
         let what = match change {
             HookChange::Updated => "updated",
@@ -84,12 +98,13 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
         worktree.workdir.display()
     );
     if !args.no_ingest {
-        let locations = super::locations()?;
         let mut progress = Progress::new();
-        let result =
-            ingest_with_progress(&locations, IngestOptions::default(), &mut |report, done| {
-                progress.ingest(report, done)
-            });
+        let result = ingest(
+            &mut store,
+            &sources(&locations),
+            &IngestOptions::default(),
+            &mut |report, done| progress.ingest(report, done),
+        );
         progress.finish();
         let report = result?;
         println!(

@@ -1,14 +1,14 @@
 //! `agent-cost status`: what the next commit in this worktree will carry.
 
-use agent_cost_git::Worktree;
+use std::time::Duration;
+
+use agent_cost_git::{History, Worktree};
 use agent_cost_hooks::drain::summarize;
 use agent_cost_hooks::pricing::price_book;
-use agent_cost_ledger::ingest::{IngestOptions, ingest_with_progress};
-use agent_cost_ledger::journal::Charge;
-use agent_cost_ledger::route::unattributed_tally;
-use agent_cost_ledger::tally::Tally;
-use agent_cost_ledger::tracking::{Tracking, split_by_tracking};
+use agent_cost_hooks::run::reconcile;
+use agent_cost_ingest::{IngestOptions, ingest, sources};
 use agent_cost_prices::PriceBook;
+use agent_cost_store::{PendingGroup, Store};
 use agent_cost_trailers::{Block, TokenTotals};
 use serde::Serialize;
 
@@ -18,7 +18,8 @@ use crate::output::{CommandError, CommandResult, ModelRow, Progress, model_table
 ///
 /// Reads new agent log lines first (unless --no-ingest), then shows what the next commit's
 /// trailers would hold, spend from before tracking started (never charged), and spend that
-/// ran outside any git repository (unattributed).
+/// ran outside any git repository (unattributed), and spend left by worktrees that were
+/// removed with spend pending (orphaned).
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
     /// Print JSON instead of a table.
@@ -62,13 +63,13 @@ pub struct ModelSpend {
     cost_text: String,
 }
 
-/// Prices and sums charges the way a commit's trailer block would.
-pub fn spend<'a>(charges: impl IntoIterator<Item = &'a Charge>, book: &PriceBook) -> Spend {
-    let summary = summarize(charges, book);
+/// Prices and sums pending spend the way a commit's trailer block would.
+pub fn spend<'a>(groups: impl IntoIterator<Item = &'a PendingGroup>, book: &PriceBook) -> Spend {
+    let summary = summarize(groups, book);
     let block = Block::build(
         String::new(),
         summary.models.clone(),
-        &summary.sessions,
+        &Default::default(),
         Vec::new(),
     );
     let tokens = TokenTotals {
@@ -108,8 +109,15 @@ struct StatusJson {
     pending: Spend,
     before_tracking: Spend,
     unattributed: Spend,
+    orphaned: Vec<OrphanedJson>,
     outstanding_drains: usize,
-    corrupt_journal_lines: u64,
+}
+
+/// Pending spend of a worktree that was removed.
+#[derive(Debug, Serialize)]
+struct OrphanedJson {
+    worktree: String,
+    spend: Spend,
 }
 
 /// Runs the command.
@@ -119,12 +127,15 @@ pub fn run(args: StatusArgs) -> CommandResult {
             .hint("cd into a repository to see its pending AI spend")
     })?;
     let locations = super::locations()?;
+    let mut store = Store::open(&locations.state_dir, Duration::from_secs(30))?;
     if !args.no_ingest {
         let mut progress = Progress::new();
-        let result =
-            ingest_with_progress(&locations, IngestOptions::default(), &mut |report, done| {
-                progress.ingest(report, done)
-            });
+        let result = ingest(
+            &mut store,
+            &sources(&locations),
+            &IngestOptions::default(),
+            &mut |report, done| progress.ingest(report, done),
+        );
         progress.finish();
         result?;
     }
@@ -132,18 +143,33 @@ pub fn run(args: StatusArgs) -> CommandResult {
     for warning in warnings {
         eprintln!("warning: {warning}");
     }
-    let tracking = Tracking::read(&worktree.common_dir)?;
-    let pending = Tally::in_git_dir(&worktree.git_dir).peek()?;
-    let (eligible, early) = split_by_tracking(tracking.as_ref(), &pending.charges);
-    let unattributed = unattributed_tally(&locations.state_dir).peek()?;
+    let tx = store.write()?;
+    let worktree_id = tx.worktree_id(&worktree)?;
+    // A commit whose post-commit never ran still carries its drain: settle it, so pending is
+    // not overstated.
+    if let Ok(history) = History::of_worktree(&worktree.workdir, &worktree.git_dir) {
+        reconcile(&tx, worktree_id, &worktree, &history)?;
+    }
+    let tracking = tx.tracking(&worktree.common_dir.to_string_lossy())?;
+    let pending = tx.pending(Some(worktree_id), tracking.as_ref().map(|t| t.since_ms))?;
+    let unattributed = tx.pending(None, None)?;
+    let orphaned = tx.orphaned(&worktree.common_dir.to_string_lossy())?;
+    let outstanding = tx.outstanding(worktree_id)?.len();
+    tx.commit()?;
     let report = StatusJson {
         worktree: worktree.workdir.display().to_string(),
         tracking_since: tracking.as_ref().map(|t| t.since.clone()),
-        pending: spend(eligible, &book),
-        before_tracking: spend(early, &book),
-        unattributed: spend(&unattributed.charges, &book),
-        outstanding_drains: pending.proposals.len(),
-        corrupt_journal_lines: pending.corrupt_lines,
+        pending: spend(&pending.groups, &book),
+        before_tracking: spend(&pending.before_tracking, &book),
+        unattributed: spend(&unattributed.groups, &book),
+        orphaned: orphaned
+            .iter()
+            .map(|o| OrphanedJson {
+                worktree: o.workdir.clone(),
+                spend: spend(&o.groups, &book),
+            })
+            .collect(),
+        outstanding_drains: outstanding,
     };
     if args.json {
         return print_json(&report);
@@ -168,10 +194,13 @@ pub fn run(args: StatusArgs) -> CommandResult {
             report.unattributed.cost_text, report.unattributed.requests
         );
     }
-    if report.corrupt_journal_lines > 0 {
-        eprintln!(
-            "warning: {} unreadable lines in this worktree's tally were skipped",
-            report.corrupt_journal_lines
+    for orphan in &report.orphaned {
+        print_spend(
+            &format!(
+                "orphaned (worktree {} was removed with spend pending)",
+                orphan.worktree
+            ),
+            &orphan.spend,
         );
     }
     Ok(())

@@ -259,7 +259,7 @@ fn a_drained_event_read_again_is_not_charged_again() {
     let repo = env.tracked_repo("alpha");
     env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
     commit(&env, &repo, "a.txt", "First");
-    std::fs::remove_file(env.state.join("cursors.json")).unwrap();
+    env.forget_cursors();
     let report = env.agent_cost_json(&repo, &["ingest"]);
     assert_eq!(report["events_charged"], 0, "{report:#}");
     commit(&env, &repo, "b.txt", "Second");

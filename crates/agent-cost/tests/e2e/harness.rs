@@ -39,6 +39,16 @@ impl TestEnv {
         }
     }
 
+    /// The ledger database, opened as a user would with the `sqlite3` shell.
+    pub fn ledger(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.state.join("ledger.db")).unwrap()
+    }
+
+    /// Forgets every read cursor, as if agent-cost had never read the logs.
+    pub fn forget_cursors(&self) {
+        self.ledger().execute("DELETE FROM cursors", []).unwrap();
+    }
+
     /// A command with a clean environment pointing every location at the temp dir.
     pub fn command(&self, program: &str, cwd: &Path) -> Command {
         let mut command = Command::new(program);

@@ -157,7 +157,7 @@ fn reading_again_adds_nothing_even_without_cursors() {
     assert_eq!(again["files_read"], 0, "{again:#}");
     assert_eq!(again["events_charged"], 0);
 
-    std::fs::remove_file(f.env.state.join("cursors.json")).unwrap();
+    f.env.forget_cursors();
     let reread = f.env.agent_cost_json(&f.repo_a, &["ingest"]);
     assert_eq!(reread["files_read"], 4, "{reread:#}");
     assert_eq!(reread["events_charged"], 0, "{reread:#}");

@@ -1,0 +1,343 @@
+//! One catch-up run over every source.
+//!
+//! Two reader threads take files newest first (a run with a deadline reaches the sessions that
+//! are running now before old history) and send what they read; this thread routes each event
+//! and records it. Every few thousand events, and at the end, one transaction writes the
+//! buffered events together with the cursors of the files they came from, so a cursor never
+//! moves past an event that is not in the store, and an event already in the store is never
+//! charged again (a replay after a kill adds nothing).
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::time::Instant;
+
+use agent_cost_events::UsageEvent;
+use agent_cost_paths::Locations;
+use agent_cost_sources::claude::ClaudeSource;
+use agent_cost_sources::{DataFile, Item, ReadEnd, Scope, Source};
+use agent_cost_store::{Recorded, Store, StoreError};
+use serde::Serialize;
+
+use crate::route::Router;
+
+/// How many events are buffered before they are written.
+const FLUSH_EVERY: usize = 4096;
+/// How many events travel between the threads at a time.
+const SEND_EVERY: usize = 512;
+
+/// Every source agent-cost reads, configured from `locations`.
+pub fn sources(locations: &Locations) -> Vec<Box<dyn Source>> {
+    vec![Box::new(ClaudeSource::new(
+        locations.claude_projects.clone(),
+    ))]
+}
+
+/// Limits of one run.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Stop reading at this instant (hooks have a time budget); `None` reads everything.
+    pub deadline: Option<Instant>,
+    /// Which data to look at.
+    pub scope: Scope,
+}
+
+impl Default for IngestOptions {
+    fn default() -> IngestOptions {
+        IngestOptions {
+            deadline: None,
+            scope: Scope::All,
+        }
+    }
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestReport {
+    /// Data files found.
+    pub files_found: u64,
+    /// Files with new data that were read.
+    pub files_read: u64,
+    /// Files read again from the start (rewritten, replaced, or their cursor lost).
+    pub files_reread: u64,
+    /// New bytes consumed.
+    pub bytes_read: u64,
+    /// Complete lines read.
+    pub lines_read: u64,
+    /// Requests recorded for the first time.
+    pub events_charged: u64,
+    /// Repeats that changed a known request (a longer streamed copy, a main-chain copy
+    /// replacing a sidechain replay).
+    pub events_topped_up: u64,
+    /// Repeats that added nothing (streamed copies, replays, re-reads).
+    pub duplicates: u64,
+    /// `<synthetic>` lines skipped.
+    pub synthetic_skipped: u64,
+    /// Lines that were not valid JSON (or not the expected shape), skipped.
+    pub malformed_skipped: u64,
+    /// Lines whose counts no request can have, skipped.
+    pub implausible_skipped: u64,
+    /// Files that could not be read, with the reason.
+    pub unreadable: Vec<String>,
+    /// False when the time budget ran out before every file was caught up.
+    pub complete: bool,
+    /// Requests recorded per destination (worktree path or `unattributed`).
+    pub charged_to: BTreeMap<String, u64>,
+}
+
+/// What the reader threads send.
+enum Message {
+    /// Events read from file `index`.
+    Events(usize, Vec<UsageEvent>),
+    /// File `index` is read up to this cursor (events before it were sent).
+    Cursor(usize, String),
+    /// File `index` is done.
+    Done(usize, std::io::Result<ReadEnd>),
+}
+
+/// A file of one source, as the run sees it.
+struct Target<'a> {
+    source: &'a dyn Source,
+    file: DataFile,
+    cursor: Option<String>,
+}
+
+/// Reads every source's new data and records it, calling `progress(report, files done)`
+/// after each file.
+pub fn ingest(
+    store: &mut Store,
+    sources: &[Box<dyn Source>],
+    options: &IngestOptions,
+    progress: &mut dyn FnMut(&IngestReport, u64),
+) -> Result<IngestReport, StoreError> {
+    let mut report = IngestReport {
+        complete: true,
+        ..IngestReport::default()
+    };
+    let mut targets = Vec::new();
+    {
+        let tx = store.read()?;
+        for source in sources {
+            let discovery = source.discover(&options.scope);
+            report.unreadable.extend(discovery.unreadable);
+            let mut cursors: std::collections::HashMap<Vec<u8>, String> =
+                tx.cursors(source.name())?.into_iter().collect();
+            for file in discovery.files {
+                let cursor = cursors.remove(path_key(&file.path).as_slice());
+                targets.push(Target {
+                    source: source.as_ref(),
+                    file,
+                    cursor,
+                });
+            }
+        }
+    }
+    report.files_found = targets.len() as u64;
+
+    let mut writer = Writer {
+        router: Router::default(),
+        events: Vec::new(),
+        cursors: Vec::new(),
+    };
+    let mut failure = None;
+    let mut files_done = 0u64;
+    let next = AtomicUsize::new(0);
+    let readers = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+    std::thread::scope(|scope| {
+        let (sender, receiver) = sync_channel::<Message>(4 * readers);
+        for _ in 0..readers {
+            let sender = sender.clone();
+            let (targets, next) = (&targets, &next);
+            let deadline = options.deadline;
+            scope.spawn(move || read_files(targets, next, deadline, sender));
+        }
+        drop(sender);
+        for message in receiver.iter() {
+            match message {
+                Message::Events(index, events) => {
+                    writer.events.extend(events.into_iter().map(|e| (index, e)));
+                }
+                Message::Cursor(index, cursor) => writer.cursors.push((index, cursor)),
+                Message::Done(index, end) => {
+                    files_done += 1;
+                    match end {
+                        Ok(end) => {
+                            account(&mut report, &end);
+                            if let Some(cursor) = end.cursor {
+                                writer.cursors.push((index, cursor));
+                            }
+                        }
+                        Err(error) => report
+                            .unreadable
+                            .push(format!("{}: {error}", targets[index].file.path.display())),
+                    }
+                    progress(&report, files_done);
+                }
+            }
+            if writer.events.len() >= FLUSH_EVERY
+                && let Err(error) = writer.flush(store, &targets, &mut report)
+            {
+                failure = Some(error);
+                break;
+            }
+        }
+    });
+    if files_done < targets.len() as u64 {
+        report.complete = false;
+    }
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    writer.flush(store, &targets, &mut report)?;
+    Ok(report)
+}
+
+fn account(report: &mut IngestReport, end: &ReadEnd) {
+    let stats = &end.stats;
+    if stats.stopped {
+        report.complete = false;
+    }
+    report.synthetic_skipped += stats.synthetic;
+    report.malformed_skipped += stats.malformed;
+    report.implausible_skipped += stats.implausible;
+    if stats.up_to_date {
+        return;
+    }
+    report.files_read += 1;
+    if stats.restarted {
+        report.files_reread += 1;
+    }
+    report.bytes_read += stats.bytes;
+    report.lines_read += stats.lines;
+}
+
+/// Events and cursors waiting for the next transaction.
+struct Writer {
+    router: Router,
+    events: Vec<(usize, UsageEvent)>,
+    cursors: Vec<(usize, String)>,
+}
+
+impl Writer {
+    /// Writes the buffered events and cursors in one transaction. On failure nothing is kept
+    /// and the files are read again next time.
+    fn flush(
+        &mut self,
+        store: &mut Store,
+        targets: &[Target<'_>],
+        report: &mut IngestReport,
+    ) -> Result<(), StoreError> {
+        if self.events.is_empty() && self.cursors.is_empty() {
+            return Ok(());
+        }
+        let events = std::mem::take(&mut self.events);
+        let cursors = std::mem::take(&mut self.cursors);
+        let mut counts = IngestReport::default();
+        let result = (|| {
+            let tx = store.write()?;
+            for (_, event) in &events {
+                let worktree = self.router.route(&tx, &event.cwd)?;
+                match tx.record(event, worktree)? {
+                    Recorded::New => {
+                        counts.events_charged += 1;
+                        let label = match worktree {
+                            Some(_) => self.router.label(&event.cwd),
+                            None => "unattributed".to_string(),
+                        };
+                        *counts.charged_to.entry(label).or_default() += 1;
+                    }
+                    Recorded::Grew | Recorded::Replaced => counts.events_topped_up += 1,
+                    Recorded::Duplicate => counts.duplicates += 1,
+                }
+            }
+            for (index, cursor) in &cursors {
+                let target = &targets[*index];
+                tx.set_cursor(target.source.name(), &path_key(&target.file.path), cursor)?;
+            }
+            tx.commit()
+        })();
+        match result {
+            Ok(()) => {
+                report.events_charged += counts.events_charged;
+                report.events_topped_up += counts.events_topped_up;
+                report.duplicates += counts.duplicates;
+                for (label, n) in counts.charged_to {
+                    *report.charged_to.entry(label).or_default() += n;
+                }
+                Ok(())
+            }
+            Err(error) => {
+                self.router.forget_ids();
+                report.complete = false;
+                Err(error)
+            }
+        }
+    }
+}
+
+/// A path as the store keys it (bytes, so any file name round-trips).
+fn path_key(path: &std::path::Path) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().as_bytes().to_vec()
+    }
+}
+
+/// Takes the next unread file and sends what it holds; stops when every file is taken, at the
+/// deadline, or when the receiving side hangs up.
+fn read_files(
+    targets: &[Target<'_>],
+    next: &AtomicUsize,
+    deadline: Option<Instant>,
+    sender: SyncSender<Message>,
+) {
+    loop {
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        let Some(target) = targets.get(index) else {
+            return;
+        };
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return;
+        }
+        let mut events = Vec::new();
+        let mut hung_up = false;
+        let end = target.source.read(
+            &target.file,
+            target.cursor.as_deref(),
+            deadline,
+            &mut |item| {
+                let sent = match item {
+                    Item::Event(event) => {
+                        events.push(*event);
+                        events.len() < SEND_EVERY
+                            || sender
+                                .send(Message::Events(index, std::mem::take(&mut events)))
+                                .is_ok()
+                    }
+                    Item::Checkpoint(cursor) => {
+                        let batch = std::mem::take(&mut events);
+                        (batch.is_empty() || sender.send(Message::Events(index, batch)).is_ok())
+                            && sender.send(Message::Cursor(index, cursor)).is_ok()
+                    }
+                };
+                if sent {
+                    ControlFlow::Continue(())
+                } else {
+                    hung_up = true;
+                    ControlFlow::Break(())
+                }
+            },
+        );
+        if hung_up
+            || (!events.is_empty() && sender.send(Message::Events(index, events)).is_err())
+            || sender.send(Message::Done(index, end)).is_err()
+        {
+            return;
+        }
+    }
+}
