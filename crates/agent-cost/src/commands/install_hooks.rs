@@ -6,7 +6,7 @@ use agent_cost_hooks::install::{HookChange, hooks_dir, install, uninstall};
 use agent_cost_ledger::ingest::{IngestOptions, ingest_with_progress};
 use agent_cost_ledger::tracking::{Tracking, now_rfc3339, parse_time, rfc3339_from_seconds};
 
-use crate::output::{CommandError, CommandResult, Progress};
+use crate::output::{CommandError, CommandResult, Progress, outln};
 
 /// Install the git hooks that write AI spend into this repository's commits.
 ///
@@ -49,9 +49,9 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
                 HookChange::Removed => "removed",
                 _ => "not installed",
             };
-            println!("{name}: {what}");
+            outln!("{name}: {what}")?;
         }
-        println!("agent-cost hooks removed from {}", dir.display());
+        outln!("agent-cost hooks removed from {}", dir.display())?;
         return Ok(());
     }
     let binary = std::env::current_exe().map_err(|e| {
@@ -76,13 +76,13 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
             HookChange::Chained => "installed; the hook that was there runs first",
             _ => "installed",
         };
-        println!("{name}: {what}");
+        outln!("{name}: {what}")?;
     }
-    println!("hooks directory: {}", dir.display());
-    println!(
+    outln!("hooks directory: {}", dir.display())?;
+    outln!(
         "charging AI spend since {since} to commits of {}",
         worktree.workdir.display()
-    );
+    )?;
     if !args.no_ingest {
         let locations = super::locations()?;
         let mut progress = Progress::new();
@@ -92,10 +92,11 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
             });
         progress.finish();
         let report = result?;
-        println!(
+        outln!(
             "read {} new log lines from {} agent log files",
-            report.lines_read, report.files_read
-        );
+            report.lines_read,
+            report.files_read
+        )?;
     }
     Ok(())
 }

@@ -12,7 +12,9 @@ use agent_cost_prices::PriceBook;
 use agent_cost_trailers::{Block, TokenTotals};
 use serde::Serialize;
 
-use crate::output::{CommandError, CommandResult, ModelRow, Progress, model_table, print_json};
+use crate::output::{
+    self, CommandError, CommandResult, ModelRow, Progress, errln, model_table, outln, print_json,
+};
 
 /// Show the AI spend pending for the next commit in this worktree.
 ///
@@ -130,7 +132,7 @@ pub fn run(args: StatusArgs) -> CommandResult {
     }
     let (book, warnings) = price_book(&locations.config_file(), Some(&worktree.workdir));
     for warning in warnings {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     let tracking = Tracking::read(&worktree.common_dir)?;
     let pending = Tally::in_git_dir(&worktree.git_dir).peek()?;
@@ -148,28 +150,29 @@ pub fn run(args: StatusArgs) -> CommandResult {
     if args.json {
         return print_json(&report);
     }
-    println!("worktree: {}", report.worktree);
+    outln!("worktree: {}", report.worktree)?;
     match &report.tracking_since {
-        Some(since) => println!("tracking: hooks installed, charging spend since {since}"),
-        None => println!(
+        Some(since) => outln!("tracking: hooks installed, charging spend since {since}")?,
+        None => outln!(
             "tracking: hooks not installed; run `agent-cost install-hooks` to charge commits"
-        ),
+        )?,
     }
-    print_spend("pending for the next commit", &report.pending);
+    print_spend("pending for the next commit", &report.pending)?;
     if report.before_tracking.requests > 0 {
         print_spend(
             "before tracking started (not charged)",
             &report.before_tracking,
-        );
+        )?;
     }
     if report.unattributed.requests > 0 {
-        println!(
+        outln!(
             "unattributed (outside any repository): {} USD in {} requests",
-            report.unattributed.cost_text, report.unattributed.requests
-        );
+            report.unattributed.cost_text,
+            report.unattributed.requests
+        )?;
     }
     if report.corrupt_journal_lines > 0 {
-        eprintln!(
+        errln!(
             "warning: {} unreadable lines in this worktree's tally were skipped",
             report.corrupt_journal_lines
         );
@@ -177,18 +180,19 @@ pub fn run(args: StatusArgs) -> CommandResult {
     Ok(())
 }
 
-fn print_spend(title: &str, spend: &Spend) {
+fn print_spend(title: &str, spend: &Spend) -> CommandResult {
     let incomplete = if spend.incomplete {
         " (some models unpriced)"
     } else {
         ""
     };
-    println!(
+    outln!(
         "{title}: {} USD{incomplete} in {} requests",
-        spend.cost_text, spend.requests
-    );
+        spend.cost_text,
+        spend.requests
+    )?;
     if spend.models.is_empty() {
-        return;
+        return Ok(());
     }
     let rows: Vec<ModelRow> = spend
         .models
@@ -201,5 +205,5 @@ fn print_spend(title: &str, spend: &Spend) {
             cost: m.cost_text.clone(),
         })
         .collect();
-    print!("{}", model_table(&rows, "  "));
+    output::stdout(format_args!("{}", model_table(&rows, "  ")))
 }
