@@ -1,7 +1,9 @@
 //! Installing and removing the hook shims.
 //!
 //! The shims are the files in the repository's `hooks/` directory, embedded at build time;
-//! only the binary path placeholder is filled in. A hook that was already installed is renamed
+//! only the binary path placeholder is filled in. It stands between single quotes in the
+//! templates, where the shell takes every byte literally but `'` itself; so the path goes in
+//! byte for byte (not as UTF-8: any path the OS allows works) with each `'` written `'\''`. A hook that was already installed is renamed
 //! to `<hook>.pre-agent-cost` and run by the shim first; `--uninstall` puts it back.
 
 use std::path::{Path, PathBuf};
@@ -70,22 +72,48 @@ pub fn hooks_dir(worktree: &Worktree) -> Result<PathBuf, HookError> {
     })
 }
 
-/// The shim text for `hook`, running `binary`.
-pub fn shim_text(template: &str, binary: &Path) -> String {
-    let escaped: String = binary
-        .display()
-        .to_string()
-        .chars()
-        .flat_map(|c| match c {
-            '\\' | '"' | '$' | '`' => vec!['\\', c],
-            c => vec![c],
-        })
+/// The shim text for `template`, running `binary`: the placeholder, which the templates put
+/// between single quotes, replaced by the path's bytes with each `'` written `'\''` (close the
+/// quote, an escaped quote, reopen).
+pub fn shim_text(template: &str, binary: &Path) -> Vec<u8> {
+    let mut escaped = Vec::new();
+    for &byte in path_bytes(binary).iter() {
+        if byte == b'\'' {
+            escaped.extend_from_slice(b"'\\''");
+        } else {
+            escaped.push(byte);
+        }
+    }
+    let parts: Vec<&[u8]> = template
+        .split(BINARY_PLACEHOLDER)
+        .map(str::as_bytes)
         .collect();
-    template.replace(BINARY_PLACEHOLDER, &escaped)
+    parts.join(escaped.as_slice())
 }
 
+/// The bytes of a path, exactly as the OS has them.
+#[cfg(unix)]
+fn path_bytes(path: &Path) -> std::borrow::Cow<'_, [u8]> {
+    use std::os::unix::ffi::OsStrExt;
+    std::borrow::Cow::Borrowed(path.as_os_str().as_bytes())
+}
+
+/// The bytes of a path: on Windows, its UTF-8 form (Git for Windows' shell reads UTF-8).
+#[cfg(not(unix))]
+fn path_bytes(path: &Path) -> std::borrow::Cow<'_, [u8]> {
+    match path.to_string_lossy() {
+        std::borrow::Cow::Borrowed(text) => std::borrow::Cow::Borrowed(text.as_bytes()),
+        std::borrow::Cow::Owned(text) => std::borrow::Cow::Owned(text.into_bytes()),
+    }
+}
+
+/// Whether the file at `path` is one of our shims (read as bytes: a shim holds the binary's
+/// path, which need not be UTF-8).
 fn is_shim(path: &Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|text| text.contains(SHIM_MARKER))
+    std::fs::read(path).is_ok_and(|text| {
+        text.windows(SHIM_MARKER.len())
+            .any(|window| window == SHIM_MARKER.as_bytes())
+    })
 }
 
 /// Installs every shim into `dir`, running `binary`. Idempotent.
@@ -147,4 +175,54 @@ fn make_executable(path: &Path) -> Result<(), HookError> {
 #[cfg(not(unix))]
 fn make_executable(_path: &Path) -> Result<(), HookError> {
     Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+
+    /// The shell reads back exactly the bytes of the path, whatever they are.
+    #[test]
+    fn any_path_survives_the_shell_byte_for_byte() {
+        let paths: [&[u8]; 6] = [
+            b"/usr/local/bin/agent-cost",
+            b"/opt/we}ird $dir \"q\" 'x' `false` back\\slash ${HOME:-}/agent-cost",
+            b"/tmp/''/'''/agent-cost'",
+            b"/tmp/bad \xff\xfe\x80 name/agent-cost",
+            b"/tmp/new\nline\ttab/*?[a]/agent-cost",
+            b"/tmp/-n/%s%d/\\n/agent-cost",
+        ];
+        for bytes in paths {
+            let path = Path::new(OsStr::from_bytes(bytes));
+            let script = super::shim_text(
+                "#!/bin/sh\nx='@AGENT_COST_BIN@'\nprintf '%s' \"$x\"\n",
+                path,
+            );
+            let output = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(OsStr::from_bytes(&script))
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{}", path.display());
+            assert_eq!(output.stdout, bytes, "{}", path.display());
+        }
+    }
+
+    /// Every template holds the placeholder once, between single quotes.
+    #[test]
+    fn templates_quote_the_placeholder() {
+        for (name, template) in super::SHIMS {
+            assert_eq!(
+                template.matches(super::BINARY_PLACEHOLDER).count(),
+                1,
+                "{name}"
+            );
+            assert!(
+                template.contains(&format!("'{}'", super::BINARY_PLACEHOLDER)),
+                "{name}"
+            );
+        }
+    }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::commands;
+use crate::output::{self, CommandError, CommandResult};
 
 /// Git history as the cost ledger of AI coding agents.
 ///
@@ -37,32 +38,14 @@ enum Command {
 }
 
 /// Parses arguments, runs the command, and turns the outcome into an exit code. A reader that
-/// closes our stdout early (`agent-cost trailers sum | head -1`) is not an error.
+/// closes our stdout early (`agent-cost trailers sum | head -1`) is not an error; a stdout that
+/// cannot be written (a full disk) is, and says so. Nothing printed can panic: all output goes
+/// through [`crate::output`].
 pub fn run() -> ExitCode {
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if !is_broken_pipe(info.payload()) {
-            default_hook(info);
-        }
-    }));
-    match std::panic::catch_unwind(run_command) {
-        Ok(code) => code,
-        Err(payload) if is_broken_pipe(payload.as_ref()) => ExitCode::SUCCESS,
-        Err(_) => ExitCode::from(101),
-    }
-}
-
-fn is_broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
-    let text = payload
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| payload.downcast_ref::<&str>().copied())
-        .unwrap_or_default();
-    text.contains("failed printing to stdout") && text.contains("Broken pipe")
-}
-
-fn run_command() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return clap_exit(&error),
+    };
     let result = match cli.command {
         Command::InstallHooks(args) => commands::install_hooks::run(args),
         Command::Ingest(args) => commands::ingest::run(args),
@@ -71,6 +54,24 @@ fn run_command() -> ExitCode {
         Command::Demo(args) => commands::demo::run(args),
         Command::Hook(args) => return commands::hook::run(args),
     };
+    finish(result.and_then(|()| output::flush_stdout()))
+}
+
+/// What clap would print and exit with (help and version on stdout, usage errors on stderr),
+/// with a failure to write the help reported like any other output error.
+fn clap_exit(error: &clap::Error) -> ExitCode {
+    let printed = error.print();
+    if error.use_stderr() {
+        return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+    }
+    finish(
+        printed
+            .map_err(CommandError::output)
+            .and_then(|()| output::flush_stdout()),
+    )
+}
+
+fn finish(result: CommandResult) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -1,6 +1,54 @@
 //! Printing helpers shared by commands: JSON, aligned tables, errors with hints.
+//!
+//! Every byte the binary prints goes through [`stdout`] or [`stderr`] (the `outln!` and
+//! `errln!` macros), never through `println!`/`eprintln!`, which panic when a write fails:
+//! - stdout: a reader that has gone away (`agent-cost trailers sum | head -1`) ends the command
+//!   quietly with success; any other failure (a full disk) is an error saying so.
+//! - stderr: write errors are ignored. Warnings are advice, and a hook must never fail a commit
+//!   because its warning could not be shown.
 
 use std::fmt::Display;
+use std::io::Write;
+
+/// Writes a line to stdout; the result says whether it could be written (see [`stdout`]).
+macro_rules! outln {
+    () => {
+        $crate::output::stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Writes a line to stderr, ignoring write errors (see [`stderr`]).
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::output::stderr(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+pub(crate) use {errln, outln};
+
+/// Writes to stdout. A closed pipe becomes [`CommandError::output_closed`] (a quiet success);
+/// any other write error becomes an error that names it.
+pub fn stdout(text: std::fmt::Arguments<'_>) -> CommandResult {
+    std::io::stdout()
+        .lock()
+        .write_fmt(text)
+        .map_err(CommandError::output)
+}
+
+/// Flushes stdout, reporting a failure as [`stdout`] does.
+pub fn flush_stdout() -> CommandResult {
+    std::io::stdout().flush().map_err(CommandError::output)
+}
+
+/// Writes to stderr, ignoring any error: there is nowhere left to report it.
+pub fn stderr(text: std::fmt::Arguments<'_>) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_fmt(text);
+    let _ = stderr.flush();
+}
 
 /// An error for the user: what went wrong, why, and what to do.
 pub struct CommandError {
@@ -12,6 +60,8 @@ pub struct CommandError {
     pub hint: Option<String>,
     /// The exit code.
     pub code: u8,
+    /// Nothing to print: the command ends with `code` and no message.
+    pub quiet: bool,
 }
 
 impl CommandError {
@@ -28,6 +78,7 @@ impl CommandError {
             causes,
             hint: None,
             code: 1,
+            quiet: false,
         }
     }
 
@@ -38,6 +89,7 @@ impl CommandError {
             causes: Vec::new(),
             hint: None,
             code: 1,
+            quiet: false,
         }
     }
 
@@ -47,14 +99,37 @@ impl CommandError {
         self
     }
 
-    /// Prints the error to stderr.
+    /// A failed write to stdout: a reader that closed the pipe early is no error (the command
+    /// ends quietly with success, as `git log | head` does); anything else is.
+    pub fn output(error: std::io::Error) -> CommandError {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            return CommandError::output_closed();
+        }
+        CommandError::msg(format!("cannot write output: {error}"))
+    }
+
+    /// The reader of stdout has gone away: stop quietly, with success.
+    pub fn output_closed() -> CommandError {
+        CommandError {
+            message: String::new(),
+            causes: Vec::new(),
+            hint: None,
+            code: 0,
+            quiet: true,
+        }
+    }
+
+    /// Prints the error to stderr (unless it is quiet).
     pub fn print(&self) {
-        eprintln!("error: {}", self.message);
+        if self.quiet {
+            return;
+        }
+        errln!("error: {}", self.message);
         for cause in &self.causes {
-            eprintln!("  caused by: {cause}");
+            errln!("  caused by: {cause}");
         }
         if let Some(hint) = &self.hint {
-            eprintln!("hint: {hint}");
+            errln!("hint: {hint}");
         }
     }
 }
@@ -71,8 +146,7 @@ pub type CommandResult = Result<(), CommandError>;
 /// Prints `value` as pretty JSON on stdout.
 pub fn print_json(value: &impl serde::Serialize) -> CommandResult {
     let text = serde_json::to_string_pretty(value).map_err(CommandError::msg)?;
-    println!("{text}");
-    Ok(())
+    outln!("{text}")
 }
 
 /// Renders rows as a table: the first `text_columns` columns left-aligned, numbers right-aligned.
@@ -192,18 +266,18 @@ impl Progress {
         }
         self.last = std::time::Instant::now();
         self.shown = true;
-        eprint!(
+        stderr(format_args!(
             "\rreading agent logs: {files_done}/{} files, {} MB, {} requests",
             report.files_found,
             report.bytes_read / 1_000_000,
             thousands(report.events_charged)
-        );
+        ));
     }
 
     /// Clears the line.
     pub fn finish(&mut self) {
         if self.shown {
-            eprint!("\r\x1b[2K");
+            stderr(format_args!("\r\x1b[2K"));
             self.shown = false;
         }
     }

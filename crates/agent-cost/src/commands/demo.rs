@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::json;
 
-use crate::output::{CommandError, CommandResult};
+use crate::output::{self, CommandError, CommandResult, outln};
 
 /// See agent-cost work on a throwaway repository with sample Claude Code sessions.
 ///
@@ -43,11 +43,13 @@ pub fn run(args: DemoArgs) -> CommandResult {
     };
     let result = demo.play();
     if args.keep {
-        println!("\nkept: {}", demo.root.display());
+        // The demo's own error, if any, matters more than this line's.
+        let kept = outln!("\nkept: {}", demo.root.display());
+        result.and(kept)
     } else {
         let _ = std::fs::remove_dir_all(&demo.root);
+        result
     }
-    result
 }
 
 impl Demo {
@@ -87,7 +89,7 @@ impl Demo {
                     }
                 })
                 .collect();
-            println!("\n$ {program} {}", shown.join(" "));
+            outln!("\n$ {program} {}", shown.join(" "))?;
         }
         let output = self.command(&path).args(args).output().map_err(|e| {
             CommandError::msg(format!("cannot run {program}: {e}"))
@@ -102,7 +104,7 @@ impl Demo {
             )));
         }
         if show {
-            print!("{stdout}");
+            output::stdout(format_args!("{stdout}"))?;
         }
         Ok(stdout)
     }
@@ -111,19 +113,17 @@ impl Demo {
         std::fs::create_dir_all(&self.repo).map_err(CommandError::from)?;
         std::fs::create_dir_all(self.root.join("home")).map_err(CommandError::from)?;
         std::fs::write(self.root.join("gitconfig"), "").map_err(CommandError::from)?;
-        println!(
+        outln!(
             "agent-cost demo: a throwaway repository in {}",
             self.root.display()
-        );
+        )?;
         self.run("git", &["init", "-q", "-b", "main"], false)?;
         self.write("README.md", "# shop\n")?;
         self.run("git", &["add", "."], false)?;
         self.run("git", &["commit", "-q", "-m", "Initial commit"], false)?;
         self.run("agent-cost", &["install-hooks"], true)?;
 
-        println!(
-            "\n# Claude Code works in the repository (sample transcript lines are written)..."
-        );
+        outln!("\n# Claude Code works in the repository (sample transcript lines are written)...")?;
         let session = "5e55a0a1-demo-4c1a-9b7e-000000000001";
         self.transcript(
             session,

@@ -1,5 +1,6 @@
 //! `agent-cost hook <name>`: what the installed shims run. Never fails a commit: any problem
-//! is one warning line on stderr and exit status 0.
+//! is one warning line on stderr and exit status 0, and a stderr that cannot be written (a full
+//! disk, a closed pipe) loses the warning, never the commit.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -8,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use agent_cost_hooks::run::{DEFAULT_BUDGET, HookRun, Writer, settle_head, write_drain};
 use agent_cost_paths::{Locations, env_vars};
+
+use crate::output::errln;
 
 /// Run one git hook step (called by the shims `install-hooks` installs).
 #[derive(Debug, clap::Args)]
@@ -26,7 +29,7 @@ pub fn run(args: HookArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     std::panic::set_hook(Box::new(|info| {
-        eprintln!(
+        errln!(
             "agent-cost: warning: internal error ({info}); the commit goes ahead and its AI spend stays pending"
         );
     }));
@@ -34,7 +37,7 @@ pub fn run(args: HookArgs) -> ExitCode {
     match outcome {
         Ok(Ok(warnings)) => {
             for warning in warnings {
-                eprintln!("agent-cost: warning: {warning}");
+                errln!("agent-cost: warning: {warning}");
             }
         }
         Ok(Err(error)) => {
@@ -44,7 +47,7 @@ pub fn run(args: HookArgs) -> ExitCode {
                 text.push_str(&format!(": {cause}"));
                 source = cause.source();
             }
-            eprintln!(
+            errln!(
                 "agent-cost: warning: {text}; the commit goes ahead and its AI spend stays pending"
             );
         }

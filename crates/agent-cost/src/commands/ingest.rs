@@ -5,7 +5,7 @@ use std::time::Duration;
 use agent_cost_ingest::{IngestOptions, ingest, sources};
 use agent_cost_store::Store;
 
-use crate::output::{CommandResult, Progress, print_json, thousands};
+use crate::output::{CommandResult, Progress, errln, outln, print_json, thousands};
 
 /// Read every new line of the agents' logs now and charge it to its worktree.
 ///
@@ -35,28 +35,32 @@ pub fn run(args: IngestArgs) -> CommandResult {
     if args.json {
         return print_json(&report);
     }
-    println!(
+    outln!(
         "{} log files, {} with new lines; {} bytes, {} lines read",
         report.files_found,
         report.files_read,
         thousands(report.bytes_read),
         thousands(report.lines_read)
-    );
-    println!(
+    )?;
+    outln!(
         "{} requests charged, {} grown by a longer copy, {} repeats ignored",
-        report.events_charged, report.events_topped_up, report.duplicates
-    );
+        report.events_charged,
+        report.events_topped_up,
+        report.duplicates
+    )?;
     if report.malformed_skipped + report.synthetic_skipped + report.implausible_skipped > 0 {
-        println!(
+        outln!(
             "skipped: {} malformed lines, {} <synthetic> lines, {} lines with impossible counts",
-            report.malformed_skipped, report.synthetic_skipped, report.implausible_skipped
-        );
+            report.malformed_skipped,
+            report.synthetic_skipped,
+            report.implausible_skipped
+        )?;
     }
     for (destination, count) in &report.charged_to {
-        println!("  {count:>6} requests -> {destination}");
+        outln!("  {count:>6} requests -> {destination}")?;
     }
     for problem in &report.unreadable {
-        eprintln!("warning: skipped unreadable file {problem}");
+        errln!("warning: skipped unreadable file {problem}");
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use agent_cost_ingest::{IngestOptions, ingest, sources};
 use agent_cost_store::time::{now_rfc3339, rfc3339_from_seconds};
 use agent_cost_store::{Store, Tracking};
 
-use crate::output::{CommandError, CommandResult, Progress};
+use crate::output::{CommandError, CommandResult, Progress, outln};
 
 /// Install the git hooks that write AI spend into this repository's commits.
 ///
@@ -57,9 +57,9 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
                 HookChange::Removed => "removed",
                 _ => "not installed",
             };
-            println!("{name}: {what}");
+            outln!("{name}: {what}")?;
         }
-        println!("agent-cost hooks removed from {}", dir.display());
+        outln!("agent-cost hooks removed from {}", dir.display())?;
         return Ok(());
     }
     let binary = std::env::current_exe().map_err(|e| {
@@ -90,13 +90,13 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
             HookChange::Chained => "installed; the hook that was there runs first",
             _ => "installed",
         };
-        println!("{name}: {what}");
+        outln!("{name}: {what}")?;
     }
-    println!("hooks directory: {}", dir.display());
-    println!(
+    outln!("hooks directory: {}", dir.display())?;
+    outln!(
         "charging AI spend since {since} to commits of {}",
         worktree.workdir.display()
-    );
+    )?;
     if !args.no_ingest {
         let mut progress = Progress::new();
         let result = ingest(
@@ -107,10 +107,11 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
         );
         progress.finish();
         let report = result?;
-        println!(
+        outln!(
             "read {} new log lines from {} agent log files",
-            report.lines_read, report.files_read
-        );
+            report.lines_read,
+            report.files_read
+        )?;
     }
     Ok(())
 }

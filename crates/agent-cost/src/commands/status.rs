@@ -12,7 +12,9 @@ use agent_cost_store::{PendingGroup, Store};
 use agent_cost_trailers::{Block, TokenTotals};
 use serde::Serialize;
 
-use crate::output::{CommandError, CommandResult, ModelRow, Progress, model_table, print_json};
+use crate::output::{
+    self, CommandError, CommandResult, ModelRow, Progress, errln, model_table, outln, print_json,
+};
 
 /// Show the AI spend pending for the next commit in this worktree.
 ///
@@ -141,7 +143,7 @@ pub fn run(args: StatusArgs) -> CommandResult {
     }
     let (book, warnings) = price_book(&locations.config_file(), Some(&worktree.workdir));
     for warning in warnings {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     let tx = store.write()?;
     let worktree_id = tx.worktree_id(&worktree)?;
@@ -174,25 +176,26 @@ pub fn run(args: StatusArgs) -> CommandResult {
     if args.json {
         return print_json(&report);
     }
-    println!("worktree: {}", report.worktree);
+    outln!("worktree: {}", report.worktree)?;
     match &report.tracking_since {
-        Some(since) => println!("tracking: hooks installed, charging spend since {since}"),
-        None => println!(
+        Some(since) => outln!("tracking: hooks installed, charging spend since {since}")?,
+        None => outln!(
             "tracking: hooks not installed; run `agent-cost install-hooks` to charge commits"
-        ),
+        )?,
     }
-    print_spend("pending for the next commit", &report.pending);
+    print_spend("pending for the next commit", &report.pending)?;
     if report.before_tracking.requests > 0 {
         print_spend(
             "before tracking started (not charged)",
             &report.before_tracking,
-        );
+        )?;
     }
     if report.unattributed.requests > 0 {
-        println!(
+        outln!(
             "unattributed (outside any repository): {} USD in {} requests",
-            report.unattributed.cost_text, report.unattributed.requests
-        );
+            report.unattributed.cost_text,
+            report.unattributed.requests
+        )?;
     }
     for orphan in &report.orphaned {
         print_spend(
@@ -201,23 +204,24 @@ pub fn run(args: StatusArgs) -> CommandResult {
                 orphan.worktree
             ),
             &orphan.spend,
-        );
+        )?;
     }
     Ok(())
 }
 
-fn print_spend(title: &str, spend: &Spend) {
+fn print_spend(title: &str, spend: &Spend) -> CommandResult {
     let incomplete = if spend.incomplete {
         " (some models unpriced)"
     } else {
         ""
     };
-    println!(
+    outln!(
         "{title}: {} USD{incomplete} in {} requests",
-        spend.cost_text, spend.requests
-    );
+        spend.cost_text,
+        spend.requests
+    )?;
     if spend.models.is_empty() {
-        return;
+        return Ok(());
     }
     let rows: Vec<ModelRow> = spend
         .models
@@ -230,5 +234,5 @@ fn print_spend(title: &str, spend: &Spend) {
             cost: m.cost_text.clone(),
         })
         .collect();
-    print!("{}", model_table(&rows, "  "));
+    output::stdout(format_args!("{}", model_table(&rows, "  ")))
 }

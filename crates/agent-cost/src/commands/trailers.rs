@@ -4,7 +4,7 @@ use agent_cost_events::Money;
 use agent_cost_git::History;
 use agent_cost_trailers::{RangeTotals, Totals, parse_blocks};
 
-use crate::output::{CommandError, CommandResult, ModelRow, model_table, print_json};
+use crate::output::{self, CommandError, CommandResult, ModelRow, model_table, outln, print_json};
 
 /// Read the AI-cost trailers in git history.
 #[derive(Debug, clap::Subcommand)]
@@ -50,25 +50,25 @@ fn sum(args: SumArgs) -> CommandResult {
     if args.json {
         return print_json(&totals);
     }
-    print_totals(args.range.as_deref().unwrap_or("HEAD"), &totals);
-    Ok(())
+    print_totals(args.range.as_deref().unwrap_or("HEAD"), &totals)
 }
 
-fn print_totals(range: &str, totals: &Totals) {
-    println!(
+fn print_totals(range: &str, totals: &Totals) -> CommandResult {
+    outln!(
         "{range}: {}, {} with AI cost, {}",
         counted(totals.commits, "commit"),
         totals.commits_with_cost,
         counted(totals.drains, "drain")
-    );
+    )?;
     if totals.duplicate_blocks + totals.replaced_blocks > 0 {
-        println!(
+        outln!(
             "(not counted again: {} copies of drains already counted, {} drains replaced by an amended one)",
-            totals.duplicate_blocks, totals.replaced_blocks
-        );
+            totals.duplicate_blocks,
+            totals.replaced_blocks
+        )?;
     }
     if totals.models.is_empty() {
-        return;
+        return Ok(());
     }
     let mut rows: Vec<ModelRow> = totals
         .models
@@ -97,10 +97,11 @@ fn print_totals(range: &str, totals: &Totals) {
         ],
         cost: totals.cost.to_decimal(),
     });
-    print!("{}", model_table(&rows, ""));
+    output::stdout(format_args!("{}", model_table(&rows, "")))?;
     if totals.incomplete {
-        println!("note: some models have no known price; the total covers priced models only");
+        outln!("note: some models have no known price; the total covers priced models only")?;
     }
+    Ok(())
 }
 
 /// `1 commit`, `2 commits`.

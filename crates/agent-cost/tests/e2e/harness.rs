@@ -1,6 +1,7 @@
 //! The test environment: a temp dir holding a fake home, agent-cost state, Claude Code config
 //! and any number of repositories; helpers to run git and agent-cost there.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -50,7 +51,7 @@ impl TestEnv {
     }
 
     /// A command with a clean environment pointing every location at the temp dir.
-    pub fn command(&self, program: &str, cwd: &Path) -> Command {
+    pub fn command(&self, program: impl AsRef<OsStr>, cwd: &Path) -> Command {
         let mut command = Command::new(program);
         command
             .current_dir(cwd)

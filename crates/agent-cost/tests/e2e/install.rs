@@ -1,6 +1,10 @@
-//! install-hooks: shims from hooks/, existing hooks kept, core.hooksPath, uninstall.
+//! install-hooks: shims from hooks/, existing hooks kept, core.hooksPath, uninstall, binary
+//! paths of any bytes.
 
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::process::Output;
 
 use crate::harness::*;
 
@@ -11,7 +15,8 @@ fn shim(name: &str) -> String {
             .join(name),
     )
     .unwrap();
-    text.replace("@AGENT_COST_BIN@", BIN)
+    // The placeholder stands between single quotes; a `'` in the path would be `'\''`.
+    text.replace("@AGENT_COST_BIN@", &BIN.replace('\'', "'\\''"))
 }
 
 fn executable(path: &Path, text: &str) {
@@ -163,4 +168,86 @@ fn a_shim_whose_binary_is_gone_lets_the_commit_through_silently() {
     let out = env.git(&repo, &["commit", "-q", "-m", "No binary"]);
     assert_eq!(out.stderr, "");
     assert!(ai_trailers(&env, &repo, "HEAD").is_empty());
+}
+
+/// `PATH` without any directory holding an `agent-cost`, so a shim cannot fall back to one.
+fn path_without_agent_cost() -> OsString {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(
+        std::env::split_paths(&path).filter(|dir| !dir.join("agent-cost").exists()),
+    )
+    .unwrap()
+}
+
+/// Installs the hooks with a copy of the binary in a directory named `dir_name`, and checks
+/// that a commit runs that copy.
+fn hooks_run_a_binary_under(dir_name: &OsStr) {
+    let env = TestEnv::new();
+    let repo = env.repo("alpha");
+    let dir = env.root.join(dir_name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("agent-cost");
+    std::fs::copy(BIN, &copy).unwrap();
+    let path = path_without_agent_cost();
+    // The second run recognises its own shims.
+    for expected in [
+        "prepare-commit-msg: installed\n",
+        "prepare-commit-msg: updated\n",
+    ] {
+        let mut install = env.command(&copy, &repo);
+        install
+            .args(["install-hooks", "--since", "2020-01-01"])
+            .env("PATH", &path);
+        let out = output_of_new_executable(&mut install);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(out.status.success(), "{stderr}");
+        assert!(stdout.contains(expected), "{stdout}");
+    }
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    stage(&env, &repo, "a.txt");
+    let out = env
+        .command("git", &repo)
+        .args(["commit", "-q", "-m", "Through the copy"])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr, "");
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 15_300);
+    assert_eq!(
+        env.agent_cost_json(&repo, &["status"])["pending"]["requests"],
+        0
+    );
+}
+
+/// Runs a command whose executable was just written. Another test thread that forks while the
+/// file is still open for writing holds it open in its child until that child execs, and exec
+/// fails with "Text file busy" meanwhile: try again.
+fn output_of_new_executable(command: &mut std::process::Command) -> Output {
+    let mut attempts = 0;
+    loop {
+        match command.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && attempts < 50 => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            result => return result.unwrap(),
+        }
+    }
+}
+
+#[test]
+fn hooks_run_a_binary_whose_path_holds_shell_metacharacters() {
+    hooks_run_a_binary_under(OsStr::new(
+        "we}ird $dir \"q\" 'x' `false` back\\slash ${HOME:-}",
+    ));
+}
+
+#[test]
+fn hooks_run_a_binary_whose_path_is_not_utf8() {
+    hooks_run_a_binary_under(OsStr::from_bytes(b"bad \xff\xfe} '\n\tname"));
 }
