@@ -8,6 +8,7 @@ mod contract;
 mod history_rewrites;
 mod ingest;
 mod install;
+mod ledger;
 mod output_errors;
 mod pricing;
 mod robustness;
