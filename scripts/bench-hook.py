@@ -12,8 +12,11 @@ same run:
   small         one new request appended to a transcript before each commit
   large         10,000 requests already pending (ingested) plus ~1 MB of new transcript
                 lines to catch up before each commit
+  history       nothing pending, beside 2,000 transcripts of other projects already read
+  pending       N requests pending (default 200,000, ingested before each commit; fewer runs)
 
 Usage: python3 scripts/bench-hook.py [--binary target/release/agent-cost] [--runs 21]
+                                    [--pending 200000] [--pending-runs 5]
 Build first: cargo build --release -p agent-cost
 """
 
@@ -72,8 +75,8 @@ class Bench:
             self.run([self.binary, "install-hooks", "--since", "2020-01-01"], repo)
         return repo
 
-    def append(self, repo, session, count):
-        directory = self.root / "claude" / "projects" / repo.name
+    def append(self, repo, session, count, project=None):
+        directory = self.root / "claude" / "projects" / (project or repo.name)
         directory.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
         lines = []
@@ -100,6 +103,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--binary", default="target/release/agent-cost")
     parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--pending", type=int, default=200_000)
+    parser.add_argument("--pending-runs", type=int, default=5)
     args = parser.parse_args()
     binary = str(Path(args.binary).resolve())
     if not Path(binary).exists():
@@ -111,11 +116,18 @@ def main():
         idle = bench.repo("idle", hooks=True)
         small = bench.repo("small", hooks=True)
         large = bench.repo("large", hooks=True)
+        history = bench.repo("history", hooks=True)
+        pending = bench.repo("pending", hooks=True)
         bench.append(idle, "idle-session", 50)
         bench.run([binary, "ingest"], idle)
         bench.commit(idle)
+        for index in range(2_000):
+            bench.append(history, f"old-{index:04d}", 3, project=f"other-{index % 40}")
+        bench.run([binary, "ingest"], history)
+        bench.commit(history)
 
-        times = {"baseline": [], "floor": [], "idle": [], "small": [], "large": []}
+        times = {"baseline": [], "floor": [], "idle": [], "small": [], "large": [],
+                 "history": [], "pending": []}
         warnings = {"large": 0}
         new_bytes = 0
         for _ in range(args.runs):
@@ -130,6 +142,11 @@ def main():
             elapsed, stderr = bench.commit(large)
             times["large"].append(elapsed)
             warnings["large"] += "time budget" in stderr
+            times["history"].append(bench.commit(history)[0])
+        for _ in range(args.pending_runs):
+            bench.append(pending, "many-pending", args.pending)
+            bench.run([binary, "ingest"], pending)
+            times["pending"].append(bench.commit(pending)[0])
 
         base = statistics.median(times["baseline"])
         print(f"git commit latency, median of {args.runs} runs (agent-cost {binary})")
@@ -138,6 +155,8 @@ def main():
             median = statistics.median(samples)
             print(f"{name:<10} {median * 1000:>10.2f} {(median - base) * 1000:>10.2f} "
                   f"{median / base:>7.2f}")
+        print(f"history: beside 2,000 transcripts already read; pending: {args.pending:,} "
+              f"requests pending, median of {args.pending_runs} runs")
         print(f"large: 10,000 pending requests + {new_bytes / 1e6:.2f} MB of new lines per "
               f"commit; hook ran out of its time budget in {warnings['large']} of {args.runs}")
 

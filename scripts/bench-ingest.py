@@ -7,6 +7,7 @@ tool-result lines and one large file), then runs, in the same invocation:
   full          agent-cost ingest with empty state (every byte read)
   incremental   agent-cost ingest after appending one line to one file
   noop          agent-cost ingest with nothing new
+  appended      agent-cost ingest after appending ~1 MB across 10 files
 
 and prints wall time, peak RSS and throughput for each. With --ccusage PATH it also runs
 `ccusage claude daily --json --offline` on the same corpus as the baseline, and prints the ratio.
@@ -140,14 +141,26 @@ def main():
             command = [args.ccusage, "claude", "daily", "--json", "--offline"]
             rows.append(("ccusage",) + median_of(command, False))
         rows.append(("full",) + median_of([binary, "ingest"], True))
+        state_bytes = sum(p.stat().st_size for p in (root / "state").rglob("*") if p.is_file())
         first = next(projects.rglob("*.jsonl"))
         with open(first, "a") as f:
             f.write(assistant("/home/dev/project-0", "session-00000", "msg_new", 10, "z") + "\n")
         rows.append(("incremental",) + run([binary, "ingest"], env))
         rows.append(("noop",) + run([binary, "ingest"], env))
+        appended = 0
+        for path in sorted(projects.rglob("*.jsonl"))[:10]:
+            with open(path, "a") as f:
+                for n in range(50):
+                    text = assistant("/home/dev/project-1", path.stem, f"msg_app_{path.stem}_{n}",
+                                     10, "w" * 1900) + "\n"
+                    appended += len(text)
+                    f.write(text)
+        rows.append(("appended",) + run([binary, "ingest"], env))
         print(f"{'run':<12} {'seconds':>8} {'MB/s':>8} {'peak RSS MB':>12}")
         for name, elapsed, peak in rows:
             print(f"{name:<12} {elapsed:>8.3f} {written / 1e6 / elapsed:>8.0f} {peak / 1024:>12.1f}")
+        print(f"appended: {appended / 1e6:.2f} MB across 10 files; state after the full ingest: "
+              f"{state_bytes / 1e6:.1f} MB = {100 * state_bytes / written:.1f}% of the input")
         if args.ccusage:
             print(f"full ingest / ccusage wall time: {rows[1][1] / rows[0][1]:.2f}")
             compare_totals(binary, args.ccusage, env, root)

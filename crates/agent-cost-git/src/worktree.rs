@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use agent_cost_paths::env_vars;
+
 /// A worktree and the git directories that serve it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Worktree {
@@ -84,10 +86,10 @@ impl Worktree {
     /// worktree containing the current directory.
     pub fn current() -> Option<Worktree> {
         let cwd = std::env::current_dir().ok()?;
-        match std::env::var_os("GIT_DIR").filter(|d| !d.is_empty()) {
+        match std::env::var_os(env_vars::GIT_DIR).filter(|d| !d.is_empty()) {
             Some(git_dir) => {
                 let git_dir = cwd.join(git_dir).canonicalize().ok()?;
-                let workdir = std::env::var_os("GIT_WORK_TREE")
+                let workdir = std::env::var_os(env_vars::GIT_WORK_TREE)
                     .map(|w| cwd.join(w))
                     .unwrap_or(cwd)
                     .canonicalize()

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 /// Names of the environment variables agent-cost reads.
 pub mod env_vars {
-    /// agent-cost's own state directory (cursors, unattributed tally, config.toml).
+    /// agent-cost's own state directory (the ledger database `ledger.db`, `config.toml`).
     pub const AGENT_COST_HOME: &str = "AGENT_COST_HOME";
     /// Claude Code config dirs, comma separated, each holding `projects/` (or being it).
     pub const CLAUDE_CONFIG_DIR: &str = "CLAUDE_CONFIG_DIR";
@@ -22,6 +22,12 @@ pub mod env_vars {
     pub const AGENT_COST_HOOK_BUDGET_MS: &str = "AGENT_COST_HOOK_BUDGET_MS";
     /// Set to `1` to make hooks do nothing (an escape hatch, like `--no-verify`).
     pub const AGENT_COST_DISABLE: &str = "AGENT_COST_DISABLE";
+    /// The git dir git runs a hook for, when it set one (read to find the worktree).
+    pub const GIT_DIR: &str = "GIT_DIR";
+    /// The working tree git runs a hook for, when it set one apart from the git dir.
+    pub const GIT_WORK_TREE: &str = "GIT_WORK_TREE";
+    /// Set (to anything) when running the CLI reference test to rewrite `docs/cli.md`.
+    pub const UPDATE_CLI_REFERENCE: &str = "UPDATE_CLI_REFERENCE";
 }
 
 /// The directory a user must set when no default can be found.

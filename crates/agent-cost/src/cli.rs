@@ -120,7 +120,7 @@ mod tests {
     fn cli_reference_is_up_to_date() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/cli.md");
         let expected = reference();
-        if std::env::var_os("UPDATE_CLI_REFERENCE").is_some() {
+        if std::env::var_os(agent_cost_paths::env_vars::UPDATE_CLI_REFERENCE).is_some() {
             std::fs::write(&path, &expected).unwrap();
         }
         let actual = std::fs::read_to_string(&path).unwrap_or_default();
