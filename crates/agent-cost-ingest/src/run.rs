@@ -7,13 +7,13 @@
 //! moves past an event that is not in the store, and an event already in the store is never
 //! charged again (a replay after a kill adds nothing).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::Instant;
 
-use agent_cost_events::UsageEvent;
+use agent_cost_events::{RepeatRule, UsageEvent};
 use agent_cost_paths::Locations;
 use agent_cost_sources::claude::ClaudeSource;
 use agent_cost_sources::{DataFile, Item, ReadEnd, Scope, Source};
@@ -231,9 +231,9 @@ impl Writer {
         if self.events.is_empty() && self.cursors.is_empty() {
             return Ok(());
         }
-        let events = std::mem::take(&mut self.events);
-        let cursors = std::mem::take(&mut self.cursors);
         let mut counts = IngestReport::default();
+        let events = merge_repeats(std::mem::take(&mut self.events), &mut counts);
+        let cursors = std::mem::take(&mut self.cursors);
         let result = (|| {
             let tx = store.write()?;
             for (_, event) in &events {
@@ -274,6 +274,51 @@ impl Writer {
             }
         }
     }
+}
+
+/// Combines copies of one request within a batch before they reach the store, by the rule the
+/// store would apply to them one after the other (the field-wise largest copy), so each request
+/// costs one write. Copies under another variant or chain are left for the store to judge.
+fn merge_repeats(
+    events: Vec<(usize, UsageEvent)>,
+    counts: &mut IngestReport,
+) -> Vec<(usize, UsageEvent)> {
+    let mut merged: Vec<(usize, UsageEvent)> = Vec::with_capacity(events.len());
+    let mut index: HashMap<(String, String, String, bool), usize> = HashMap::new();
+    for (file, event) in events {
+        let mergeable = matches!(
+            event.repeat,
+            RepeatRule::LargestCopy | RepeatRule::CumulativeDelta
+        );
+        let key = (
+            event.agent.as_str().to_string(),
+            event.event_id.clone(),
+            event.variant.clone(),
+            event.sidechain,
+        );
+        match index.get(&key) {
+            Some(&at) if mergeable && merged[at].1.repeat == event.repeat => {
+                let kept = &mut merged[at].1;
+                let grown = kept.tokens.max_fieldwise(&event.tokens);
+                let quantity = match (&kept.quantity, &event.quantity) {
+                    (Some(a), Some(b)) if b.micros > a.micros && a.unit == b.unit => {
+                        Some(b.clone())
+                    }
+                    (None, Some(b)) => Some(b.clone()),
+                    (a, _) => a.clone(),
+                };
+                // Counted as a repeat; what the merged copy adds is counted when it is recorded.
+                counts.duplicates += 1;
+                kept.tokens = grown;
+                kept.quantity = quantity;
+            }
+            _ => {
+                index.insert(key, merged.len());
+                merged.push((file, event));
+            }
+        }
+    }
+    merged
 }
 
 /// A path as the store keys it (bytes, so any file name round-trips).

@@ -14,6 +14,7 @@
 //! leaves either both or neither, and an event id is unique, so a replay adds nothing.
 
 pub mod error;
+mod names;
 pub mod record;
 pub mod schema;
 pub mod store;

@@ -12,6 +12,7 @@ use agent_cost_git::Worktree;
 use rusqlite::{OptionalExtension, params};
 
 use crate::error::StoreError;
+use crate::names::variant_hash;
 use crate::store::Tx;
 use crate::time::millis_of;
 
@@ -31,7 +32,7 @@ pub enum Recorded {
 /// The stored state of an event.
 struct Known {
     id: i64,
-    variant: String,
+    variant: i64,
     sidechain: bool,
     tokens: TokenCounts,
     quantity: Option<u64>,
@@ -100,16 +101,17 @@ impl Tx<'_> {
         event: &UsageEvent,
         worktree: Option<i64>,
     ) -> Result<Recorded, StoreError> {
-        match self.known(event)? {
-            None => {
-                self.insert_event(event, worktree)?;
-                Ok(Recorded::New)
-            }
-            Some(known) => self.merge(event, known),
+        if self.insert_event(event, worktree)? {
+            return Ok(Recorded::New);
         }
+        let known = self
+            .known(event)?
+            .ok_or_else(|| self.err(rusqlite::Error::QueryReturnedNoRows))?;
+        self.merge(event, known)
     }
 
     fn known(&self, event: &UsageEvent) -> Result<Option<Known>, StoreError> {
+        let agent = self.agent_id(event.agent.as_str())?;
         self.tx
             .prepare_cached(
                 "SELECT id, variant, sidechain, input, output, cache_write_5m, cache_write_1h,
@@ -117,7 +119,7 @@ impl Tx<'_> {
                  FROM events WHERE agent = ?1 AND key = ?2",
             )
             .and_then(|mut s| {
-                s.query_row(params![event.agent.as_str(), event.event_id], |row| {
+                s.query_row(params![agent, event.event_id], |row| {
                     Ok(Known {
                         id: row.get(0)?,
                         variant: row.get(1)?,
@@ -132,31 +134,37 @@ impl Tx<'_> {
             .map_err(|e| self.err(e))
     }
 
-    fn insert_event(&self, event: &UsageEvent, worktree: Option<i64>) -> Result<(), StoreError> {
+    /// Inserts a new event and its first charge; false (and nothing written) when the
+    /// event is already known.
+    fn insert_event(&self, event: &UsageEvent, worktree: Option<i64>) -> Result<bool, StoreError> {
         let t = event.tokens;
         let quantity = event.quantity.as_ref();
         let source_cost = event.source_cost.map(|m| clamp_i64(m.picos()));
-        self.tx
+        let agent = self.agent_id(event.agent.as_str())?;
+        let session = self.session_id(agent, &event.session_id)?;
+        let model = self.model_id(&event.model)?;
+        let place = self.place_id(&event.cwd, event.git_branch.as_deref().unwrap_or(""))?;
+        let inserted = self
+            .tx
             .prepare_cached(
-                "INSERT INTO events (agent, key, variant, sidechain, session, model, speed, ts,
-                     ts_ms, cwd, branch, worktree, input, output, cache_write_5m, cache_write_1h,
-                     cache_read, requests, unit, quantity, source_cost)
+                "INSERT INTO events (agent, key, variant, sidechain, session, model, speed, ts_ms,
+                     place, worktree, input, output, cache_write_5m, cache_write_1h, cache_read,
+                     requests, unit, quantity, source_cost)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?19, ?20, ?21)",
+                     ?17, ?18, ?19)
+                 ON CONFLICT (agent, key) DO NOTHING",
             )
             .and_then(|mut s| {
                 s.execute(params![
-                    event.agent.as_str(),
+                    agent,
                     event.event_id,
-                    event.variant,
+                    variant_hash(&event.variant),
                     event.sidechain,
-                    event.session_id,
-                    event.model,
+                    session,
+                    model,
                     event.speed,
-                    event.timestamp,
                     millis_of(&event.timestamp),
-                    event.cwd,
-                    event.git_branch,
+                    place,
                     worktree,
                     t.input as i64,
                     t.output as i64,
@@ -170,6 +178,9 @@ impl Tx<'_> {
                 ])
             })
             .map_err(|e| self.err(e))?;
+        if inserted == 0 {
+            return Ok(false);
+        }
         let id = self.tx.last_insert_rowid();
         self.insert_charge(
             id,
@@ -178,7 +189,8 @@ impl Tx<'_> {
             event.requests,
             quantity.map(|q| q.micros),
             source_cost,
-        )
+        )?;
+        Ok(true)
     }
 
     fn insert_charge(
@@ -215,9 +227,10 @@ impl Tx<'_> {
     }
 
     fn merge(&self, event: &UsageEvent, known: Known) -> Result<Recorded, StoreError> {
-        let replay = !known.variant.is_empty()
-            && !event.variant.is_empty()
-            && known.variant != event.variant
+        let variant = variant_hash(&event.variant);
+        let replay = known.variant != 0
+            && variant != 0
+            && known.variant != variant
             && known.sidechain != event.sidechain;
         let quantity = event.quantity.as_ref().map(|q| q.micros);
         let (target, target_quantity, replaces) = if replay {
@@ -259,7 +272,7 @@ impl Tx<'_> {
         quantity: Option<u64>,
         take_identity: bool,
     ) -> Result<(), StoreError> {
-        let identity = take_identity.then_some((&event.variant, event.sidechain));
+        let identity = take_identity.then_some((variant_hash(&event.variant), event.sidechain));
         self.tx
             .prepare_cached(
                 "UPDATE events SET input = ?2, output = ?3, cache_write_5m = ?4,
@@ -276,7 +289,7 @@ impl Tx<'_> {
                     tokens.cache_write_1h as i64,
                     tokens.cache_read as i64,
                     quantity.map(|q| clamp_i64(u128::from(q))),
-                    identity.map(|(v, _)| v.as_str()),
+                    identity.map(|(v, _)| v),
                     identity.map(|(_, s)| s),
                 ])
             })

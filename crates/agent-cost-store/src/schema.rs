@@ -39,19 +39,39 @@ CREATE TABLE cursors (
     PRIMARY KEY (source, path)
 ) WITHOUT ROWID;
 
+-- Names that repeat on every event are stored once.
+CREATE TABLE agents (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE models (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE sessions (
+    id    INTEGER PRIMARY KEY,
+    agent INTEGER NOT NULL REFERENCES agents (id),
+    name  TEXT NOT NULL,
+    UNIQUE (agent, name)
+);
+CREATE TABLE places (
+    id     INTEGER PRIMARY KEY,
+    cwd    TEXT NOT NULL,
+    branch TEXT NOT NULL,
+    UNIQUE (cwd, branch)
+);
+
 CREATE TABLE events (
     id             INTEGER PRIMARY KEY,
-    agent          TEXT NOT NULL,
+    agent          INTEGER NOT NULL REFERENCES agents (id),
     key            TEXT NOT NULL,
-    variant        TEXT NOT NULL,
+    variant        INTEGER NOT NULL,
     sidechain      INTEGER NOT NULL,
-    session        TEXT NOT NULL,
-    model          TEXT NOT NULL,
+    session        INTEGER NOT NULL REFERENCES sessions (id),
+    model          INTEGER NOT NULL REFERENCES models (id),
     speed          TEXT,
-    ts             TEXT NOT NULL,
     ts_ms          INTEGER,
-    cwd            TEXT NOT NULL,
-    branch         TEXT,
+    place          INTEGER NOT NULL REFERENCES places (id),
     worktree       INTEGER REFERENCES worktrees (id),
     input          INTEGER NOT NULL,
     output         INTEGER NOT NULL,
@@ -94,7 +114,29 @@ CREATE TABLE charges (
 );
 CREATE INDEX charges_pending ON charges (worktree, id) WHERE drain IS NULL;
 CREATE INDEX charges_by_event ON charges (event);
-CREATE INDEX charges_by_drain ON charges (drain);
+
+-- Events with their names, as people and other tools want to read them.
+CREATE VIEW usage_events AS
+SELECT e.id, a.name AS agent, e.key, s.name AS session, m.name AS model, e.speed,
+       e.ts_ms, strftime('%Y-%m-%dT%H:%M:%fZ', e.ts_ms / 1000.0, 'unixepoch') AS ts,
+       p.cwd, NULLIF(p.branch, '') AS branch, w.workdir AS worktree, e.sidechain,
+       e.input, e.output, e.cache_write_5m, e.cache_write_1h, e.cache_read, e.requests,
+       e.unit, e.quantity, e.source_cost
+FROM events e
+JOIN agents a ON a.id = e.agent
+JOIN sessions s ON s.id = e.session
+JOIN models m ON m.id = e.model
+JOIN places p ON p.id = e.place
+LEFT JOIN worktrees w ON w.id = e.worktree;
+
+-- Charges with their event's names and the commit that carried them (NULL: pending).
+CREATE VIEW usage_charges AS
+SELECT c.id, u.agent, u.model, u.session, u.ts, u.worktree, c.input, c.output,
+       c.cache_write_5m, c.cache_write_1h, c.cache_read, c.requests, c.quantity, u.unit,
+       c.source_cost, d.drain, d.state AS drain_state, d.commit_id
+FROM charges c
+JOIN usage_events u ON u.id = c.event
+LEFT JOIN drains d ON d.id = c.drain;
 "#];
 
 /// The version a database is at (0 for a new, empty one).

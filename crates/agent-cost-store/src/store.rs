@@ -26,6 +26,7 @@ pub struct Store {
 pub struct Tx<'a> {
     pub(crate) tx: rusqlite::Transaction<'a>,
     pub(crate) path: &'a Path,
+    pub(crate) names: std::cell::RefCell<crate::names::NameCache>,
 }
 
 impl Store {
@@ -75,7 +76,9 @@ impl Store {
             .execute_batch(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
-                 PRAGMA foreign_keys = OFF;",
+                 PRAGMA foreign_keys = OFF;
+                 PRAGMA journal_size_limit = 4194304;
+                 PRAGMA cache_size = -8000;",
             )
             .map_err(|e| StoreError::sqlite(&self.path, e))
     }
@@ -121,6 +124,7 @@ impl Store {
         Ok(Tx {
             tx,
             path: &self.path,
+            names: Default::default(),
         })
     }
 
@@ -133,6 +137,7 @@ impl Store {
         Ok(Tx {
             tx,
             path: &self.path,
+            names: Default::default(),
         })
     }
 }

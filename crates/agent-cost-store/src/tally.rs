@@ -89,7 +89,7 @@ pub struct Orphaned {
     pub groups: Vec<PendingGroup>,
 }
 
-const GROUP_COLUMNS: &str = "e.agent, e.model, e.speed,
+const GROUP_COLUMNS: &str = "a.name, m.name, e.speed,
     CASE WHEN (e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read) > 200000 THEN 200001
          WHEN (e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read) > 128000 THEN 128001
          ELSE 0 END AS prompt_class,
@@ -142,9 +142,10 @@ impl Tx<'_> {
         let sql = format!(
             "SELECT {GROUP_COLUMNS}, (e.ts_ms IS NULL OR e.ts_ms >= ?3) AS carried
              FROM charges c JOIN events e ON e.id = c.event
+             JOIN agents a ON a.id = e.agent JOIN models m ON m.id = e.model
              WHERE {PENDING_OF}
              GROUP BY e.agent, e.model, e.speed, prompt_class, e.unit, carried
-             ORDER BY e.agent, e.model, e.speed, prompt_class, e.unit"
+             ORDER BY a.name, m.name, e.speed, prompt_class, e.unit"
         );
         let mut statement = self.tx.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let mut rows = statement
@@ -162,11 +163,11 @@ impl Tx<'_> {
         let mut statement = self
             .tx
             .prepare_cached(
-                "SELECT e.agent, COUNT(DISTINCT e.session)
-                 FROM charges c JOIN events e ON e.id = c.event
+                "SELECT a.name, COUNT(DISTINCT e.session)
+                 FROM charges c JOIN events e ON e.id = c.event JOIN agents a ON a.id = e.agent
                  WHERE c.worktree IS ?1 AND c.drain IS NULL AND c.id <= ?2
                    AND (e.ts_ms IS NULL OR e.ts_ms >= ?3)
-                 GROUP BY e.agent",
+                 GROUP BY a.name",
             )
             .map_err(|e| self.err(e))?;
         let rows = statement

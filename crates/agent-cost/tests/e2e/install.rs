@@ -151,12 +151,9 @@ fn a_shim_whose_binary_is_gone_lets_the_commit_through_silently() {
     let repo = env.repo("alpha");
     let copy = env.root.join("agent-cost-copy");
     std::fs::copy(BIN, &copy).unwrap();
-    env.output(
-        copy.to_str().unwrap(),
-        &repo,
-        &["install-hooks", "--no-ingest"],
-        &[],
-    );
+    let mut install = env.command(copy.to_str().unwrap(), &repo);
+    install.args(["install-hooks", "--no-ingest"]);
+    output_of_new_executable(&mut install);
     assert!(
         std::fs::read_to_string(repo.join(".git/hooks/prepare-commit-msg"))
             .unwrap()
