@@ -48,11 +48,12 @@ fn commit_with_m_carries_the_spend_and_the_next_commit_none() {
     assert_eq!(lines[0], "AI-Agent: claude-code sessions=1 cost=0.022950");
     assert_eq!(
         lines[1],
-        "AI-Model: claude-sonnet-4-5 agent=claude-code requests=2 in=150 out=1500 cache-write=0 cache-read=0 cost=0.022950"
+        "AI-Model: claude-sonnet-4-5 agent=claude-code cost=0.022950"
     );
-    assert_eq!(lines[2], "AI-Cost-Estimate: 0.022950 USD");
-    assert!(lines[3].starts_with("AI-Cost-Id: "), "{lines:?}");
-    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[2], "AI-Tokens: req=2 in=150 out=1500 cw=0 cr=0");
+    assert_eq!(lines[3], "AI-Cost-Estimate: 0.022950 USD");
+    assert!(lines[4].starts_with("AI-Cost-Id: "), "{lines:?}");
+    assert_eq!(lines.len(), 5);
     let via_format = env
         .git(
             &repo,
@@ -205,9 +206,7 @@ fn amend_merges_old_and_new_spend_into_one_block() {
         "{lines:?}"
     );
     assert!(
-        lines
-            .iter()
-            .any(|l| l.contains("requests=2 in=300 out=3000")),
+        lines.iter().any(|l| l.contains("req=2 in=300 out=3000")),
         "{lines:?}"
     );
     assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 45_900);
@@ -277,7 +276,7 @@ fn a_longer_copy_arriving_after_the_drain_charges_only_the_growth() {
     let lines = ai_trailers(&env, &repo, "HEAD");
     // Only the 999 more output tokens: 14,985 µ$, and no new request.
     assert!(
-        lines.iter().any(|l| l.contains("requests=0 in=0 out=999")),
+        lines.iter().any(|l| l.contains("req=0 in=0 out=999")),
         "{lines:?}"
     );
     assert_eq!(estimate_micros(&lines), 14_985);
