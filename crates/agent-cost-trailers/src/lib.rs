@@ -8,7 +8,8 @@
 //! - [`insert_block`], [`remove_final_blocks`], [`has_content`] and [`remove_our_lines`] edit
 //!   a commit message by git's own trailer rules (the rules of `git interpret-trailers
 //!   --no-divider`, which are the ones `git commit --trailer` and `git log
-//!   --format=%(trailers)` use).
+//!   --format=%(trailers)` use). Only lines of blocks agent-cost wrote (closed by an
+//!   `AI-Cost-Id:` line with a 16-hex-digit id) are ever taken out of a message.
 //! - [`parse_blocks`] scans a whole message body (indented lines too) for blocks, and
 //!   [`RangeTotals`] sums them over a range of commits, counting each `AI-Cost-Id` once and
 //!   keeping one total per unit (USD apart from `credits`, `premium-requests`, …).

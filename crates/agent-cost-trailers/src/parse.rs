@@ -8,7 +8,7 @@ use crate::block::{
     KEY_MODEL, KEY_QUANTITY, KEY_TOKENS, MAX_MONEY, ModelLine, Quantity, UNIT_USD, normalize_id,
 };
 
-/// Which of our keys a line carries.
+/// Which of our keys a line carries, in the order a block is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Key {
     Agent,
@@ -46,6 +46,20 @@ pub(crate) fn classify(line: &str) -> Option<(Key, &str)> {
     Some((key, value.trim()))
 }
 
+impl Key {
+    /// Where lines of this key stand in a written block: agents, then models (each with its
+    /// tokens and quantities), then estimates, then replaced ids, then the id.
+    fn stage(self) -> u8 {
+        match self {
+            Key::Agent => 0,
+            Key::Model | Key::Tokens | Key::Quantity => 1,
+            Key::Estimate => 2,
+            Key::Replaces => 3,
+            Key::Id => 4,
+        }
+    }
+}
+
 /// True if `ai-` (in any case) occurs somewhere: a message without it holds no block, and
 /// most commits in a long history have none.
 fn mentions_ai_key(message: &str) -> bool {
@@ -60,10 +74,11 @@ pub(crate) enum Fed {
     /// One of our keys, but the value does not parse (or an `AI-Tokens:` / `AI-Quantity:` line
     /// without its `AI-Model:` line right above): skipped.
     Malformed,
-    /// A well-formed line, added to the current block.
-    Accepted,
-    /// An `AI-Cost-Id:` line: the block it closes.
-    Closed(Block),
+    /// A well-formed line of this key, added to the current block.
+    Accepted(Key),
+    /// An `AI-Cost-Id:` line: the block it closes, and whether its value is an id as
+    /// agent-cost writes them (16 hexadecimal digits and nothing else).
+    Closed { block: Block, written_id: bool },
 }
 
 /// The model line that `AI-Tokens:` and `AI-Quantity:` lines may still attach to.
@@ -129,28 +144,42 @@ impl Reader {
                 .filter(|id| !id.is_empty())
                 .map(|id| self.current.replaces.push(id)),
             Key::Id => {
+                let written_id = is_written_id(value);
                 self.current.id = value
                     .split_whitespace()
                     .next()
                     .map(normalize_id)
                     .unwrap_or_default();
                 self.pending = false;
-                return Fed::Closed(std::mem::take(&mut self.current));
+                return Fed::Closed {
+                    block: std::mem::take(&mut self.current),
+                    written_id,
+                };
             }
         };
         match accepted {
             Some(()) => {
                 self.pending = true;
-                Fed::Accepted
+                Fed::Accepted(key)
             }
             None => Fed::Malformed,
         }
+    }
+
+    /// A line that is not one of ours interrupts a model's lines.
+    pub(crate) fn interrupt(&mut self) {
+        self.open = None;
     }
 
     /// The block left without a closing id, if one of its lines parsed.
     fn finish(self) -> Option<Block> {
         self.pending.then_some(self.current)
     }
+}
+
+/// True if `value` is an id as agent-cost writes them: 16 hexadecimal digits (any case).
+fn is_written_id(value: &str) -> bool {
+    value.len() == 16 && value.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Every block in `message`, in the order they appear.
@@ -175,12 +204,66 @@ pub fn parse_blocks(message: &str) -> Vec<Block> {
     let mut blocks = Vec::new();
     let mut reader = Reader::default();
     for line in message.lines() {
-        if let Fed::Closed(block) = reader.feed(line) {
+        if let Fed::Closed { block, .. } = reader.feed(line) {
             blocks.push(block);
         }
     }
     blocks.extend(reader.finish());
     blocks
+}
+
+/// For each of `lines`, whether it is a line of a block that agent-cost wrote: a run of
+/// consecutive well-formed lines of our keys, in the order agent-cost writes them (agents,
+/// models, estimates, replaced ids), whose last line is `AI-Cost-Id:` with an id of 16
+/// hexadecimal digits. Any other line — prose, a comment, a blank line, a malformed line of
+/// one of our keys (such as a subject `AI-Agent: rename the agent module`) — ends a run, a line
+/// out of order starts a new one, and lines of a run that no such id closes are not ours.
+///
+/// With `indented` false (inside a trailer block, where an indented line continues the line
+/// above), indented lines are not ours and end a run, and a block whose id line is continued
+/// is not ours either.
+pub(crate) fn written_lines<'a>(
+    lines: impl IntoIterator<Item = &'a str>,
+    indented: bool,
+) -> Vec<bool> {
+    // git's rule: a line starting with whitespace (C `isspace`) that is not blank.
+    let c_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let mut reader = Reader::default();
+    let mut ours: Vec<bool> = Vec::new();
+    // The first line of the current run and the stage of its last line.
+    let mut run: Option<(usize, u8)> = None;
+    let mut just_closed: Option<usize> = None;
+    for (i, line) in lines.into_iter().enumerate() {
+        ours.push(false);
+        let continuation = line.bytes().next().is_some_and(c_space) && !line.bytes().all(c_space);
+        if continuation && !indented {
+            if let Some(start) = just_closed.take() {
+                ours[start..i].fill(false);
+            }
+            reader.interrupt();
+            run = None;
+            continue;
+        }
+        just_closed = None;
+        match reader.feed(line) {
+            Fed::Other | Fed::Malformed => run = None,
+            Fed::Accepted(key) => {
+                let stage = key.stage();
+                run = match run {
+                    Some((start, last)) if last <= stage => Some((start, stage)),
+                    _ => Some((i, stage)),
+                };
+            }
+            Fed::Closed { written_id, .. } => {
+                let start = run.take().map_or(i, |(start, _)| start);
+                if written_id {
+                    ours[start..=i].fill(true);
+                    just_closed = Some(start);
+                }
+            }
+        }
+    }
+    ours
 }
 
 /// `key=value` pairs after the first word, keys lowercased. Words without `=` are ignored.

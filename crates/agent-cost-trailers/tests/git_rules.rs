@@ -165,6 +165,23 @@ fn lines_in_other_units_and_the_longest_lines_are_trailers_to_git() {
     check_insertion(&longest);
 }
 
+/// A subject made of one of our keys stays the subject, and our block still goes after it.
+#[test]
+fn a_subject_starting_with_our_key_stays_content_and_the_block_follows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let message = "AI-Agent: rename the agent module\n";
+    assert!(has_content(message, "#"));
+    let ours = sample_block("6f1c2a9e4b7d3f80").to_trailer_lines();
+    let result = insert_block(message, &ours, "#");
+    assert!(result.starts_with("AI-Agent: rename the agent module\n\nAI-Agent: claude-code "));
+    assert_eq!(git_parse(dir.path(), &result), ours);
+    assert_eq!(
+        parse_blocks(&result),
+        vec![sample_block("6f1c2a9e4b7d3f80")]
+    );
+    assert_eq!(remove_final_blocks(&result, "#").0, message);
+}
+
 #[test]
 fn tail_is_preserved_byte_for_byte() {
     let ours = sample_block("6f1c2a9e4b7d3f80").to_trailer_lines();
@@ -203,6 +220,11 @@ fn empty_template_leaves_room_for_the_subject_like_sign_off() {
     assert!(!has_content(&insert_block(template, &ours, "#"), "#"));
     assert!(!has_content("", "#"));
     assert!(!has_content(
+        "\n\n    AI-Model: m agent=a cost=1\n    AI-Cost-Id: 0123456789abcdef\n# ------------------------ >8 ------------------------\nreal text\n",
+        "#"
+    ));
+    // A line of one of our keys that no written block holds is the user's.
+    assert!(has_content(
         "\n\n    AI-Model: m agent=a cost=1\n# ------------------------ >8 ------------------------\nreal text\n",
         "#"
     ));

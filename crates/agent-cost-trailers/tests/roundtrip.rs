@@ -9,6 +9,7 @@ use agent_cost_events::Money;
 use agent_cost_trailers::{
     Block, MAX_LINE_CHARS, ModelLine, Quantity, RangeTotals, UNIT_CREDITS, UNIT_PREMIUM_REQUESTS,
     UNIT_USD, has_content, insert_block, new_block_id, parse_blocks, remove_final_blocks,
+    remove_our_lines,
 };
 use common::git_parse;
 use proptest::prelude::*;
@@ -239,6 +240,65 @@ proptest! {
     fn arbitrary_values_never_panic(value in ".*") {
         for key in ["AI-Agent", "AI-Model", "AI-Cost-Estimate", "AI-Cost-Replaces", "AI-Cost-Id"] {
             let _ = parse_blocks(&format!("{key}: {value}\n    {key}:{value}"));
+        }
+    }
+}
+
+/// A user's message made of lines that look like ours but are no block agent-cost wrote
+/// (no line closes them with a 16-hex-digit id).
+fn lookalike_message() -> impl Strategy<Value = String> {
+    let line = prop::sample::select(vec![
+        "Subject",
+        "prose",
+        "",
+        "",
+        "# comment",
+        "AI-Agent: rename the agent module",
+        "AI-Model: the new one",
+        "AI-Model: m agent=a cost=1",
+        "AI-Tokens: req=1 in=2",
+        "AI-Quantity: 2 credits",
+        "AI-Cost-Estimate: 1 USD",
+        "AI-Cost-Replaces: 0123456789abcdef",
+        "AI-Cost-Id: not-an-id",
+        "AI-Cost-Id: 0123456789abcde",
+        "    AI-Model: m agent=a cost=1",
+        "Signed-off-by: A <a@example.com>",
+        "Key: value",
+    ]);
+    prop::collection::vec(line, 0..10).prop_map(|lines| {
+        let mut message = lines.join("\n");
+        message.push('\n');
+        message
+    })
+}
+
+/// Blocks as the hook writes them: at least one model, so they start with `AI-Agent:` lines.
+fn hook_block() -> impl Strategy<Value = Block> {
+    (
+        "[0-9a-f]{16}",
+        prop::collection::vec(model_line(), 1..4),
+        prop::collection::vec("[0-9a-f]{16}", 0..2),
+    )
+        .prop_map(|(id, models, replaces)| Block::build(id, models, &BTreeMap::new(), replaces))
+}
+
+proptest! {
+    /// Whatever the user wrote stays: only the block we inserted is ever taken out again, and
+    /// whether the message has content is decided by the user's lines alone.
+    #[test]
+    fn only_our_blocks_are_ever_taken_out(user in lookalike_message(), block in hook_block()) {
+        let message = insert_block(&user, &block.to_trailer_lines(), "#");
+        prop_assert_eq!(has_content(&message, "#"), has_content(&user, "#"));
+        let non_blank = |text: &str| -> Vec<String> {
+            text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect()
+        };
+        prop_assert_eq!(non_blank(&remove_our_lines(&message)), non_blank(&user));
+        // The amend path (the hook writes blocks only into messages with content).
+        if has_content(&user, "#") {
+            let (stripped, removed) = remove_final_blocks(&message, "#");
+            prop_assert_eq!(non_blank(&stripped), non_blank(&user));
+            prop_assert_eq!(removed, vec![block]);
         }
     }
 }

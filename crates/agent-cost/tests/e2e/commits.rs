@@ -143,6 +143,52 @@ fn aborted_commits_leave_everything_pending_for_the_next() {
     assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 30_600);
 }
 
+/// A subject that starts like one of our trailers is the user's text: the commit is made with
+/// it, and carries the spend below it.
+#[test]
+fn a_subject_that_starts_with_an_ai_key_is_committed() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    stage(&env, &repo, "a.txt");
+    env.git(
+        &repo,
+        &["commit", "-q", "-m", "AI-Agent: rename the agent module"],
+    );
+    let subject = env.git(&repo, &["log", "-1", "--format=%s"]).stdout;
+    assert_eq!(subject.trim_end(), "AI-Agent: rename the agent module");
+    let message = env.git(&repo, &["log", "-1", "--format=%B"]).stdout;
+    assert!(
+        message.starts_with("AI-Agent: rename the agent module\n\nAI-Agent: claude-code "),
+        "{message}"
+    );
+    assert_eq!(estimate_micros(&ai_trailers(&env, &repo, "HEAD")), 15_300);
+    assert_eq!(pending_requests(&env, &repo), 0);
+    let total = sum(&env, &repo, "HEAD");
+    assert_eq!(total["commits_with_cost"], 1);
+    assert_eq!(micros(&total["cost_usd"]), 15_300);
+
+    // With nothing pending (only commit-msg has anything to decide), and with a body too.
+    stage(&env, &repo, "b.txt");
+    env.git(
+        &repo,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "AI-Model: support gpt-5",
+            "-m",
+            "AI-Cost-Id: shown in git log",
+        ],
+    );
+    let message = env.git(&repo, &["log", "-1", "--format=%B"]).stdout;
+    assert_eq!(
+        message.trim_end(),
+        "AI-Model: support gpt-5\n\nAI-Cost-Id: shown in git log"
+    );
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 15_300);
+}
+
 #[test]
 fn an_amended_message_emptied_in_the_editor_still_aborts() {
     let env = TestEnv::new();
