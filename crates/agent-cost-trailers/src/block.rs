@@ -10,6 +10,11 @@ use agent_cost_events::{Money, PICOS_PER_MICRO, TokenCounts};
 pub const KEY_AGENT: &str = "AI-Agent";
 /// Trailer key of the per-(agent, model) line.
 pub const KEY_MODEL: &str = "AI-Model";
+/// Trailer key of a model's request and token counts; it follows its `AI-Model:` line.
+pub const KEY_TOKENS: &str = "AI-Tokens";
+/// Trailer key of what a model consumed in a unit other than USD (`credits`,
+/// `premium-requests`); it follows its `AI-Model:` line (and `AI-Tokens:` line).
+pub const KEY_QUANTITY: &str = "AI-Quantity";
 /// Trailer key of the block's total, one line per unit.
 pub const KEY_COST_ESTIMATE: &str = "AI-Cost-Estimate";
 /// Trailer key naming a block that this block includes (written by `--amend` merges).
@@ -17,15 +22,25 @@ pub const KEY_COST_REPLACES: &str = "AI-Cost-Replaces";
 /// Trailer key of the block's unique id; it closes the block.
 pub const KEY_COST_ID: &str = "AI-Cost-Id";
 /// Every key a v1 block is made of, in the order they appear in a block.
-pub const OUR_KEYS: [&str; 5] = [
+pub const OUR_KEYS: [&str; 7] = [
     KEY_AGENT,
     KEY_MODEL,
+    KEY_TOKENS,
+    KEY_QUANTITY,
     KEY_COST_ESTIMATE,
     KEY_COST_REPLACES,
     KEY_COST_ID,
 ];
-/// The unit of model costs and of the estimate this version writes.
+/// The unit of model costs (`cost=`) and of the first estimate of every block.
 pub const UNIT_USD: &str = "USD";
+/// The unit of agents that bill in credits.
+pub const UNIT_CREDITS: &str = "credits";
+/// The unit of agents that bill per premium request (GitHub Copilot).
+pub const UNIT_PREMIUM_REQUESTS: &str = "premium-requests";
+/// The longest line [`Block::to_trailer_lines`] writes for realistic values (model names up to
+/// 40 characters, agent and unit names up to 25, counts up to 10¹⁰, amounts up to
+/// 99999.999999): commitlint's conventional config rejects longer body and footer lines.
+pub const MAX_LINE_CHARS: usize = 100;
 
 /// The largest amount a trailer may carry (`u64::MAX` micro-units, about 1.8·10¹³).
 ///
@@ -33,25 +48,51 @@ pub const UNIT_USD: &str = "USD";
 /// overflow and formatting never panics.
 pub const MAX_MONEY: Money = Money(u64::MAX as u128 * PICOS_PER_MICRO);
 
-/// One `AI-Model:` line: what one model cost one agent within a drain.
+/// An amount in a unit other than USD, e.g. 12 `premium-requests` or 3.5 `credits`.
+///
+/// Never added to a USD amount: readers keep one total per unit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Quantity {
+    /// The amount, at most six fractional digits once written.
+    pub amount: Money,
+    /// The unit word, e.g. [`UNIT_CREDITS`] or [`UNIT_PREMIUM_REQUESTS`]; never `USD`.
+    pub unit: String,
+}
+
+impl Quantity {
+    /// A quantity of `amount` in `unit`.
+    pub fn new(amount: Money, unit: impl Into<String>) -> Quantity {
+        Quantity {
+            amount,
+            unit: unit.into(),
+        }
+    }
+}
+
+/// One model of a drain: what one model cost one agent. Written as an `AI-Model:` line, an
+/// `AI-Tokens:` line and one `AI-Quantity:` line per unit other than USD.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct ModelLine {
     /// Agent name, e.g. `claude-code`.
     pub agent: String,
     /// Model name, e.g. `claude-sonnet-4-5`.
     pub model: String,
-    /// Number of API requests.
+    /// Number of API requests (`req=`).
     pub requests: u64,
     /// Input tokens not read from or written to the cache (`in=`).
     pub input: u64,
     /// Output tokens, reasoning included (`out=`).
     pub output: u64,
-    /// Tokens written to the prompt cache (`cache-write=`).
+    /// Tokens written to the prompt cache (`cw=`).
     pub cache_write: u64,
-    /// Tokens read from the prompt cache (`cache-read=`).
+    /// Tokens read from the prompt cache (`cr=`).
     pub cache_read: u64,
-    /// Cost in USD; `None` when the model's price is unknown (`cost=unpriced`).
+    /// Cost in USD; `None` when no USD price is known (`cost=unpriced`), which includes a
+    /// model billed only in another unit.
     pub cost: Option<Money>,
+    /// Amounts in units other than USD (one per unit; `AI-Quantity:` lines). Empty for models
+    /// billed in tokens.
+    pub quantities: Vec<Quantity>,
 }
 
 impl ModelLine {
@@ -72,10 +113,33 @@ impl ModelLine {
             cache_write: tokens.cache_write_5m.saturating_add(tokens.cache_write_1h),
             cache_read: tokens.cache_read,
             cost,
+            quantities: Vec::new(),
         }
     }
 
-    /// Adds `other`'s requests, tokens and cost; the cost becomes `None` if either is unpriced.
+    /// The line with `amount` more in `unit` (added to what it has in that unit already).
+    pub fn with_quantity(mut self, amount: Money, unit: impl Into<String>) -> ModelLine {
+        self.add_quantity(&Quantity::new(amount, unit));
+        self
+    }
+
+    /// The line's amount in `unit`, if it has one.
+    pub fn quantity(&self, unit: &str) -> Option<Money> {
+        self.quantities
+            .iter()
+            .find(|q| q.unit == unit)
+            .map(|q| q.amount)
+    }
+
+    fn add_quantity(&mut self, quantity: &Quantity) {
+        match self.quantities.iter_mut().find(|q| q.unit == quantity.unit) {
+            Some(existing) => existing.amount = add_money(existing.amount, quantity.amount),
+            None => self.quantities.push(quantity.clone()),
+        }
+    }
+
+    /// Adds `other`'s requests, tokens, cost and quantities (per unit); the cost becomes
+    /// `None` if either is unpriced.
     pub fn add(&mut self, other: &ModelLine) {
         self.requests = self.requests.saturating_add(other.requests);
         self.input = self.input.saturating_add(other.input);
@@ -86,6 +150,9 @@ impl ModelLine {
             (Some(a), Some(b)) => Some(add_money(a, b)),
             _ => None,
         };
+        for quantity in &other.quantities {
+            self.add_quantity(quantity);
+        }
     }
 }
 
@@ -133,9 +200,12 @@ impl Block {
     /// Builds a block from per-(agent, model) spend.
     ///
     /// Names are normalised (whitespace and control characters become `-`, empty names become
-    /// `unknown`), lines with the same (agent, model) are summed, each model's cost is rounded
-    /// half up to micro-dollars, agent lines and the USD estimate are the sums of the rounded
-    /// model costs, and everything is sorted. `sessions_per_agent` gives each agent's session
+    /// `unknown`), lines with the same (agent, model) are summed, each model's cost and
+    /// quantities are rounded half up to micro-units, agent lines and the USD estimate are the
+    /// sums of the rounded model costs, each other unit gets an estimate that is the sum of the
+    /// models' rounded quantities in it, and everything is sorted (quantities by unit). A
+    /// quantity in `USD` is not a quantity: it becomes the model's cost if the model has none,
+    /// and is dropped otherwise. `sessions_per_agent` gives each agent's session
     /// count; an agent listed there with sessions but no model still gets an `AI-Agent:` line.
     /// `replaces` lists ids of blocks this one includes (duplicates and `id` itself dropped).
     pub fn build(
@@ -148,6 +218,15 @@ impl Block {
         for mut line in models {
             line.agent = normalize_name(&line.agent);
             line.model = normalize_name(&line.model);
+            let quantities = std::mem::take(&mut line.quantities);
+            for quantity in quantities {
+                let unit = normalize_name(&quantity.unit);
+                if unit.eq_ignore_ascii_case(UNIT_USD) {
+                    line.cost = line.cost.or(Some(quantity.amount));
+                } else {
+                    line.add_quantity(&Quantity::new(quantity.amount, unit));
+                }
+            }
             let key = (line.agent.clone(), line.model.clone());
             match merged.get_mut(&key) {
                 Some(existing) => existing.add(&line),
@@ -160,6 +239,10 @@ impl Block {
             .into_values()
             .map(|mut line| {
                 line.cost = line.cost.map(round_micros);
+                for quantity in &mut line.quantities {
+                    quantity.amount = round_micros(quantity.amount);
+                }
+                line.quantities.sort_by(|a, b| a.unit.cmp(&b.unit));
                 line
             })
             .collect();
@@ -176,7 +259,12 @@ impl Block {
         }
         let mut total = Money::ZERO;
         let mut unpriced_models = 0u64;
+        let mut other_units: BTreeMap<&str, Money> = BTreeMap::new();
         for line in &models {
+            for quantity in &line.quantities {
+                let entry = other_units.entry(&quantity.unit).or_default();
+                *entry = add_money(*entry, quantity.amount);
+            }
             let entry = agents
                 .entry(line.agent.clone())
                 .or_insert_with(|| empty_agent(line.agent.clone()));
@@ -201,23 +289,31 @@ impl Block {
             }
         }
 
+        let mut estimates = vec![Estimate {
+            amount: total,
+            unit: UNIT_USD.to_string(),
+            incomplete: unpriced_models > 0,
+        }];
+        estimates.extend(other_units.into_iter().map(|(unit, amount)| Estimate {
+            amount,
+            unit: unit.to_string(),
+            incomplete: false,
+        }));
         Block {
             id,
             agents: agents.into_values().collect(),
             models,
-            estimates: vec![Estimate {
-                amount: total,
-                unit: UNIT_USD.to_string(),
-                incomplete: unpriced_models > 0,
-            }],
+            estimates,
             replaces: kept,
         }
     }
 
     /// Merges older blocks and new spend into one block with id `id`, for `git commit --amend`.
     ///
-    /// Model lines are summed by (agent, model) (a cost is unpriced if either side is), agent
-    /// sessions add up, estimates in units other than USD are summed per unit, and `replaces`
+    /// Model lines are summed by (agent, model) (a cost is unpriced if either side is,
+    /// quantities add up per unit), agent sessions add up, an old block's estimate in a unit
+    /// other than USD that none of its model lines carries is added to the merged estimate in
+    /// that unit (one carried by its model lines is already in theirs), and `replaces`
     /// lists the merged blocks' ids followed by the ids they replaced, so a reader that sees
     /// an old block next to the merged one counts only the merged one.
     pub fn merge(
@@ -241,7 +337,12 @@ impl Block {
             }
             replaces.extend(block.replaces.iter().cloned());
             for estimate in &block.estimates {
-                if estimate.unit == UNIT_USD {
+                if estimate.unit.eq_ignore_ascii_case(UNIT_USD)
+                    || block
+                        .models
+                        .iter()
+                        .any(|m| m.quantity(&estimate.unit).is_some())
+                {
                     continue;
                 }
                 let entry = other_units
@@ -261,15 +362,32 @@ impl Block {
             *entry = entry.saturating_add(*count);
         }
         let mut block = Block::build(id, models, &sessions, replaces);
-        block.estimates.extend(other_units.into_values());
+        for (unit, carried) in other_units {
+            let unit = normalize_name(&unit);
+            match block.estimates.iter_mut().find(|e| e.unit == unit) {
+                Some(estimate) => {
+                    estimate.amount = add_money(estimate.amount, carried.amount);
+                    estimate.incomplete |= carried.incomplete;
+                }
+                None => block.estimates.push(Estimate { unit, ..carried }),
+            }
+        }
+        block.estimates[1..].sort_by(|a, b| a.unit.cmp(&b.unit));
         block
     }
 
-    /// The block as trailer lines (without line endings), in v1 order: `AI-Agent:` lines,
-    /// `AI-Model:` lines, `AI-Cost-Estimate:` lines, `AI-Cost-Replaces:` lines, `AI-Cost-Id:`.
+    /// The block as trailer lines (without line endings), in v1 order: `AI-Agent:` lines, for
+    /// each model its `AI-Model:`, `AI-Tokens:` and `AI-Quantity:` lines, `AI-Cost-Estimate:`
+    /// lines, `AI-Cost-Replaces:` lines, `AI-Cost-Id:`.
+    ///
+    /// For realistic values every line is at most [`MAX_LINE_CHARS`] characters.
     pub fn to_trailer_lines(&self) -> Vec<String> {
         let mut lines = Vec::with_capacity(
-            self.agents.len() + self.models.len() + self.estimates.len() + self.replaces.len() + 1,
+            self.agents.len()
+                + 2 * self.models.len()
+                + self.estimates.len()
+                + self.replaces.len()
+                + 1,
         );
         for agent in &self.agents {
             let mut line = format!(
@@ -289,23 +407,30 @@ impl Block {
                 None => "unpriced".to_string(),
             };
             lines.push(format!(
-                "{KEY_MODEL}: {} agent={} requests={} in={} out={} cache-write={} cache-read={} cost={}",
+                "{KEY_MODEL}: {} agent={} cost={cost}",
                 normalize_name(&model.model),
                 normalize_name(&model.agent),
-                model.requests,
-                model.input,
-                model.output,
-                model.cache_write,
-                model.cache_read,
-                cost
             ));
+            lines.push(format!(
+                "{KEY_TOKENS}: req={} in={} out={} cw={} cr={}",
+                model.requests, model.input, model.output, model.cache_write, model.cache_read,
+            ));
+            for quantity in &model.quantities {
+                let unit = normalize_name(&quantity.unit);
+                if !unit.eq_ignore_ascii_case(UNIT_USD) {
+                    lines.push(format!(
+                        "{KEY_QUANTITY}: {} {unit}",
+                        amount_text(quantity.amount, &unit)
+                    ));
+                }
+            }
         }
         let unpriced_models = self.models.iter().filter(|m| m.cost.is_none()).count();
         for estimate in &self.estimates {
+            let unit = normalize_name(&estimate.unit);
             let mut line = format!(
-                "{KEY_COST_ESTIMATE}: {} {}",
-                clamp(estimate.amount).to_decimal(),
-                normalize_name(&estimate.unit)
+                "{KEY_COST_ESTIMATE}: {} {unit}",
+                amount_text(estimate.amount, &unit),
             );
             if estimate.incomplete {
                 if estimate.unit == UNIT_USD && unpriced_models > 0 {
@@ -339,6 +464,35 @@ impl Block {
                     .filter_map(|m| m.cost)
                     .fold(Money::ZERO, add_money)
             })
+    }
+
+    /// The block's amounts in units other than USD, by unit: for each unit, its
+    /// `AI-Cost-Estimate:` line if it has one (the first), else the sum of its models'
+    /// quantities in that unit. USD is never among them.
+    pub fn unit_amounts(&self) -> BTreeMap<String, Money> {
+        let mut amounts: BTreeMap<String, Money> = BTreeMap::new();
+        for estimate in &self.estimates {
+            if !estimate.unit.eq_ignore_ascii_case(UNIT_USD) {
+                amounts
+                    .entry(estimate.unit.clone())
+                    .or_insert(estimate.amount);
+            }
+        }
+        let mut from_models: BTreeMap<&str, Money> = BTreeMap::new();
+        for quantity in self.models.iter().flat_map(|m| &m.quantities) {
+            if !quantity.unit.eq_ignore_ascii_case(UNIT_USD)
+                && !amounts.contains_key(&quantity.unit)
+            {
+                let entry = from_models.entry(&quantity.unit).or_default();
+                *entry = add_money(*entry, quantity.amount);
+            }
+        }
+        amounts.extend(
+            from_models
+                .into_iter()
+                .map(|(unit, amount)| (unit.to_string(), amount)),
+        );
+        amounts
     }
 
     /// True when some model of the block is unpriced or an estimate says it is incomplete.
@@ -378,6 +532,17 @@ pub(crate) fn clamp(m: Money) -> Money {
 /// Rounds half up to whole micro-units, after capping (so it cannot overflow).
 fn round_micros(m: Money) -> Money {
     clamp(m).round_to_micros()
+}
+
+/// An amount as written: six decimals in USD (`0.410000`), and without trailing zeros in
+/// other units (`12`, `3.5`).
+fn amount_text(amount: Money, unit: &str) -> String {
+    let text = clamp(amount).to_decimal();
+    if unit == UNIT_USD {
+        return text;
+    }
+    let text = text.trim_end_matches('0');
+    text.strip_suffix('.').unwrap_or(text).to_string()
 }
 
 /// A name as written in a trailer: whitespace and control characters become `-`, and an empty

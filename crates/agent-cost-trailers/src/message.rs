@@ -25,7 +25,7 @@
 //! as the subject paragraph (git's cleanup strips them before the message is stored).
 
 use crate::block::Block;
-use crate::parse::{classify, parse_blocks};
+use crate::parse::{parse_blocks, written_lines};
 
 /// git's marker line for `git commit -v`, after the comment prefix and a space.
 const CUT_LINE: &str = "------------------------ >8 ------------------------";
@@ -77,9 +77,12 @@ pub fn insert_block(message: &str, lines: &[String], comment_prefix: &str) -> St
     out
 }
 
-/// Removes our lines (every v1 key, with any continuation lines) from the message's final
-/// trailer block only, and returns the message and the blocks those lines formed.
+/// Removes the blocks agent-cost wrote from the message's final trailer block only, and
+/// returns the message and those blocks.
 ///
+/// A block agent-cost wrote is a run of consecutive well-formed lines of our keys closed by an
+/// `AI-Cost-Id:` line with a 16-hex-digit id (see `docs/trailers.md`, "Which lines are
+/// ours"); any other line, even one starting with one of our keys, is the user's and stays.
 /// Blocks elsewhere in the body (e.g. indented in a squash message) are left alone. If the
 /// trailer block is left with no trailer of anyone else, it is removed with the blank lines
 /// before it. Used by `--amend`: merge the returned blocks with the new spend
@@ -91,23 +94,17 @@ pub fn remove_final_blocks(message: &str, comment_prefix: &str) -> (String, Vec<
         return (message.to_string(), Vec::new());
     };
 
+    let lines: Vec<&str> = split_lines(&head[start..]).collect();
+    let ours = written_lines(lines.iter().copied(), false);
     let mut kept = String::new();
     let mut removed = String::new();
     let mut kept_content = false;
-    let mut removing = false;
-    for line in split_lines(&head[start..]) {
-        let first = line.bytes().next().unwrap_or(b'\n');
-        let continuation = is_c_space(first) && !is_blank(line);
-        if continuation && removing {
-            continue;
-        }
-        removing = false;
-        if !is_c_space(first) && classify(line).is_some() {
+    for (line, ours) in lines.into_iter().zip(ours) {
+        if ours {
             removed.push_str(line);
             if !line.ends_with('\n') {
                 removed.push('\n');
             }
-            removing = true;
             continue;
         }
         if !is_blank(line) && !is_comment(line, comment_prefix) {
@@ -148,23 +145,35 @@ pub fn remove_final_blocks(message: &str, comment_prefix: &str) -> (String, Vec<
 }
 
 /// True if `message` has a line of its own: one that is not blank, not a comment (starting
-/// with `comment_prefix`; `""` means no comments), not in the scissors section, and not one of
-/// our trailer lines (indented or not).
+/// with `comment_prefix`; `""` means no comments), not in the scissors section, and not a line
+/// of a block agent-cost wrote (indented or not; see [`remove_final_blocks`] for which
+/// lines those are). A line that merely starts with one of our keys, such as the subject
+/// `AI-Agent: rename the agent module`, is content.
 ///
 /// git aborts a commit whose message is empty after cleanup; a hook must not let our trailers
 /// turn an empty message into a non-empty one, so it checks this before committing to them.
 pub fn has_content(message: &str, comment_prefix: &str) -> bool {
     let cutoff = scissors_start(message, comment_prefix);
-    split_lines(&message[..cutoff]).any(|line| {
-        !is_blank(line) && !is_comment(line, comment_prefix) && classify(line).is_none()
-    })
+    let lines: Vec<&str> = split_lines(&message[..cutoff]).collect();
+    let ours = written_lines(lines.iter().copied(), true);
+    lines
+        .iter()
+        .zip(ours)
+        .any(|(line, ours)| !ours && !is_blank(line) && !is_comment(line, comment_prefix))
 }
 
-/// `message` without any of our trailer lines, wherever they stand (indented or not). Used on a
-/// message that [`has_content`] found empty but for our lines, so that git aborts it as empty.
+/// `message` without the lines of the blocks agent-cost wrote, wherever they stand (indented or
+/// not). Every other line is kept, including lines that start with one of our keys but are not
+/// part of such a block. Used on a message that [`has_content`] found empty but for our
+/// blocks, so that git aborts it as empty.
 pub fn remove_our_lines(message: &str) -> String {
-    split_lines(message)
-        .filter(|line| classify(line).is_none())
+    let lines: Vec<&str> = split_lines(message).collect();
+    let ours = written_lines(lines.iter().copied(), true);
+    lines
+        .into_iter()
+        .zip(ours)
+        .filter(|(_, ours)| !ours)
+        .map(|(line, _)| line)
         .collect()
 }
 
@@ -348,6 +357,116 @@ fn find_trailer_start(head: &str, comment_prefix: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const BLOCK: &str = "AI-Agent: claude-code sessions=1 cost=0.015300\nAI-Model: claude-sonnet-4-5 agent=claude-code cost=0.015300\nAI-Tokens: req=1 in=100 out=1000 cw=0 cr=0\nAI-Cost-Estimate: 0.015300 USD\nAI-Cost-Id: 0123456789abcdef\n";
+
+    #[test]
+    fn a_subject_that_starts_with_our_key_is_content() {
+        for subject in [
+            "AI-Agent: rename the agent module\n",
+            "AI-Agent: rename the agent module",
+            "ai-model: support gpt-5\n",
+            "AI-Cost-Id: show it in the log\n",
+            "AI-Cost-Estimate: 2 USD was wrong\n",
+        ] {
+            assert!(has_content(subject, "#"), "{subject:?}");
+            assert_eq!(remove_our_lines(subject), subject);
+            let with_block = format!("{subject}\n\n{BLOCK}");
+            assert!(has_content(&with_block, "#"), "{with_block:?}");
+        }
+    }
+
+    #[test]
+    fn only_blocks_closed_by_a_written_id_are_ours() {
+        // A block we wrote, alone (after the editor emptied the rest), indented or not.
+        let template = format!("\n\n{BLOCK}\n# Please enter the commit message.\n");
+        assert!(!has_content(&template, "#"));
+        assert_eq!(
+            remove_our_lines(&template),
+            "\n\n\n# Please enter the commit message.\n"
+        );
+        let indented = BLOCK.replace("AI-", "    AI-");
+        assert!(!has_content(&indented, "#"));
+        assert_eq!(remove_our_lines(&indented), "");
+
+        // The same lines without a closing id, or with an id agent-cost does not write.
+        let open = BLOCK.replace("AI-Cost-Id: 0123456789abcdef\n", "");
+        assert!(has_content(&open, "#"));
+        assert_eq!(remove_our_lines(&open), open);
+        for id in [
+            "0123456789abcde",
+            "0123456789abcdefa",
+            "0123456789abcdeg",
+            "x",
+        ] {
+            let other = BLOCK.replace("0123456789abcdef", id);
+            assert!(has_content(&other, "#"), "{id}");
+            assert_eq!(remove_our_lines(&other), other);
+        }
+        // Upper-case hex is still an id (ids compare case-insensitively).
+        assert!(!has_content(&BLOCK.replace("abcdef", "ABCDEF"), "#"));
+    }
+
+    #[test]
+    fn a_malformed_line_of_our_keys_is_never_taken_with_a_block() {
+        // A user's line right above our block (the user's trailer block we joined).
+        let message = format!("AI-Agent: reviewed by hand\n{BLOCK}");
+        assert!(has_content(&message, "#"));
+        assert_eq!(remove_our_lines(&message), "AI-Agent: reviewed by hand\n");
+        // Inside a run it breaks the run: the lines above it are not closed by the id.
+        let broken = BLOCK.replace(
+            "AI-Cost-Estimate:",
+            "AI-Model: note without agent\nAI-Cost-Estimate:",
+        );
+        assert_eq!(
+            remove_our_lines(&broken),
+            "AI-Agent: claude-code sessions=1 cost=0.015300\nAI-Model: claude-sonnet-4-5 agent=claude-code cost=0.015300\nAI-Tokens: req=1 in=100 out=1000 cw=0 cr=0\nAI-Model: note without agent\n"
+        );
+        // An AI-Tokens line that follows no model line is malformed too.
+        let stray = format!(
+            "AI-Tokens: req=1\n{}",
+            &BLOCK[BLOCK.find("AI-Cost-E").unwrap()..]
+        );
+        assert_eq!(remove_our_lines(&stray), "AI-Tokens: req=1\n");
+        // Prose between our lines breaks a run the same way.
+        let prose = BLOCK.replace("AI-Cost-Estimate:", "Some prose\nAI-Cost-Estimate:");
+        assert!(has_content(&prose, "#"));
+    }
+
+    #[test]
+    fn amend_takes_only_written_blocks_out_of_the_trailer_block() {
+        // A trailer block of the user's that uses one of our keys: nothing is ours.
+        let message =
+            "Subject\n\nAI-Model: the new one, see #12\nSigned-off-by: A <a@example.com>\n";
+        assert_eq!(
+            remove_final_blocks(message, "#"),
+            (message.to_string(), Vec::new())
+        );
+        // Our block joined it: only our block comes out.
+        let joined = format!("{message}{BLOCK}");
+        let (stripped, blocks) = remove_final_blocks(&joined, "#");
+        assert_eq!(stripped, message);
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0].id, "0123456789abcdef");
+        // A well-formed line of the user's right above our block is out of the order we write
+        // (our blocks start with their AI-Agent lines): it stays.
+        for line in [
+            "AI-Model: mine agent=me cost=1\n",
+            "AI-Cost-Estimate: 2 USD\n",
+        ] {
+            let message = format!("Subject\n\n{line}{BLOCK}");
+            let (stripped, blocks) = remove_final_blocks(&message, "#");
+            assert_eq!(stripped, format!("Subject\n\n{line}"));
+            assert_eq!(blocks.len(), 1);
+            assert!(has_content(&format!("\n\n{line}{BLOCK}"), "#"));
+        }
+        // An id line that git reads as continued is not an id we wrote.
+        let continued = format!("Subject\n\n{BLOCK}  continued\n");
+        assert_eq!(remove_final_blocks(&continued, "#").1, Vec::new());
+        // Indented lines in a trailer block continue the line above: never ours there.
+        let indented = format!("Subject\n\nKey: v\n{}", BLOCK.replace("AI-", "  AI-"));
+        assert_eq!(remove_final_blocks(&indented, "#").1, Vec::new());
+    }
 
     #[test]
     fn separator_follows_git() {

@@ -5,14 +5,16 @@ use agent_cost_events::Money;
 
 use crate::block::{
     AgentLine, Block, Estimate, KEY_AGENT, KEY_COST_ESTIMATE, KEY_COST_ID, KEY_COST_REPLACES,
-    KEY_MODEL, MAX_MONEY, ModelLine, normalize_id,
+    KEY_MODEL, KEY_QUANTITY, KEY_TOKENS, MAX_MONEY, ModelLine, Quantity, UNIT_USD, normalize_id,
 };
 
-/// Which of our keys a line carries.
+/// Which of our keys a line carries, in the order a block is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Key {
     Agent,
     Model,
+    Tokens,
+    Quantity,
     Estimate,
     Replaces,
     Id,
@@ -28,6 +30,10 @@ pub(crate) fn classify(line: &str) -> Option<(Key, &str)> {
         Key::Agent
     } else if token.eq_ignore_ascii_case(KEY_MODEL) {
         Key::Model
+    } else if token.eq_ignore_ascii_case(KEY_TOKENS) {
+        Key::Tokens
+    } else if token.eq_ignore_ascii_case(KEY_QUANTITY) {
+        Key::Quantity
     } else if token.eq_ignore_ascii_case(KEY_COST_ESTIMATE) {
         Key::Estimate
     } else if token.eq_ignore_ascii_case(KEY_COST_REPLACES) {
@@ -40,6 +46,20 @@ pub(crate) fn classify(line: &str) -> Option<(Key, &str)> {
     Some((key, value.trim()))
 }
 
+impl Key {
+    /// Where lines of this key stand in a written block: agents, then models (each with its
+    /// tokens and quantities), then estimates, then replaced ids, then the id.
+    fn stage(self) -> u8 {
+        match self {
+            Key::Agent => 0,
+            Key::Model | Key::Tokens | Key::Quantity => 1,
+            Key::Estimate => 2,
+            Key::Replaces => 3,
+            Key::Id => 4,
+        }
+    }
+}
+
 /// True if `ai-` (in any case) occurs somewhere: a message without it holds no block, and
 /// most commits in a long history have none.
 fn mentions_ai_key(message: &str) -> bool {
@@ -47,67 +67,203 @@ fn mentions_ai_key(message: &str) -> bool {
     memchr::memchr_iter(b'-', bytes).any(|i| i >= 2 && bytes[i - 2..i].eq_ignore_ascii_case(b"ai"))
 }
 
+/// What one line did to a [`Reader`].
+pub(crate) enum Fed {
+    /// Not one of our keys.
+    Other,
+    /// One of our keys, but the value does not parse (or an `AI-Tokens:` / `AI-Quantity:` line
+    /// without its `AI-Model:` line right above): skipped.
+    Malformed,
+    /// A well-formed line of this key, added to the current block.
+    Accepted(Key),
+    /// An `AI-Cost-Id:` line: the block it closes, and whether its value is an id as
+    /// agent-cost writes them (16 hexadecimal digits and nothing else).
+    Closed { block: Block, written_id: bool },
+}
+
+/// The model line that `AI-Tokens:` and `AI-Quantity:` lines may still attach to.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    /// Index in the current block's models.
+    index: usize,
+    /// Whether its `AI-Tokens:` line was read already.
+    tokens: bool,
+}
+
+/// Reads blocks line by line (see [`parse_blocks`] for the rules).
+#[derive(Debug, Default)]
+pub(crate) struct Reader {
+    current: Block,
+    pending: bool,
+    open: Option<Open>,
+}
+
+impl Reader {
+    /// Reads one line.
+    pub(crate) fn feed(&mut self, line: &str) -> Fed {
+        let Some((key, value)) = classify(line) else {
+            self.open = None;
+            return Fed::Other;
+        };
+        let open = self.open.take();
+        let accepted = match key {
+            Key::Agent => parse_agent(value).map(|agent| self.current.agents.push(agent)),
+            Key::Model => parse_model(value).map(|model| {
+                self.current.models.push(model);
+                self.open = Some(Open {
+                    index: self.current.models.len() - 1,
+                    tokens: false,
+                });
+            }),
+            Key::Tokens => open
+                .filter(|open| !open.tokens)
+                .and_then(|open| Some((open, parse_tokens(value)?)))
+                .map(|(open, tokens)| {
+                    tokens.apply(&mut self.current.models[open.index]);
+                    self.open = Some(Open {
+                        tokens: true,
+                        ..open
+                    });
+                }),
+            Key::Quantity => open
+                .and_then(|open| Some((open, parse_quantity(value)?)))
+                .filter(|(open, quantity)| {
+                    self.current.models[open.index]
+                        .quantity(&quantity.unit)
+                        .is_none()
+                })
+                .map(|(open, quantity)| {
+                    self.current.models[open.index].quantities.push(quantity);
+                    self.open = Some(open);
+                }),
+            Key::Estimate => parse_estimate(value).map(|e| self.current.estimates.push(e)),
+            Key::Replaces => value
+                .split_whitespace()
+                .next()
+                .map(normalize_id)
+                .filter(|id| !id.is_empty())
+                .map(|id| self.current.replaces.push(id)),
+            Key::Id => {
+                let written_id = is_written_id(value);
+                self.current.id = value
+                    .split_whitespace()
+                    .next()
+                    .map(normalize_id)
+                    .unwrap_or_default();
+                self.pending = false;
+                return Fed::Closed {
+                    block: std::mem::take(&mut self.current),
+                    written_id,
+                };
+            }
+        };
+        match accepted {
+            Some(()) => {
+                self.pending = true;
+                Fed::Accepted(key)
+            }
+            None => Fed::Malformed,
+        }
+    }
+
+    /// A line that is not one of ours interrupts a model's lines.
+    pub(crate) fn interrupt(&mut self) {
+        self.open = None;
+    }
+
+    /// The block left without a closing id, if one of its lines parsed.
+    fn finish(self) -> Option<Block> {
+        self.pending.then_some(self.current)
+    }
+}
+
+/// True if `value` is an id as agent-cost writes them: 16 hexadecimal digits (any case).
+fn is_written_id(value: &str) -> bool {
+    value.len() == 16 && value.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Every block in `message`, in the order they appear.
 ///
 /// Scans every line of the whole message, accepting leading whitespace (local
 /// `git merge --squash` indents old messages by four spaces; GitHub squash merges list old
 /// messages mid-body). `AI-Agent:`, `AI-Model:`, `AI-Cost-Estimate:` and `AI-Cost-Replaces:`
-/// lines accumulate into the current block and `AI-Cost-Id:` closes it. Lines left without a
-/// closing id at the end form a block with an empty id if at least one of them parsed.
-/// Malformed lines are skipped; a block whose lines were all malformed still has its id.
-/// Keys are matched case-insensitively; unknown keys and unknown `key=value` pairs are ignored.
+/// lines accumulate into the current block and `AI-Cost-Id:` closes it. `AI-Tokens:` and
+/// `AI-Quantity:` lines belong to the `AI-Model:` line right above them (only lines of that
+/// model in between); anywhere else they are skipped. Lines left without a closing id at the
+/// end form a block with an empty id if at least one of them parsed. Malformed lines are
+/// skipped; a block whose lines were all malformed still has its id. Keys are matched
+/// case-insensitively; unknown keys and unknown `key=value` pairs are ignored.
+///
+/// Both forms of model line are read: the compact `AI-Model: m agent=a cost=c` followed by
+/// `AI-Tokens: req=… in=… out=… cw=… cr=…`, and the single line written before it,
+/// `AI-Model: m agent=a requests=… in=… out=… cache-write=… cache-read=… cost=c`.
 pub fn parse_blocks(message: &str) -> Vec<Block> {
     if !mentions_ai_key(message) {
         return Vec::new();
     }
     let mut blocks = Vec::new();
-    let mut current = Block::default();
-    let mut pending = false;
+    let mut reader = Reader::default();
     for line in message.lines() {
-        let Some((key, value)) = classify(line) else {
+        if let Fed::Closed { block, .. } = reader.feed(line) {
+            blocks.push(block);
+        }
+    }
+    blocks.extend(reader.finish());
+    blocks
+}
+
+/// For each of `lines`, whether it is a line of a block that agent-cost wrote: a run of
+/// consecutive well-formed lines of our keys, in the order agent-cost writes them (agents,
+/// models, estimates, replaced ids), whose last line is `AI-Cost-Id:` with an id of 16
+/// hexadecimal digits. Any other line — prose, a comment, a blank line, a malformed line of
+/// one of our keys (such as a subject `AI-Agent: rename the agent module`) — ends a run, a line
+/// out of order starts a new one, and lines of a run that no such id closes are not ours.
+///
+/// With `indented` false (inside a trailer block, where an indented line continues the line
+/// above), indented lines are not ours and end a run, and a block whose id line is continued
+/// is not ours either.
+pub(crate) fn written_lines<'a>(
+    lines: impl IntoIterator<Item = &'a str>,
+    indented: bool,
+) -> Vec<bool> {
+    // git's rule: a line starting with whitespace (C `isspace`) that is not blank.
+    let c_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let mut reader = Reader::default();
+    let mut ours: Vec<bool> = Vec::new();
+    // The first line of the current run and the stage of its last line.
+    let mut run: Option<(usize, u8)> = None;
+    let mut just_closed: Option<usize> = None;
+    for (i, line) in lines.into_iter().enumerate() {
+        ours.push(false);
+        let continuation = line.bytes().next().is_some_and(c_space) && !line.bytes().all(c_space);
+        if continuation && !indented {
+            if let Some(start) = just_closed.take() {
+                ours[start..i].fill(false);
+            }
+            reader.interrupt();
+            run = None;
             continue;
-        };
-        match key {
-            Key::Agent => {
-                if let Some(agent) = parse_agent(value) {
-                    current.agents.push(agent);
-                    pending = true;
-                }
+        }
+        just_closed = None;
+        match reader.feed(line) {
+            Fed::Other | Fed::Malformed => run = None,
+            Fed::Accepted(key) => {
+                let stage = key.stage();
+                run = match run {
+                    Some((start, last)) if last <= stage => Some((start, stage)),
+                    _ => Some((i, stage)),
+                };
             }
-            Key::Model => {
-                if let Some(model) = parse_model(value) {
-                    current.models.push(model);
-                    pending = true;
+            Fed::Closed { written_id, .. } => {
+                let start = run.take().map_or(i, |(start, _)| start);
+                if written_id {
+                    ours[start..=i].fill(true);
+                    just_closed = Some(start);
                 }
-            }
-            Key::Estimate => {
-                if let Some(estimate) = parse_estimate(value) {
-                    current.estimates.push(estimate);
-                    pending = true;
-                }
-            }
-            Key::Replaces => {
-                let id = value.split_whitespace().next().map(normalize_id);
-                if let Some(id) = id.filter(|id| !id.is_empty()) {
-                    current.replaces.push(id);
-                    pending = true;
-                }
-            }
-            Key::Id => {
-                current.id = value
-                    .split_whitespace()
-                    .next()
-                    .map(normalize_id)
-                    .unwrap_or_default();
-                blocks.push(std::mem::take(&mut current));
-                pending = false;
             }
         }
     }
-    if pending {
-        blocks.push(current);
-    }
-    blocks
+    ours
 }
 
 /// `key=value` pairs after the first word, keys lowercased. Words without `=` are ignored.
@@ -117,19 +273,68 @@ fn pairs(rest: std::str::SplitWhitespace<'_>) -> Vec<(String, &str)> {
         .collect()
 }
 
-/// Looks up a pair; the first occurrence wins.
-fn get<'a>(pairs: &[(String, &'a str)], key: &str) -> Option<&'a str> {
-    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+/// Looks up a pair by any of its names; the first occurrence in the line wins.
+fn get<'a>(pairs: &[(String, &'a str)], names: &[&str]) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| names.contains(&k.as_str()))
+        .map(|(_, v)| *v)
 }
 
-/// A count: absent means zero, present but not a number makes the line malformed.
-fn count(pairs: &[(String, &str)], key: &str) -> Option<u64> {
-    match get(pairs, key) {
-        None => Some(0),
+/// A count by any of its names: `Some(None)` when absent, `None` when present but not a
+/// number (which makes the line malformed).
+fn count(pairs: &[(String, &str)], names: &[&str]) -> Option<Option<u64>> {
+    match get(pairs, names) {
+        None => Some(None),
         Some(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
-            text.parse().ok()
+            text.parse().ok().map(Some)
         }
         Some(_) => None,
+    }
+}
+
+/// Names of the counts, compact first (`AI-Tokens:`), then as the first form wrote them on
+/// `AI-Model:` lines; both are read on both lines.
+const REQUESTS: &[&str] = &["req", "requests"];
+const INPUT: &[&str] = &["in"];
+const OUTPUT: &[&str] = &["out"];
+const CACHE_WRITE: &[&str] = &["cw", "cache-write"];
+const CACHE_READ: &[&str] = &["cr", "cache-read"];
+
+/// The counts of an `AI-Tokens:` line (or of an `AI-Model:` line of the first form); `None`
+/// for a count the line does not give.
+#[derive(Debug, Default)]
+struct Counts {
+    requests: Option<u64>,
+    input: Option<u64>,
+    output: Option<u64>,
+    cache_write: Option<u64>,
+    cache_read: Option<u64>,
+}
+
+impl Counts {
+    fn read(pairs: &[(String, &str)]) -> Option<Counts> {
+        Some(Counts {
+            requests: count(pairs, REQUESTS)?,
+            input: count(pairs, INPUT)?,
+            output: count(pairs, OUTPUT)?,
+            cache_write: count(pairs, CACHE_WRITE)?,
+            cache_read: count(pairs, CACHE_READ)?,
+        })
+    }
+
+    /// Sets the counts this line gives; the others keep their value.
+    fn apply(&self, line: &mut ModelLine) {
+        let set = |field: &mut u64, value: Option<u64>| {
+            if let Some(value) = value {
+                *field = value;
+            }
+        };
+        set(&mut line.requests, self.requests);
+        set(&mut line.input, self.input);
+        set(&mut line.output, self.output);
+        set(&mut line.cache_write, self.cache_write);
+        set(&mut line.cache_read, self.cache_read);
     }
 }
 
@@ -147,43 +352,65 @@ fn parse_agent(value: &str) -> Option<AgentLine> {
     let pairs = pairs(words);
     Some(AgentLine {
         agent,
-        sessions: count(&pairs, "sessions")?,
-        cost: money(get(&pairs, "cost")?)?,
-        unpriced: count(&pairs, "unpriced")?,
+        sessions: count(&pairs, &["sessions"])?.unwrap_or(0),
+        cost: money(get(&pairs, &["cost"])?)?,
+        unpriced: count(&pairs, &["unpriced"])?.unwrap_or(0),
     })
 }
 
-/// `claude-sonnet-4-5 agent=claude-code requests=14 in=1200 out=6800 cache-write=4000
-/// cache-read=120000 cost=0.401234` (or `cost=unpriced`).
+/// `claude-sonnet-4-5 agent=claude-code cost=0.401234` (or `cost=unpriced`), or the first
+/// form with the counts on the line: `… agent=claude-code requests=14 in=1200 out=6800
+/// cache-write=4000 cache-read=120000 cost=0.401234`. Counts the line lacks are zero.
 fn parse_model(value: &str) -> Option<ModelLine> {
     let mut words = value.split_whitespace();
     let model = words.next()?.to_string();
     let pairs = pairs(words);
-    let agent = get(&pairs, "agent").filter(|a| !a.is_empty())?.to_string();
-    let cost_text = get(&pairs, "cost")?;
+    let agent = get(&pairs, &["agent"])
+        .filter(|a| !a.is_empty())?
+        .to_string();
+    let cost_text = get(&pairs, &["cost"])?;
     let cost = if cost_text.eq_ignore_ascii_case("unpriced") {
         None
     } else {
         Some(money(cost_text)?)
     };
-    Some(ModelLine {
+    let mut line = ModelLine {
         agent,
         model,
-        requests: count(&pairs, "requests")?,
-        input: count(&pairs, "in")?,
-        output: count(&pairs, "out")?,
-        cache_write: count(&pairs, "cache-write")?,
-        cache_read: count(&pairs, "cache-read")?,
         cost,
-    })
+        ..ModelLine::default()
+    };
+    Counts::read(&pairs)?.apply(&mut line);
+    Some(line)
+}
+
+/// `req=14 in=1200 out=6800 cw=4000 cr=120000`
+fn parse_tokens(value: &str) -> Option<Counts> {
+    Counts::read(&pairs(value.split_whitespace()))
+}
+
+/// `12 premium-requests`: the first two words, an amount and a unit other than USD.
+fn parse_quantity(value: &str) -> Option<Quantity> {
+    let mut words = value.split_whitespace();
+    let amount = money(words.next()?)?;
+    let unit = words.next()?;
+    if unit.eq_ignore_ascii_case(UNIT_USD) {
+        return None;
+    }
+    Some(Quantity::new(amount, unit))
 }
 
 /// `0.412345 USD [(incomplete: 1 model unpriced)]`: the first two words; the rest only says
-/// whether the amount is incomplete.
+/// whether the amount is incomplete. The unit `USD` is matched case-insensitively.
 fn parse_estimate(value: &str) -> Option<Estimate> {
     let mut words = value.split_whitespace();
     let amount = money(words.next()?)?;
-    let unit = words.next()?.to_string();
+    let unit = words.next()?;
+    let unit = if unit.eq_ignore_ascii_case(UNIT_USD) {
+        UNIT_USD.to_string()
+    } else {
+        unit.to_string()
+    };
     let incomplete = words.any(|w| w.to_ascii_lowercase().contains("incomplete"));
     Some(Estimate {
         amount,

@@ -1,5 +1,6 @@
 //! Summing blocks over a range of commits: each `AI-Cost-Id` counted once, replaced blocks
-//! skipped, totals kept in integers.
+//! skipped, totals kept in integers, one total per unit (an amount in credits or premium
+//! requests is never added to the USD total).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -50,10 +51,22 @@ pub struct ModelTotal {
     /// Tokens read from the prompt cache.
     pub cache_read: u64,
     /// Sum of the priced lines' costs; serialised as `cost_usd`, a JSON number of dollars.
-    #[serde(rename = "cost_usd", serialize_with = "usd_number")]
+    #[serde(rename = "cost_usd", serialize_with = "decimal_number")]
     pub cost: Money,
     /// True when at least one of the summed lines was unpriced.
     pub unpriced: bool,
+    /// Sums of the lines' quantities in units other than USD, sorted by unit.
+    pub units: Vec<UnitTotal>,
+}
+
+/// An amount in one unit other than USD, summed over a range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitTotal {
+    /// The unit word, e.g. `credits` or `premium-requests` (any unit a block names).
+    pub unit: String,
+    /// The sum, in integer micro-units at most; serialised as a JSON number.
+    #[serde(serialize_with = "decimal_number")]
+    pub amount: Money,
 }
 
 /// Totals of a range of commits.
@@ -71,7 +84,7 @@ pub struct Totals {
     pub replaced_blocks: u64,
     /// Sum of the priced model costs of counted blocks; serialised as `cost_usd`, a JSON
     /// number of dollars.
-    #[serde(rename = "cost_usd", serialize_with = "usd_number")]
+    #[serde(rename = "cost_usd", serialize_with = "decimal_number")]
     pub cost: Money,
     /// True when some counted model was unpriced, so `cost` is a lower bound.
     pub incomplete: bool,
@@ -79,10 +92,28 @@ pub struct Totals {
     pub tokens: TokenTotals,
     /// Per (agent, model), sorted by cost (highest first), then model, then agent.
     pub models: Vec<ModelTotal>,
+    /// Totals in units other than USD (`credits`, `premium-requests`, any other unit a block
+    /// names), sorted by unit. Kept apart from `cost`: never added to it.
+    pub units: Vec<UnitTotal>,
 }
 
-fn usd_number<S: Serializer>(money: &Money, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_f64(money.as_f64())
+/// An amount as a JSON number (of dollars, or of its unit), from whole micro-units.
+fn decimal_number<S: Serializer>(amount: &Money, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(amount.as_f64())
+}
+
+/// Adds `amount` to the total in `unit`, keeping `units` sorted by unit.
+fn add_unit(units: &mut Vec<UnitTotal>, unit: &str, amount: Money) {
+    match units.binary_search_by(|u| u.unit.as_str().cmp(unit)) {
+        Ok(i) => units[i].amount = add_money(units[i].amount, amount),
+        Err(i) => units.insert(
+            i,
+            UnitTotal {
+                unit: unit.to_string(),
+                amount,
+            },
+        ),
+    }
 }
 
 impl RangeTotals {
@@ -103,7 +134,8 @@ impl RangeTotals {
     /// Sums the range: each block id counts once, a block replaced by another block of the
     /// range is not counted (the replacing block includes it), blocks without an id always
     /// count. A block's cost is the sum of its priced model lines (its USD estimate if it has
-    /// no model lines).
+    /// no model lines); its amount in each other unit is [`Block::unit_amounts`], summed per
+    /// unit and never into the cost.
     pub fn finish(self) -> Totals {
         let mut replaced: HashSet<&str> = HashSet::new();
         for block in &self.blocks {
@@ -121,6 +153,7 @@ impl RangeTotals {
         };
         let mut seen: HashSet<&str> = HashSet::new();
         let mut models: BTreeMap<(&str, &str), ModelTotal> = BTreeMap::new();
+        let mut units: Vec<UnitTotal> = Vec::new();
         for block in &self.blocks {
             if !block.id.is_empty() {
                 if !seen.insert(&block.id) {
@@ -136,6 +169,9 @@ impl RangeTotals {
             totals.incomplete |= block.is_incomplete();
             if block.models.is_empty() {
                 totals.cost = add_money(totals.cost, block.usd());
+            }
+            for (unit, amount) in block.unit_amounts() {
+                add_unit(&mut units, &unit, amount);
             }
             for line in &block.models {
                 if let Some(cost) = line.cost {
@@ -159,7 +195,11 @@ impl RangeTotals {
                             cache_read: 0,
                             cost: Money::ZERO,
                             unpriced: false,
+                            units: Vec::new(),
                         });
+                for quantity in &line.quantities {
+                    add_unit(&mut entry.units, &quantity.unit, quantity.amount);
+                }
                 entry.requests = entry.requests.saturating_add(line.requests);
                 entry.input = entry.input.saturating_add(line.input);
                 entry.output = entry.output.saturating_add(line.output);
@@ -179,6 +219,7 @@ impl RangeTotals {
                 .then_with(|| a.agent.cmp(&b.agent))
         });
         totals.models = models;
+        totals.units = units;
         totals
     }
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use agent_cost_trailers::{Block, has_content, insert_block, parse_blocks, remove_final_blocks};
-use common::{git, git_parse, git_stdin, model, sample_block};
+use common::{git, git_parse, git_stdin, longest_block, model, sample_block, units_block};
 use std::collections::BTreeMap;
 
 const SOB: &str = "Signed-off-by: A U Thor <author@example.com>";
@@ -102,10 +102,11 @@ const MESSAGES: &[(&str, &str, bool)] = &[
     ("empty", "", false),
 ];
 
-#[test]
-fn insertion_keeps_every_trailer_and_agrees_with_git() {
+/// Inserts `block` into every message shape: git must see the old trailers followed by ours,
+/// byte for byte as `git interpret-trailers` would place them, and the block reads back.
+fn check_insertion(block: &Block) {
     let dir = tempfile::tempdir().unwrap();
-    let ours = sample_block("6f1c2a9e4b7d3f80").to_trailer_lines();
+    let ours = block.to_trailer_lines();
     for (name, message, exact) in MESSAGES {
         let before = git_parse(dir.path(), message);
         let result = insert_block(message, &ours, "#");
@@ -142,12 +143,43 @@ fn insertion_keeps_every_trailer_and_agrees_with_git() {
         }
 
         // Whatever the shape, the block reads back whole.
-        assert_eq!(
-            parse_blocks(&result),
-            vec![sample_block("6f1c2a9e4b7d3f80")],
-            "{name}"
-        );
+        assert_eq!(parse_blocks(&result), vec![block.clone()], "{name}");
     }
+}
+
+#[test]
+fn insertion_keeps_every_trailer_and_agrees_with_git() {
+    check_insertion(&sample_block("6f1c2a9e4b7d3f80"));
+}
+
+#[test]
+fn lines_in_other_units_and_the_longest_lines_are_trailers_to_git() {
+    check_insertion(&units_block("0a1b2c3d4e5f6789"));
+    let longest = longest_block("ffffffffffffffff");
+    assert!(
+        longest
+            .to_trailer_lines()
+            .iter()
+            .all(|l| l.chars().count() <= agent_cost_trailers::MAX_LINE_CHARS)
+    );
+    check_insertion(&longest);
+}
+
+/// A subject made of one of our keys stays the subject, and our block still goes after it.
+#[test]
+fn a_subject_starting_with_our_key_stays_content_and_the_block_follows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let message = "AI-Agent: rename the agent module\n";
+    assert!(has_content(message, "#"));
+    let ours = sample_block("6f1c2a9e4b7d3f80").to_trailer_lines();
+    let result = insert_block(message, &ours, "#");
+    assert!(result.starts_with("AI-Agent: rename the agent module\n\nAI-Agent: claude-code "));
+    assert_eq!(git_parse(dir.path(), &result), ours);
+    assert_eq!(
+        parse_blocks(&result),
+        vec![sample_block("6f1c2a9e4b7d3f80")]
+    );
+    assert_eq!(remove_final_blocks(&result, "#").0, message);
 }
 
 #[test]
@@ -188,6 +220,11 @@ fn empty_template_leaves_room_for_the_subject_like_sign_off() {
     assert!(!has_content(&insert_block(template, &ours, "#"), "#"));
     assert!(!has_content("", "#"));
     assert!(!has_content(
+        "\n\n    AI-Model: m agent=a cost=1\n    AI-Cost-Id: 0123456789abcdef\n# ------------------------ >8 ------------------------\nreal text\n",
+        "#"
+    ));
+    // A line of one of our keys that no written block holds is the user's.
+    assert!(has_content(
         "\n\n    AI-Model: m agent=a cost=1\n# ------------------------ >8 ------------------------\nreal text\n",
         "#"
     ));
@@ -266,6 +303,39 @@ fn git_log_reads_inserted_trailers_after_a_real_commit() {
         let body = git_stdin(path, &["log", "-1", "--format=%B"], "");
         assert_eq!(parse_blocks(&body), vec![block.clone()], "{name}");
     }
+
+    // Lines in other units read back through git too.
+    let units = units_block("0a1b2c3d4e5f6789");
+    let message = insert_block("Add feature\n", &units.to_trailer_lines(), "#");
+    let file = path.join("COMMIT_MSG");
+    std::fs::write(&file, &message).unwrap();
+    let status = git(path)
+        .args(["commit", "-q", "--allow-empty", "-F"])
+        .arg(&file)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let read = |key: &str| {
+        git_stdin(
+            path,
+            &[
+                "log",
+                "-1",
+                &format!("--format=%(trailers:key={key},valueonly)"),
+            ],
+            "",
+        )
+        .trim_end()
+        .to_string()
+    };
+    assert_eq!(read("AI-Quantity"), "12 premium-requests\n3.5 credits");
+    assert_eq!(
+        read("AI-Cost-Estimate"),
+        "0.453234 USD (incomplete: 1 model unpriced)\n3.5 credits\n12 premium-requests"
+    );
+    assert_eq!(read("AI-Tokens").lines().count(), 3);
+    let body = git_stdin(path, &["log", "-1", "--format=%B"], "");
+    assert_eq!(parse_blocks(&body), vec![units]);
 }
 
 #[test]

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 use agent_cost_events::Money;
 use agent_cost_trailers::{
-    Block, ModelLine, UNIT_USD, has_content, insert_block, new_block_id, parse_blocks,
-    remove_final_blocks,
+    Block, MAX_LINE_CHARS, ModelLine, Quantity, RangeTotals, UNIT_CREDITS, UNIT_PREMIUM_REQUESTS,
+    UNIT_USD, has_content, insert_block, new_block_id, parse_blocks, remove_final_blocks,
+    remove_our_lines,
 };
 use common::git_parse;
 use proptest::prelude::*;
@@ -31,6 +32,26 @@ fn name() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Units as sources may name them, `USD` included (which [`Block::build`] folds into the cost).
+fn unit() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(UNIT_CREDITS.to_string()),
+        Just(UNIT_PREMIUM_REQUESTS.to_string()),
+        Just("USD".to_string()),
+        name(),
+    ]
+}
+
+fn quantities() -> impl Strategy<Value = Vec<Quantity>> {
+    prop::collection::vec(
+        (0u128..10_000_000_000_000_000, unit()).prop_map(|(picos, unit)| Quantity {
+            amount: Money(picos),
+            unit,
+        }),
+        0..3,
+    )
+}
+
 fn model_line() -> impl Strategy<Value = ModelLine> {
     (
         (prop_oneof!["claude-code", "codex", "copilot"], name()),
@@ -39,9 +60,18 @@ fn model_line() -> impl Strategy<Value = ModelLine> {
         any::<u64>(),
         (any::<u64>(), any::<u64>()),
         prop::option::of(0u128..10_000_000_000_000_000),
+        quantities(),
     )
         .prop_map(
-            |((agent, model), requests, input, output, (cache_write, cache_read), cost)| {
+            |(
+                (agent, model),
+                requests,
+                input,
+                output,
+                (cache_write, cache_read),
+                cost,
+                quantities,
+            )| {
                 ModelLine {
                     agent: agent.to_string(),
                     model,
@@ -51,9 +81,59 @@ fn model_line() -> impl Strategy<Value = ModelLine> {
                     cache_write,
                     cache_read,
                     cost: cost.map(Money),
+                    quantities,
                 }
             },
         )
+}
+
+/// Realistic values at their largest: model names up to 40 characters, agent and unit names
+/// up to 25, counts up to 10¹⁰, costs and quantities up to 99999.999999.
+fn realistic_line() -> impl Strategy<Value = ModelLine> {
+    const TEN_BILLION: u64 = 10_000_000_000;
+    const MAX_MICROS: u64 = 99_999_999_999;
+    let agent = prop_oneof![
+        prop::sample::select(vec![
+            "claude-code",
+            "codex",
+            "copilot",
+            "gemini-cli",
+            "opencode",
+            "cursor",
+            "kiro",
+        ])
+        .prop_map(str::to_string),
+        "[a-z][a-z0-9-]{0,24}",
+    ];
+    let unit = prop_oneof![
+        Just(UNIT_CREDITS.to_string()),
+        Just(UNIT_PREMIUM_REQUESTS.to_string()),
+        "[a-z][a-z0-9-]{0,24}",
+    ];
+    (
+        agent,
+        "[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,39}",
+        prop::array::uniform5(0..=TEN_BILLION),
+        prop::option::of(0..=MAX_MICROS),
+        prop::collection::vec((0..=MAX_MICROS, unit), 0..3),
+    )
+        .prop_map(|(agent, model, counts, cost, quantities)| {
+            let [requests, input, output, cache_write, cache_read] = counts;
+            ModelLine {
+                agent,
+                model,
+                requests,
+                input,
+                output,
+                cache_write,
+                cache_read,
+                cost: cost.map(Money::from_micros),
+                quantities: quantities
+                    .into_iter()
+                    .map(|(micros, unit)| Quantity::new(Money::from_micros(micros), unit))
+                    .collect(),
+            }
+        })
 }
 
 fn block() -> impl Strategy<Value = Block> {
@@ -87,8 +167,59 @@ proptest! {
         prop_assert_eq!(agent_sum, model_sum);
         prop_assert!(block.models.iter().filter_map(|m| m.cost).all(|c| c.0 % 1_000_000 == 0));
         prop_assert_eq!(usd.incomplete, block.models.iter().any(|m| m.cost.is_none()));
+        prop_assert_eq!(&block.estimates[0].unit, UNIT_USD);
+        // Every other unit's estimate is the sum of the models' quantities in it.
+        let mut units: BTreeMap<&str, u128> = BTreeMap::new();
+        for quantity in block.models.iter().flat_map(|m| &m.quantities) {
+            prop_assert!(!quantity.unit.eq_ignore_ascii_case(UNIT_USD));
+            prop_assert_eq!(quantity.amount.0 % 1_000_000, 0);
+            *units.entry(&quantity.unit).or_default() += quantity.amount.0;
+        }
+        let estimated: BTreeMap<&str, u128> = block.estimates[1..]
+            .iter()
+            .map(|e| (e.unit.as_str(), e.amount.0))
+            .collect();
+        prop_assert_eq!(estimated, units);
         for line in block.to_trailer_lines() {
             prop_assert!(!line.contains('\n') && !line.contains('\r'));
+        }
+    }
+
+    /// commitlint's conventional config rejects body and footer lines over 100 characters.
+    #[test]
+    fn realistic_lines_fit_in_100_characters_and_read_back(
+        models in prop::collection::vec(realistic_line(), 1..6),
+        sessions in prop::collection::btree_map(
+            "[a-z][a-z0-9-]{0,24}", 0u64..=10_000_000_000, 0..3),
+        replaces in prop::collection::vec("[0-9a-f]{16}", 0..3),
+    ) {
+        let block = Block::build(new_block_id(), models, &sessions, replaces);
+        let lines = block.to_trailer_lines();
+        for line in &lines {
+            prop_assert!(
+                line.chars().count() <= MAX_LINE_CHARS,
+                "{} characters: {}", line.chars().count(), line
+            );
+        }
+        let message = insert_block("Subject\n", &lines, "#");
+        let read = parse_blocks(&message);
+        prop_assert_eq!(&read, &vec![block.clone()]);
+        // And the sums agree with the values written.
+        let mut range = RangeTotals::new();
+        range.add_commit(read);
+        let totals = range.finish();
+        let usd: u128 = block.models.iter().filter_map(|m| m.cost).map(|c| c.0).sum();
+        prop_assert_eq!(totals.cost.0, usd);
+        let input: u64 = block.models.iter().map(|m| m.input).sum();
+        prop_assert_eq!(totals.tokens.input, input);
+        for unit in &totals.units {
+            let sum: u128 = block
+                .models
+                .iter()
+                .filter_map(|m| m.quantity(&unit.unit))
+                .map(|q| q.0)
+                .sum();
+            prop_assert_eq!(unit.amount.0, sum);
         }
     }
 
@@ -109,6 +240,65 @@ proptest! {
     fn arbitrary_values_never_panic(value in ".*") {
         for key in ["AI-Agent", "AI-Model", "AI-Cost-Estimate", "AI-Cost-Replaces", "AI-Cost-Id"] {
             let _ = parse_blocks(&format!("{key}: {value}\n    {key}:{value}"));
+        }
+    }
+}
+
+/// A user's message made of lines that look like ours but are no block agent-cost wrote
+/// (no line closes them with a 16-hex-digit id).
+fn lookalike_message() -> impl Strategy<Value = String> {
+    let line = prop::sample::select(vec![
+        "Subject",
+        "prose",
+        "",
+        "",
+        "# comment",
+        "AI-Agent: rename the agent module",
+        "AI-Model: the new one",
+        "AI-Model: m agent=a cost=1",
+        "AI-Tokens: req=1 in=2",
+        "AI-Quantity: 2 credits",
+        "AI-Cost-Estimate: 1 USD",
+        "AI-Cost-Replaces: 0123456789abcdef",
+        "AI-Cost-Id: not-an-id",
+        "AI-Cost-Id: 0123456789abcde",
+        "    AI-Model: m agent=a cost=1",
+        "Signed-off-by: A <a@example.com>",
+        "Key: value",
+    ]);
+    prop::collection::vec(line, 0..10).prop_map(|lines| {
+        let mut message = lines.join("\n");
+        message.push('\n');
+        message
+    })
+}
+
+/// Blocks as the hook writes them: at least one model, so they start with `AI-Agent:` lines.
+fn hook_block() -> impl Strategy<Value = Block> {
+    (
+        "[0-9a-f]{16}",
+        prop::collection::vec(model_line(), 1..4),
+        prop::collection::vec("[0-9a-f]{16}", 0..2),
+    )
+        .prop_map(|(id, models, replaces)| Block::build(id, models, &BTreeMap::new(), replaces))
+}
+
+proptest! {
+    /// Whatever the user wrote stays: only the block we inserted is ever taken out again, and
+    /// whether the message has content is decided by the user's lines alone.
+    #[test]
+    fn only_our_blocks_are_ever_taken_out(user in lookalike_message(), block in hook_block()) {
+        let message = insert_block(&user, &block.to_trailer_lines(), "#");
+        prop_assert_eq!(has_content(&message, "#"), has_content(&user, "#"));
+        let non_blank = |text: &str| -> Vec<String> {
+            text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect()
+        };
+        prop_assert_eq!(non_blank(&remove_our_lines(&message)), non_blank(&user));
+        // The amend path (the hook writes blocks only into messages with content).
+        if has_content(&user, "#") {
+            let (stripped, removed) = remove_final_blocks(&message, "#");
+            prop_assert_eq!(non_blank(&stripped), non_blank(&user));
+            prop_assert_eq!(removed, vec![block]);
         }
     }
 }
@@ -192,6 +382,7 @@ fn documented_example_is_written_exactly() {
         cache_write: write,
         cache_read: read,
         cost: Some(Money::from_micros(micros)),
+        quantities: Vec::new(),
     };
     let block = Block::build(
         "6f1c2a9e4b7d3f80".to_string(),
@@ -206,12 +397,124 @@ fn documented_example_is_written_exactly() {
         block.to_trailer_lines(),
         [
             "AI-Agent: claude-code sessions=2 cost=0.412345",
-            "AI-Model: claude-haiku-4-5 agent=claude-code requests=3 in=300 out=900 cache-write=0 cache-read=0 cost=0.011111",
-            "AI-Model: claude-sonnet-4-5 agent=claude-code requests=14 in=1200 out=6800 cache-write=4000 cache-read=120000 cost=0.401234",
+            "AI-Model: claude-haiku-4-5 agent=claude-code cost=0.011111",
+            "AI-Tokens: req=3 in=300 out=900 cw=0 cr=0",
+            "AI-Model: claude-sonnet-4-5 agent=claude-code cost=0.401234",
+            "AI-Tokens: req=14 in=1200 out=6800 cw=4000 cr=120000",
             "AI-Cost-Estimate: 0.412345 USD",
             "AI-Cost-Id: 6f1c2a9e4b7d3f80",
         ]
     );
+}
+
+#[test]
+fn documented_units_example_is_written_exactly() {
+    let sonnet = ModelLine {
+        requests: 14,
+        input: 1200,
+        output: 6800,
+        cache_write: 4000,
+        cache_read: 120_000,
+        ..ModelLine::from_tokens(
+            "claude-code",
+            "claude-sonnet-4-5",
+            0,
+            &Default::default(),
+            Some(Money::from_micros(401_234)),
+        )
+    };
+    let copilot = ModelLine {
+        requests: 12,
+        ..ModelLine::from_tokens("copilot", "gpt-5", 0, &Default::default(), None)
+    }
+    .with_quantity(Money::from_micros(12_000_000), UNIT_PREMIUM_REQUESTS);
+    let kiro = ModelLine::from_tokens(
+        "kiro",
+        "claude-sonnet-4-5",
+        3,
+        &Default::default(),
+        Some(Money::from_micros(52_000)),
+    )
+    .with_quantity(Money::from_micros(3_500_000), UNIT_CREDITS);
+    let block = Block::build(
+        "0a1b2c3d4e5f6789".to_string(),
+        vec![sonnet, copilot, kiro],
+        &BTreeMap::from([
+            ("claude-code".to_string(), 1),
+            ("copilot".to_string(), 1),
+            ("kiro".to_string(), 1),
+        ]),
+        vec![],
+    );
+    let lines = block.to_trailer_lines();
+    assert_eq!(
+        lines,
+        [
+            "AI-Agent: claude-code sessions=1 cost=0.401234",
+            "AI-Agent: copilot sessions=1 cost=0.000000 unpriced=1",
+            "AI-Agent: kiro sessions=1 cost=0.052000",
+            "AI-Model: claude-sonnet-4-5 agent=claude-code cost=0.401234",
+            "AI-Tokens: req=14 in=1200 out=6800 cw=4000 cr=120000",
+            "AI-Model: gpt-5 agent=copilot cost=unpriced",
+            "AI-Tokens: req=12 in=0 out=0 cw=0 cr=0",
+            "AI-Quantity: 12 premium-requests",
+            "AI-Model: claude-sonnet-4-5 agent=kiro cost=0.052000",
+            "AI-Tokens: req=3 in=0 out=0 cw=0 cr=0",
+            "AI-Quantity: 3.5 credits",
+            "AI-Cost-Estimate: 0.453234 USD (incomplete: 1 model unpriced)",
+            "AI-Cost-Estimate: 3.5 credits",
+            "AI-Cost-Estimate: 12 premium-requests",
+            "AI-Cost-Id: 0a1b2c3d4e5f6789",
+        ]
+    );
+    assert_eq!(parse_blocks(&lines.join("\n")), vec![block]);
+}
+
+#[test]
+fn quantities_add_per_unit_and_usd_is_never_a_quantity() {
+    let base = || ModelLine::from_tokens("copilot", "gpt-5", 1, &Default::default(), None);
+    let block = Block::build(
+        "0123456789abcdef".to_string(),
+        vec![
+            base().with_quantity(Money::from_micros(1_000_000), UNIT_PREMIUM_REQUESTS),
+            base()
+                .with_quantity(Money::from_micros(2_000_000), UNIT_PREMIUM_REQUESTS)
+                .with_quantity(Money::from_micros(250_000), "USD"),
+            // A unit named with a space is normalised like names are.
+            base().with_quantity(Money(1_500_000), "premium requests"),
+        ],
+        &BTreeMap::new(),
+        vec![],
+    );
+    assert_eq!(block.models.len(), 1);
+    let line = &block.models[0];
+    assert_eq!(line.requests, 3);
+    // The USD "quantity" became the cost the other lines lacked; so it stays unpriced (one of
+    // the summed lines had no price), and no USD quantity is left.
+    assert_eq!(line.cost, None);
+    // Amounts are summed exactly, then rounded half up to micro-units once.
+    assert_eq!(
+        line.quantities,
+        vec![Quantity::new(
+            Money::from_micros(3_000_002),
+            UNIT_PREMIUM_REQUESTS
+        )]
+    );
+    assert_eq!(
+        block.to_trailer_lines()[3],
+        "AI-Quantity: 3.000002 premium-requests"
+    );
+
+    // A priced line keeps its cost; a USD quantity on an unpriced line prices it.
+    let priced = Block::build(
+        "0123456789abcdef".to_string(),
+        vec![base().with_quantity(Money::from_micros(250_000), "usd")],
+        &BTreeMap::new(),
+        vec![],
+    );
+    assert_eq!(priced.models[0].cost, Some(Money::from_micros(250_000)));
+    assert!(priced.models[0].quantities.is_empty());
+    assert_eq!(priced.estimates.len(), 1);
 }
 
 #[test]
@@ -245,14 +548,44 @@ fn rounding_is_per_model_half_up_and_names_are_normalised() {
         lines[0],
         "AI-Agent: claude-code sessions=0 cost=0.000001 unpriced=1"
     );
-    assert!(lines[1].starts_with("AI-Model: model-one agent=claude-code requests=6 "));
-    assert!(lines[1].ends_with(" cost=0.000001"));
-    assert!(lines[2].starts_with("AI-Model: model-two ") && lines[2].ends_with(" cost=0.000000"));
-    assert!(lines[3].starts_with("AI-Model: unknown ") && lines[3].ends_with(" cost=unpriced"));
     assert_eq!(
-        lines[4],
+        lines[1],
+        "AI-Model: model-one agent=claude-code cost=0.000001"
+    );
+    assert_eq!(lines[2], "AI-Tokens: req=6 in=200 out=400 cw=600 cr=800");
+    assert_eq!(
+        lines[3],
+        "AI-Model: model-two agent=claude-code cost=0.000000"
+    );
+    assert_eq!(
+        lines[5],
+        "AI-Model: unknown agent=claude-code cost=unpriced"
+    );
+    assert_eq!(
+        lines[7],
         "AI-Cost-Estimate: 0.000001 USD (incomplete: 1 model unpriced)"
     );
-    assert_eq!(lines[5], "AI-Cost-Replaces: 00000000000000aa");
-    assert_eq!(lines[6], "AI-Cost-Id: abcdef0123456789");
+    assert_eq!(lines[8], "AI-Cost-Replaces: 00000000000000aa");
+    assert_eq!(lines[9], "AI-Cost-Id: abcdef0123456789");
+}
+
+#[test]
+fn the_longest_realistic_lines_are_exactly_100_characters() {
+    let block = common::longest_block("ffffffffffffffff");
+    let lines = block.to_trailer_lines();
+    let longest = lines.iter().map(|l| l.chars().count()).max().unwrap();
+    assert_eq!(longest, MAX_LINE_CHARS, "{lines:#?}");
+    assert_eq!(
+        lines[1],
+        format!(
+            "AI-Model: {} agent={} cost=99999.999999",
+            "m".repeat(40),
+            "a".repeat(25)
+        )
+    );
+    assert_eq!(
+        lines[2],
+        "AI-Tokens: req=10000000000 in=10000000000 out=10000000000 cw=10000000000 cr=10000000000"
+    );
+    assert_eq!(parse_blocks(&lines.join("\n")), vec![block]);
 }

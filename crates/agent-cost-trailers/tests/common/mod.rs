@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use agent_cost_events::Money;
-use agent_cost_trailers::{Block, ModelLine};
+use agent_cost_trailers::{Block, ModelLine, Quantity, UNIT_CREDITS, UNIT_PREMIUM_REQUESTS};
 
 /// A model line with the given cost in micro-dollars (`None` = unpriced).
 pub fn model(agent: &str, model: &str, micros: Option<u64>) -> ModelLine {
@@ -20,6 +20,7 @@ pub fn model(agent: &str, model: &str, micros: Option<u64>) -> ModelLine {
         cache_write: 300,
         cache_read: 400,
         cost: micros.map(Money::from_micros),
+        quantities: Vec::new(),
     }
 }
 
@@ -35,6 +36,52 @@ pub fn sample_block(id: &str) -> Block {
         ],
         &sessions,
         vec!["00000000000000aa".to_string()],
+    )
+}
+
+/// A block with spend in USD, premium requests (an unpriced Copilot model) and credits.
+pub fn units_block(id: &str) -> Block {
+    Block::build(
+        id.to_string(),
+        vec![
+            model("claude-code", "claude-sonnet-4-5", Some(401_234)),
+            ModelLine {
+                requests: 12,
+                ..model("copilot", "gpt-5", None)
+            }
+            .with_quantity(Money::from_micros(12_000_000), UNIT_PREMIUM_REQUESTS),
+            model("kiro", "claude-sonnet-4-5", Some(52_000))
+                .with_quantity(Money::from_micros(3_500_000), UNIT_CREDITS),
+        ],
+        &BTreeMap::from([("copilot".to_string(), 1), ("kiro".to_string(), 1)]),
+        vec![],
+    )
+}
+
+/// A block whose lines are as long as realistic values make them: 40-character model names,
+/// 25-character agent and unit names, counts of 10¹⁰, amounts of 99999.999999.
+pub fn longest_block(id: &str) -> Block {
+    const TEN_BILLION: u64 = 10_000_000_000;
+    let agent = "a".repeat(25);
+    let line = |model: char, cost: Option<u64>| ModelLine {
+        agent: agent.clone(),
+        model: model.to_string().repeat(40),
+        requests: TEN_BILLION,
+        input: TEN_BILLION,
+        output: TEN_BILLION,
+        cache_write: TEN_BILLION,
+        cache_read: TEN_BILLION,
+        cost: cost.map(Money::from_micros),
+        quantities: vec![Quantity::new(
+            Money::from_micros(99_999_999_999),
+            "u".repeat(25),
+        )],
+    };
+    Block::build(
+        id.to_string(),
+        vec![line('m', Some(99_999_999_999)), line('n', None)],
+        &BTreeMap::from([(agent.clone(), TEN_BILLION)]),
+        vec!["eeeeeeeeeeeeeeee".to_string()],
     )
 }
 

@@ -48,11 +48,12 @@ fn commit_with_m_carries_the_spend_and_the_next_commit_none() {
     assert_eq!(lines[0], "AI-Agent: claude-code sessions=1 cost=0.022950");
     assert_eq!(
         lines[1],
-        "AI-Model: claude-sonnet-4-5 agent=claude-code requests=2 in=150 out=1500 cache-write=0 cache-read=0 cost=0.022950"
+        "AI-Model: claude-sonnet-4-5 agent=claude-code cost=0.022950"
     );
-    assert_eq!(lines[2], "AI-Cost-Estimate: 0.022950 USD");
-    assert!(lines[3].starts_with("AI-Cost-Id: "), "{lines:?}");
-    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[2], "AI-Tokens: req=2 in=150 out=1500 cw=0 cr=0");
+    assert_eq!(lines[3], "AI-Cost-Estimate: 0.022950 USD");
+    assert!(lines[4].starts_with("AI-Cost-Id: "), "{lines:?}");
+    assert_eq!(lines.len(), 5);
     let via_format = env
         .git(
             &repo,
@@ -142,6 +143,52 @@ fn aborted_commits_leave_everything_pending_for_the_next() {
     assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 30_600);
 }
 
+/// A subject that starts like one of our trailers is the user's text: the commit is made with
+/// it, and carries the spend below it.
+#[test]
+fn a_subject_that_starts_with_an_ai_key_is_committed() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    stage(&env, &repo, "a.txt");
+    env.git(
+        &repo,
+        &["commit", "-q", "-m", "AI-Agent: rename the agent module"],
+    );
+    let subject = env.git(&repo, &["log", "-1", "--format=%s"]).stdout;
+    assert_eq!(subject.trim_end(), "AI-Agent: rename the agent module");
+    let message = env.git(&repo, &["log", "-1", "--format=%B"]).stdout;
+    assert!(
+        message.starts_with("AI-Agent: rename the agent module\n\nAI-Agent: claude-code "),
+        "{message}"
+    );
+    assert_eq!(estimate_micros(&ai_trailers(&env, &repo, "HEAD")), 15_300);
+    assert_eq!(pending_requests(&env, &repo), 0);
+    let total = sum(&env, &repo, "HEAD");
+    assert_eq!(total["commits_with_cost"], 1);
+    assert_eq!(micros(&total["cost_usd"]), 15_300);
+
+    // With nothing pending (only commit-msg has anything to decide), and with a body too.
+    stage(&env, &repo, "b.txt");
+    env.git(
+        &repo,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "AI-Model: support gpt-5",
+            "-m",
+            "AI-Cost-Id: shown in git log",
+        ],
+    );
+    let message = env.git(&repo, &["log", "-1", "--format=%B"]).stdout;
+    assert_eq!(
+        message.trim_end(),
+        "AI-Model: support gpt-5\n\nAI-Cost-Id: shown in git log"
+    );
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 15_300);
+}
+
 #[test]
 fn an_amended_message_emptied_in_the_editor_still_aborts() {
     let env = TestEnv::new();
@@ -205,9 +252,7 @@ fn amend_merges_old_and_new_spend_into_one_block() {
         "{lines:?}"
     );
     assert!(
-        lines
-            .iter()
-            .any(|l| l.contains("requests=2 in=300 out=3000")),
+        lines.iter().any(|l| l.contains("req=2 in=300 out=3000")),
         "{lines:?}"
     );
     assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 45_900);
@@ -277,7 +322,7 @@ fn a_longer_copy_arriving_after_the_drain_charges_only_the_growth() {
     let lines = ai_trailers(&env, &repo, "HEAD");
     // Only the 999 more output tokens: 14,985 µ$, and no new request.
     assert!(
-        lines.iter().any(|l| l.contains("requests=0 in=0 out=999")),
+        lines.iter().any(|l| l.contains("req=0 in=0 out=999")),
         "{lines:?}"
     );
     assert_eq!(estimate_micros(&lines), 14_985);

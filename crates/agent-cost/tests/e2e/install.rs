@@ -94,7 +94,8 @@ fn an_existing_hook_still_runs_and_comes_back_on_uninstall() {
         all[1].starts_with("AI-Agent: "),
         "our lines join their trailer block: {all:?}"
     );
-    assert_eq!(all.len(), 5);
+    // Signed-off-by, then AI-Agent, AI-Model, AI-Tokens, AI-Cost-Estimate, AI-Cost-Id.
+    assert_eq!(all.len(), 6, "{all:?}");
 
     env.agent_cost(&repo, &["install-hooks", "--uninstall"]);
     assert_eq!(

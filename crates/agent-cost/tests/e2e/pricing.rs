@@ -19,7 +19,11 @@ fn unknown_models_are_unpriced_until_an_override_prices_them() {
     commit(&env, &repo, "a.txt", "Unknown model");
     let lines = ai_trailers(&env, &repo, "HEAD");
     assert!(
-        lines.contains(&"AI-Model: acme-coder-9 agent=claude-code requests=1 in=1000 out=1000 cache-write=0 cache-read=0 cost=unpriced".to_string()),
+        lines.windows(2).any(|pair| pair
+            == [
+                "AI-Model: acme-coder-9 agent=claude-code cost=unpriced",
+                "AI-Tokens: req=1 in=1000 out=1000 cw=0 cr=0"
+            ]),
         "{lines:?}"
     );
     assert!(
