@@ -5,6 +5,7 @@
 //! - [`schema`] owns the tables, the schema version and its migrations.
 //! - [`store`] opens the database (private to the user) and hands out transactions.
 //! - [`record`] applies one copy of an event: deduplication by the source's repeat rule.
+//! - [`pending`] keeps running sums of every tally's pending charges.
 //! - [`tally`] reads a worktree's pending spend, proposes drains and settles them.
 //! - [`tracking`] records which repositories charge spend to commits, and since when.
 //!
@@ -15,6 +16,7 @@
 
 pub mod error;
 mod names;
+pub mod pending;
 pub mod record;
 pub mod schema;
 pub mod store;

@@ -13,6 +13,7 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::error::StoreError;
 use crate::names::variant_hash;
+use crate::pending::{GroupKey, Sums, minute_of, prompt_class};
 use crate::store::Tx;
 use crate::time::millis_of;
 
@@ -37,6 +38,31 @@ struct Known {
     tokens: TokenCounts,
     quantity: Option<u64>,
     worktree: Option<i64>,
+    attrs: Attrs,
+}
+
+/// What the running sums of pending charges key an event's charges by.
+struct Attrs {
+    agent: i64,
+    model: i64,
+    session: i64,
+    speed: String,
+    unit: String,
+    minute: i64,
+}
+
+impl Attrs {
+    fn key(&self, worktree: Option<i64>, prompt_class: i64) -> GroupKey {
+        GroupKey {
+            worktree: worktree.unwrap_or(0),
+            agent: self.agent,
+            model: self.model,
+            speed: self.speed.clone(),
+            prompt_class,
+            unit: self.unit.clone(),
+            minute: self.minute,
+        }
+    }
 }
 
 impl Tx<'_> {
@@ -115,7 +141,7 @@ impl Tx<'_> {
         self.tx
             .prepare_cached(
                 "SELECT id, variant, sidechain, input, output, cache_write_5m, cache_write_1h,
-                        cache_read, quantity, worktree
+                        cache_read, quantity, worktree, model, session, speed, unit, ts_ms
                  FROM events WHERE agent = ?1 AND key = ?2",
             )
             .and_then(|mut s| {
@@ -127,6 +153,14 @@ impl Tx<'_> {
                         tokens: tokens_at(row, 3)?,
                         quantity: row.get::<_, Option<i64>>(8)?.map(|q| q as u64),
                         worktree: row.get(9)?,
+                        attrs: Attrs {
+                            agent,
+                            model: row.get(10)?,
+                            session: row.get(11)?,
+                            speed: row.get::<_, Option<String>>(12)?.unwrap_or_default(),
+                            unit: row.get::<_, Option<String>>(13)?.unwrap_or_default(),
+                            minute: minute_of(row.get(14)?),
+                        },
                     })
                 })
                 .optional()
@@ -144,6 +178,7 @@ impl Tx<'_> {
         let session = self.session_id(agent, &event.session_id)?;
         let model = self.model_id(&event.model)?;
         let place = self.place_id(&event.cwd, event.git_branch.as_deref().unwrap_or(""))?;
+        let ts_ms = millis_of(&event.timestamp);
         let inserted = self
             .tx
             .prepare_cached(
@@ -163,7 +198,7 @@ impl Tx<'_> {
                     session,
                     model,
                     event.speed,
-                    millis_of(&event.timestamp),
+                    ts_ms,
                     place,
                     worktree,
                     t.input as i64,
@@ -182,14 +217,18 @@ impl Tx<'_> {
             return Ok(false);
         }
         let id = self.tx.last_insert_rowid();
-        self.insert_charge(
-            id,
-            worktree,
-            &t,
-            event.requests,
-            quantity.map(|q| q.micros),
-            source_cost,
-        )?;
+        let attrs = Attrs {
+            agent,
+            model,
+            session,
+            speed: event.speed.clone().unwrap_or_default(),
+            unit: quantity
+                .map(|q| q.unit.as_str().to_string())
+                .unwrap_or_default(),
+            minute: minute_of(ts_ms),
+        };
+        let charge = Sums::of_charge(&t, event.requests, quantity.map(|q| q.micros), source_cost);
+        self.insert_charge(id, worktree, &attrs, prompt_class(&t), &t, &charge)?;
         Ok(true)
     }
 
@@ -197,10 +236,10 @@ impl Tx<'_> {
         &self,
         event: i64,
         worktree: Option<i64>,
+        attrs: &Attrs,
+        prompt_class: i64,
         tokens: &TokenCounts,
-        requests: u64,
-        quantity: Option<u64>,
-        source_cost: Option<i64>,
+        charge: &Sums,
     ) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
@@ -217,12 +256,69 @@ impl Tx<'_> {
                     tokens.cache_write_5m as i64,
                     tokens.cache_write_1h as i64,
                     tokens.cache_read as i64,
-                    requests as i64,
-                    quantity.map(|q| clamp_i64(u128::from(q))),
-                    source_cost,
+                    charge.requests,
+                    (charge.quantity != 0).then_some(charge.quantity),
+                    (charge.with_source_cost != 0).then_some(charge.source_cost),
                 ])
             })
-            .map(|_| ())
+            .map_err(|e| self.err(e))?;
+        self.adjust_pending(attrs.key(worktree, prompt_class), attrs.session, charge, 1);
+        Ok(())
+    }
+
+    /// Everything charged up to here in a worktree is settled (0 for the unattributed tally,
+    /// which never settles).
+    pub(crate) fn settled_upto(&self, worktree: Option<i64>) -> Result<i64, StoreError> {
+        let Some(worktree) = worktree else {
+            return Ok(0);
+        };
+        self.tx
+            .prepare_cached("SELECT settled_upto FROM worktrees WHERE id = ?1")
+            .and_then(|mut s| s.query_row([worktree], |row| row.get(0)).optional())
+            .map(|found| found.unwrap_or(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// The summed pending (or settled) charges of one event.
+    fn charges_of_event(
+        &self,
+        known: &Known,
+        pending: bool,
+    ) -> Result<(Sums, TokenCounts), StoreError> {
+        let settled = self.settled_upto(known.worktree)?;
+        let sql = if pending {
+            "SELECT COALESCE(SUM(input), 0), COALESCE(SUM(output), 0),
+                    COALESCE(SUM(cache_write_5m), 0), COALESCE(SUM(cache_write_1h), 0),
+                    COALESCE(SUM(cache_read), 0), COALESCE(SUM(requests), 0),
+                    COALESCE(SUM(quantity), 0), COALESCE(SUM(source_cost), 0), COUNT(*),
+                    COUNT(source_cost)
+             FROM charges WHERE event = ?1 AND id > ?2"
+        } else {
+            "SELECT COALESCE(SUM(input), 0), COALESCE(SUM(output), 0),
+                    COALESCE(SUM(cache_write_5m), 0), COALESCE(SUM(cache_write_1h), 0),
+                    COALESCE(SUM(cache_read), 0), COALESCE(SUM(requests), 0),
+                    COALESCE(SUM(quantity), 0), COALESCE(SUM(source_cost), 0), COUNT(*),
+                    COUNT(source_cost)
+             FROM charges WHERE event = ?1 AND id <= ?2"
+        };
+        self.tx
+            .prepare_cached(sql)
+            .and_then(|mut s| {
+                s.query_row(params![known.id, settled], |row| {
+                    let tokens = tokens_at(row, 0)?;
+                    Ok((
+                        Sums {
+                            tokens: tokens.fields().map(|n| n as i64),
+                            requests: row.get(5)?,
+                            quantity: row.get(6)?,
+                            source_cost: row.get(7)?,
+                            charges: row.get(8)?,
+                            with_source_cost: row.get(9)?,
+                        },
+                        tokens,
+                    ))
+                })
+            })
             .map_err(|e| self.err(e))
     }
 
@@ -254,13 +350,39 @@ impl Tx<'_> {
         let grows_only = target.max_fieldwise(&known.tokens) == target
             && target_quantity.unwrap_or(0) >= known.quantity.unwrap_or(0);
         self.update_event(known.id, event, &target, target_quantity, replaces)?;
+        let (old_class, new_class) = (prompt_class(&known.tokens), prompt_class(&target));
         if grows_only {
+            if old_class != new_class {
+                // The whole request is priced at its new tier: move what is pending.
+                let (pending, _) = self.charges_of_event(&known, true)?;
+                let attrs = &known.attrs;
+                self.adjust_pending(
+                    attrs.key(known.worktree, old_class),
+                    attrs.session,
+                    &pending,
+                    -1,
+                );
+                self.adjust_pending(
+                    attrs.key(known.worktree, new_class),
+                    attrs.session,
+                    &pending,
+                    1,
+                );
+            }
             let growth = target.saturating_sub(&known.tokens);
             let quantity_growth = target_quantity.map(|q| q - known.quantity.unwrap_or(0));
-            self.insert_charge(known.id, known.worktree, &growth, 0, quantity_growth, None)?;
+            let charge = Sums::of_charge(&growth, 0, quantity_growth, None);
+            self.insert_charge(
+                known.id,
+                known.worktree,
+                &known.attrs,
+                new_class,
+                &growth,
+                &charge,
+            )?;
             return Ok(Recorded::Grew);
         }
-        self.rewrite_pending(known.id, known.worktree, &target, target_quantity)?;
+        self.rewrite_pending(&known, &target, target_quantity)?;
         Ok(Recorded::Replaced)
     }
 
@@ -302,48 +424,40 @@ impl Tx<'_> {
     /// back: a smaller copy read after a drain can only lower what is still pending).
     fn rewrite_pending(
         &self,
-        id: i64,
-        worktree: Option<i64>,
+        known: &Known,
         target: &TokenCounts,
         quantity: Option<u64>,
     ) -> Result<(), StoreError> {
-        let (settled, settled_quantity, pending_requests) = self
-            .tx
-            .query_row(
-                "SELECT COALESCE(SUM(CASE WHEN drain IS NOT NULL THEN input END), 0),
-                        COALESCE(SUM(CASE WHEN drain IS NOT NULL THEN output END), 0),
-                        COALESCE(SUM(CASE WHEN drain IS NOT NULL THEN cache_write_5m END), 0),
-                        COALESCE(SUM(CASE WHEN drain IS NOT NULL THEN cache_write_1h END), 0),
-                        COALESCE(SUM(CASE WHEN drain IS NOT NULL THEN cache_read END), 0),
-                        COALESCE(SUM(CASE WHEN drain IS NOT NULL THEN quantity END), 0),
-                        COALESCE(SUM(CASE WHEN drain IS NULL THEN requests END), 0)
-                 FROM charges WHERE event = ?1",
-                [id],
-                |row| {
-                    Ok((
-                        tokens_at(row, 0)?,
-                        row.get::<_, i64>(5)? as u64,
-                        row.get::<_, i64>(6)? as u64,
-                    ))
-                },
-            )
-            .map_err(|e| self.err(e))?;
+        let (pending, _) = self.charges_of_event(known, true)?;
+        let (settled_sums, settled) = self.charges_of_event(known, false)?;
+        let settled_quantity = settled_sums.quantity.max(0) as u64;
+        let attrs = &known.attrs;
+        let old_class = prompt_class(&known.tokens);
+        self.adjust_pending(
+            attrs.key(known.worktree, old_class),
+            attrs.session,
+            &pending,
+            -1,
+        );
+        let settled_upto = self.settled_upto(known.worktree)?;
         self.tx
             .execute(
-                "DELETE FROM charges WHERE event = ?1 AND drain IS NULL",
-                [id],
+                "DELETE FROM charges WHERE event = ?1 AND id > ?2",
+                params![known.id, settled_upto],
             )
             .map_err(|e| self.err(e))?;
         let remaining = target.saturating_sub(&settled);
         let remaining_quantity = quantity.map(|q| q.saturating_sub(settled_quantity));
-        if !remaining.is_zero() || pending_requests > 0 || remaining_quantity.unwrap_or(0) > 0 {
+        let requests = pending.requests.max(0) as u64;
+        if !remaining.is_zero() || requests > 0 || remaining_quantity.unwrap_or(0) > 0 {
+            let charge = Sums::of_charge(&remaining, requests, remaining_quantity, None);
             self.insert_charge(
-                id,
-                worktree,
+                known.id,
+                known.worktree,
+                attrs,
+                prompt_class(target),
                 &remaining,
-                pending_requests,
-                remaining_quantity,
-                None,
+                &charge,
             )?;
         }
         Ok(())

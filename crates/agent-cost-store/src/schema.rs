@@ -18,10 +18,11 @@ CREATE TABLE meta (
 ) WITHOUT ROWID;
 
 CREATE TABLE worktrees (
-    id         INTEGER PRIMARY KEY,
-    git_dir    TEXT NOT NULL UNIQUE,
-    common_dir TEXT NOT NULL,
-    workdir    TEXT NOT NULL
+    id           INTEGER PRIMARY KEY,
+    git_dir      TEXT NOT NULL UNIQUE,
+    common_dir   TEXT NOT NULL,
+    workdir      TEXT NOT NULL,
+    settled_upto INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX worktrees_by_common_dir ON worktrees (common_dir);
 CREATE INDEX worktrees_by_workdir ON worktrees (workdir);
@@ -86,10 +87,11 @@ CREATE TABLE events (
 );
 
 CREATE TABLE drains (
-    id          INTEGER PRIMARY KEY,
-    drain       TEXT NOT NULL UNIQUE,
-    worktree    INTEGER REFERENCES worktrees (id),
-    upto        INTEGER NOT NULL,
+    id           INTEGER PRIMARY KEY,
+    drain        TEXT NOT NULL UNIQUE,
+    worktree     INTEGER REFERENCES worktrees (id),
+    first_charge INTEGER,
+    upto         INTEGER NOT NULL,
     state       TEXT NOT NULL,
     since_ms    INTEGER,
     proposed_at TEXT,
@@ -109,11 +111,39 @@ CREATE TABLE charges (
     cache_read     INTEGER NOT NULL,
     requests       INTEGER NOT NULL,
     quantity       INTEGER,
-    source_cost    INTEGER,
-    drain          INTEGER REFERENCES drains (id)
+    source_cost    INTEGER
 );
-CREATE INDEX charges_pending ON charges (worktree, id) WHERE drain IS NULL;
+CREATE INDEX charges_by_worktree ON charges (worktree, id);
 CREATE INDEX charges_by_event ON charges (event);
+
+-- Running sums of pending charges (see crates/agent-cost-store/src/pending.rs).
+CREATE TABLE pending_groups (
+    worktree         INTEGER NOT NULL,
+    agent            INTEGER NOT NULL,
+    model            INTEGER NOT NULL,
+    speed            TEXT NOT NULL,
+    prompt_class     INTEGER NOT NULL,
+    unit             TEXT NOT NULL,
+    minute           INTEGER NOT NULL,
+    input            INTEGER NOT NULL,
+    output           INTEGER NOT NULL,
+    cache_write_5m   INTEGER NOT NULL,
+    cache_write_1h   INTEGER NOT NULL,
+    cache_read       INTEGER NOT NULL,
+    requests         INTEGER NOT NULL,
+    quantity         INTEGER NOT NULL,
+    source_cost      INTEGER NOT NULL,
+    charges          INTEGER NOT NULL,
+    with_source_cost INTEGER NOT NULL,
+    PRIMARY KEY (worktree, agent, model, speed, prompt_class, unit, minute)
+) WITHOUT ROWID;
+CREATE TABLE pending_sessions (
+    worktree INTEGER NOT NULL,
+    session  INTEGER NOT NULL,
+    minute   INTEGER NOT NULL,
+    charges  INTEGER NOT NULL,
+    PRIMARY KEY (worktree, session, minute)
+) WITHOUT ROWID;
 
 -- Events with their names, as people and other tools want to read them.
 CREATE VIEW usage_events AS
@@ -129,14 +159,18 @@ JOIN models m ON m.id = e.model
 JOIN places p ON p.id = e.place
 LEFT JOIN worktrees w ON w.id = e.worktree;
 
--- Charges with their event's names and the commit that carried them (NULL: pending).
+-- Charges with their event's names and the drain that settled them (NULL: pending). A drain
+-- settles a worktree's charges from first_charge to upto; those of events logged before its
+-- since_ms were not written into the commit (spend from before tracking began).
 CREATE VIEW usage_charges AS
-SELECT c.id, u.agent, u.model, u.session, u.ts, u.worktree, c.input, c.output,
+SELECT c.id, c.event, u.agent, u.model, u.session, u.ts, u.worktree, c.input, c.output,
        c.cache_write_5m, c.cache_write_1h, c.cache_read, c.requests, c.quantity, u.unit,
-       c.source_cost, d.drain, d.state AS drain_state, d.commit_id
+       c.source_cost, d.drain, d.commit_id,
+       (d.id IS NOT NULL AND d.since_ms IS NOT NULL AND u.ts_ms < d.since_ms) AS before_tracking
 FROM charges c
 JOIN usage_events u ON u.id = c.event
-LEFT JOIN drains d ON d.id = c.drain;
+LEFT JOIN drains d ON d.worktree = c.worktree AND d.state = 'settled'
+    AND c.id BETWEEN d.first_charge AND d.upto;
 "#];
 
 /// The version a database is at (0 for a new, empty one).

@@ -27,6 +27,7 @@ pub struct Tx<'a> {
     pub(crate) tx: rusqlite::Transaction<'a>,
     pub(crate) path: &'a Path,
     pub(crate) names: std::cell::RefCell<crate::names::NameCache>,
+    pub(crate) deltas: std::cell::RefCell<crate::pending::PendingDeltas>,
 }
 
 impl Store {
@@ -125,6 +126,7 @@ impl Store {
             tx,
             path: &self.path,
             names: Default::default(),
+            deltas: Default::default(),
         })
     }
 
@@ -138,6 +140,7 @@ impl Store {
             tx,
             path: &self.path,
             names: Default::default(),
+            deltas: Default::default(),
         })
     }
 }
@@ -145,6 +148,7 @@ impl Store {
 impl Tx<'_> {
     /// Makes every change of this transaction durable and visible, all at once.
     pub fn commit(self) -> Result<(), StoreError> {
+        self.flush_pending()?;
         let path = self.path;
         self.tx.commit().map_err(|e| StoreError::sqlite(path, e))
     }

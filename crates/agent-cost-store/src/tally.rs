@@ -89,47 +89,105 @@ pub struct Orphaned {
     pub groups: Vec<PendingGroup>,
 }
 
-const GROUP_COLUMNS: &str = "a.name, m.name, e.speed,
-    CASE WHEN (e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read) > 200000 THEN 200001
-         WHEN (e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read) > 128000 THEN 128001
-         ELSE 0 END AS prompt_class,
-    SUM(c.input), SUM(c.output), SUM(c.cache_write_5m), SUM(c.cache_write_1h), SUM(c.cache_read),
-    SUM(c.requests), e.unit, COALESCE(SUM(c.quantity), 0), COALESCE(SUM(c.source_cost), 0),
-    COUNT(*), COUNT(c.source_cost)";
+/// Rows of pending sums, before they are split at a tracking start.
+struct Row {
+    group: PendingGroup,
+    minute: i64,
+}
 
-fn group_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PendingGroup> {
-    Ok(PendingGroup {
-        agent: row.get(0)?,
-        model: row.get(1)?,
-        speed: row.get(2)?,
-        min_prompt_tokens: row.get::<_, i64>(3)?.max(0) as u64,
-        tokens: tokens_at(row, 4)?,
-        requests: row.get::<_, i64>(9)?.max(0) as u64,
-        unit: row.get(10)?,
-        quantity: row.get::<_, i64>(11)?.max(0) as u64,
-        source_cost: Money(row.get::<_, i64>(12)?.max(0) as u128),
-        charges: row.get::<_, i64>(13)?.max(0) as u64,
-        charges_with_source_cost: row.get::<_, i64>(14)?.max(0) as u64,
+fn group_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok(Row {
+        group: PendingGroup {
+            agent: row.get(0)?,
+            model: row.get(1)?,
+            speed: row.get::<_, String>(2)?.into_option(),
+            min_prompt_tokens: row.get::<_, i64>(3)?.max(0) as u64,
+            tokens: tokens_at(row, 4)?,
+            requests: row.get::<_, i64>(9)?.max(0) as u64,
+            unit: row.get::<_, String>(10)?.into_option(),
+            quantity: row.get::<_, i64>(11)?.max(0) as u64,
+            source_cost: Money(row.get::<_, i64>(12)?.max(0) as u128),
+            charges: row.get::<_, i64>(13)?.max(0) as u64,
+            charges_with_source_cost: row.get::<_, i64>(14)?.max(0) as u64,
+        },
+        minute: row.get(16)?,
     })
 }
 
-/// `worktree IS ?1` matches a worktree id, or the unattributed tally when `?1` is NULL.
-const PENDING_OF: &str = "c.worktree IS ?1 AND c.drain IS NULL AND c.id <= ?2";
+trait IntoOption {
+    fn into_option(self) -> Option<String>;
+}
+
+impl IntoOption for String {
+    fn into_option(self) -> Option<String> {
+        (!self.is_empty()).then_some(self)
+    }
+}
+
+/// Where a group of a given minute goes when tracking starts at `since_ms`.
+enum Side {
+    Carried,
+    Early,
+    /// The tracking start's own minute: its charges are split one by one.
+    Split,
+}
+
+fn side(minute: i64, since_ms: Option<i64>) -> Side {
+    match since_ms {
+        None => Side::Carried,
+        Some(_) if minute < 0 => Side::Carried,
+        Some(since) => match minute.cmp(&since.div_euclid(60_000)) {
+            std::cmp::Ordering::Greater => Side::Carried,
+            std::cmp::Ordering::Less => Side::Early,
+            std::cmp::Ordering::Equal => Side::Split,
+        },
+    }
+}
+
+/// Adds `group` into `groups`, merging with an equal key.
+fn push_group(groups: &mut Vec<PendingGroup>, group: PendingGroup) {
+    let same = |g: &PendingGroup| {
+        g.agent == group.agent
+            && g.model == group.model
+            && g.speed == group.speed
+            && g.min_prompt_tokens == group.min_prompt_tokens
+            && g.unit == group.unit
+    };
+    match groups.iter_mut().find(|g| same(g)) {
+        Some(existing) => {
+            existing.tokens += group.tokens;
+            existing.requests += group.requests;
+            existing.quantity += group.quantity;
+            existing.source_cost += group.source_cost;
+            existing.charges += group.charges;
+            existing.charges_with_source_cost += group.charges_with_source_cost;
+        }
+        None => groups.push(group),
+    }
+}
+
+const SUM_COLUMNS: &str = "a.name, m.name, p.speed, p.prompt_class, p.input, p.output,
+    p.cache_write_5m, p.cache_write_1h, p.cache_read, p.requests, p.unit, p.quantity,
+    p.source_cost, p.charges, p.with_source_cost, p.agent, p.minute";
 
 impl Tx<'_> {
     /// The pending spend of a worktree (`None`: the unattributed tally), split at `since_ms`
     /// (charges of events logged before it are "before tracking"; `None` carries everything).
+    /// Reads running sums: its cost does not grow with the number of pending charges.
     pub fn pending(
         &self,
         worktree: Option<i64>,
         since_ms: Option<i64>,
     ) -> Result<PendingSpend, StoreError> {
+        self.flush_pending()?;
+        let settled = self.settled_upto(worktree)?;
+        let key = worktree.unwrap_or(0);
         let last_charge: i64 = self
             .tx
             .prepare_cached(
-                "SELECT COALESCE(MAX(id), 0) FROM charges WHERE worktree IS ?1 AND drain IS NULL",
+                "SELECT COALESCE(MAX(id), 0) FROM charges WHERE worktree IS ?1 AND id > ?2",
             )
-            .and_then(|mut s| s.query_row([worktree], |row| row.get(0)))
+            .and_then(|mut s| s.query_row(params![worktree, settled], |row| row.get(0)))
             .map_err(|e| self.err(e))?;
         let mut spend = PendingSpend {
             last_charge,
@@ -138,51 +196,138 @@ impl Tx<'_> {
         if last_charge == 0 {
             return Ok(spend);
         }
-        let since = since_ms.unwrap_or(i64::MIN);
         let sql = format!(
-            "SELECT {GROUP_COLUMNS}, (e.ts_ms IS NULL OR e.ts_ms >= ?3) AS carried
-             FROM charges c JOIN events e ON e.id = c.event
-             JOIN agents a ON a.id = e.agent JOIN models m ON m.id = e.model
-             WHERE {PENDING_OF}
-             GROUP BY e.agent, e.model, e.speed, prompt_class, e.unit, carried
-             ORDER BY a.name, m.name, e.speed, prompt_class, e.unit"
+            "SELECT {SUM_COLUMNS} FROM pending_groups p
+             JOIN agents a ON a.id = p.agent JOIN models m ON m.id = p.model
+             WHERE p.worktree = ?1
+             ORDER BY a.name, m.name, p.speed, p.prompt_class, p.unit"
         );
-        let mut statement = self.tx.prepare_cached(&sql).map_err(|e| self.err(e))?;
-        let mut rows = statement
-            .query(params![worktree, last_charge, since])
-            .map_err(|e| self.err(e))?;
-        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            let group = group_from_row(row).map_err(|e| self.err(e))?;
-            let carried: bool = row.get(15).map_err(|e| self.err(e))?;
-            if carried {
-                spend.groups.push(group);
-            } else {
-                spend.before_tracking.push(group);
+        let rows: Vec<Row> = {
+            let mut statement = self.tx.prepare_cached(&sql).map_err(|e| self.err(e))?;
+            let rows = statement
+                .query_map([key], group_from_row)
+                .map_err(|e| self.err(e))?;
+            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?
+        };
+        let mut split_minute = false;
+        for row in rows {
+            match side(row.minute, since_ms) {
+                Side::Carried => push_group(&mut spend.groups, row.group),
+                Side::Early => push_group(&mut spend.before_tracking, row.group),
+                Side::Split => split_minute = true,
             }
         }
+        if let (true, Some(since)) = (split_minute, since_ms) {
+            self.split_minute(worktree, settled, since, &mut spend)?;
+        }
+        self.count_sessions(key, worktree, settled, since_ms, &mut spend)?;
+        Ok(spend)
+    }
+
+    /// Splits the pending charges of the tracking start's own minute, one by one.
+    fn split_minute(
+        &self,
+        worktree: Option<i64>,
+        settled: i64,
+        since: i64,
+        spend: &mut PendingSpend,
+    ) -> Result<(), StoreError> {
+        let minute = since.div_euclid(60_000);
         let mut statement = self
             .tx
             .prepare_cached(
-                "SELECT a.name, COUNT(DISTINCT e.session)
-                 FROM charges c JOIN events e ON e.id = c.event JOIN agents a ON a.id = e.agent
-                 WHERE c.worktree IS ?1 AND c.drain IS NULL AND c.id <= ?2
-                   AND (e.ts_ms IS NULL OR e.ts_ms >= ?3)
-                 GROUP BY a.name",
+                "SELECT a.name, m.name, COALESCE(e.speed, ''),
+                     CASE WHEN e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read > 200000
+                          THEN 200001
+                          WHEN e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read > 128000
+                          THEN 128001 ELSE 0 END,
+                     SUM(c.input), SUM(c.output), SUM(c.cache_write_5m), SUM(c.cache_write_1h),
+                     SUM(c.cache_read), SUM(c.requests), COALESCE(e.unit, ''),
+                     COALESCE(SUM(c.quantity), 0), COALESCE(SUM(c.source_cost), 0), COUNT(*),
+                     COUNT(c.source_cost), e.agent, e.ts_ms >= ?4
+                 FROM charges c JOIN events e ON e.id = c.event
+                 JOIN agents a ON a.id = e.agent JOIN models m ON m.id = e.model
+                 WHERE c.worktree IS ?1 AND c.id > ?2
+                   AND e.ts_ms >= ?3 * 60000 AND e.ts_ms < (?3 + 1) * 60000
+                 GROUP BY 1, 2, 3, 4, 11, 17",
             )
             .map_err(|e| self.err(e))?;
-        let rows = statement
-            .query_map(params![worktree, last_charge, since], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, i64>(1)?.max(0) as u64,
-                ))
-            })
+        let mut rows = statement
+            .query(params![worktree, settled, minute, since])
             .map_err(|e| self.err(e))?;
-        for row in rows {
-            let (agent, sessions) = row.map_err(|e| self.err(e))?;
-            spend.sessions.insert(agent, sessions);
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let group = group_from_row(row).map_err(|e| self.err(e))?.group;
+            let carried: bool = row.get(16).map_err(|e| self.err(e))?;
+            if carried {
+                push_group(&mut spend.groups, group);
+            } else {
+                push_group(&mut spend.before_tracking, group);
+            }
         }
-        Ok(spend)
+        Ok(())
+    }
+
+    /// Distinct sessions per agent among the carried charges.
+    fn count_sessions(
+        &self,
+        key: i64,
+        worktree: Option<i64>,
+        settled: i64,
+        since_ms: Option<i64>,
+        spend: &mut PendingSpend,
+    ) -> Result<(), StoreError> {
+        let mut sessions: BTreeMap<String, std::collections::BTreeSet<i64>> = BTreeMap::new();
+        let mut split = false;
+        {
+            let mut statement = self
+                .tx
+                .prepare_cached(
+                    "SELECT a.name, p.session, p.minute FROM pending_sessions p
+                     JOIN sessions s ON s.id = p.session JOIN agents a ON a.id = s.agent
+                     WHERE p.worktree = ?1",
+                )
+                .map_err(|e| self.err(e))?;
+            let mut rows = statement.query([key]).map_err(|e| self.err(e))?;
+            while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+                let (agent, session, minute): (String, i64, i64) = (
+                    row.get(0).map_err(|e| self.err(e))?,
+                    row.get(1).map_err(|e| self.err(e))?,
+                    row.get(2).map_err(|e| self.err(e))?,
+                );
+                match side(minute, since_ms) {
+                    Side::Carried => {
+                        sessions.entry(agent).or_default().insert(session);
+                    }
+                    Side::Early => {}
+                    Side::Split => split = true,
+                }
+            }
+        }
+        if let (true, Some(since)) = (split, since_ms) {
+            let mut statement = self
+                .tx
+                .prepare_cached(
+                    "SELECT DISTINCT a.name, e.session
+                     FROM charges c JOIN events e ON e.id = c.event
+                     JOIN agents a ON a.id = e.agent
+                     WHERE c.worktree IS ?1 AND c.id > ?2 AND e.ts_ms >= ?3
+                       AND e.ts_ms < (?3 / 60000 + 1) * 60000",
+                )
+                .map_err(|e| self.err(e))?;
+            let mut rows = statement
+                .query(params![worktree, settled, since])
+                .map_err(|e| self.err(e))?;
+            while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+                let agent: String = row.get(0).map_err(|e| self.err(e))?;
+                let session: i64 = row.get(1).map_err(|e| self.err(e))?;
+                sessions.entry(agent).or_default().insert(session);
+            }
+        }
+        spend.sessions = sessions
+            .into_iter()
+            .map(|(agent, set)| (agent, set.len() as u64))
+            .collect();
+        Ok(())
     }
 
     /// Drains proposed for a worktree and not yet settled, oldest first.
@@ -226,46 +371,74 @@ impl Tx<'_> {
             .map_err(|e| self.err(e))
     }
 
-    /// Settles an outstanding drain: it is in commit `commit`. Its charges leave the tally
-    /// (those from before its tracking start under the worktree's `pre-tracking` drain), and
-    /// proposals it covers entirely are superseded. Returns false when `drain` was not
-    /// outstanding.
+    /// Settles an outstanding drain: it is in commit `commit`. The worktree's charges up to
+    /// its `upto` leave the tally (those of events from before its tracking start were not in
+    /// the commit: they are spend before tracking), and proposals it covers are superseded.
+    /// Returns false when `drain` was not outstanding.
     pub fn settle(&self, worktree: i64, drain: &str, commit: &str) -> Result<bool, StoreError> {
-        let found: Option<(i64, i64, Option<i64>)> = self
+        let found: Option<(i64, i64)> = self
             .tx
             .query_row(
-                "SELECT id, upto, since_ms FROM drains
+                "SELECT id, upto FROM drains
                  WHERE drain = ?1 AND worktree = ?2 AND state = 'proposed'",
                 params![drain, worktree],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()
             .map_err(|e| self.err(e))?;
-        let Some((id, upto, since_ms)) = found else {
+        let Some((id, upto)) = found else {
             return Ok(false);
         };
+        let settled = self.settled_upto(Some(worktree))?;
         self.tx
             .execute(
-                "UPDATE drains SET state = 'settled', settled_at = ?2, commit_id = ?3
+                "UPDATE drains SET state = 'settled', settled_at = ?2, commit_id = ?3,
+                     first_charge = ?4
                  WHERE id = ?1",
-                params![id, now_rfc3339(), commit],
+                params![id, now_rfc3339(), commit, settled + 1],
             )
             .map_err(|e| self.err(e))?;
-        if let Some(since) = since_ms {
-            let early = self.pre_tracking_drain(worktree)?;
-            self.tx
-                .execute(
-                    "UPDATE charges SET drain = ?4
-                     WHERE worktree = ?1 AND drain IS NULL AND id <= ?2
-                       AND event IN (SELECT id FROM events WHERE ts_ms < ?3)",
-                    params![worktree, upto, since, early],
-                )
-                .map_err(|e| self.err(e))?;
+        self.advance(worktree, settled, upto)?;
+        Ok(true)
+    }
+
+    /// Settles every pending charge up to `upto` when all of them are from before tracking
+    /// began and a commit has nothing to carry (so they do not wait in the tally forever).
+    pub fn settle_before_tracking(
+        &self,
+        worktree: i64,
+        upto: i64,
+        since_ms: i64,
+    ) -> Result<(), StoreError> {
+        let settled = self.settled_upto(Some(worktree))?;
+        if upto <= settled {
+            return Ok(());
         }
         self.tx
             .execute(
-                "UPDATE charges SET drain = ?3 WHERE worktree = ?1 AND drain IS NULL AND id <= ?2",
-                params![worktree, upto, id],
+                "INSERT INTO drains (drain, worktree, first_charge, upto, state, since_ms,
+                     settled_at)
+                 VALUES (?1, ?2, ?3, ?4, 'settled', ?5, ?6)",
+                params![
+                    format!("pre-tracking:{worktree}:{upto}"),
+                    worktree,
+                    settled + 1,
+                    upto,
+                    since_ms,
+                    now_rfc3339()
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        self.advance(worktree, settled, upto)
+    }
+
+    /// Moves a worktree's settlement point from `settled` to `upto`.
+    fn advance(&self, worktree: i64, settled: i64, upto: i64) -> Result<(), StoreError> {
+        let upto = upto.max(settled);
+        self.tx
+            .execute(
+                "UPDATE worktrees SET settled_upto = ?2 WHERE id = ?1",
+                params![worktree, upto],
             )
             .map_err(|e| self.err(e))?;
         self.tx
@@ -275,53 +448,40 @@ impl Tx<'_> {
                 params![worktree, upto],
             )
             .map_err(|e| self.err(e))?;
-        Ok(true)
-    }
-
-    /// Settles every pending charge up to `upto` from before tracking began, when a commit
-    /// has nothing to carry (so they do not wait forever in the tally).
-    pub fn settle_before_tracking(
-        &self,
-        worktree: i64,
-        upto: i64,
-        since_ms: i64,
-    ) -> Result<(), StoreError> {
-        let early = self.pre_tracking_drain(worktree)?;
-        self.tx
-            .execute(
-                "UPDATE charges SET drain = ?4
-                 WHERE worktree = ?1 AND drain IS NULL AND id <= ?2
-                   AND event IN (SELECT id FROM events WHERE ts_ms < ?3)",
-                params![worktree, upto, since_ms, early],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
-    }
-
-    fn pre_tracking_drain(&self, worktree: i64) -> Result<i64, StoreError> {
-        let name = format!("pre-tracking:{worktree}");
-        self.tx
-            .execute(
-                "INSERT INTO drains (drain, worktree, upto, state, settled_at)
-                 VALUES (?1, ?2, 0, 'settled', ?3) ON CONFLICT (drain) DO NOTHING",
-                params![name, worktree, now_rfc3339()],
+        let later: bool = self
+            .tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM charges WHERE worktree = ?1 AND id > ?2)",
+                params![worktree, upto],
+                |row| row.get(0),
             )
             .map_err(|e| self.err(e))?;
-        self.tx
-            .query_row("SELECT id FROM drains WHERE drain = ?1", [name], |row| {
-                row.get(0)
-            })
-            .map_err(|e| self.err(e))
+        if later {
+            self.rebuild_pending(worktree, upto)
+        } else {
+            self.flush_pending()?;
+            self.tx
+                .execute("DELETE FROM pending_groups WHERE worktree = ?1", [worktree])
+                .map_err(|e| self.err(e))?;
+            self.tx
+                .execute(
+                    "DELETE FROM pending_sessions WHERE worktree = ?1",
+                    [worktree],
+                )
+                .map(|_| ())
+                .map_err(|e| self.err(e))
+        }
     }
 
     /// Pending spend of the worktrees of repository `common_dir` whose git dir is gone
     /// (`git worktree remove` with spend pending): it stays visible, never silently lost.
     pub fn orphaned(&self, common_dir: &str) -> Result<Vec<Orphaned>, StoreError> {
+        self.flush_pending()?;
         let mut statement = self
             .tx
             .prepare_cached(
                 "SELECT id, workdir, git_dir FROM worktrees w WHERE common_dir = ?1
-                 AND EXISTS (SELECT 1 FROM charges c WHERE c.worktree = w.id AND c.drain IS NULL)",
+                 AND EXISTS (SELECT 1 FROM pending_groups p WHERE p.worktree = w.id)",
             )
             .map_err(|e| self.err(e))?;
         let rows: Vec<(i64, String, String)> = statement

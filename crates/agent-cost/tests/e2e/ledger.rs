@@ -305,24 +305,40 @@ fn the_ledger_can_be_read_with_plain_sql() {
         &[sonnet("msg_1", 100, 1000), sonnet("msg_2", 1, 1)],
     );
     commit(&env, &repo, "a.txt", "One");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_3", 7, 7)]);
+    env.agent_cost(&repo, &["ingest"]);
     let ledger = env.ledger();
-    let (events, settled): (i64, i64) = ledger
+    let head = env
+        .git(&repo, &["rev-parse", "HEAD"])
+        .stdout
+        .trim()
+        .to_string();
+    let mut statement = ledger
+        .prepare("SELECT model, input, output, commit_id FROM usage_charges ORDER BY id")
+        .unwrap();
+    let rows: Vec<(String, i64, i64, Option<String>)> = statement
+        .query_map([], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let model = "claude-sonnet-4-5-20250929".to_string();
+    assert_eq!(
+        rows,
+        [
+            (model.clone(), 100, 1000, Some(head.clone())),
+            (model.clone(), 1, 1, Some(head)),
+            (model, 7, 7, None),
+        ]
+    );
+    let (cwd, ts): (String, String) = ledger
         .query_row(
-            "SELECT COUNT(DISTINCT e.id), COUNT(c.drain) FROM events e JOIN charges c ON c.event = e.id",
+            "SELECT cwd, ts FROM usage_events WHERE key = 'msg_3'",
             [],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .unwrap();
-    assert_eq!((events, settled), (2, 2));
-    let commit_id: String = ledger
-        .query_row(
-            "SELECT commit_id FROM drains WHERE state = 'settled' AND commit_id IS NOT NULL",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap();
-    assert_eq!(
-        commit_id,
-        env.git(&repo, &["rev-parse", "HEAD"]).stdout.trim()
-    );
+    assert_eq!(cwd, repo.to_str().unwrap());
+    assert_eq!(ts, "2026-06-01T12:00:00.000Z");
 }

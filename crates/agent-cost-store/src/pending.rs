@@ -1,0 +1,222 @@
+//! Running sums of every tally's pending charges, so that reading what a commit will carry costs
+//! the same with ten pending requests or two hundred thousand.
+//!
+//! `pending_groups` holds, per worktree (0: unattributed), agent, model, speed, prompt class,
+//! unit and minute of the event, the sums of the pending charges; `pending_sessions` the number
+//! of pending charges per worktree, session and minute. Recording a charge adds to them (the
+//! additions of one transaction are summed in memory and written before anything reads them);
+//! settling a drain drops the worktree's rows, or recomputes them from the few charges that
+//! arrived after the drain was proposed. The minute lets a tracking start split the sums
+//! exactly: only the charges of the start's own minute are read one by one.
+
+use std::collections::HashMap;
+
+use agent_cost_events::TokenCounts;
+use rusqlite::params;
+
+use crate::error::StoreError;
+use crate::store::Tx;
+
+/// What one group of pending charges is keyed by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct GroupKey {
+    pub worktree: i64,
+    pub agent: i64,
+    pub model: i64,
+    pub speed: String,
+    pub prompt_class: i64,
+    pub unit: String,
+    pub minute: i64,
+}
+
+/// Signed sums of charges (negative when charges leave the tally).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Sums {
+    pub tokens: [i64; 5],
+    pub requests: i64,
+    pub quantity: i64,
+    pub source_cost: i64,
+    pub charges: i64,
+    pub with_source_cost: i64,
+}
+
+impl Sums {
+    /// The sums of one charge.
+    pub fn of_charge(
+        tokens: &TokenCounts,
+        requests: u64,
+        quantity: Option<u64>,
+        source_cost: Option<i64>,
+    ) -> Sums {
+        Sums {
+            tokens: tokens.fields().map(|n| n.min(i64::MAX as u64) as i64),
+            requests: requests as i64,
+            quantity: quantity.map_or(0, |q| q.min(i64::MAX as u64) as i64),
+            source_cost: source_cost.unwrap_or(0),
+            charges: 1,
+            with_source_cost: i64::from(source_cost.is_some()),
+        }
+    }
+
+    fn add(&mut self, other: &Sums, sign: i64) {
+        for (mine, theirs) in self.tokens.iter_mut().zip(other.tokens) {
+            *mine += sign * theirs;
+        }
+        self.requests += sign * other.requests;
+        self.quantity += sign * other.quantity;
+        self.source_cost += sign * other.source_cost;
+        self.charges += sign * other.charges;
+        self.with_source_cost += sign * other.with_source_cost;
+    }
+}
+
+/// The prompt-size class of a request: the lowest prompt size every request of its class has
+/// (0, or one more than 128,000 or 200,000, the thresholds of long-context price tiers).
+pub fn prompt_class(tokens: &TokenCounts) -> i64 {
+    match tokens.prompt_tokens() {
+        prompt if prompt > 200_000 => 200_001,
+        prompt if prompt > 128_000 => 128_001,
+        _ => 0,
+    }
+}
+
+/// The minute of an event's time (`-1` when its time is unknown: such events are always
+/// carried into commits).
+pub fn minute_of(ts_ms: Option<i64>) -> i64 {
+    ts_ms.map_or(-1, |ms| ms.div_euclid(60_000))
+}
+
+/// Additions of one transaction not yet written.
+#[derive(Debug, Default)]
+pub(crate) struct PendingDeltas {
+    groups: HashMap<GroupKey, Sums>,
+    sessions: HashMap<(i64, i64, i64), i64>,
+}
+
+impl Tx<'_> {
+    /// Adds (`sign` 1) or removes (`sign` -1) one charge's amounts to the running sums.
+    pub(crate) fn adjust_pending(&self, key: GroupKey, session: i64, sums: &Sums, sign: i64) {
+        let mut deltas = self.deltas.borrow_mut();
+        let session_key = (key.worktree, session, key.minute);
+        deltas.groups.entry(key).or_default().add(sums, sign);
+        *deltas.sessions.entry(session_key).or_default() += sign * sums.charges;
+    }
+
+    /// Writes the running sums' pending additions.
+    pub(crate) fn flush_pending(&self) -> Result<(), StoreError> {
+        let deltas = std::mem::take(&mut *self.deltas.borrow_mut());
+        for (key, sums) in deltas.groups {
+            if sums == Sums::default() {
+                continue;
+            }
+            let [input, output, write_5m, write_1h, read] = sums.tokens;
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO pending_groups (worktree, agent, model, speed, prompt_class, unit,
+                         minute, input, output, cache_write_5m, cache_write_1h, cache_read,
+                         requests, quantity, source_cost, charges, with_source_cost)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                         ?16, ?17)
+                     ON CONFLICT (worktree, agent, model, speed, prompt_class, unit, minute)
+                     DO UPDATE SET input = input + excluded.input,
+                         output = output + excluded.output,
+                         cache_write_5m = cache_write_5m + excluded.cache_write_5m,
+                         cache_write_1h = cache_write_1h + excluded.cache_write_1h,
+                         cache_read = cache_read + excluded.cache_read,
+                         requests = requests + excluded.requests,
+                         quantity = quantity + excluded.quantity,
+                         source_cost = source_cost + excluded.source_cost,
+                         charges = charges + excluded.charges,
+                         with_source_cost = with_source_cost + excluded.with_source_cost",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        key.worktree,
+                        key.agent,
+                        key.model,
+                        key.speed,
+                        key.prompt_class,
+                        key.unit,
+                        key.minute,
+                        input,
+                        output,
+                        write_5m,
+                        write_1h,
+                        read,
+                        sums.requests,
+                        sums.quantity,
+                        sums.source_cost,
+                        sums.charges,
+                        sums.with_source_cost,
+                    ])
+                })
+                .map_err(|e| self.err(e))?;
+        }
+        for ((worktree, session, minute), charges) in deltas.sessions {
+            if charges == 0 {
+                continue;
+            }
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO pending_sessions (worktree, session, minute, charges)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (worktree, session, minute)
+                     DO UPDATE SET charges = charges + excluded.charges",
+                )
+                .and_then(|mut s| s.execute(params![worktree, session, minute, charges]))
+                .map_err(|e| self.err(e))?;
+        }
+        self.tx
+            .execute_batch(
+                "DELETE FROM pending_groups WHERE charges <= 0;
+                 DELETE FROM pending_sessions WHERE charges <= 0;",
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Rebuilds a worktree's running sums from its pending charges (after a settlement that
+    /// left some charges pending).
+    pub(crate) fn rebuild_pending(&self, worktree: i64, after: i64) -> Result<(), StoreError> {
+        self.flush_pending()?;
+        self.tx
+            .execute("DELETE FROM pending_groups WHERE worktree = ?1", [worktree])
+            .map_err(|e| self.err(e))?;
+        self.tx
+            .execute(
+                "DELETE FROM pending_sessions WHERE worktree = ?1",
+                [worktree],
+            )
+            .map_err(|e| self.err(e))?;
+        self.tx
+            .execute(
+                "INSERT INTO pending_groups (worktree, agent, model, speed, prompt_class, unit,
+                     minute, input, output, cache_write_5m, cache_write_1h, cache_read, requests,
+                     quantity, source_cost, charges, with_source_cost)
+                 SELECT ?1, e.agent, e.model, COALESCE(e.speed, ''),
+                     CASE WHEN e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read > 200000
+                          THEN 200001
+                          WHEN e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read > 128000
+                          THEN 128001 ELSE 0 END,
+                     COALESCE(e.unit, ''), COALESCE(e.ts_ms / 60000, -1),
+                     SUM(c.input), SUM(c.output), SUM(c.cache_write_5m), SUM(c.cache_write_1h),
+                     SUM(c.cache_read), SUM(c.requests), COALESCE(SUM(c.quantity), 0),
+                     COALESCE(SUM(c.source_cost), 0), COUNT(*), COUNT(c.source_cost)
+                 FROM charges c JOIN events e ON e.id = c.event
+                 WHERE c.worktree = ?1 AND c.id > ?2
+                 GROUP BY 2, 3, 4, 5, 6, 7",
+                params![worktree, after],
+            )
+            .map_err(|e| self.err(e))?;
+        self.tx
+            .execute(
+                "INSERT INTO pending_sessions (worktree, session, minute, charges)
+                 SELECT ?1, e.session, COALESCE(e.ts_ms / 60000, -1), COUNT(*)
+                 FROM charges c JOIN events e ON e.id = c.event
+                 WHERE c.worktree = ?1 AND c.id > ?2
+                 GROUP BY 2, 3",
+                params![worktree, after],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+}
