@@ -59,6 +59,10 @@ pub struct ReadStats {
     pub malformed: u64,
     /// Records with impossible counts, skipped.
     pub implausible: u64,
+    /// Records too long to hold in memory (over 8 MiB), streamed through: those that cannot
+    /// carry usage are skipped, the others are read from their first and last bytes (when
+    /// that fails they also count as malformed).
+    pub oversize: u64,
     /// True when the file was read again from its start (rewritten, replaced, cursor lost).
     pub restarted: bool,
     /// True when there was nothing new (the file need not have been opened).
@@ -105,4 +109,3 @@ pub trait Source: Send + Sync {
         sink: &mut dyn FnMut(Item) -> ControlFlow<()>,
     ) -> io::Result<ReadEnd>;
 }
-
