@@ -16,7 +16,9 @@ use agent_cost_events::{Agent, RepeatRule, TokenCounts, UsageEvent};
 use serde::Deserialize;
 
 use crate::source::{DataFile, Discovery, Item, ReadEnd, ReadStats, Scope, Source};
-use crate::tail::{self, Cursor, Start};
+use crate::tail::{self, Cursor, LineBytes, ReadOptions, Start};
+
+mod oversize;
 
 /// The model name Claude Code gives to client-side errors; they cost nothing.
 pub const SYNTHETIC_MODEL: &str = "<synthetic>";
@@ -108,26 +110,31 @@ impl Source for ClaudeSource {
         match scope {
             Scope::All => find_transcripts(&self.projects_dirs),
             Scope::Worktree(workdir) => {
-                // Sessions started in the worktree or below it first (their directory names
-                // start with the worktree's encoded path), then the rest: a session started
-                // elsewhere can still have worked here.
+                // Only sessions started in the worktree or below it (their directory names
+                // start with the worktree's encoded path): a hook must not walk every
+                // project. A session started elsewhere that worked here is read by the next
+                // full catch-up (`ingest`, `status`, `install-hooks`).
                 let prefix = encode_project_dir(workdir);
-                let mut discovery = find_transcripts(&self.projects_dirs);
-                let in_worktree = |file: &DataFile| {
-                    self.projects_dirs.iter().any(|projects| {
-                        file.path
-                            .strip_prefix(projects)
-                            .ok()
-                            .and_then(|rest| rest.components().next())
-                            .is_some_and(|dir| {
-                                dir.as_os_str().to_string_lossy().starts_with(&prefix)
-                            })
-                    })
-                };
-                let (mut first, rest): (Vec<DataFile>, Vec<DataFile>) =
-                    discovery.files.into_iter().partition(in_worktree);
-                first.extend(rest);
-                discovery.files = first;
+                let mut dirs = Vec::new();
+                let mut unreadable = Vec::new();
+                for projects in &self.projects_dirs {
+                    let Ok(entries) = std::fs::read_dir(projects) else {
+                        continue;
+                    };
+                    for entry in entries {
+                        match entry {
+                            Ok(entry)
+                                if entry.file_name().to_string_lossy().starts_with(&prefix) =>
+                            {
+                                dirs.push(entry.path())
+                            }
+                            Ok(_) => {}
+                            Err(e) => unreadable.push(format!("{}: {e}", projects.display())),
+                        }
+                    }
+                }
+                let mut discovery = find_transcripts(&dirs);
+                discovery.unreadable.extend(unreadable);
                 discovery
             }
         }
@@ -140,36 +147,85 @@ impl Source for ClaudeSource {
         deadline: Option<Instant>,
         sink: &mut dyn FnMut(Item) -> ControlFlow<()>,
     ) -> io::Result<ReadEnd> {
-        // A cursor this version cannot read costs a re-read, never money.
-        let previous: Option<Cursor> = cursor.and_then(|text| serde_json::from_str(text).ok());
-        let mut stats = ReadStats::default();
-        let (new_cursor, outcome, start) =
-            tail::read_new_lines(&file.path, previous.as_ref(), |line, _| {
-                match parse_line(line, file.subagent) {
-                    LineOutcome::Usage(event) => {
-                        if sink(Item::Event(event)).is_break() {
-                            return ControlFlow::Break(());
-                        }
-                    }
-                    LineOutcome::NoUsage => {}
-                    LineOutcome::Synthetic => stats.synthetic += 1,
-                    LineOutcome::Malformed => stats.malformed += 1,
-                    LineOutcome::Implausible => stats.implausible += 1,
-                }
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    return ControlFlow::Break(());
-                }
-                ControlFlow::Continue(())
-            })?;
-        stats.lines = outcome.lines;
-        stats.bytes = outcome.bytes;
-        stats.stopped = outcome.stopped;
-        stats.restarted = start == Start::Restart;
-        stats.up_to_date = start == Start::UpToDate;
-        let cursor = (!stats.up_to_date && previous.as_ref() != Some(&new_cursor))
-            .then(|| serde_json::to_string(&new_cursor).expect("a cursor serializes"));
-        Ok(ReadEnd { cursor, stats })
+        let options = ReadOptions {
+            deadline,
+            ..read_options()
+        };
+        read_transcript(file, cursor, &options, sink).map(|(end, _)| end)
     }
+}
+
+/// A checkpoint is handed out after this many events...
+const CHECKPOINT_EVENTS: u64 = 4096;
+/// ...or this many bytes read since the last one.
+const CHECKPOINT_BYTES: u64 = 16 << 20;
+
+/// How transcripts are read: lines up to 8 MiB are held; longer ones are read only when they
+/// contain `"usage"`, from their first and last MiB.
+fn read_options() -> ReadOptions {
+    ReadOptions {
+        marker: Some(USAGE_MARKER),
+        ..ReadOptions::default()
+    }
+}
+
+/// Only lines with these bytes can carry usage.
+const USAGE_MARKER: &[u8] = b"\"usage\"";
+
+/// Reads one transcript after its cursor (see [`Source::read`]), also returning what the tail
+/// reader did.
+fn read_transcript(
+    file: &DataFile,
+    cursor: Option<&str>,
+    options: &ReadOptions,
+    sink: &mut dyn FnMut(Item) -> ControlFlow<()>,
+) -> io::Result<(ReadEnd, tail::ReadOutcome)> {
+    // A cursor this version cannot read costs a re-read, never money.
+    let previous: Option<Cursor> = cursor.and_then(|text| serde_json::from_str(text).ok());
+    let mut stats = ReadStats::default();
+    let (mut events, mut checkpoint_at) = (0u64, None::<u64>);
+    let (new_cursor, outcome, start) =
+        tail::read_lines(&file.path, previous.as_ref(), options, |line| {
+            let parsed = match line.bytes {
+                LineBytes::Whole(bytes) => parse_line(bytes, file.subagent),
+                LineBytes::Oversize { head, tail, .. } => {
+                    oversize::parse(head, tail, file.subagent)
+                }
+            };
+            match parsed {
+                LineOutcome::Usage(event) => {
+                    events += 1;
+                    if sink(Item::Event(event)).is_break() {
+                        return ControlFlow::Break(());
+                    }
+                }
+                LineOutcome::NoUsage => {}
+                LineOutcome::Synthetic => stats.synthetic += 1,
+                LineOutcome::Malformed => stats.malformed += 1,
+                LineOutcome::Implausible => stats.implausible += 1,
+            }
+            let since = *checkpoint_at.get_or_insert(line.start);
+            if events >= CHECKPOINT_EVENTS || line.end - since >= CHECKPOINT_BYTES {
+                // A checkpoint that cannot be made is only a missed step.
+                if let Ok(cursor) = line.cursor_after() {
+                    let text = serde_json::to_string(&cursor).expect("a cursor serializes");
+                    if sink(Item::Checkpoint(text)).is_break() {
+                        return ControlFlow::Break(());
+                    }
+                    (events, checkpoint_at) = (0, Some(line.end));
+                }
+            }
+            ControlFlow::Continue(())
+        })?;
+    stats.lines = outcome.lines;
+    stats.bytes = outcome.bytes;
+    stats.oversize = outcome.oversize;
+    stats.stopped = outcome.stopped;
+    stats.restarted = start == Start::Restart;
+    stats.up_to_date = start == Start::UpToDate;
+    let cursor = (!stats.up_to_date && previous.as_ref() != Some(&new_cursor))
+        .then(|| serde_json::to_string(&new_cursor).expect("a cursor serializes"));
+    Ok((ReadEnd { cursor, stats }, outcome))
 }
 
 /// What one transcript line turned out to be.
@@ -458,5 +514,169 @@ mod tests {
             r#""output_tokens":18446744073709551616"#,
         );
         assert_eq!(parse_line(line.as_bytes(), false), LineOutcome::Malformed);
+    }
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+    use std::io::Write;
+    use std::time::Duration;
+
+    const LINE: &str = r#"{"parentUuid":"p","isSidechain":false,"cwd":"/home/dev/alpha","sessionId":"s1","gitBranch":"main","type":"assistant","message":{"id":"msg_1","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":5,"cache_creation_input_tokens":1500,"cache_read_input_tokens":12000,"output_tokens":400}},"requestId":"req_1","uuid":"u1","timestamp":"2025-10-10T09:01:00.000Z"}"#;
+
+    fn data_file(path: &Path) -> DataFile {
+        DataFile {
+            path: path.to_owned(),
+            size: 0,
+            modified: std::time::UNIX_EPOCH,
+            subagent: false,
+        }
+    }
+
+    fn line(id: u64) -> String {
+        LINE.replace("msg_1", &format!("msg_{id}"))
+    }
+
+    /// Reads with the options transcripts are read with, keeping every item.
+    fn read(path: &Path, cursor: Option<&str>) -> (Vec<Item>, ReadEnd, tail::ReadOutcome) {
+        let mut items = Vec::new();
+        let (end, outcome) =
+            read_transcript(&data_file(path), cursor, &read_options(), &mut |item| {
+                items.push(item);
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        (items, end, outcome)
+    }
+
+    fn events(items: &[Item]) -> Vec<&UsageEvent> {
+        items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Event(event) => Some(&**event),
+                Item::Checkpoint(_) => None,
+            })
+            .collect()
+    }
+
+    /// A file with a hole of `len` zero bytes (a line without a newline, costing no disk).
+    fn append_hole(path: &Path, len: u64) {
+        let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        let at = file.metadata().unwrap().len();
+        file.set_len(at + len).unwrap();
+    }
+
+    fn append(path: &Path, text: &str) {
+        let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn a_huge_line_without_usage_is_skipped_in_bounded_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        std::fs::write(&path, "").unwrap();
+        append_hole(&path, 100 << 20);
+        append(&path, &format!("\n{LINE}\n"));
+        let (items, end, outcome) = read(&path, None);
+        let events = events(&items);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event_id, "msg_1");
+        assert_eq!(events[0].tokens.output, 400);
+        assert_eq!((end.stats.lines, end.stats.oversize), (2, 1));
+        assert_eq!(end.stats.malformed, 0);
+        assert!(outcome.max_buffer <= tail::DEFAULT_MAX_LINE);
+    }
+
+    #[test]
+    fn a_huge_assistant_line_is_counted_from_its_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        let content = "x".repeat(12 << 20);
+        let huge = line(2).replace(r#""text":"hi""#, &format!(r#""text":"{content}""#));
+        std::fs::write(&path, format!("{}\n{huge}\n{}\n", line(1), line(3))).unwrap();
+        let (items, end, outcome) = read(&path, None);
+        let events = events(&items);
+        let ids: Vec<_> = events.iter().map(|e| e.event_id.as_str()).collect();
+        assert_eq!(ids, ["msg_1", "msg_2", "msg_3"]);
+        let big = events[1];
+        assert_eq!(big.variant, "req_1");
+        assert_eq!(big.session_id, "s1");
+        assert_eq!(big.cwd, "/home/dev/alpha");
+        assert_eq!(big.timestamp, "2025-10-10T09:01:00.000Z");
+        assert_eq!(big.tokens, events[0].tokens);
+        assert_eq!((end.stats.oversize, end.stats.malformed), (1, 0));
+        assert!(outcome.max_buffer <= tail::DEFAULT_MAX_LINE);
+    }
+
+    #[test]
+    fn a_deadline_is_kept_inside_a_two_gigabyte_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        std::fs::write(&path, format!("{LINE}\n")).unwrap();
+        append_hole(&path, 2 << 30);
+        let began = Instant::now();
+        let mut events = 0;
+        let end = ClaudeSource::new(Vec::new())
+            .read(
+                &data_file(&path),
+                None,
+                Some(began + Duration::from_millis(50)),
+                &mut |item| {
+                    events += u64::from(matches!(item, Item::Event(_)));
+                    ControlFlow::Continue(())
+                },
+            )
+            .unwrap();
+        assert!(
+            began.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            began.elapsed()
+        );
+        assert!(end.stats.stopped);
+        assert_eq!(events, 1);
+        let cursor: Cursor = serde_json::from_str(&end.cursor.unwrap()).unwrap();
+        assert_eq!(cursor.offset, LINE.len() as u64 + 1);
+    }
+
+    #[test]
+    fn long_reads_hand_out_checkpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        let mut text = String::new();
+        for id in 0..10_000 {
+            text.push_str(&line(id));
+            text.push('\n');
+        }
+        // 20 MiB without usage: a checkpoint for the bytes, not the events.
+        let filler = format!("{{\"type\":\"user\",\"text\":\"{}\"}}\n", "f".repeat(1000));
+        for _ in 0..20 * 1024 {
+            text.push_str(&filler);
+        }
+        std::fs::write(&path, &text).unwrap();
+        let (items, end, _) = read(&path, None);
+        let mut handed = 0;
+        let mut checkpoints = Vec::new();
+        for item in &items {
+            match item {
+                Item::Event(_) => handed += 1,
+                Item::Checkpoint(cursor) => checkpoints.push((handed, cursor.clone())),
+            }
+        }
+        assert_eq!(handed, 10_000);
+        let at: Vec<_> = checkpoints.iter().map(|(n, _)| *n).collect();
+        assert!(at.len() >= 3, "checkpoints after {at:?} events");
+        assert_eq!(at[..2], [4096, 8192]);
+        // Each checkpoint covers exactly the lines before it: resuming from it hands out the
+        // rest and nothing twice.
+        for (handed, cursor) in &checkpoints {
+            let (items, _, _) = read(&path, Some(cursor));
+            assert_eq!(events(&items).len(), 10_000 - handed);
+            let parsed: Cursor = serde_json::from_str(cursor).unwrap();
+            assert_eq!(text.as_bytes()[parsed.offset as usize - 1], b'\n');
+        }
+        let last: Cursor = serde_json::from_str(&end.cursor.unwrap()).unwrap();
+        assert_eq!(last.offset, text.len() as u64);
     }
 }

@@ -41,8 +41,8 @@ pub struct Discovery {
 pub enum Scope {
     /// Everything (`agent-cost ingest`, `status`).
     All,
-    /// Everything, but what most likely belongs to the worktree at this path first (a hook's
-    /// catch-up with a time budget); events are routed by their own working directory.
+    /// What was started in the worktree at this path or below it (a hook's catch-up with a
+    /// time budget); events are still routed by their own working directory.
     Worktree(PathBuf),
 }
 
@@ -59,6 +59,10 @@ pub struct ReadStats {
     pub malformed: u64,
     /// Records with impossible counts, skipped.
     pub implausible: u64,
+    /// Records too long to hold in memory (over 8 MiB), streamed through: those that cannot
+    /// carry usage are skipped, the others are read from their first and last bytes (when
+    /// that fails they also count as malformed).
+    pub oversize: u64,
     /// True when the file was read again from its start (rewritten, replaced, cursor lost).
     pub restarted: bool,
     /// True when there was nothing new (the file need not have been opened).
