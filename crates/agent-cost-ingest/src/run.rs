@@ -125,6 +125,13 @@ pub fn ingest(
                 tx.cursors(source.name())?.into_iter().collect();
             for file in discovery.files {
                 let cursor = cursors.remove(path_key(&file.path).as_slice());
+                if cursor
+                    .as_deref()
+                    .is_some_and(|cursor| source.unchanged(&file, cursor))
+                {
+                    report.files_found += 1;
+                    continue;
+                }
                 targets.push(Target {
                     source: source.as_ref(),
                     file,
@@ -133,7 +140,7 @@ pub fn ingest(
             }
         }
     }
-    report.files_found = targets.len() as u64;
+    report.files_found += targets.len() as u64;
 
     let mut writer = Writer {
         router: Router::default(),
@@ -143,7 +150,9 @@ pub fn ingest(
     let mut failure = None;
     let mut files_done = 0u64;
     let next = AtomicUsize::new(0);
-    let readers = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+    let readers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get().min(2))
+        .min(targets.len());
     std::thread::scope(|scope| {
         let (sender, receiver) = sync_channel::<Message>(4 * readers);
         for _ in 0..readers {

@@ -15,7 +15,7 @@ use std::time::Instant;
 use agent_cost_events::{Agent, RepeatRule, TokenCounts, UsageEvent};
 use serde::Deserialize;
 
-use crate::source::{DataFile, Discovery, Item, ReadEnd, ReadStats, Scope, Source};
+use crate::source::{DataFile, Discovery, FileStamp, Item, ReadEnd, ReadStats, Scope, Source};
 use crate::tail::{self, Cursor, LineBytes, ReadOptions, Start};
 
 mod oversize;
@@ -67,6 +67,7 @@ pub fn find_transcripts(projects_dirs: &[PathBuf]) -> Discovery {
                 subagent: path.components().any(|c| c.as_os_str() == "subagents"),
                 size: meta.len(),
                 modified: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+                stamp: Some(FileStamp::of(&meta)),
                 path,
             });
         }
@@ -138,6 +139,19 @@ impl Source for ClaudeSource {
                 discovery
             }
         }
+    }
+
+    fn unchanged(&self, file: &DataFile, cursor: &str) -> bool {
+        let (Some(stamp), Ok(cursor)) = (file.stamp, serde_json::from_str::<Cursor>(cursor)) else {
+            return false;
+        };
+        tail::unchanged(
+            stamp.len,
+            stamp.mtime_ns,
+            stamp.ctime_ns,
+            stamp.inode,
+            &cursor,
+        )
     }
 
     fn read(
@@ -531,6 +545,7 @@ mod read_tests {
             size: 0,
             modified: std::time::UNIX_EPOCH,
             subagent: false,
+            stamp: None,
         }
     }
 

@@ -8,4 +8,4 @@ pub mod claude;
 pub mod source;
 pub mod tail;
 
-pub use source::{DataFile, Discovery, Item, ReadEnd, ReadStats, Scope, Source};
+pub use source::{DataFile, Discovery, FileStamp, Item, ReadEnd, ReadStats, Scope, Source};

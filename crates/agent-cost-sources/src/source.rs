@@ -25,6 +25,49 @@ pub struct DataFile {
     pub modified: SystemTime,
     /// True for logs of subagents (sidechains) rather than of the main conversation.
     pub subagent: bool,
+    /// The file's identity and times when found, if known: lets a source tell from its cursor
+    /// alone that nothing changed, without opening the file.
+    pub stamp: Option<FileStamp>,
+}
+
+/// What `stat` said of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    /// Size in bytes.
+    pub len: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime_ns: i128,
+    /// Status-change time, nanoseconds since the epoch (0 where unknown).
+    pub ctime_ns: i128,
+    /// Inode number (0 where the platform has none).
+    pub inode: u64,
+}
+
+impl FileStamp {
+    /// The stamp of a file's metadata.
+    pub fn of(meta: &std::fs::Metadata) -> FileStamp {
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i128);
+        #[cfg(unix)]
+        let (ctime_ns, inode) = {
+            use std::os::unix::fs::MetadataExt;
+            (
+                i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+                meta.ino(),
+            )
+        };
+        #[cfg(not(unix))]
+        let (ctime_ns, inode) = (0, 0);
+        FileStamp {
+            len: meta.len(),
+            mtime_ns,
+            ctime_ns,
+            inode,
+        }
+    }
 }
 
 /// What a source found on disk.
@@ -98,6 +141,12 @@ pub trait Source: Send + Sync {
 
     /// Finds the data files in `scope`, in the order they should be read.
     fn discover(&self, scope: &Scope) -> Discovery;
+
+    /// True when `cursor` shows, from the file's stamp alone, that nothing changed since it
+    /// was saved (the run then skips the file without opening it). The default is to read.
+    fn unchanged(&self, _file: &DataFile, _cursor: &str) -> bool {
+        false
+    }
 
     /// Reads what is new in `file` after `cursor` (`None`: from the start), handing each item
     /// to `sink` until it breaks, the data ends, or `deadline` passes.

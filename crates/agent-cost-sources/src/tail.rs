@@ -316,7 +316,8 @@ fn identity(meta: &std::fs::Metadata) -> (i128, i128, u64) {
 }
 
 /// True when a file of this size and these times is exactly as `cursor` left it.
-fn unchanged(len: u64, mtime_ns: i128, ctime_ns: i128, inode: u64, cursor: &Cursor) -> bool {
+/// True when a file with this size, times and inode is exactly as `cursor` last saw it.
+pub fn unchanged(len: u64, mtime_ns: i128, ctime_ns: i128, inode: u64, cursor: &Cursor) -> bool {
     inode == cursor.inode
         && len == cursor.size
         && mtime_ns == cursor.mtime_ns
