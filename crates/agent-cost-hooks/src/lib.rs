@@ -4,10 +4,12 @@
 //!   `core.hooksPath`, keeping any hook already there) and takes them out again.
 //! - [`drain`] turns pending charges into a trailer block, priced with [`pricing`].
 //! - [`run`] is what each git hook does: catch up, propose a drain, settle it once committed.
+//! - [`marker`] is the hint file that spares `commit-msg` and `post-commit` opening the ledger.
 
 pub mod drain;
 pub mod error;
 pub mod install;
+pub mod marker;
 pub mod pricing;
 pub mod run;
 

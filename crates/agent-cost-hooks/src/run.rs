@@ -18,6 +18,7 @@ use agent_cost_trailers::{
 
 use crate::drain::summarize;
 use crate::error::{HookError, IoResultExt};
+use crate::marker;
 use crate::pricing::price_book;
 
 /// The default time budget of one hook run.
@@ -177,6 +178,7 @@ pub fn write_drain(
     let text = insert_block(&base, &block.to_trailer_lines(), &comment);
     tx.propose(worktree_id, &block.id, spend.last_charge, since_ms)?;
     tx.commit()?;
+    marker::add(&worktree.git_dir, &block.id).at(worktree.git_dir.join("agent-cost-proposed"))?;
     std::fs::write(message_file, text).at(message_file)?;
     Ok(warnings)
 }
@@ -200,6 +202,9 @@ fn commit_msg_has_nothing_to_do(
     let ids: HashSet<String> = parse_blocks(&message).into_iter().map(|b| b.id).collect();
     if ids.is_empty() {
         return Ok(false);
+    }
+    if marker::holds_any(&worktree.git_dir, ids.iter().map(String::as_str)) {
+        return Ok(true);
     }
     let Some(mut store) = Store::open_existing(&run.locations.state_dir, run.remaining())? else {
         return Ok(false);
@@ -265,6 +270,9 @@ fn reinsert(mut text: String, blocks: &[Block], comment: &str) -> String {
 /// Settles the drain that `HEAD` carries, if one is outstanding (`post-commit`, `post-merge`).
 pub fn settle_head(run: &HookRun) -> Result<Vec<String>, HookError> {
     let worktree = Worktree::current().ok_or(HookError::NotInRepository)?;
+    if !marker::exists(&worktree.git_dir) {
+        return Ok(Vec::new());
+    }
     let Some(mut store) = Store::open_existing(&run.locations.state_dir, run.remaining())? else {
         return Ok(Vec::new());
     };
@@ -272,12 +280,15 @@ pub fn settle_head(run: &HookRun) -> Result<Vec<String>, HookError> {
     let Some(worktree_id) = tx.find_worktree_id(&worktree)? else {
         return Ok(Vec::new());
     };
-    if tx.outstanding(worktree_id)?.is_empty() {
-        return Ok(Vec::new());
+    if !tx.outstanding(worktree_id)?.is_empty() {
+        let history = History::of_worktree(&worktree.workdir, &worktree.git_dir)?;
+        reconcile(&tx, worktree_id, &worktree, &history)?;
     }
-    let history = History::of_worktree(&worktree.workdir, &worktree.git_dir)?;
-    reconcile(&tx, worktree_id, &worktree, &history)?;
+    let settled_all = tx.outstanding(worktree_id)?.is_empty();
     tx.commit()?;
+    if settled_all {
+        marker::clear(&worktree.git_dir);
+    }
     Ok(Vec::new())
 }
 
