@@ -342,3 +342,73 @@ fn the_ledger_can_be_read_with_plain_sql() {
     assert_eq!(cwd, repo.to_str().unwrap());
     assert_eq!(ts, "2026-06-01T12:00:00.000Z");
 }
+
+/// The Python of the virtualenv `scripts/install-test-tools.sh` makes, with DuckDB in it.
+fn tools_python() -> std::path::PathBuf {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/install-test-tools.sh (scripts/test.sh does)",
+        python.display()
+    );
+    python
+}
+
+#[test]
+fn the_ledger_opens_in_the_sqlite3_shell_and_in_duckdb() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(&env, &repo, "a.txt", "One");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_2", 10, 100)]);
+    env.agent_cost(&repo, &["ingest"]);
+    let db = env.state.join("ledger.db");
+
+    let shell = std::process::Command::new("sqlite3")
+        .arg("-readonly")
+        .arg(&db)
+        .arg(
+            "SELECT model, SUM(output), COUNT(commit_id) FROM usage_charges GROUP BY model; \
+             SELECT value FROM meta WHERE key = 'schema_version';",
+        )
+        .output()
+        .expect("the sqlite3 shell: run scripts/install-test-tools.sh");
+    assert!(
+        shell.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shell.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&shell.stdout),
+        "claude-sonnet-4-5-20250929|1100|1\n1\n"
+    );
+
+    let script = r#"
+import glob, os, sys, duckdb, duckdb_ext
+ext = glob.glob(os.path.join(list(duckdb_ext.__path__)[0], "extensions", "v" + duckdb.__version__,
+                             "*", "sqlite_scanner.duckdb_extension"))[0]
+con = duckdb.connect()
+con.execute(f"LOAD '{ext}'")
+con.execute(f"ATTACH '{sys.argv[1]}' AS ledger (TYPE sqlite, READ_ONLY)")
+rows = con.execute(
+    "SELECT m.name, SUM(c.input), SUM(c.output), COUNT(*) FROM ledger.charges c "
+    "JOIN ledger.events e ON e.id = c.event JOIN ledger.models m ON m.id = e.model "
+    "GROUP BY 1").fetchall()
+print(rows)
+"#;
+    let duck = std::process::Command::new(tools_python())
+        .arg("-c")
+        .arg(script)
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        duck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&duck.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&duck.stdout).trim(),
+        "[('claude-sonnet-4-5-20250929', 110, 1100, 2)]"
+    );
+}
