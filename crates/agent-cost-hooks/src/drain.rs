@@ -4,10 +4,12 @@
 //! group is priced at one tier: the long-context tier applies to a group whose every request
 //! exceeded its threshold. Models are named as the price list names them (dated names become
 //! undated). A model the price list does not know is priced from the cost its source reported
-//! when every charge carried one, and is otherwise written as unpriced.
+//! when every charge carried one, and is otherwise written as unpriced. Amounts in other units
+//! (premium requests, credits) travel as the model line's quantities, never as dollars.
 
 use std::collections::{BTreeMap, HashMap};
 
+use agent_cost_events::Money;
 use agent_cost_prices::{PriceBook, PricedModel};
 use agent_cost_store::PendingGroup;
 use agent_cost_trailers::ModelLine;
@@ -50,13 +52,17 @@ pub fn summarize<'a>(
             }
             None => None,
         };
-        let line = ModelLine::from_tokens(
+        let mut line = ModelLine::from_tokens(
             group.agent.as_str(),
             name.clone(),
             group.requests,
             &group.tokens,
             cost,
         );
+        if let Some(unit) = &group.unit {
+            // Quantities are kept in millionths of their unit.
+            line = line.with_quantity(Money::from_micros(group.quantity), unit.as_str());
+        }
         models
             .entry((group.agent.clone(), name.clone()))
             .and_modify(|existing| existing.add(&line))
@@ -64,5 +70,59 @@ pub fn summarize<'a>(
     }
     Summary {
         models: models.into_values().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agent_cost_events::TokenCounts;
+    use agent_cost_trailers::{Block, parse_blocks};
+
+    fn group(model: &str, unit: Option<&str>, quantity: u64) -> PendingGroup {
+        PendingGroup {
+            agent: "copilot".to_string(),
+            model: model.to_string(),
+            requests: 3,
+            tokens: TokenCounts {
+                input: 1_000,
+                output: 100,
+                ..TokenCounts::default()
+            },
+            unit: unit.map(str::to_string),
+            quantity,
+            charges: 3,
+            ..PendingGroup::default()
+        }
+    }
+
+    #[test]
+    fn premium_requests_become_quantities_never_dollars() {
+        let book = PriceBook::builtin();
+        let groups = [
+            group("gpt-5", Some("premium-requests"), 3_000_000),
+            group("claude-sonnet-4-5", Some("premium-requests"), 1_500_000),
+        ];
+        let summary = summarize(&groups, &book);
+        let block = Block::build(
+            "0123456789abcdef".to_string(),
+            summary.models,
+            &Default::default(),
+            Vec::new(),
+        );
+        let text = block.to_trailer_lines().join("\n");
+        assert!(
+            text.contains("AI-Cost-Estimate: 4.5 premium-requests"),
+            "{text}"
+        );
+        // The dollar estimate holds the token prices only: 1,000 in + 100 out at list prices.
+        let parsed = &parse_blocks(&format!("Subject\n\n{text}\n"))[0];
+        assert_eq!(
+            parsed.unit_amounts()["premium-requests"],
+            Money::from_micros(4_500_000)
+        );
+        let sonnet = 1_000 * 3 + 100 * 15;
+        let gpt5 = (1_000 * 125 + 100 * 1_000) / 100;
+        assert_eq!(parsed.usd(), Money::from_micros(sonnet + gpt5));
     }
 }
