@@ -7,6 +7,8 @@
 //! - [`record`] applies one copy of an event: deduplication by the source's repeat rule.
 //! - [`tally`] reads a worktree's pending spend, proposes drains and settles them.
 //! - [`tracking`] records which repositories charge spend to commits, and since when.
+//! - [`legacy`] reads the first ledger's files (journals and `seen` shards in git dirs,
+//!   `cursors.json`), and [`import`] brings them into the store once.
 //!
 //! The contract (see `docs/ledger.md`): every event that belongs to a worktree is, at any
 //! moment, either pending in that worktree's tally or inside exactly one settled drain. One
@@ -14,6 +16,8 @@
 //! leaves either both or neither, and an event id is unique, so a replay adds nothing.
 
 pub mod error;
+pub mod import;
+pub mod legacy;
 pub mod record;
 pub mod schema;
 pub mod store;
@@ -22,6 +26,7 @@ pub mod time;
 pub mod tracking;
 
 pub use error::StoreError;
+pub use import::LegacyImport;
 pub use record::Recorded;
 pub use store::{Store, Tx};
 pub use tally::{Orphaned, PendingGroup, PendingSpend, Proposal};

@@ -36,6 +36,8 @@ struct Known {
     tokens: TokenCounts,
     quantity: Option<u64>,
     worktree: Option<i64>,
+    /// Known only by its id and counts (imported from the first ledger's `seen` shards).
+    undescribed: bool,
 }
 
 impl Tx<'_> {
@@ -105,7 +107,12 @@ impl Tx<'_> {
                 self.insert_event(event, worktree)?;
                 Ok(Recorded::New)
             }
-            Some(known) => self.merge(event, known),
+            Some(known) => {
+                if known.undescribed {
+                    self.describe(known.id, event)?;
+                }
+                self.merge(event, known)
+            }
         }
     }
 
@@ -113,7 +120,7 @@ impl Tx<'_> {
         self.tx
             .prepare_cached(
                 "SELECT id, variant, sidechain, input, output, cache_write_5m, cache_write_1h,
-                        cache_read, quantity, worktree
+                        cache_read, quantity, worktree, (model = '' AND session = '' AND ts = '')
                  FROM events WHERE agent = ?1 AND key = ?2",
             )
             .and_then(|mut s| {
@@ -125,6 +132,7 @@ impl Tx<'_> {
                         tokens: tokens_at(row, 3)?,
                         quantity: row.get::<_, Option<i64>>(8)?.map(|q| q as u64),
                         worktree: row.get(9)?,
+                        undescribed: row.get(10)?,
                     })
                 })
                 .optional()
@@ -249,6 +257,30 @@ impl Tx<'_> {
         }
         self.rewrite_pending(known.id, known.worktree, &target, target_quantity)?;
         Ok(Recorded::Replaced)
+    }
+
+    /// Gives an event known only by its id and counts the description a copy carries.
+    fn describe(&self, id: i64, event: &UsageEvent) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "UPDATE events SET session = ?2, model = ?3, speed = ?4, ts = ?5, ts_ms = ?6,
+                     cwd = ?7, branch = ?8
+                 WHERE id = ?1",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    id,
+                    event.session_id,
+                    event.model,
+                    event.speed,
+                    event.timestamp,
+                    millis_of(&event.timestamp),
+                    event.cwd,
+                    event.git_branch,
+                ])
+            })
+            .map(|_| ())
+            .map_err(|e| self.err(e))
     }
 
     fn update_event(
