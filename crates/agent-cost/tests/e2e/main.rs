@@ -10,6 +10,7 @@ mod ingest;
 mod install;
 mod pricing;
 mod robustness;
+mod upgrade;
 
 #[test]
 fn every_test_module_is_listed() {
