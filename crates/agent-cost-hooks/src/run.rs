@@ -10,6 +10,7 @@ use agent_cost_git::{History, Worktree};
 use agent_cost_ingest::{IngestOptions, ingest, sources};
 use agent_cost_paths::Locations;
 use agent_cost_sources::Scope;
+use agent_cost_store::import::IMPORT_FAILED;
 use agent_cost_store::{Store, Tx};
 use agent_cost_trailers::{
     Block, has_content, insert_block, new_block_id, parse_blocks, remove_final_blocks,
@@ -118,6 +119,9 @@ pub fn write_drain(
     store.set_wait(run.remaining())?;
     let tx = store.write()?;
     let worktree_id = tx.worktree_id(&worktree)?;
+    if let Err(e) = tx.import_legacy_worktree(&worktree, worktree_id) {
+        warnings.push(format!("{IMPORT_FAILED}: {e}"));
+    }
     if let Some(history) = &history {
         reconcile(&tx, worktree_id, &worktree, history)?;
     }
@@ -272,13 +276,18 @@ pub fn settle_head(run: &HookRun) -> Result<Vec<String>, HookError> {
     let Some(worktree_id) = tx.find_worktree_id(&worktree)? else {
         return Ok(Vec::new());
     };
+    let warnings = match tx.import_legacy_worktree(&worktree, worktree_id) {
+        Err(e) => vec![format!("{IMPORT_FAILED}: {e}")],
+        Ok(_) => Vec::new(),
+    };
     if tx.outstanding(worktree_id)?.is_empty() {
-        return Ok(Vec::new());
+        tx.commit()?;
+        return Ok(warnings);
     }
     let history = History::of_worktree(&worktree.workdir, &worktree.git_dir)?;
     reconcile(&tx, worktree_id, &worktree, &history)?;
     tx.commit()?;
-    Ok(Vec::new())
+    Ok(warnings)
 }
 
 /// Settles every outstanding drain of the worktree that a commit carries: `HEAD`, then the
