@@ -596,3 +596,170 @@ fn an_event_both_an_old_worktree_and_the_unattributed_tally_charged_stays_the_wo
     assert_eq!(pending(&mut store, None), (7, 1));
     assert_eq!(store.import_legacy_state().unwrap(), None);
 }
+
+/// The groups the pending spend of a tally falls in: (model, prompt class, output, requests).
+fn groups(store: &mut Store, worktree: Option<i64>) -> Vec<(String, u64, u64, u64)> {
+    let tx = store.read().unwrap();
+    let spend = tx.pending(worktree, None).unwrap();
+    let mut groups: Vec<_> = spend
+        .groups
+        .iter()
+        .map(|g| {
+            (
+                g.model.clone(),
+                g.min_prompt_tokens,
+                g.tokens.output,
+                g.requests,
+            )
+        })
+        .collect();
+    groups.sort();
+    groups
+}
+
+#[test]
+fn a_pending_charge_only_the_shards_hold_moves_to_its_model_once_described() {
+    let env = Env::new();
+    // The journal lost the pending charge of msg_p (a torn line); the shards kept it.
+    write_journal(
+        &env.tally(),
+        &[json!({"base": {"settled_upto": 1, "next_seq": 2}})],
+    );
+    write_shard(
+        &env.tally(),
+        "3f",
+        &[(1, "claude:msg_s", 100), (2, "claude:msg_p", 40)],
+    );
+    let mut store = env.store();
+    let worktree = env.import(&mut store);
+    assert_eq!(pending(&mut store, Some(worktree)), (40, 1));
+    assert_eq!(
+        groups(&mut store, Some(worktree)),
+        [(String::new(), 0, 40, 1)]
+    );
+
+    assert_eq!(
+        record(&mut store, &copy("msg_p", 40), worktree),
+        Recorded::Duplicate
+    );
+    assert_eq!(pending(&mut store, Some(worktree)), (40, 1));
+    let sonnet = "claude-sonnet-4-5-20250929".to_string();
+    assert_eq!(
+        groups(&mut store, Some(worktree)),
+        [(sonnet.clone(), 0, 40, 1)]
+    );
+    assert_eq!(
+        record(&mut store, &copy("msg_p", 50), worktree),
+        Recorded::Grew
+    );
+    assert_eq!(groups(&mut store, Some(worktree)), [(sonnet, 0, 50, 1)]);
+}
+
+#[test]
+fn an_event_read_before_the_import_takes_the_price_tier_of_the_larger_old_copy() {
+    let env = Env::new();
+    let mut big = charge(1, "claude:msg_big", 10, 1);
+    big["charge"]["tokens"]["input"] = json!(250_000);
+    write_journal(&env.tally(), &[big]);
+    let mut store = env.store();
+    let worktree = {
+        let tx = store.write().unwrap();
+        let id = tx.worktree_id(&env.worktree).unwrap();
+        let mut small = copy("msg_big", 10);
+        small.tokens.input = 100;
+        assert_eq!(tx.record(&small, Some(id)).unwrap(), Recorded::New);
+        tx.commit().unwrap();
+        id
+    };
+    let sonnet = "claude-sonnet-4-5-20250929".to_string();
+    assert_eq!(
+        groups(&mut store, Some(worktree)),
+        [(sonnet.clone(), 0, 10, 1)]
+    );
+    env.import(&mut store);
+    assert_eq!(pending(&mut store, Some(worktree)), (10, 1));
+    assert_eq!(
+        groups(&mut store, Some(worktree)),
+        [(sonnet, 200_001, 10, 1)]
+    );
+}
+
+#[test]
+fn unattributed_spend_read_before_the_import_becomes_the_worktrees() {
+    let env = Env::new();
+    write_journal(&env.tally(), &[charge(1, "claude:msg_a", 10, 1)]);
+    let mut store = env.store();
+    {
+        let tx = store.write().unwrap();
+        tx.record(&copy("msg_a", 10), None).unwrap();
+        tx.record(&copy("msg_u", 3), None).unwrap();
+        tx.commit().unwrap();
+    }
+    assert_eq!(pending(&mut store, None), (13, 2));
+    let worktree = env.import(&mut store);
+    assert_eq!(pending(&mut store, Some(worktree)), (10, 1));
+    assert_eq!(pending(&mut store, None), (3, 1));
+}
+
+#[test]
+fn an_import_into_a_worktree_that_already_settled_keeps_every_range_apart() {
+    let env = Env::new();
+    one_settled_two_pending_one_proposal(&env);
+    let mut store = env.store();
+    // Before the import: msg_x committed by the store itself, msg_y pending.
+    let worktree = {
+        let tx = store.write().unwrap();
+        let id = tx.worktree_id(&env.worktree).unwrap();
+        tx.record(&copy("msg_x", 1000), Some(id)).unwrap();
+        let upto = tx.pending(Some(id), None).unwrap().last_charge;
+        tx.propose(id, "d-new", upto, None).unwrap();
+        assert!(tx.settle(id, "d-new", "beef").unwrap());
+        tx.record(&copy("msg_y", 2), Some(id)).unwrap();
+        tx.commit().unwrap();
+        id
+    };
+    assert_eq!(pending(&mut store, Some(worktree)), (2, 1));
+    env.import(&mut store);
+    assert_eq!(pending(&mut store, Some(worktree)), (32, 3));
+
+    // Each settled drain covers exactly its own charges.
+    let drains: Vec<(String, String)> = {
+        let tx = store.read().unwrap();
+        let mut statement = tx
+            .connection()
+            .prepare(
+                "SELECT d.drain, e.key FROM drains d
+                 JOIN charges c ON c.worktree = d.worktree
+                     AND c.id BETWEEN d.first_charge AND d.upto
+                 JOIN events e ON e.id = c.event
+                 WHERE d.state = 'settled' ORDER BY c.id",
+            )
+            .unwrap();
+        statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let imported = imported_drain(Some(worktree));
+    assert_eq!(
+        drains,
+        [
+            ("d-new".to_string(), "msg_x".to_string()),
+            (imported, "msg_s".to_string()),
+        ]
+    );
+
+    // The old proposal covers msg_a only: msg_b and msg_y stay pending.
+    let tx = store.write().unwrap();
+    assert!(tx.settle(worktree, "d-old", "c0ffee").unwrap());
+    tx.commit().unwrap();
+    assert_eq!(pending(&mut store, Some(worktree)), (22, 2));
+    for (key, out) in [("msg_x", 1000), ("msg_s", 100), ("msg_a", 10), ("msg_y", 2)] {
+        assert_eq!(
+            record(&mut store, &copy(key, out), worktree),
+            Recorded::Duplicate
+        );
+    }
+    assert_eq!(pending(&mut store, Some(worktree)), (22, 2));
+}
