@@ -12,7 +12,10 @@ tool-result lines and one large file), then runs, in the same invocation:
 and prints wall time, peak RSS and throughput for each. With --ccusage PATH it also runs
 `ccusage claude daily --json --offline` on the same corpus as the baseline, and prints the ratio.
 
-Usage: python3 scripts/bench-ingest.py [--binary target/release/agent-cost] [--mb 200]
+With --dense the corpus holds only short usage lines (many distinct requests), to show that
+memory does not grow with the number of requests.
+
+Usage: python3 scripts/bench-ingest.py [--binary target/release/agent-cost] [--mb 200] [--dense]
                                       [--ccusage node_modules/@ccusage/ccusage-linux-x64/bin/ccusage]
 """
 
@@ -48,7 +51,7 @@ def tool_result(cwd, session, size):
                                                                 "content": "y" * size}]}})
 
 
-def generate(root, megabytes, files):
+def generate(root, megabytes, files, dense=False):
     random.seed(7)
     projects = root / "claude" / "projects"
     target = megabytes * 1_000_000
@@ -67,11 +70,11 @@ def generate(root, megabytes, files):
             message_id = f"msg_{responses:09d}"
             model = random.choice(["claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"])
             for output in (1, random.randint(50, 900)):
-                line = assistant(cwd, session, message_id, output, "x" * random.randint(50, 400),
-                                 model)
+                padding = "x" if dense else "x" * random.randint(50, 400)
+                line = assistant(cwd, session, message_id, output, padding, model)
                 lines.append(line)
                 length += len(line) + 1
-            if random.random() < 0.3:
+            if not dense and random.random() < 0.3:
                 line = tool_result(cwd, session, random.randint(2_000, 40_000))
                 lines.append(line)
                 length += len(line) + 1
@@ -118,11 +121,14 @@ def main():
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--ccusage")
     parser.add_argument("--runs", type=int, default=5, help="full runs (median reported)")
+    parser.add_argument("--dense", action="store_true",
+                        help="only short usage lines: as many distinct requests as the size allows "
+                             "(~1.4M responses in 200 MB), to show memory does not grow with them")
     args = parser.parse_args()
     binary = str(Path(args.binary).resolve())
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        written, responses, projects = generate(root, args.mb, args.files)
+        written, responses, projects = generate(root, args.mb, args.files, args.dense)
         print(f"corpus: {written / 1e6:.0f} MB, {responses:,} responses (each streamed twice)")
         env = dict(os.environ, HOME=str(root / "home"), AGENT_COST_HOME=str(root / "state"),
                    CLAUDE_CONFIG_DIR=str(root / "claude"))

@@ -10,6 +10,7 @@ use agent_cost_git::{History, Worktree};
 use agent_cost_ingest::{IngestOptions, ingest, sources};
 use agent_cost_paths::Locations;
 use agent_cost_sources::Scope;
+use agent_cost_store::import::IMPORT_FAILED;
 use agent_cost_store::{Store, Tx};
 use agent_cost_trailers::{
     Block, has_content, insert_block, new_block_id, parse_blocks, remove_final_blocks,
@@ -119,6 +120,9 @@ pub fn write_drain(
     store.set_wait(run.remaining())?;
     let tx = store.write()?;
     let worktree_id = tx.worktree_id(&worktree)?;
+    if let Err(e) = tx.import_legacy_worktree(&worktree, worktree_id) {
+        warnings.push(format!("{IMPORT_FAILED}: {e}"));
+    }
     if let Some(history) = &history {
         reconcile(&tx, worktree_id, &worktree, history)?;
     }
@@ -280,6 +284,10 @@ pub fn settle_head(run: &HookRun) -> Result<Vec<String>, HookError> {
     let Some(worktree_id) = tx.find_worktree_id(&worktree)? else {
         return Ok(Vec::new());
     };
+    let warnings = match tx.import_legacy_worktree(&worktree, worktree_id) {
+        Err(e) => vec![format!("{IMPORT_FAILED}: {e}")],
+        Ok(_) => Vec::new(),
+    };
     if !tx.outstanding(worktree_id)?.is_empty() {
         let history = History::of_worktree(&worktree.workdir, &worktree.git_dir)?;
         reconcile(&tx, worktree_id, &worktree, &history)?;
@@ -289,7 +297,7 @@ pub fn settle_head(run: &HookRun) -> Result<Vec<String>, HookError> {
     if settled_all {
         marker::clear(&worktree.git_dir);
     }
-    Ok(Vec::new())
+    Ok(warnings)
 }
 
 /// Settles every outstanding drain of the worktree that a commit carries: `HEAD`, then the

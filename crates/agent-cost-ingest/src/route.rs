@@ -34,6 +34,9 @@ impl Router {
             return Ok(Some(*id));
         }
         let id = tx.worktree_id(&worktree)?;
+        // Before anything is charged to it: what the first ledger knew (its pending spend, and
+        // what was already drained, so a re-read charges none of it again).
+        tx.import_legacy_worktree(&worktree, id)?;
         self.ids.insert(worktree.git_dir.clone(), id);
         Ok(Some(id))
     }

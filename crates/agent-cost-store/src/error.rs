@@ -44,6 +44,15 @@ pub enum StoreError {
         /// The newest version this binary knows.
         known: i64,
     },
+    /// A file of the first ledger (before this store) could not be read for its import.
+    #[error("cannot read {path} ({source}); make it readable, and the next run imports it")]
+    Legacy {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A date could not be understood.
     #[error("`{text}` is not a date or time: use 2026-11-01 or 2026-11-01T09:00:00Z")]
     BadTime {

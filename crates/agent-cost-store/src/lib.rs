@@ -8,6 +8,8 @@
 //! - [`pending`] keeps running sums of every tally's pending charges.
 //! - [`tally`] reads a worktree's pending spend, proposes drains and settles them.
 //! - [`tracking`] records which repositories charge spend to commits, and since when.
+//! - [`legacy`] reads the first ledger's files (journals and `seen` shards in git dirs,
+//!   `cursors.json`), and [`import`] brings them into the store once.
 //!
 //! The contract (see `docs/ledger.md`): every event that belongs to a worktree is, at any
 //! moment, either pending in that worktree's tally or inside exactly one settled drain. One
@@ -15,6 +17,8 @@
 //! leaves either both or neither, and an event id is unique, so a replay adds nothing.
 
 pub mod error;
+pub mod import;
+pub mod legacy;
 mod names;
 pub mod pending;
 pub mod record;
@@ -25,6 +29,7 @@ pub mod time;
 pub mod tracking;
 
 pub use error::StoreError;
+pub use import::LegacyImport;
 pub use record::Recorded;
 pub use store::{Store, Tx};
 pub use tally::{Orphaned, PendingGroup, PendingSpend, Proposal};

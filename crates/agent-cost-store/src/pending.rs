@@ -177,44 +177,66 @@ impl Tx<'_> {
     /// Rebuilds a worktree's running sums from its pending charges (after a settlement that
     /// left some charges pending).
     pub(crate) fn rebuild_pending(&self, worktree: i64, after: i64) -> Result<(), StoreError> {
+        self.rebuild_sums(Some(worktree), after)
+    }
+
+    /// Rebuilds the running sums of the unattributed tally (charges without a worktree, which
+    /// never settle) from its charges.
+    pub(crate) fn rebuild_unattributed_pending(&self) -> Result<(), StoreError> {
+        self.rebuild_sums(None, 0)
+    }
+
+    /// Rebuilds the running sums of a tally (`None`: unattributed) from its charges above
+    /// `after`.
+    fn rebuild_sums(&self, worktree: Option<i64>, after: i64) -> Result<(), StoreError> {
         self.flush_pending()?;
+        let key = worktree.unwrap_or(0);
+        // `=` for a worktree (the index on charges serves it), `IS` to match NULL.
+        let tally = if worktree.is_some() {
+            "c.worktree = ?2"
+        } else {
+            "c.worktree IS ?2"
+        };
         self.tx
-            .execute("DELETE FROM pending_groups WHERE worktree = ?1", [worktree])
+            .execute("DELETE FROM pending_groups WHERE worktree = ?1", [key])
+            .map_err(|e| self.err(e))?;
+        self.tx
+            .execute("DELETE FROM pending_sessions WHERE worktree = ?1", [key])
             .map_err(|e| self.err(e))?;
         self.tx
             .execute(
-                "DELETE FROM pending_sessions WHERE worktree = ?1",
-                [worktree],
+                &format!(
+                    "INSERT INTO pending_groups (worktree, agent, model, speed, prompt_class, unit,
+                         minute, input, output, cache_write_5m, cache_write_1h, cache_read,
+                         requests, quantity, source_cost, charges, with_source_cost)
+                     SELECT ?1, e.agent, e.model, COALESCE(e.speed, ''),
+                         CASE WHEN e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read
+                                   > 200000 THEN 200001
+                              WHEN e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read
+                                   > 128000 THEN 128001
+                              ELSE 0 END,
+                         COALESCE(e.unit, ''), COALESCE(e.ts_ms / 60000, -1),
+                         SUM(c.input), SUM(c.output), SUM(c.cache_write_5m),
+                         SUM(c.cache_write_1h), SUM(c.cache_read), SUM(c.requests),
+                         COALESCE(SUM(c.quantity), 0), COALESCE(SUM(c.source_cost), 0), COUNT(*),
+                         COUNT(c.source_cost)
+                     FROM charges c JOIN events e ON e.id = c.event
+                     WHERE {tally} AND c.id > ?3
+                     GROUP BY 2, 3, 4, 5, 6, 7"
+                ),
+                params![key, worktree, after],
             )
             .map_err(|e| self.err(e))?;
         self.tx
             .execute(
-                "INSERT INTO pending_groups (worktree, agent, model, speed, prompt_class, unit,
-                     minute, input, output, cache_write_5m, cache_write_1h, cache_read, requests,
-                     quantity, source_cost, charges, with_source_cost)
-                 SELECT ?1, e.agent, e.model, COALESCE(e.speed, ''),
-                     CASE WHEN e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read > 200000
-                          THEN 200001
-                          WHEN e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read > 128000
-                          THEN 128001 ELSE 0 END,
-                     COALESCE(e.unit, ''), COALESCE(e.ts_ms / 60000, -1),
-                     SUM(c.input), SUM(c.output), SUM(c.cache_write_5m), SUM(c.cache_write_1h),
-                     SUM(c.cache_read), SUM(c.requests), COALESCE(SUM(c.quantity), 0),
-                     COALESCE(SUM(c.source_cost), 0), COUNT(*), COUNT(c.source_cost)
-                 FROM charges c JOIN events e ON e.id = c.event
-                 WHERE c.worktree = ?1 AND c.id > ?2
-                 GROUP BY 2, 3, 4, 5, 6, 7",
-                params![worktree, after],
-            )
-            .map_err(|e| self.err(e))?;
-        self.tx
-            .execute(
-                "INSERT INTO pending_sessions (worktree, session, minute, charges)
-                 SELECT ?1, e.session, COALESCE(e.ts_ms / 60000, -1), COUNT(*)
-                 FROM charges c JOIN events e ON e.id = c.event
-                 WHERE c.worktree = ?1 AND c.id > ?2
-                 GROUP BY 2, 3",
-                params![worktree, after],
+                &format!(
+                    "INSERT INTO pending_sessions (worktree, session, minute, charges)
+                     SELECT ?1, e.session, COALESCE(e.ts_ms / 60000, -1), COUNT(*)
+                     FROM charges c JOIN events e ON e.id = c.event
+                     WHERE {tally} AND c.id > ?3
+                     GROUP BY 2, 3"
+                ),
+                params![key, worktree, after],
             )
             .map(|_| ())
             .map_err(|e| self.err(e))

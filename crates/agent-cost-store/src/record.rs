@@ -38,6 +38,9 @@ struct Known {
     tokens: TokenCounts,
     quantity: Option<u64>,
     worktree: Option<i64>,
+    /// Known only by its id and counts (imported from the first ledger's `seen` shards):
+    /// its model name is empty until a copy read again describes it.
+    undescribed: bool,
     attrs: Attrs,
 }
 
@@ -130,9 +133,12 @@ impl Tx<'_> {
         if self.insert_event(event, worktree)? {
             return Ok(Recorded::New);
         }
-        let known = self
+        let mut known = self
             .known(event)?
             .ok_or_else(|| self.err(rusqlite::Error::QueryReturnedNoRows))?;
+        if known.undescribed {
+            self.describe(&mut known, event)?;
+        }
         self.merge(event, known)
     }
 
@@ -140,9 +146,11 @@ impl Tx<'_> {
         let agent = self.agent_id(event.agent.as_str())?;
         self.tx
             .prepare_cached(
-                "SELECT id, variant, sidechain, input, output, cache_write_5m, cache_write_1h,
-                        cache_read, quantity, worktree, model, session, speed, unit, ts_ms
-                 FROM events WHERE agent = ?1 AND key = ?2",
+                "SELECT e.id, e.variant, e.sidechain, e.input, e.output, e.cache_write_5m,
+                        e.cache_write_1h, e.cache_read, e.quantity, e.worktree, e.model, e.session,
+                        e.speed, e.unit, e.ts_ms, m.name = ''
+                 FROM events e JOIN models m ON m.id = e.model
+                 WHERE e.agent = ?1 AND e.key = ?2",
             )
             .and_then(|mut s| {
                 s.query_row(params![agent, event.event_id], |row| {
@@ -161,6 +169,7 @@ impl Tx<'_> {
                             unit: row.get::<_, Option<String>>(13)?.unwrap_or_default(),
                             minute: minute_of(row.get(14)?),
                         },
+                        undescribed: row.get(15)?,
                     })
                 })
                 .optional()
@@ -384,6 +393,85 @@ impl Tx<'_> {
         }
         self.rewrite_pending(&known, &target, target_quantity)?;
         Ok(Recorded::Replaced)
+    }
+
+    /// Gives an event known only by its id and counts the description a copy carries (its
+    /// session, model, speed, time and place), and moves the running sums of its pending
+    /// charges to the groups the description puts them in.
+    fn describe(&self, known: &mut Known, event: &UsageEvent) -> Result<(), StoreError> {
+        let agent = known.attrs.agent;
+        let attrs = Attrs {
+            agent,
+            model: self.model_id(&event.model)?,
+            session: self.session_id(agent, &event.session_id)?,
+            speed: event.speed.clone().unwrap_or_default(),
+            unit: known.attrs.unit.clone(),
+            minute: minute_of(millis_of(&event.timestamp)),
+        };
+        let place = self.place_id(&event.cwd, event.git_branch.as_deref().unwrap_or(""))?;
+        let class = prompt_class(&known.tokens);
+        for (worktree, pending) in self.pending_of_event(known.id)? {
+            self.adjust_pending(
+                known.attrs.key(worktree, class),
+                known.attrs.session,
+                &pending,
+                -1,
+            );
+            self.adjust_pending(attrs.key(worktree, class), attrs.session, &pending, 1);
+        }
+        self.tx
+            .prepare_cached(
+                "UPDATE events SET session = ?2, model = ?3, speed = ?4, ts_ms = ?5, place = ?6
+                 WHERE id = ?1",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    known.id,
+                    attrs.session,
+                    attrs.model,
+                    event.speed,
+                    millis_of(&event.timestamp),
+                    place,
+                ])
+            })
+            .map_err(|e| self.err(e))?;
+        known.attrs = attrs;
+        known.undescribed = false;
+        Ok(())
+    }
+
+    /// The pending charges of one event, summed per tally they are in (an imported event may
+    /// have charges in more than one).
+    fn pending_of_event(&self, event: i64) -> Result<Vec<(Option<i64>, Sums)>, StoreError> {
+        let mut statement = self
+            .tx
+            .prepare_cached(
+                "SELECT c.worktree, SUM(c.input), SUM(c.output), SUM(c.cache_write_5m),
+                        SUM(c.cache_write_1h), SUM(c.cache_read), SUM(c.requests),
+                        COALESCE(SUM(c.quantity), 0), COALESCE(SUM(c.source_cost), 0), COUNT(*),
+                        COUNT(c.source_cost)
+                 FROM charges c LEFT JOIN worktrees w ON w.id = c.worktree
+                 WHERE c.event = ?1 AND c.id > COALESCE(w.settled_upto, 0)
+                 GROUP BY c.worktree",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = statement
+            .query_map([event], |row| {
+                let tokens = tokens_at(row, 1)?;
+                Ok((
+                    row.get(0)?,
+                    Sums {
+                        tokens: tokens.fields().map(|n| n as i64),
+                        requests: row.get(6)?,
+                        quantity: row.get(7)?,
+                        source_cost: row.get(8)?,
+                        charges: row.get(9)?,
+                        with_source_cost: row.get(10)?,
+                    },
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     fn update_event(

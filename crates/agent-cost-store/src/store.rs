@@ -5,6 +5,7 @@
 //! (`status`, reports) run beside a writer; writers take the database with `BEGIN IMMEDIATE`
 //! and wait for each other at most the caller's time budget.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,13 +27,18 @@ pub struct Store {
 pub struct Tx<'a> {
     pub(crate) tx: rusqlite::Transaction<'a>,
     pub(crate) path: &'a Path,
-    pub(crate) names: std::cell::RefCell<crate::names::NameCache>,
-    pub(crate) deltas: std::cell::RefCell<crate::pending::PendingDeltas>,
+    pub(crate) names: RefCell<crate::names::NameCache>,
+    pub(crate) deltas: RefCell<crate::pending::PendingDeltas>,
+    /// Files of the first ledger this transaction imported, renamed once it commits.
+    pub(crate) retire: RefCell<Vec<PathBuf>>,
 }
 
 impl Store {
     /// Opens (creating and migrating if needed) the ledger in `state_dir`, waiting at most
-    /// `wait` for another process that holds it.
+    /// `wait` for another process that holds it. The first ledger's files in `state_dir` are
+    /// imported on the way (see [`Store::import_legacy_state`]); an import that fails leaves
+    /// them in place for the next open (they only hold the unattributed figure and read
+    /// cursors: the transcripts still hold every event).
     pub fn open(state_dir: &Path, wait: Duration) -> Result<Store, StoreError> {
         create_private_dir(state_dir)?;
         let path = state_dir.join(DATABASE_FILE);
@@ -47,6 +53,7 @@ impl Store {
         let mut store = Store { conn, path };
         store.configure(wait)?;
         store.migrate()?;
+        let _ = store.import_legacy_state();
         Ok(store)
     }
 
@@ -127,6 +134,7 @@ impl Store {
             path: &self.path,
             names: Default::default(),
             deltas: Default::default(),
+            retire: RefCell::default(),
         })
     }
 
@@ -141,16 +149,29 @@ impl Store {
             path: &self.path,
             names: Default::default(),
             deltas: Default::default(),
+            retire: RefCell::default(),
         })
     }
 }
 
 impl Tx<'_> {
-    /// Makes every change of this transaction durable and visible, all at once.
+    /// Makes every change of this transaction durable and visible, all at once; then renames
+    /// the first ledger's files it imported (see [`crate::import`]).
     pub fn commit(self) -> Result<(), StoreError> {
         self.flush_pending()?;
         let path = self.path;
-        self.tx.commit().map_err(|e| StoreError::sqlite(path, e))
+        let retire = self.retire.take();
+        self.tx.commit().map_err(|e| StoreError::sqlite(path, e))?;
+        for imported in retire {
+            crate::legacy::retire(&imported);
+        }
+        Ok(())
+    }
+
+    /// Renames `path` (a file or directory of the first ledger, imported) once this
+    /// transaction commits; nothing happens if it does not.
+    pub(crate) fn retire_after_commit(&self, path: PathBuf) {
+        self.retire.borrow_mut().push(path);
     }
 
     /// The underlying connection, for queries this crate does not wrap (tests, reports).

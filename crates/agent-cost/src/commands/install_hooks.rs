@@ -9,7 +9,7 @@ use agent_cost_ingest::{IngestOptions, ingest, sources};
 use agent_cost_store::time::{now_rfc3339, rfc3339_from_seconds};
 use agent_cost_store::{Store, Tracking};
 
-use crate::output::{CommandError, CommandResult, Progress, outln};
+use crate::output::{CommandError, CommandResult, Progress, errln, outln};
 
 /// Install the git hooks that write AI spend into this repository's commits.
 ///
@@ -45,6 +45,10 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
     let dir = hooks_dir(&worktree)?;
     let locations = super::locations()?;
     let mut store = Store::open(&locations.state_dir, Duration::from_secs(30))?;
+    // Before tracking is read or changed: the first ledger's start date and pending spend.
+    if let Err(e) = store.import_legacy_worktree(&worktree) {
+        errln!("warning: {}: {e}", agent_cost_store::import::IMPORT_FAILED);
+    }
     let common_dir = worktree.common_dir.to_string_lossy().into_owned();
     if args.uninstall {
         let changes = uninstall(&dir)?;

@@ -147,6 +147,9 @@ pub fn run(args: StatusArgs) -> CommandResult {
     }
     let tx = store.write()?;
     let worktree_id = tx.worktree_id(&worktree)?;
+    if let Err(e) = tx.import_legacy_worktree(&worktree, worktree_id) {
+        errln!("warning: {}: {e}", agent_cost_store::import::IMPORT_FAILED);
+    }
     // A commit whose post-commit never ran still carries its drain: settle it, so pending is
     // not overstated.
     if let Ok(history) = History::of_worktree(&worktree.workdir, &worktree.git_dir) {

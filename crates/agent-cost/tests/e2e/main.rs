@@ -12,6 +12,7 @@ mod ledger;
 mod output_errors;
 mod pricing;
 mod robustness;
+mod upgrade;
 
 #[test]
 fn every_test_module_is_listed() {
