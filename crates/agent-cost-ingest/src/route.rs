@@ -3,11 +3,11 @@
 //! (a repository with a separate `GIT_DIR` / `GIT_WORK_TREE` has no `.git` entry to find).
 //! Answers are cached per directory for the length of one run.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use agent_cost_git::Worktree;
 use agent_cost_store::{StoreError, Tx};
+use rustc_hash::FxHashMap as HashMap;
 
 /// Maps working directories to worktree ids in the store.
 #[derive(Debug, Default)]

@@ -7,7 +7,9 @@
 //! moves past an event that is not in the store, and an event already in the store is never
 //! charged again (a replay after a kill adds nothing).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
@@ -121,7 +123,7 @@ pub fn ingest(
         for source in sources {
             let discovery = source.discover(&options.scope);
             report.unreadable.extend(discovery.unreadable);
-            let mut cursors: std::collections::HashMap<Vec<u8>, String> =
+            let mut cursors: FxHashMap<Vec<u8>, String> =
                 tx.cursors(source.name())?.into_iter().collect();
             for file in discovery.files {
                 let cursor = cursors.remove(path_key(&file.path).as_slice());
@@ -292,42 +294,54 @@ fn merge_repeats(
     events: Vec<(usize, UsageEvent)>,
     counts: &mut IngestReport,
 ) -> Vec<(usize, UsageEvent)> {
-    let mut merged: Vec<(usize, UsageEvent)> = Vec::with_capacity(events.len());
-    let mut index: HashMap<(String, String, String, bool), usize> = HashMap::new();
-    for (file, event) in events {
+    // First pass: where each copy goes (its own slot, or the first copy it merges into).
+    let mut first: FxHashMap<(&str, &str, &str, bool), usize> = FxHashMap::default();
+    let mut target = Vec::with_capacity(events.len());
+    for (index, (_, event)) in events.iter().enumerate() {
         let mergeable = matches!(
             event.repeat,
             RepeatRule::LargestCopy | RepeatRule::CumulativeDelta
         );
+        if !mergeable {
+            target.push(index);
+            continue;
+        }
         let key = (
-            event.agent.as_str().to_string(),
-            event.event_id.clone(),
-            event.variant.clone(),
+            event.agent.as_str(),
+            event.event_id.as_str(),
+            event.variant.as_str(),
             event.sidechain,
         );
-        match index.get(&key) {
-            Some(&at) if mergeable && merged[at].1.repeat == event.repeat => {
-                let kept = &mut merged[at].1;
-                let grown = kept.tokens.max_fieldwise(&event.tokens);
-                let quantity = match (&kept.quantity, &event.quantity) {
-                    (Some(a), Some(b)) if b.micros > a.micros && a.unit == b.unit => {
-                        Some(b.clone())
-                    }
-                    (None, Some(b)) => Some(b.clone()),
-                    (a, _) => a.clone(),
-                };
-                // Counted as a repeat; what the merged copy adds is counted when it is recorded.
-                counts.duplicates += 1;
-                kept.tokens = grown;
-                kept.quantity = quantity;
-            }
-            _ => {
-                index.insert(key, merged.len());
-                merged.push((file, event));
-            }
-        }
+        let at = *first.entry(key).or_insert(index);
+        target.push(if events[at].1.repeat == event.repeat {
+            at
+        } else {
+            index
+        });
     }
-    merged
+    drop(first);
+    // Second pass: fold each repeat into its first copy, keeping the order of first copies.
+    let mut slots: Vec<Option<(usize, UsageEvent)>> = events.into_iter().map(Some).collect();
+    for (index, at) in target.into_iter().enumerate() {
+        if at == index {
+            continue;
+        }
+        let Some((_, event)) = slots[index].take() else {
+            continue;
+        };
+        let Some((_, kept)) = slots[at].as_mut() else {
+            continue;
+        };
+        kept.tokens = kept.tokens.max_fieldwise(&event.tokens);
+        kept.quantity = match (kept.quantity.take(), event.quantity) {
+            (Some(a), Some(b)) if b.micros > a.micros && a.unit == b.unit => Some(b),
+            (None, b) => b,
+            (a, _) => a,
+        };
+        // Counted as a repeat; what the merged copy adds is counted when it is recorded.
+        counts.duplicates += 1;
+    }
+    slots.into_iter().flatten().collect()
 }
 
 /// A path as the store keys it (bytes, so any file name round-trips).

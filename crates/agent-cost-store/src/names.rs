@@ -1,9 +1,8 @@
 //! Names that repeat on every event (agents, models, sessions, working directories) are kept
 //! once, in their own tables, and events refer to them by id. Ids are cached per transaction.
 
-use std::collections::HashMap;
-
 use rusqlite::{OptionalExtension, params};
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::error::StoreError;
 use crate::store::Tx;
@@ -13,8 +12,8 @@ use crate::store::Tx;
 pub(crate) struct NameCache {
     agents: HashMap<String, i64>,
     models: HashMap<String, i64>,
-    sessions: HashMap<(i64, String), i64>,
-    places: HashMap<(String, String), i64>,
+    sessions: HashMap<i64, HashMap<String, i64>>,
+    places: HashMap<String, HashMap<String, i64>>,
 }
 
 impl Tx<'_> {
@@ -45,30 +44,50 @@ impl Tx<'_> {
     }
 
     pub(crate) fn session_id(&self, agent: i64, name: &str) -> Result<i64, StoreError> {
-        let key = (agent, name.to_string());
-        if let Some(id) = self.names.borrow().sessions.get(&key) {
-            return Ok(*id);
+        let cached = self
+            .names
+            .borrow()
+            .sessions
+            .get(&agent)
+            .and_then(|names| names.get(name).copied());
+        if let Some(id) = cached {
+            return Ok(id);
         }
         let id = self.intern(
             "SELECT id FROM sessions WHERE agent = ?1 AND name = ?2",
             "INSERT INTO sessions (agent, name) VALUES (?1, ?2)",
             params![agent, name],
         )?;
-        self.names.borrow_mut().sessions.insert(key, id);
+        self.names
+            .borrow_mut()
+            .sessions
+            .entry(agent)
+            .or_default()
+            .insert(name.to_string(), id);
         Ok(id)
     }
 
     pub(crate) fn place_id(&self, cwd: &str, branch: &str) -> Result<i64, StoreError> {
-        let key = (cwd.to_string(), branch.to_string());
-        if let Some(id) = self.names.borrow().places.get(&key) {
-            return Ok(*id);
+        let cached = self
+            .names
+            .borrow()
+            .places
+            .get(cwd)
+            .and_then(|branches| branches.get(branch).copied());
+        if let Some(id) = cached {
+            return Ok(id);
         }
         let id = self.intern(
             "SELECT id FROM places WHERE cwd = ?1 AND branch = ?2",
             "INSERT INTO places (cwd, branch) VALUES (?1, ?2)",
             params![cwd, branch],
         )?;
-        self.names.borrow_mut().places.insert(key, id);
+        self.names
+            .borrow_mut()
+            .places
+            .entry(cwd.to_string())
+            .or_default()
+            .insert(branch.to_string(), id);
         Ok(id)
     }
 

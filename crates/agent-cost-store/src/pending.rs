@@ -9,10 +9,9 @@
 //! arrived after the drain was proposed. The minute lets a tracking start split the sums
 //! exactly: only the charges of the start's own minute are read one by one.
 
-use std::collections::HashMap;
-
 use agent_cost_events::TokenCounts;
 use rusqlite::params;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::error::StoreError;
 use crate::store::Tx;
