@@ -43,3 +43,32 @@ pub fn exists(git_dir: &Path) -> bool {
 pub fn clear(git_dir: &Path) {
     let _ = std::fs::remove_file(path(git_dir));
 }
+
+/// `<git-dir>/agent-cost-prepared`: a hash of the message `prepare-commit-msg` left, so that
+/// `commit-msg` can tell that nobody changed it since (a `-m` commit) and that there is nothing
+/// left to do, without opening the ledger.
+const PREPARED: &str = "agent-cost-prepared";
+
+fn message_hash(text: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// Remembers the message `prepare-commit-msg` left.
+pub fn remember_prepared(git_dir: &Path, message: &str) {
+    let _ = std::fs::write(git_dir.join(PREPARED), message_hash(message));
+}
+
+/// Forgets it (`prepare-commit-msg` is starting, or left the message to the editor).
+pub fn forget_prepared(git_dir: &Path) {
+    let _ = std::fs::remove_file(git_dir.join(PREPARED));
+}
+
+/// True when `message` is exactly what `prepare-commit-msg` left.
+pub fn is_prepared(git_dir: &Path, message: &str) -> bool {
+    std::fs::read_to_string(git_dir.join(PREPARED)).is_ok_and(|hash| hash == message_hash(message))
+}

@@ -72,17 +72,44 @@ pub fn write_drain(
     writer: Writer,
 ) -> Result<Vec<String>, HookError> {
     let worktree = Worktree::current().ok_or(HookError::NotInRepository)?;
-    let mut warnings = Vec::new();
-    if let Writer::Prepare(Some("template") | None) = writer {
-        // The message is written in the editor: commit-msg adds the trailers afterwards.
-        return Ok(warnings);
+    match writer {
+        Writer::Prepare(source) => {
+            marker::forget_prepared(&worktree.git_dir);
+            if let Some("template") | None = source {
+                // The message is written in the editor: commit-msg adds the trailers afterwards.
+                return Ok(Vec::new());
+            }
+        }
+        Writer::CommitMsg => {
+            let message = std::fs::read_to_string(message_file).at(message_file)?;
+            if marker::is_prepared(&worktree.git_dir, &message) {
+                // prepare-commit-msg did everything and nobody changed the message since.
+                return Ok(Vec::new());
+            }
+        }
     }
+    let warnings = write_drain_in(run, message_file, writer, &worktree)?;
+    if let Writer::Prepare(_) = writer
+        && let Ok(message) = std::fs::read_to_string(message_file)
+    {
+        marker::remember_prepared(&worktree.git_dir, &message);
+    }
+    Ok(warnings)
+}
+
+fn write_drain_in(
+    run: &HookRun,
+    message_file: &Path,
+    writer: Writer,
+    worktree: &Worktree,
+) -> Result<Vec<String>, HookError> {
+    let mut warnings = Vec::new();
     let history = History::of_worktree(&worktree.workdir, &worktree.git_dir).ok();
     let comment = history
         .as_ref()
         .map_or_else(|| "#".to_string(), History::comment_prefix);
     if writer == Writer::CommitMsg
-        && commit_msg_has_nothing_to_do(run, message_file, &comment, &worktree)?
+        && commit_msg_has_nothing_to_do(run, message_file, &comment, worktree)?
     {
         return Ok(warnings);
     }
@@ -119,12 +146,12 @@ pub fn write_drain(
     }
     store.set_wait(run.remaining())?;
     let tx = store.write()?;
-    let worktree_id = tx.worktree_id(&worktree)?;
-    if let Err(e) = tx.import_legacy_worktree(&worktree, worktree_id) {
+    let worktree_id = tx.worktree_id(worktree)?;
+    if let Err(e) = tx.import_legacy_worktree(worktree, worktree_id) {
         warnings.push(format!("{IMPORT_FAILED}: {e}"));
     }
     if let Some(history) = &history {
-        reconcile(&tx, worktree_id, &worktree, history)?;
+        reconcile(&tx, worktree_id, worktree, history)?;
     }
     let mut message = std::fs::read_to_string(message_file).at(message_file)?;
     let carried = history

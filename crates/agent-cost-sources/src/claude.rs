@@ -25,59 +25,105 @@ pub const SYNTHETIC_MODEL: &str = "<synthetic>";
 
 /// Finds every transcript under the given `projects/` directories (following links), newest
 /// first, so a reader with a time budget reaches the sessions that are running now before old
-/// history. A `projects/` directory that does not exist is simply not there.
+/// history. A `projects/` directory that does not exist is simply not there. Each file costs one
+/// `stat` (directory entries say what they are; only links are followed with a `stat`).
 pub fn find_transcripts(projects_dirs: &[PathBuf]) -> Discovery {
-    let mut seen = std::collections::HashSet::new();
-    let mut discovery = Discovery::default();
+    let mut walk = Walk::default();
     for dir in projects_dirs {
-        if !dir.is_dir() {
-            continue;
-        }
-        for entry in walkdir::WalkDir::new(dir).follow_links(true) {
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(error) => {
-                    let path = error
-                        .path()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default();
-                    discovery.unreadable.push(format!("{path}: {error}"));
-                    continue;
-                }
-            };
-            if !entry.file_type().is_file()
-                || entry.path().extension().is_none_or(|ext| ext != "jsonl")
-            {
-                continue;
-            }
-            let meta = match entry.metadata() {
-                Ok(meta) => meta,
-                Err(error) => {
-                    discovery
-                        .unreadable
-                        .push(format!("{}: {error}", entry.path().display()));
-                    continue;
-                }
-            };
-            let path = entry.into_path();
-            if !seen.insert(path.clone()) {
-                continue;
-            }
-            discovery.files.push(DataFile {
-                subagent: path.components().any(|c| c.as_os_str() == "subagents"),
-                size: meta.len(),
-                modified: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
-                stamp: Some(FileStamp::of(&meta)),
-                path,
-            });
+        if dir.is_dir() {
+            walk.directory(dir);
         }
     }
+    let mut discovery = walk.discovery;
     discovery.files.sort_by(|a, b| {
         b.modified
             .cmp(&a.modified)
             .then_with(|| a.path.cmp(&b.path))
     });
     discovery
+}
+
+#[derive(Default)]
+struct Walk {
+    discovery: Discovery,
+    /// Files and linked directories already visited (two config dirs, or links, can lead to the
+    /// same place).
+    seen: std::collections::HashSet<PathBuf>,
+}
+
+impl Walk {
+    fn directory(&mut self, dir: &Path) {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(error) => {
+                self.unreadable(dir, &error);
+                return;
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    self.unreadable(dir, &error);
+                    continue;
+                }
+            };
+            let path = entry.path();
+            let kind = match entry.file_type() {
+                Ok(kind) => kind,
+                Err(error) => {
+                    self.unreadable(&path, &error);
+                    continue;
+                }
+            };
+            if kind.is_dir() {
+                self.directory(&path);
+            } else if kind.is_file() {
+                if is_transcript(&path) {
+                    match entry.metadata() {
+                        Ok(meta) => self.file(path, &meta),
+                        Err(error) => self.unreadable(&path, &error),
+                    }
+                }
+            } else if kind.is_symlink() {
+                match std::fs::metadata(&path) {
+                    Ok(meta) if meta.is_dir() => {
+                        let target = path.canonicalize().unwrap_or_else(|_| path.clone());
+                        if self.seen.insert(target) {
+                            self.directory(&path);
+                        }
+                    }
+                    Ok(meta) if meta.is_file() && is_transcript(&path) => self.file(path, &meta),
+                    Ok(_) => {}
+                    Err(error) if is_transcript(&path) => self.unreadable(&path, &error),
+                    Err(_) => {}
+                }
+            }
+        }
+    }
+
+    fn file(&mut self, path: PathBuf, meta: &std::fs::Metadata) {
+        if !self.seen.insert(path.clone()) {
+            return;
+        }
+        self.discovery.files.push(DataFile {
+            subagent: path.components().any(|c| c.as_os_str() == "subagents"),
+            size: meta.len(),
+            modified: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+            stamp: Some(FileStamp::of(meta)),
+            path,
+        });
+    }
+
+    fn unreadable(&mut self, path: &Path, error: &std::io::Error) {
+        self.discovery
+            .unreadable
+            .push(format!("{}: {error}", path.display()));
+    }
+}
+
+fn is_transcript(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext == "jsonl")
 }
 
 /// Claude Code's transcripts under one or more `projects/` directories.
