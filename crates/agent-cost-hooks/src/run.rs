@@ -337,29 +337,34 @@ pub fn reconcile(
     worktree: &Worktree,
     history: &History,
 ) -> Result<u64, HookError> {
-    let proposals = tx.outstanding(worktree_id)?;
-    if proposals.is_empty() {
-        return Ok(0);
-    }
-    let mut commits = history.recent_messages(1)?;
-    commits.extend(history.reflog_messages(&worktree.git_dir, RECONCILE_DEPTH));
-    commits.extend(history.recent_messages(RECONCILE_DEPTH)?);
+    let mut open = tx.outstanding(worktree_id)?;
     let mut settled = 0;
-    let mut open: Vec<_> = proposals;
-    for commit in commits {
+    // Nearest first, and each source read only while something is still open: `post-commit`
+    // usually settles everything with `HEAD` alone.
+    for source in 0..3 {
         if open.is_empty() {
             break;
         }
-        let ids: HashSet<String> = parse_blocks(&commit.message)
-            .into_iter()
-            .map(|b| b.id)
-            .collect();
-        // The newest proposal a commit carries covers the older ones it merged.
-        if let Some(proposal) = open.iter().rev().find(|p| ids.contains(&p.drain)).cloned()
-            && tx.settle(worktree_id, &proposal.drain, &commit.id)?
-        {
-            settled += 1;
-            open = tx.outstanding(worktree_id)?;
+        let commits = match source {
+            0 => history.recent_messages(1)?,
+            1 => history.reflog_messages(&worktree.git_dir, RECONCILE_DEPTH),
+            _ => history.recent_messages(RECONCILE_DEPTH)?,
+        };
+        for commit in commits {
+            if open.is_empty() {
+                break;
+            }
+            let ids: HashSet<String> = parse_blocks(&commit.message)
+                .into_iter()
+                .map(|b| b.id)
+                .collect();
+            // The newest proposal a commit carries covers the older ones it merged.
+            if let Some(proposal) = open.iter().rev().find(|p| ids.contains(&p.drain)).cloned()
+                && tx.settle(worktree_id, &proposal.drain, &commit.id)?
+            {
+                settled += 1;
+                open = tx.outstanding(worktree_id)?;
+            }
         }
     }
     Ok(settled)

@@ -69,14 +69,20 @@ impl Sums {
     }
 }
 
+/// Prompt sizes at which price lists switch to a long-context tier: pending charges are grouped
+/// by which of them their whole request exceeded, so each group is priced at one tier. (The SQL
+/// that rebuilds the sums spells the same bounds out.)
+pub const PROMPT_CLASS_BOUNDS: [u64; 2] = [128_000, 200_000];
+
 /// The prompt-size class of a request: the lowest prompt size every request of its class has
-/// (0, or one more than 128,000 or 200,000, the thresholds of long-context price tiers).
+/// (0, or one more than a bound of [`PROMPT_CLASS_BOUNDS`]).
 pub fn prompt_class(tokens: &TokenCounts) -> i64 {
-    match tokens.prompt_tokens() {
-        prompt if prompt > 200_000 => 200_001,
-        prompt if prompt > 128_000 => 128_001,
-        _ => 0,
-    }
+    let prompt = tokens.prompt_tokens();
+    PROMPT_CLASS_BOUNDS
+        .iter()
+        .rev()
+        .find(|bound| prompt > **bound)
+        .map_or(0, |bound| *bound as i64 + 1)
 }
 
 /// The minute of an event's time (`-1` when its time is unknown: such events are always

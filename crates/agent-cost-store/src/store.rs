@@ -80,12 +80,24 @@ impl Store {
 
     fn configure(&mut self, wait: Duration) -> Result<(), StoreError> {
         self.set_wait(wait)?;
+        // Every hook is a short process: checkpointing (two fsyncs) and deleting the WAL on
+        // each close, then creating it again (a directory fsync), cost more than the hook's
+        // work. The WAL stays, and SQLite checkpoints it when it grows past 256 pages (1 MB);
+        // the database file itself is read through a memory map rather than a read per page.
+        self.conn
+            .set_db_config(
+                rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+                true,
+            )
+            .map_err(|e| StoreError::sqlite(&self.path, e))?;
         self.conn
             .execute_batch(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
                  PRAGMA foreign_keys = OFF;
                  PRAGMA journal_size_limit = 4194304;
+                 PRAGMA wal_autocheckpoint = 256;
+                 PRAGMA mmap_size = 268435456;
                  PRAGMA cache_size = -8000;",
             )
             .map_err(|e| StoreError::sqlite(&self.path, e))

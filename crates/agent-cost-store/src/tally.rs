@@ -16,10 +16,6 @@ use crate::record::tokens_at;
 use crate::store::Tx;
 use crate::time::now_rfc3339;
 
-/// Prompt sizes at which price lists switch to a long-context tier: pending charges are grouped
-/// by which of them their whole request exceeded, so each group is priced at one tier.
-pub const PROMPT_CLASS_BOUNDS: [u64; 2] = [128_000, 200_000];
-
 /// Pending charges of one (agent, model, speed, tier, unit), summed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PendingGroup {
@@ -31,7 +27,7 @@ pub struct PendingGroup {
     pub speed: Option<String>,
     /// Every request of the group had a prompt (uncached input, cache writes and reads, of the
     /// whole request) of at least this many tokens: 0, or one more than a bound of
-    /// [`PROMPT_CLASS_BOUNDS`].
+    /// [`crate::pending::PROMPT_CLASS_BOUNDS`].
     pub min_prompt_tokens: u64,
     /// Summed token counts.
     pub tokens: TokenCounts,
