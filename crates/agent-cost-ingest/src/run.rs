@@ -201,6 +201,9 @@ pub fn ingest(
         return Err(error);
     }
     writer.flush(store, &targets, &mut report)?;
+    if report.events_charged + report.events_topped_up > FLUSH_EVERY as u64 {
+        store.checkpoint();
+    }
     Ok(report)
 }
 

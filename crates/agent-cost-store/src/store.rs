@@ -135,6 +135,14 @@ impl Store {
         tx.commit().map_err(|e| StoreError::sqlite(&path, e))
     }
 
+    /// Copies the WAL into the database and empties it (after a large ingest, so the state on
+    /// disk is the database alone). Best effort: a reader in another process may delay it.
+    pub fn checkpoint(&mut self) {
+        let _ = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+
     /// Starts a write transaction, waiting for other writers within the configured wait.
     pub fn write(&mut self) -> Result<Tx<'_>, StoreError> {
         let tx = self
