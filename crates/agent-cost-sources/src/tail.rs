@@ -60,6 +60,8 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::source::FileStamp;
+
 /// How many bytes before the offset are hashed to detect a rewritten file.
 const WINDOW: u64 = 64;
 
@@ -297,25 +299,10 @@ fn read_at(mut file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize>
 
 /// Modification time, status-change time and identity of a file, as a [`Cursor`] records them.
 fn identity(meta: &std::fs::Metadata) -> (i128, i128, u64) {
-    let mtime_ns = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos() as i128);
-    #[cfg(unix)]
-    let (ctime_ns, inode) = {
-        use std::os::unix::fs::MetadataExt;
-        (
-            i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
-            meta.ino(),
-        )
-    };
-    #[cfg(not(unix))]
-    let (ctime_ns, inode) = (0, 0);
-    (mtime_ns, ctime_ns, inode)
+    let stamp = FileStamp::of(meta);
+    (stamp.mtime_ns, stamp.ctime_ns, stamp.inode)
 }
 
-/// True when a file of this size and these times is exactly as `cursor` left it.
 /// True when a file with this size, times and inode is exactly as `cursor` last saw it.
 pub fn unchanged(len: u64, mtime_ns: i128, ctime_ns: i128, inode: u64, cursor: &Cursor) -> bool {
     inode == cursor.inode

@@ -295,23 +295,17 @@ impl Tx<'_> {
         pending: bool,
     ) -> Result<(Sums, TokenCounts), StoreError> {
         let settled = self.settled_upto(known.worktree)?;
-        let sql = if pending {
+        let side = if pending { "id > ?2" } else { "id <= ?2" };
+        let sql = format!(
             "SELECT COALESCE(SUM(input), 0), COALESCE(SUM(output), 0),
                     COALESCE(SUM(cache_write_5m), 0), COALESCE(SUM(cache_write_1h), 0),
                     COALESCE(SUM(cache_read), 0), COALESCE(SUM(requests), 0),
                     COALESCE(SUM(quantity), 0), COALESCE(SUM(source_cost), 0), COUNT(*),
                     COUNT(source_cost)
-             FROM charges WHERE event = ?1 AND id > ?2"
-        } else {
-            "SELECT COALESCE(SUM(input), 0), COALESCE(SUM(output), 0),
-                    COALESCE(SUM(cache_write_5m), 0), COALESCE(SUM(cache_write_1h), 0),
-                    COALESCE(SUM(cache_read), 0), COALESCE(SUM(requests), 0),
-                    COALESCE(SUM(quantity), 0), COALESCE(SUM(source_cost), 0), COUNT(*),
-                    COUNT(source_cost)
-             FROM charges WHERE event = ?1 AND id <= ?2"
-        };
+             FROM charges WHERE event = ?1 AND {side}"
+        );
         self.tx
-            .prepare_cached(sql)
+            .prepare_cached(&sql)
             .and_then(|mut s| {
                 s.query_row(params![known.id, settled], |row| {
                     let tokens = tokens_at(row, 0)?;
