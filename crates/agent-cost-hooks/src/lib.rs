@@ -9,6 +9,7 @@
 pub mod drain;
 pub mod error;
 pub mod install;
+pub mod invocation;
 pub mod marker;
 pub mod pricing;
 pub mod run;

@@ -19,8 +19,8 @@ use agent_cost_trailers::{
 
 use crate::drain::summarize;
 use crate::error::{HookError, IoResultExt};
-use crate::marker;
 use crate::pricing::price_book;
+use crate::{invocation, marker};
 
 /// The default time budget of one hook run.
 pub const DEFAULT_BUDGET: Duration = Duration::from_millis(100);
@@ -115,8 +115,15 @@ fn write_drain_in(
     }
 
     let mut store = run.open_store()?;
+    // The catch-up, waits for a busy ledger included, gets 60 % of the budget.
+    let catch_up = run.deadline(60);
+    store.set_wait(
+        catch_up
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(5)),
+    )?;
     let options = IngestOptions {
-        deadline: Some(run.deadline(60)),
+        deadline: Some(catch_up),
         scope: Scope::Worktree(worktree.workdir.clone()),
     };
     match ingest(
@@ -154,10 +161,18 @@ fn write_drain_in(
         reconcile(&tx, worktree_id, worktree, history)?;
     }
     let mut message = std::fs::read_to_string(message_file).at(message_file)?;
-    let carried = history
+    let mut carried = history
         .as_ref()
         .map(|h| folded_blocks(&worktree.git_dir, h, &message))
         .unwrap_or_default();
+    // `--amend -m` / `-F`: git says `message`, but HEAD's block is being replaced with it.
+    let amending = writer == Writer::Prepare(Some("message")) && invocation::is_amend();
+    if writer == Writer::Prepare(Some("message")) {
+        carried.extend(squashed_blocks(&worktree.git_dir, &message, &carried));
+    }
+    if amending && let Some(history) = &history {
+        carried.extend(head_blocks(history, &message, &carried));
+    }
     if !carried.is_empty() {
         message = reinsert(message, &carried, &comment);
     }
@@ -171,7 +186,7 @@ fn write_drain_in(
     let (stale, kept): (Vec<Block>, Vec<Block>) = old_blocks
         .into_iter()
         .partition(|b| outstanding.contains(b.id.as_str()));
-    let merging = writer == Writer::Prepare(Some("commit")) && !kept.is_empty();
+    let merging = (writer == Writer::Prepare(Some("commit")) || amending) && !kept.is_empty();
 
     if spend.groups.is_empty() {
         if let Some(since_ms) = since_ms
@@ -276,6 +291,48 @@ fn folded_blocks(git_dir: &Path, history: &History, message: &str) -> Vec<Block>
             if !block.id.is_empty()
                 && !present.contains(&block.id)
                 && !carried.iter().any(|b| b.id == block.id)
+            {
+                carried.push(block);
+            }
+        }
+    }
+    carried
+}
+
+/// Blocks of the commits a `git merge --squash` folds into the commit being made, when its
+/// message comes from `-m` or `-F` (git then leaves out `SQUASH_MSG`, and the squashed commits'
+/// spend would leave history with their branch). Ids are kept, so a range that still holds the
+/// branch's commits counts them once.
+fn squashed_blocks(git_dir: &Path, message: &str, already: &[Block]) -> Vec<Block> {
+    let Ok(squashed) = std::fs::read_to_string(git_dir.join("SQUASH_MSG")) else {
+        return Vec::new();
+    };
+    let present: HashSet<String> = parse_blocks(message).into_iter().map(|b| b.id).collect();
+    let mut carried: Vec<Block> = Vec::new();
+    for block in parse_blocks(&squashed) {
+        if !block.id.is_empty()
+            && !present.contains(&block.id)
+            && !already.iter().chain(&carried).any(|b| b.id == block.id)
+        {
+            carried.push(block);
+        }
+    }
+    carried
+}
+
+/// Blocks of `HEAD`'s message that `message` does not hold (an amend whose new message came
+/// from `-m` or `-F`).
+fn head_blocks(history: &History, message: &str, already: &[Block]) -> Vec<Block> {
+    let Ok(head) = history.recent_messages(1) else {
+        return Vec::new();
+    };
+    let present: HashSet<String> = parse_blocks(message).into_iter().map(|b| b.id).collect();
+    let mut carried: Vec<Block> = Vec::new();
+    for commit in head {
+        for block in parse_blocks(&commit.message) {
+            if !block.id.is_empty()
+                && !present.contains(&block.id)
+                && !already.iter().chain(&carried).any(|b| b.id == block.id)
             {
                 carried.push(block);
             }

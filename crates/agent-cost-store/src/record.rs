@@ -288,26 +288,37 @@ impl Tx<'_> {
             .map_err(|e| self.err(e))
     }
 
-    /// The summed pending (or settled) charges of one event.
-    fn charges_of_event(
+    /// Charge ids up to here may be in a commit: settled ones, and pending ones that an
+    /// outstanding proposal has written into a commit message. A rewrite never touches them.
+    fn frozen_upto(&self, worktree: Option<i64>) -> Result<i64, StoreError> {
+        let settled = self.settled_upto(worktree)?;
+        let proposed: Option<i64> = self
+            .tx
+            .prepare_cached(
+                "SELECT MAX(upto) FROM drains WHERE worktree IS ?1 AND state = 'proposed'",
+            )
+            .and_then(|mut s| s.query_row([worktree], |row| row.get(0)))
+            .map_err(|e| self.err(e))?;
+        Ok(settled.max(proposed.unwrap_or(0)))
+    }
+
+    /// The summed charges of one event with ids in `after + 1 ..= upto`.
+    fn charges_between(
         &self,
         known: &Known,
-        pending: bool,
+        after: i64,
+        upto: i64,
     ) -> Result<(Sums, TokenCounts), StoreError> {
-        let settled = self.settled_upto(known.worktree)?;
-        let side = if pending { "id > ?2" } else { "id <= ?2" };
-        let sql = format!(
-            "SELECT COALESCE(SUM(input), 0), COALESCE(SUM(output), 0),
+        let sql = "SELECT COALESCE(SUM(input), 0), COALESCE(SUM(output), 0),
                     COALESCE(SUM(cache_write_5m), 0), COALESCE(SUM(cache_write_1h), 0),
                     COALESCE(SUM(cache_read), 0), COALESCE(SUM(requests), 0),
                     COALESCE(SUM(quantity), 0), COALESCE(SUM(source_cost), 0), COUNT(*),
                     COUNT(source_cost)
-             FROM charges WHERE event = ?1 AND {side}"
-        );
+             FROM charges WHERE event = ?1 AND id > ?2 AND id <= ?3";
         self.tx
-            .prepare_cached(&sql)
+            .prepare_cached(sql)
             .and_then(|mut s| {
-                s.query_row(params![known.id, settled], |row| {
+                s.query_row(params![known.id, after, upto], |row| {
                     let tokens = tokens_at(row, 0)?;
                     Ok((
                         Sums {
@@ -357,7 +368,8 @@ impl Tx<'_> {
         if grows_only {
             if old_class != new_class {
                 // The whole request is priced at its new tier: move what is pending.
-                let (pending, _) = self.charges_of_event(&known, true)?;
+                let settled = self.settled_upto(known.worktree)?;
+                let (pending, _) = self.charges_between(&known, settled, i64::MAX)?;
                 let attrs = &known.attrs;
                 self.adjust_pending(
                     attrs.key(known.worktree, old_class),
@@ -502,42 +514,46 @@ impl Tx<'_> {
     }
 
     /// Replaces an event's pending charges by one charge that brings it to `target`, given
-    /// what its settled drains already carried (which stays in history, and is never taken
-    /// back: a smaller copy read after a drain can only lower what is still pending).
+    /// what may already be in commits: its settled charges, and its pending charges that an
+    /// outstanding proposal covers (that block may be committed any moment). Those stay as they
+    /// are; a smaller copy read later can only lower what is still free to change.
     fn rewrite_pending(
         &self,
         known: &Known,
         target: &TokenCounts,
         quantity: Option<u64>,
     ) -> Result<(), StoreError> {
-        let (pending, _) = self.charges_of_event(known, true)?;
-        let (settled_sums, settled) = self.charges_of_event(known, false)?;
-        let settled_quantity = settled_sums.quantity.max(0) as u64;
-        let attrs = &known.attrs;
-        let old_class = prompt_class(&known.tokens);
-        self.adjust_pending(
-            attrs.key(known.worktree, old_class),
-            attrs.session,
-            &pending,
-            -1,
-        );
         let settled_upto = self.settled_upto(known.worktree)?;
+        let frozen = self.frozen_upto(known.worktree)?;
+        let (free, _) = self.charges_between(known, frozen, i64::MAX)?;
+        let (kept_sums, kept) = self.charges_between(known, i64::MIN, frozen)?;
+        let (in_flight, _) = self.charges_between(known, settled_upto, frozen)?;
+        let attrs = &known.attrs;
+        let (old_class, new_class) = (prompt_class(&known.tokens), prompt_class(target));
+        let old_key = attrs.key(known.worktree, old_class);
+        self.adjust_pending(old_key.clone(), attrs.session, &free, -1);
+        if old_class != new_class {
+            self.adjust_pending(old_key, attrs.session, &in_flight, -1);
+            let new_key = attrs.key(known.worktree, new_class);
+            self.adjust_pending(new_key, attrs.session, &in_flight, 1);
+        }
         self.tx
             .execute(
                 "DELETE FROM charges WHERE event = ?1 AND id > ?2",
-                params![known.id, settled_upto],
+                params![known.id, frozen],
             )
             .map_err(|e| self.err(e))?;
-        let remaining = target.saturating_sub(&settled);
-        let remaining_quantity = quantity.map(|q| q.saturating_sub(settled_quantity));
-        let requests = pending.requests.max(0) as u64;
+        let remaining = target.saturating_sub(&kept);
+        let kept_quantity = kept_sums.quantity.max(0) as u64;
+        let remaining_quantity = quantity.map(|q| q.saturating_sub(kept_quantity));
+        let requests = free.requests.max(0) as u64;
         if !remaining.is_zero() || requests > 0 || remaining_quantity.unwrap_or(0) > 0 {
             let charge = Sums::of_charge(&remaining, requests, remaining_quantity, None);
             self.insert_charge(
                 known.id,
                 known.worktree,
                 attrs,
-                prompt_class(target),
+                new_class,
                 &remaining,
                 &charge,
             )?;

@@ -100,8 +100,10 @@ CREATE TABLE drains (
 );
 CREATE INDEX drains_open ON drains (worktree) WHERE state = 'proposed';
 
+-- AUTOINCREMENT: a charge id is never handed out twice, even after the highest charges were
+-- rewritten, so a drain's range never takes in a charge recorded after it was proposed.
 CREATE TABLE charges (
-    id             INTEGER PRIMARY KEY,
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
     event          INTEGER NOT NULL REFERENCES events (id),
     worktree       INTEGER REFERENCES worktrees (id),
     input          INTEGER NOT NULL,

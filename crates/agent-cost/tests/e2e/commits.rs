@@ -427,3 +427,44 @@ fn committing_from_a_subdirectory_works_the_same() {
     assert_eq!(estimate_micros(&ai_trailers(&env, &repo, "HEAD")), 30_600);
     assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 45_900);
 }
+
+#[test]
+fn amend_with_a_new_message_keeps_the_old_spend() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(&env, &repo, "a.txt", "First");
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 15_300);
+    // Nothing new pending: `--amend -m` rewords the commit (git passes `message`, not `commit`).
+    env.git(&repo, &["commit", "-q", "--amend", "-m", "First, reworded"]);
+    let message = env.git(&repo, &["log", "-1", "--format=%B"]).stdout;
+    assert!(message.starts_with("First, reworded"), "{message}");
+    assert_eq!(
+        micros(&sum(&env, &repo, "HEAD")["cost_usd"]),
+        15_300,
+        "{message}"
+    );
+}
+
+#[test]
+fn amend_with_a_new_message_and_new_spend_carries_both() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(&env, &repo, "a.txt", "First");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_2", 200, 2000)]);
+    std::fs::write(repo.join("reworded.txt"), "First, reworded\n").unwrap();
+    env.git(&repo, &["commit", "-q", "--amend", "-F", "reworded.txt"]);
+    // 15,300 (the amended commit's) + 30,600 (new) µ$, in the one commit that is left.
+    let message = env.git(&repo, &["log", "-1", "--format=%B"]).stdout;
+    assert!(message.contains("AI-Cost-Replaces:"), "{message}");
+    assert_eq!(
+        micros(&sum(&env, &repo, "HEAD")["cost_usd"]),
+        45_900,
+        "{message}"
+    );
+    assert_eq!(
+        env.agent_cost_json(&repo, &["status"])["pending"]["requests"],
+        0
+    );
+}

@@ -215,3 +215,25 @@ fn an_amend_fixup_that_replaces_the_message_keeps_the_target_spend() {
     );
     assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 45_900);
 }
+
+#[test]
+fn merge_squash_committed_with_m_keeps_the_branch_spend() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.git(&repo, &["checkout", "-q", "-b", "feature"]);
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(&env, &repo, "f1.txt", "Feature part one");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_2", 10, 100)]);
+    commit(&env, &repo, "f2.txt", "Feature part two");
+    env.git(&repo, &["checkout", "-q", "main"]);
+    env.git(&repo, &["merge", "-q", "--squash", "feature"]);
+    // A message of one's own: git leaves out SQUASH_MSG. Then the branch is deleted.
+    env.git(&repo, &["commit", "-q", "-m", "Add the feature"]);
+    env.git(&repo, &["branch", "-q", "-D", "feature"]);
+    assert_eq!(micros(&sum(&env, &repo, "main")["cost_usd"]), 16_830);
+    // Nothing was pending: the squash commit carries the branch's blocks, ids unchanged.
+    assert_eq!(
+        env.agent_cost_json(&repo, &["status"])["pending"]["requests"],
+        0
+    );
+}

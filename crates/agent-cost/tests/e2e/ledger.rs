@@ -412,3 +412,68 @@ print(rows)
         "[('claude-sonnet-4-5-20250929', 110, 1100, 2)]"
     );
 }
+
+/// A copy of `msg_r` in a subagent's file: a sidechain replay under another request id.
+fn sidechain_copy(cwd: &Path, output: u64) -> String {
+    serde_json::json!({
+        "type": "assistant", "isSidechain": true, "cwd": cwd, "sessionId": "s1",
+        "gitBranch": "main", "requestId": "req_replayed", "uuid": format!("side-{output}"),
+        "timestamp": "2026-06-01T12:00:00Z",
+        "message": {"id": "msg_r", "model": "claude-sonnet-4-5-20250929",
+            "usage": {"input_tokens": 100, "output_tokens": output}}
+    })
+    .to_string()
+}
+
+#[test]
+fn an_ingest_between_prepare_commit_msg_and_post_commit_loses_nothing() {
+    let env = TestEnv::new();
+    let repo = env.repo("alpha");
+    // The user's own commit-msg hook runs while the commit is being made; here it stands in
+    // for `agent-cost ingest` (or a watcher) running at that moment.
+    let main_file = env.transcript_path(&encode(&repo), "s1.jsonl");
+    let side_file = env.transcript_path(&encode(&repo), "s1/subagents/agent-1.jsonl");
+    std::fs::create_dir_all(side_file.parent().unwrap()).unwrap();
+    let later = env.root.join("later.jsonl");
+    std::fs::write(
+        &later,
+        format!(
+            "{}\n{}\n",
+            sonnet("msg_r", 100, 1000).line(&repo, "s1"),
+            sonnet("msg_new", 10, 100).line(&repo, "s1")
+        ),
+    )
+    .unwrap();
+    let hook = repo.join(".git/hooks/commit-msg");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\ncat '{}' >> '{}'\n'{}' ingest >/dev/null\n",
+            later.display(),
+            main_file.display(),
+            BIN
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.agent_cost(&repo, &["install-hooks", "--since", "2020-01-01"]);
+
+    // A subagent's replay of msg_r, streamed: two copies, read as they are written.
+    for output in [500, 1500] {
+        append(&side_file, &format!("{}\n", sidechain_copy(&repo, output)));
+        env.agent_cost(&repo, &["ingest"]);
+    }
+    commit(&env, &repo, "a.txt", "Work");
+    // The commit carries msg_r as read when its block was written; msg_new was logged after,
+    // so it is in no commit and must still be pending, and msg_r must not be pending again.
+    let committed = env.git(&repo, &["log", "-1", "--format=%B"]).stdout;
+    assert!(committed.contains("req=1 in=100 out=1500"), "{committed}");
+    let status = env.agent_cost_json(&repo, &["status"]);
+    assert_eq!(status["pending"]["requests"], 1, "{committed}\n{status:#}");
+    assert_eq!(
+        micros(&status["pending"]["cost_usd"]),
+        1_530,
+        "{committed}\n{status:#}"
+    );
+}
