@@ -38,8 +38,9 @@ struct Known {
     tokens: TokenCounts,
     quantity: Option<u64>,
     worktree: Option<i64>,
-    /// Known only by its id and counts (imported from the first ledger's `seen` shards):
-    /// its model name is empty until a copy read again describes it.
+    /// Known only by its id and counts (imported from the first ledger's `seen` shards): no
+    /// model, session or time until a copy read again describes it. (A copy that merely lacks
+    /// a model still has a session and a time, and is not taken for one.)
     undescribed: bool,
     attrs: Attrs,
 }
@@ -148,8 +149,10 @@ impl Tx<'_> {
             .prepare_cached(
                 "SELECT e.id, e.variant, e.sidechain, e.input, e.output, e.cache_write_5m,
                         e.cache_write_1h, e.cache_read, e.quantity, e.worktree, e.model, e.session,
-                        e.speed, e.unit, e.ts_ms, m.name = ''
+                        e.speed, e.unit, e.ts_ms,
+                        m.name = '' AND s.name = '' AND e.ts_ms IS NULL
                  FROM events e JOIN models m ON m.id = e.model
+                 JOIN sessions s ON s.id = e.session
                  WHERE e.agent = ?1 AND e.key = ?2",
             )
             .and_then(|mut s| {
