@@ -348,7 +348,7 @@ fn tools_python() -> std::path::PathBuf {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/venv/bin/python");
     assert!(
         python.exists(),
-        "{} is missing: run scripts/install-test-tools.sh (scripts/test.sh does)",
+        "{} is missing: run scripts/install-test-tools.sh (the README's test command does)",
         python.display()
     );
     python
