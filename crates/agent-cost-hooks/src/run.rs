@@ -72,46 +72,43 @@ pub fn write_drain(
     writer: Writer,
 ) -> Result<Vec<String>, HookError> {
     let worktree = Worktree::current().ok_or(HookError::NotInRepository)?;
-    match writer {
-        Writer::Prepare(source) => {
-            marker::forget_prepared(&worktree.git_dir);
-            if let Some("template") | None = source {
-                // The message is written in the editor: commit-msg adds the trailers afterwards.
-                return Ok(Vec::new());
-            }
-        }
-        Writer::CommitMsg => {
-            let message = std::fs::read_to_string(message_file).at(message_file)?;
-            if marker::is_prepared(&worktree.git_dir, &message) {
-                // prepare-commit-msg did everything and nobody changed the message since.
-                return Ok(Vec::new());
-            }
-        }
+    if let Writer::Prepare(_) = writer {
+        marker::forget_prepared(&worktree.git_dir);
     }
-    let warnings = write_drain_in(run, message_file, writer, &worktree)?;
-    if let Writer::Prepare(_) = writer
-        && let Ok(message) = std::fs::read_to_string(message_file)
-    {
-        marker::remember_prepared(&worktree.git_dir, &message);
+    if let Writer::Prepare(Some("template") | None) = writer {
+        // The message is written in the editor: commit-msg adds the trailers afterwards.
+        return Ok(Vec::new());
+    }
+    let message = std::fs::read_to_string(message_file).at(message_file)?;
+    if writer == Writer::CommitMsg && marker::is_prepared(&worktree.git_dir, &message) {
+        // prepare-commit-msg did everything and nobody changed the message since.
+        return Ok(Vec::new());
+    }
+    let (warnings, left) = write_drain_in(run, message_file, message, writer, &worktree)?;
+    if let Writer::Prepare(_) = writer {
+        marker::remember_prepared(&worktree.git_dir, &left);
     }
     Ok(warnings)
 }
 
+/// [`write_drain`] once the message is read: returns the warnings and the message as it left
+/// it in the file.
 fn write_drain_in(
     run: &HookRun,
     message_file: &Path,
+    message: String,
     writer: Writer,
     worktree: &Worktree,
-) -> Result<Vec<String>, HookError> {
+) -> Result<(Vec<String>, String), HookError> {
     let mut warnings = Vec::new();
     let history = History::of_worktree(&worktree.workdir, &worktree.git_dir).ok();
     let comment = history
         .as_ref()
         .map_or_else(|| "#".to_string(), History::comment_prefix);
     if writer == Writer::CommitMsg
-        && commit_msg_has_nothing_to_do(run, message_file, &comment, worktree)?
+        && commit_msg_has_nothing_to_do(run, message_file, &message, &comment, worktree)?
     {
-        return Ok(warnings);
+        return Ok((warnings, message));
     }
 
     let mut store = run.open_store()?;
@@ -160,19 +157,22 @@ fn write_drain_in(
     if let Some(history) = &history {
         reconcile(&tx, worktree_id, worktree, history)?;
     }
-    let mut message = std::fs::read_to_string(message_file).at(message_file)?;
-    let mut carried = history
+    let mut message = message;
+    let mut sources = history
         .as_ref()
-        .map(|h| folded_blocks(&worktree.git_dir, h, &message))
+        .map(|h| folded_messages(&worktree.git_dir, h))
         .unwrap_or_default();
     // `--amend -m` / `-F`: git says `message`, but HEAD's block is being replaced with it.
     let amending = writer == Writer::Prepare(Some("message")) && invocation::is_amend();
     if writer == Writer::Prepare(Some("message")) {
-        carried.extend(squashed_blocks(&worktree.git_dir, &message, &carried));
+        // `merge --squash` then `-m` / `-F`: git leaves out SQUASH_MSG, and with it the
+        // squashed commits' blocks.
+        sources.extend(std::fs::read_to_string(worktree.git_dir.join("SQUASH_MSG")).ok());
     }
     if amending && let Some(history) = &history {
-        carried.extend(head_blocks(history, &message, &carried));
+        sources.extend(history.recent_messages(1)?.into_iter().map(|c| c.message));
     }
+    let carried = blocks_to_carry(&message, &sources);
     if !carried.is_empty() {
         message = reinsert(message, &carried, &comment);
     }
@@ -198,11 +198,12 @@ fn write_drain_in(
         tx.commit()?;
         if !stale.is_empty() {
             let text = reinsert(without_ours, &kept, &comment);
-            std::fs::write(message_file, text).at(message_file)?;
+            std::fs::write(message_file, &text).at(message_file)?;
+            return Ok((warnings, text));
         } else if !carried.is_empty() {
             std::fs::write(message_file, &message).at(message_file)?;
         }
-        return Ok(warnings);
+        return Ok((warnings, message));
     }
     let base = match (merging, stale.is_empty()) {
         (true, _) => without_ours,
@@ -210,7 +211,7 @@ fn write_drain_in(
         (false, true) => message,
     };
     if !has_content(&base, &comment) {
-        return Ok(warnings);
+        return Ok((warnings, base));
     }
     let (book, price_warnings) = price_book(&run.locations.config_file(), Some(&worktree.workdir));
     warnings.extend(price_warnings);
@@ -225,8 +226,8 @@ fn write_drain_in(
     tx.propose(worktree_id, &block.id, spend.last_charge, since_ms)?;
     tx.commit()?;
     marker::add(&worktree.git_dir, &block.id).at(worktree.git_dir.join("agent-cost-proposed"))?;
-    std::fs::write(message_file, text).at(message_file)?;
-    Ok(warnings)
+    std::fs::write(message_file, &text).at(message_file)?;
+    Ok((warnings, text))
 }
 
 /// `commit-msg` after `prepare-commit-msg` already wrote the block, or on a message that is
@@ -234,18 +235,18 @@ fn write_drain_in(
 fn commit_msg_has_nothing_to_do(
     run: &HookRun,
     message_file: &Path,
+    message: &str,
     comment: &str,
     worktree: &Worktree,
 ) -> Result<bool, HookError> {
-    let message = std::fs::read_to_string(message_file).at(message_file)?;
-    if !has_content(&message, comment) {
-        let emptied = remove_our_lines(&message);
+    if !has_content(message, comment) {
+        let emptied = remove_our_lines(message);
         if emptied != message {
             std::fs::write(message_file, emptied).at(message_file)?;
         }
         return Ok(true);
     }
-    let ids: HashSet<String> = parse_blocks(&message).into_iter().map(|b| b.id).collect();
+    let ids: HashSet<String> = parse_blocks(message).into_iter().map(|b| b.id).collect();
     if ids.is_empty() {
         return Ok(false);
     }
@@ -265,11 +266,10 @@ fn commit_msg_has_nothing_to_do(
         .any(|p| ids.contains(&p.drain)))
 }
 
-/// Blocks of the commits an interactive rebase is folding into the one being made (the picked
-/// commit and its `fixup`/`squash` commits) that the message no longer holds. `fixup` drops the
-/// folded commit's message, and `fixup -C` the target's: without this their spend would leave
-/// history. Block ids are kept, so a range that still holds the old commits counts them once.
-fn folded_blocks(git_dir: &Path, history: &History, message: &str) -> Vec<Block> {
+/// Messages of the commits an interactive rebase is folding into the one being made (the
+/// picked commit and its `fixup`/`squash` commits). `fixup` drops the folded commit's message,
+/// and `fixup -C` the target's: without carrying their blocks their spend would leave history.
+fn folded_messages(git_dir: &Path, history: &History) -> Vec<String> {
     let rebase = git_dir.join("rebase-merge");
     let Ok(fixups) = std::fs::read_to_string(rebase.join("current-fixups")) else {
         return Vec::new();
@@ -284,58 +284,28 @@ fn folded_blocks(git_dir: &Path, history: &History, message: &str) -> Vec<Block>
         })
         .and_then(commit_id_of_todo_line);
     let folded = fixups.lines().filter_map(commit_id_of_todo_line);
-    let present: HashSet<String> = parse_blocks(message).into_iter().map(|b| b.id).collect();
-    let mut carried: Vec<Block> = Vec::new();
-    for id in picked.into_iter().chain(folded) {
-        for block in parse_blocks(&history.message_of(id).unwrap_or_default()) {
-            if !block.id.is_empty()
-                && !present.contains(&block.id)
-                && !carried.iter().any(|b| b.id == block.id)
-            {
-                carried.push(block);
-            }
-        }
-    }
-    carried
+    picked
+        .into_iter()
+        .chain(folded)
+        .filter_map(|id| history.message_of(id))
+        .collect()
 }
 
-/// Blocks of the commits a `git merge --squash` folds into the commit being made, when its
-/// message comes from `-m` or `-F` (git then leaves out `SQUASH_MSG`, and the squashed commits'
-/// spend would leave history with their branch). Ids are kept, so a range that still holds the
-/// branch's commits counts them once.
-fn squashed_blocks(git_dir: &Path, message: &str, already: &[Block]) -> Vec<Block> {
-    let Ok(squashed) = std::fs::read_to_string(git_dir.join("SQUASH_MSG")) else {
+/// The blocks of `sources` (messages of commits the one being made replaces or folds) that
+/// `message` does not hold, each once. Ids are kept, so a range that still holds the original
+/// commits counts each block once.
+fn blocks_to_carry(message: &str, sources: &[String]) -> Vec<Block> {
+    if sources.is_empty() {
         return Vec::new();
-    };
+    }
     let present: HashSet<String> = parse_blocks(message).into_iter().map(|b| b.id).collect();
     let mut carried: Vec<Block> = Vec::new();
-    for block in parse_blocks(&squashed) {
+    for block in sources.iter().flat_map(|source| parse_blocks(source)) {
         if !block.id.is_empty()
             && !present.contains(&block.id)
-            && !already.iter().chain(&carried).any(|b| b.id == block.id)
+            && !carried.iter().any(|b| b.id == block.id)
         {
             carried.push(block);
-        }
-    }
-    carried
-}
-
-/// Blocks of `HEAD`'s message that `message` does not hold (an amend whose new message came
-/// from `-m` or `-F`).
-fn head_blocks(history: &History, message: &str, already: &[Block]) -> Vec<Block> {
-    let Ok(head) = history.recent_messages(1) else {
-        return Vec::new();
-    };
-    let present: HashSet<String> = parse_blocks(message).into_iter().map(|b| b.id).collect();
-    let mut carried: Vec<Block> = Vec::new();
-    for commit in head {
-        for block in parse_blocks(&commit.message) {
-            if !block.id.is_empty()
-                && !present.contains(&block.id)
-                && !already.iter().chain(&carried).any(|b| b.id == block.id)
-            {
-                carried.push(block);
-            }
         }
     }
     carried

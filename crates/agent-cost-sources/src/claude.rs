@@ -108,7 +108,6 @@ impl Walk {
         }
         self.discovery.files.push(DataFile {
             subagent: path.components().any(|c| c.as_os_str() == "subagents"),
-            size: meta.len(),
             modified: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
             stamp: Some(FileStamp::of(meta)),
             path,
@@ -588,7 +587,6 @@ mod read_tests {
     fn data_file(path: &Path) -> DataFile {
         DataFile {
             path: path.to_owned(),
-            size: 0,
             modified: std::time::UNIX_EPOCH,
             subagent: false,
             stamp: None,

@@ -19,8 +19,6 @@ use agent_cost_events::UsageEvent;
 pub struct DataFile {
     /// Where it is.
     pub path: PathBuf,
-    /// Size in bytes when found.
-    pub size: u64,
     /// Modification time when found (newest are read first).
     pub modified: SystemTime,
     /// True for logs of subagents (sidechains) rather than of the main conversation.

@@ -69,9 +69,34 @@ impl Sums {
     }
 }
 
+/// Reads the sums a query selects as `SUM(input)`, `SUM(output)`, `SUM(cache_write_5m)`,
+/// `SUM(cache_write_1h)`, `SUM(cache_read)`, `SUM(requests)`, `SUM(quantity)`,
+/// `SUM(source_cost)`, `COUNT(*)`, `COUNT(source_cost)` from column `first` on.
+pub(crate) fn sums_at(
+    row: &rusqlite::Row<'_>,
+    first: usize,
+) -> rusqlite::Result<(Sums, TokenCounts)> {
+    let tokens = crate::record::tokens_at(row, first)?;
+    let sums = Sums {
+        tokens: tokens.fields().map(|n| n.min(i64::MAX as u64) as i64),
+        requests: row.get::<_, Option<i64>>(first + 5)?.unwrap_or(0),
+        quantity: row.get::<_, Option<i64>>(first + 6)?.unwrap_or(0),
+        source_cost: row.get::<_, Option<i64>>(first + 7)?.unwrap_or(0),
+        charges: row.get(first + 8)?,
+        with_source_cost: row.get(first + 9)?,
+    };
+    Ok((sums, tokens))
+}
+
+/// SQL for the prompt class of the event aliased `e` (see [`prompt_class`]).
+pub(crate) const PROMPT_CLASS_SQL: &str = "CASE
+    WHEN e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read > 200000 THEN 200001
+    WHEN e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read > 128000 THEN 128001
+    ELSE 0 END";
+
 /// Prompt sizes at which price lists switch to a long-context tier: pending charges are grouped
-/// by which of them their whole request exceeded, so each group is priced at one tier. (The SQL
-/// that rebuilds the sums spells the same bounds out.)
+/// by which of them their whole request exceeded, so each group is priced at one tier.
+/// ([`PROMPT_CLASS_SQL`] spells the same bounds out for queries.)
 pub const PROMPT_CLASS_BOUNDS: [u64; 2] = [128_000, 200_000];
 
 /// The prompt-size class of a request: the lowest prompt size every request of its class has
@@ -196,12 +221,6 @@ impl Tx<'_> {
     fn rebuild_sums(&self, worktree: Option<i64>, after: i64) -> Result<(), StoreError> {
         self.flush_pending()?;
         let key = worktree.unwrap_or(0);
-        // `=` for a worktree (the index on charges serves it), `IS` to match NULL.
-        let tally = if worktree.is_some() {
-            "c.worktree = ?2"
-        } else {
-            "c.worktree IS ?2"
-        };
         self.tx
             .execute("DELETE FROM pending_groups WHERE worktree = ?1", [key])
             .map_err(|e| self.err(e))?;
@@ -214,19 +233,14 @@ impl Tx<'_> {
                     "INSERT INTO pending_groups (worktree, agent, model, speed, prompt_class, unit,
                          minute, input, output, cache_write_5m, cache_write_1h, cache_read,
                          requests, quantity, source_cost, charges, with_source_cost)
-                     SELECT ?1, e.agent, e.model, COALESCE(e.speed, ''),
-                         CASE WHEN e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read
-                                   > 200000 THEN 200001
-                              WHEN e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read
-                                   > 128000 THEN 128001
-                              ELSE 0 END,
+                     SELECT ?1, e.agent, e.model, COALESCE(e.speed, ''), {PROMPT_CLASS_SQL},
                          COALESCE(e.unit, ''), COALESCE(e.ts_ms / 60000, -1),
                          SUM(c.input), SUM(c.output), SUM(c.cache_write_5m),
                          SUM(c.cache_write_1h), SUM(c.cache_read), SUM(c.requests),
                          COALESCE(SUM(c.quantity), 0), COALESCE(SUM(c.source_cost), 0), COUNT(*),
                          COUNT(c.source_cost)
                      FROM charges c JOIN events e ON e.id = c.event
-                     WHERE {tally} AND c.id > ?3
+                     WHERE c.worktree IS ?2 AND c.id > ?3
                      GROUP BY 2, 3, 4, 5, 6, 7"
                 ),
                 params![key, worktree, after],
@@ -234,13 +248,11 @@ impl Tx<'_> {
             .map_err(|e| self.err(e))?;
         self.tx
             .execute(
-                &format!(
-                    "INSERT INTO pending_sessions (worktree, session, minute, charges)
-                     SELECT ?1, e.session, COALESCE(e.ts_ms / 60000, -1), COUNT(*)
-                     FROM charges c JOIN events e ON e.id = c.event
-                     WHERE {tally} AND c.id > ?3
-                     GROUP BY 2, 3"
-                ),
+                "INSERT INTO pending_sessions (worktree, session, minute, charges)
+                 SELECT ?1, e.session, COALESCE(e.ts_ms / 60000, -1), COUNT(*)
+                 FROM charges c JOIN events e ON e.id = c.event
+                 WHERE c.worktree IS ?2 AND c.id > ?3
+                 GROUP BY 2, 3",
                 params![key, worktree, after],
             )
             .map(|_| ())

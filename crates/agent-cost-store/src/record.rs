@@ -13,7 +13,7 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::error::StoreError;
 use crate::names::variant_hash;
-use crate::pending::{GroupKey, Sums, minute_of, prompt_class};
+use crate::pending::{GroupKey, Sums, minute_of, prompt_class, sums_at};
 use crate::store::Tx;
 use crate::time::millis_of;
 
@@ -320,22 +320,7 @@ impl Tx<'_> {
              FROM charges WHERE event = ?1 AND id > ?2 AND id <= ?3";
         self.tx
             .prepare_cached(sql)
-            .and_then(|mut s| {
-                s.query_row(params![known.id, after, upto], |row| {
-                    let tokens = tokens_at(row, 0)?;
-                    Ok((
-                        Sums {
-                            tokens: tokens.fields().map(|n| n as i64),
-                            requests: row.get(5)?,
-                            quantity: row.get(6)?,
-                            source_cost: row.get(7)?,
-                            charges: row.get(8)?,
-                            with_source_cost: row.get(9)?,
-                        },
-                        tokens,
-                    ))
-                })
-            })
+            .and_then(|mut s| s.query_row(params![known.id, after, upto], |row| sums_at(row, 0)))
             .map_err(|e| self.err(e))
     }
 
@@ -465,20 +450,7 @@ impl Tx<'_> {
             )
             .map_err(|e| self.err(e))?;
         let rows = statement
-            .query_map([event], |row| {
-                let tokens = tokens_at(row, 1)?;
-                Ok((
-                    row.get(0)?,
-                    Sums {
-                        tokens: tokens.fields().map(|n| n as i64),
-                        requests: row.get(6)?,
-                        quantity: row.get(7)?,
-                        source_cost: row.get(8)?,
-                        charges: row.get(9)?,
-                        with_source_cost: row.get(10)?,
-                    },
-                ))
-            })
+            .query_map([event], |row| Ok((row.get(0)?, sums_at(row, 1)?.0)))
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }

@@ -145,31 +145,25 @@ impl Store {
 
     /// Starts a write transaction, waiting for other writers within the configured wait.
     pub fn write(&mut self) -> Result<Tx<'_>, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| StoreError::sqlite(&self.path, e))?;
-        Ok(Tx {
-            tx,
-            path: &self.path,
-            names: Default::default(),
-            deltas: Default::default(),
-            retire: RefCell::default(),
-        })
+        self.begin(TransactionBehavior::Immediate)
     }
 
     /// Starts a read transaction: a consistent snapshot that never blocks writers.
     pub fn read(&mut self) -> Result<Tx<'_>, StoreError> {
+        self.begin(TransactionBehavior::Deferred)
+    }
+
+    fn begin(&mut self, behavior: TransactionBehavior) -> Result<Tx<'_>, StoreError> {
         let tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .transaction_with_behavior(behavior)
             .map_err(|e| StoreError::sqlite(&self.path, e))?;
         Ok(Tx {
             tx,
             path: &self.path,
             names: Default::default(),
             deltas: Default::default(),
-            retire: RefCell::default(),
+            retire: Default::default(),
         })
     }
 }

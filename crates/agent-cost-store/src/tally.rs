@@ -12,6 +12,7 @@ use agent_cost_events::{Money, TokenCounts};
 use rusqlite::{OptionalExtension, params};
 
 use crate::error::StoreError;
+use crate::pending::PROMPT_CLASS_SQL;
 use crate::record::tokens_at;
 use crate::store::Tx;
 use crate::time::now_rfc3339;
@@ -231,12 +232,8 @@ impl Tx<'_> {
         let minute = since.div_euclid(60_000);
         let mut statement = self
             .tx
-            .prepare_cached(
-                "SELECT a.name, m.name, COALESCE(e.speed, ''),
-                     CASE WHEN e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read > 200000
-                          THEN 200001
-                          WHEN e.input + e.cache_write_5m + e.cache_write_1h + e.cache_read > 128000
-                          THEN 128001 ELSE 0 END,
+            .prepare_cached(&format!(
+                "SELECT a.name, m.name, COALESCE(e.speed, ''), {PROMPT_CLASS_SQL},
                      SUM(c.input), SUM(c.output), SUM(c.cache_write_5m), SUM(c.cache_write_1h),
                      SUM(c.cache_read), SUM(c.requests), COALESCE(e.unit, ''),
                      COALESCE(SUM(c.quantity), 0), COALESCE(SUM(c.source_cost), 0), COUNT(*),
@@ -245,8 +242,8 @@ impl Tx<'_> {
                  JOIN agents a ON a.id = e.agent JOIN models m ON m.id = e.model
                  WHERE c.worktree IS ?1 AND c.id > ?2
                    AND e.ts_ms >= ?3 * 60000 AND e.ts_ms < (?3 + 1) * 60000
-                 GROUP BY 1, 2, 3, 4, 11, 17",
-            )
+                 GROUP BY 1, 2, 3, 4, 11, 17"
+            ))
             .map_err(|e| self.err(e))?;
         let mut rows = statement
             .query(params![worktree, settled, minute, since])

@@ -1,14 +1,17 @@
 //! Importing the first ledger's files: what each old fact becomes in the store, and that the
 //! import happens once, whole or not at all.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use agent_cost_events::{Agent, RepeatRule, TokenCounts, UsageEvent};
+use agent_cost_events::{TokenCounts, UsageEvent};
 use agent_cost_git::Worktree;
 use agent_cost_store::import::imported_drain;
 use agent_cost_store::legacy::event_key;
 use agent_cost_store::{PendingSpend, Recorded, Store, StoreError, Tx};
+use common::request;
 use serde_json::json;
 
 struct Env {
@@ -59,13 +62,6 @@ impl Env {
     }
 }
 
-fn output(n: u64) -> TokenCounts {
-    TokenCounts {
-        output: n,
-        ..TokenCounts::default()
-    }
-}
-
 fn charge(seq: u64, event: &str, out: u64, requests: u64) -> serde_json::Value {
     json!({"charge": {"seq": seq, "event": event, "agent": "claude-code", "session": "s1",
         "model": "claude-sonnet-4-5-20250929", "ts": "2026-06-01T12:00:00Z",
@@ -98,23 +94,9 @@ fn write_shard(dir: &Path, shard: &str, lines: &[(u64, &str, u64)]) {
 
 /// A copy of a Claude Code request as the source reads it now.
 fn copy(key: &str, out: u64) -> UsageEvent {
-    UsageEvent {
-        agent: Agent::claude_code(),
-        event_id: key.to_string(),
-        variant: format!("req_{key}"),
-        repeat: RepeatRule::LargestCopy,
-        session_id: "s1".into(),
-        model: "claude-sonnet-4-5-20250929".into(),
-        timestamp: "2026-06-01T12:00:00Z".into(),
-        tokens: output(out),
-        requests: 1,
-        quantity: None,
-        source_cost: None,
-        cwd: "/somewhere".into(),
-        git_branch: Some("main".into()),
-        sidechain: false,
-        speed: None,
-    }
+    let mut copy = request(key, out);
+    copy.cwd = "/somewhere".into();
+    copy
 }
 
 /// Pending output tokens and requests of a worktree (`None`: unattributed), after checking

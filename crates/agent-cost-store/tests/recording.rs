@@ -1,45 +1,24 @@
 //! Recording copies of a request: a copy without a model is an ordinary request, not one of the
 //! first ledger's imported events waiting for a description.
 
-use std::path::PathBuf;
-use std::time::Duration;
+mod common;
 
-use agent_cost_events::{Agent, RepeatRule, TokenCounts, UsageEvent};
-use agent_cost_git::Worktree;
-use agent_cost_store::Store;
+use agent_cost_events::UsageEvent;
+use common::{request, scratch_store};
 
 fn copy(session: &str, timestamp: &str, output: u64) -> UsageEvent {
-    UsageEvent {
-        agent: Agent::claude_code(),
-        event_id: "msg_1".to_string(),
-        variant: "req_1".to_string(),
-        repeat: RepeatRule::LargestCopy,
-        session_id: session.to_string(),
-        model: String::new(),
-        timestamp: timestamp.to_string(),
-        tokens: TokenCounts {
-            output,
-            ..TokenCounts::default()
-        },
-        requests: 1,
-        quantity: None,
-        source_cost: None,
-        cwd: "/w".to_string(),
-        git_branch: None,
-        sidechain: false,
-        speed: None,
-    }
+    let mut copy = request("msg_1", output);
+    copy.variant = "req_1".to_string();
+    copy.session_id = session.to_string();
+    copy.timestamp = timestamp.to_string();
+    copy.model = String::new();
+    copy.git_branch = None;
+    copy
 }
 
 #[test]
 fn a_request_without_a_model_keeps_the_session_and_time_of_its_first_copy() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path(), Duration::from_secs(5)).unwrap();
-    let worktree = Worktree {
-        workdir: PathBuf::from("/w"),
-        git_dir: dir.path().join("git"),
-        common_dir: dir.path().join("git"),
-    };
+    let (_dir, mut store, worktree) = scratch_store();
     let tx = store.write().unwrap();
     let id = tx.worktree_id(&worktree).unwrap();
     tx.record(&copy("first", "2026-06-01T12:00:00Z", 1), Some(id))

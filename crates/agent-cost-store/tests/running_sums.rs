@@ -1,12 +1,11 @@
 //! The running sums of pending charges always equal the pending charges summed one by one,
 //! whatever sequence of copies, replays, shrinking copies, proposals and settlements led there.
 
-use std::path::PathBuf;
-use std::time::Duration;
+mod common;
 
-use agent_cost_events::{Agent, RepeatRule, TokenCounts, UsageEvent};
-use agent_cost_git::Worktree;
-use agent_cost_store::{PendingSpend, Store, Tx};
+use agent_cost_events::{RepeatRule, TokenCounts, UsageEvent};
+use agent_cost_store::{PendingSpend, Tx};
+use common::{request, scratch_store};
 
 /// A small deterministic generator (no dependency needed for a seeded walk).
 struct Rng(u64);
@@ -24,34 +23,24 @@ fn event(rng: &mut Rng) -> UsageEvent {
     let id = rng.next(12);
     let sidechain = rng.next(4) == 0;
     let big = rng.next(5) == 0;
-    UsageEvent {
-        agent: Agent::claude_code(),
-        event_id: format!("msg_{id}"),
-        variant: format!("req_{}", if sidechain { 100 + id } else { id }),
-        repeat: if rng.next(6) == 0 {
-            RepeatRule::Replace
-        } else {
-            RepeatRule::LargestCopy
-        },
-        session_id: format!("s{}", rng.next(3)),
-        model: ["claude-sonnet-4-5", "claude-haiku-4-5"][rng.next(2) as usize].to_string(),
-        // Minutes 0..4 of one hour, so tracking starts split some minutes.
-        timestamp: format!("2026-06-01T12:0{}:{:02}Z", rng.next(4), rng.next(60)),
-        tokens: TokenCounts {
-            input: rng.next(50) + if big { 199_990 } else { 0 },
-            output: rng.next(500),
-            cache_write_5m: rng.next(20),
-            cache_write_1h: 0,
-            cache_read: rng.next(900),
-        },
-        requests: 1,
-        quantity: None,
-        source_cost: None,
-        cwd: "/w".to_string(),
-        git_branch: Some("main".to_string()),
-        sidechain,
-        speed: None,
+    let mut event = request(&format!("msg_{id}"), 0);
+    event.variant = format!("req_{}", if sidechain { 100 + id } else { id });
+    event.sidechain = sidechain;
+    if rng.next(6) == 0 {
+        event.repeat = RepeatRule::Replace;
     }
+    event.session_id = format!("s{}", rng.next(3));
+    event.model = ["claude-sonnet-4-5", "claude-haiku-4-5"][rng.next(2) as usize].to_string();
+    // Minutes 0..4 of one hour, so tracking starts split some minutes.
+    event.timestamp = format!("2026-06-01T12:0{}:{:02}Z", rng.next(4), rng.next(60));
+    event.tokens = TokenCounts {
+        input: rng.next(50) + if big { 199_990 } else { 0 },
+        output: rng.next(500),
+        cache_write_5m: rng.next(20),
+        cache_write_1h: 0,
+        cache_read: rng.next(900),
+    };
+    event
 }
 
 /// Pending charges summed one by one, the slow way.
@@ -96,13 +85,7 @@ fn summed(spend: &PendingSpend) -> (TokenCounts, u64, u64) {
 #[test]
 fn running_sums_match_the_charges_after_every_step() {
     for seed in [1u64, 7, 42, 1234, 99_999] {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path(), Duration::from_secs(5)).unwrap();
-        let worktree = Worktree {
-            workdir: PathBuf::from("/w"),
-            git_dir: dir.path().join("git"),
-            common_dir: dir.path().join("git"),
-        };
+        let (_dir, mut store, worktree) = scratch_store();
         let mut rng = Rng(seed);
         let mut drains = 0;
         for step in 0..400 {

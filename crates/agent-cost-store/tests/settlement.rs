@@ -2,37 +2,19 @@
 //! recorded after the proposal stays pending, even when a rewrite replaced charges at the top of
 //! the id space in between; and what a proposed block carries is never rewritten.
 
-use std::path::PathBuf;
-use std::time::Duration;
+mod common;
 
-use agent_cost_events::{Agent, RepeatRule, TokenCounts, UsageEvent};
-use agent_cost_git::Worktree;
+use agent_cost_events::UsageEvent;
 use agent_cost_store::Store;
+use common::{request, scratch_store};
 
 fn copy(key: &str, variant: &str, sidechain: bool, output: u64) -> UsageEvent {
-    UsageEvent {
-        agent: Agent::claude_code(),
-        event_id: key.to_string(),
-        variant: variant.to_string(),
-        repeat: RepeatRule::LargestCopy,
-        session_id: "s1".to_string(),
-        model: "claude-sonnet-4-5".to_string(),
-        timestamp: "2026-06-01T12:00:00Z".to_string(),
-        tokens: TokenCounts {
-            input: 100,
-            output,
-            cache_write_5m: 0,
-            cache_write_1h: 0,
-            cache_read: 0,
-        },
-        requests: 1,
-        quantity: None,
-        source_cost: None,
-        cwd: "/w".to_string(),
-        git_branch: Some("main".to_string()),
-        sidechain,
-        speed: None,
-    }
+    let mut copy = request(key, output);
+    copy.variant = variant.to_string();
+    copy.sidechain = sidechain;
+    copy.tokens.input = 100;
+    copy.model = "claude-sonnet-4-5".to_string();
+    copy
 }
 
 fn pending_output(store: &mut Store, worktree: i64) -> (u64, u64) {
@@ -46,13 +28,7 @@ fn pending_output(store: &mut Store, worktree: i64) -> (u64, u64) {
 
 #[test]
 fn a_charge_recorded_after_a_proposal_is_not_settled_by_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path(), Duration::from_secs(5)).unwrap();
-    let worktree = Worktree {
-        workdir: PathBuf::from("/w"),
-        git_dir: dir.path().join("git"),
-        common_dir: dir.path().join("git"),
-    };
+    let (_dir, mut store, worktree) = scratch_store();
     // A sidechain replay of msg_r is streamed (two copies: a charge and its growth).
     let tx = store.write().unwrap();
     let id = tx.worktree_id(&worktree).unwrap();
@@ -85,13 +61,7 @@ fn a_charge_recorded_after_a_proposal_is_not_settled_by_it() {
 
 #[test]
 fn an_aborted_proposal_leaves_the_rewritten_request_pending_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path(), Duration::from_secs(5)).unwrap();
-    let worktree = Worktree {
-        workdir: PathBuf::from("/w"),
-        git_dir: dir.path().join("git"),
-        common_dir: dir.path().join("git"),
-    };
+    let (_dir, mut store, worktree) = scratch_store();
     let tx = store.write().unwrap();
     let id = tx.worktree_id(&worktree).unwrap();
     tx.record(&copy("msg_r", "req_side", true, 100), Some(id))

@@ -268,18 +268,7 @@ fn amend_merges_old_and_new_spend_into_one_block() {
 fn linked_worktrees_keep_separate_tallies() {
     let env = TestEnv::new();
     let repo = env.tracked_repo("alpha");
-    let linked = env.root.join("alpha-feature");
-    env.git(
-        &repo,
-        &[
-            "worktree",
-            "add",
-            "-q",
-            "-b",
-            "feature",
-            linked.to_str().unwrap(),
-        ],
-    );
+    let linked = env.linked_worktree(&repo, "alpha-feature");
     env.claude_lines(&linked, "s-linked", &[sonnet("msg_l", 100, 1000)]);
     env.claude_lines(&repo, "s-main", &[sonnet("msg_m", 200, 2000)]);
 

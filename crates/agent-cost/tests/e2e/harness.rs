@@ -134,6 +134,23 @@ impl TestEnv {
         dir
     }
 
+    /// A linked worktree of `repo` at `<root>/<name>` on a new branch `feature`.
+    pub fn linked_worktree(&self, repo: &Path, name: &str) -> PathBuf {
+        let linked = self.root.join(name);
+        self.git(
+            repo,
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "-b",
+                "feature",
+                linked.to_str().unwrap(),
+            ],
+        );
+        linked.canonicalize().unwrap()
+    }
+
     /// A repository with hooks installed, charging everything since 2020.
     pub fn tracked_repo(&self, name: &str) -> PathBuf {
         let dir = self.repo(name);

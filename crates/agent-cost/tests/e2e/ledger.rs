@@ -51,19 +51,7 @@ fn status_does_not_count_spend_already_committed_when_post_commit_was_lost() {
 fn a_removed_worktree_leaves_its_pending_spend_visible_as_orphaned() {
     let env = TestEnv::new();
     let repo = env.tracked_repo("alpha");
-    let linked = env.root.join("alpha-feature");
-    env.git(
-        &repo,
-        &[
-            "worktree",
-            "add",
-            "-q",
-            "-b",
-            "feature",
-            linked.to_str().unwrap(),
-        ],
-    );
-    let linked = linked.canonicalize().unwrap();
+    let linked = env.linked_worktree(&repo, "alpha-feature");
     env.claude_lines(&linked, "s1", &[sonnet("msg_1", 100, 1000)]);
     let in_linked = env.agent_cost_json(&linked, &["status"]);
     assert_eq!(in_linked["pending"]["requests"], 1, "{in_linked:#}");
