@@ -118,6 +118,8 @@ pub fn ingest(
         ..IngestReport::default()
     };
     let mut targets = Vec::new();
+    // Cursors of files that are no longer there (a full catch-up forgets them).
+    let mut gone: Vec<(&'static str, Vec<u8>)> = Vec::new();
     {
         let tx = store.read()?;
         for source in sources {
@@ -139,6 +141,9 @@ pub fn ingest(
                     file,
                     cursor,
                 });
+            }
+            if options.scope == Scope::All {
+                gone.extend(cursors.into_keys().map(|file| (source.name(), file)));
             }
         }
     }
@@ -201,6 +206,13 @@ pub fn ingest(
         return Err(error);
     }
     writer.flush(store, &targets, &mut report)?;
+    if !gone.is_empty() {
+        let tx = store.write()?;
+        for (source, file) in &gone {
+            tx.remove_cursor(source, file)?;
+        }
+        tx.commit()?;
+    }
     if report.events_charged + report.events_topped_up > FLUSH_EVERY as u64 {
         store.checkpoint();
     }

@@ -245,14 +245,6 @@ impl Tx<'_> {
             .map_err(|e| self.err(e))
     }
 
-    /// Forgets every cursor, so that every file is read again (deduplication keeps totals).
-    pub fn clear_cursors(&self) -> Result<u64, StoreError> {
-        self.tx
-            .execute("DELETE FROM cursors", [])
-            .map(|n| n as u64)
-            .map_err(|e| self.err(e))
-    }
-
     /// Reads a value of the `meta` table.
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         use rusqlite::OptionalExtension;

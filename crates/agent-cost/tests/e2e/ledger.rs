@@ -465,3 +465,27 @@ fn an_ingest_between_prepare_commit_msg_and_post_commit_loses_nothing() {
         "{committed}\n{status:#}"
     );
 }
+
+#[test]
+fn a_full_catch_up_forgets_the_cursors_of_transcripts_that_are_gone() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    let kept = env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    let deleted = env.claude_lines(&repo, "s2", &[sonnet("msg_2", 10, 100)]);
+    env.agent_cost(&repo, &["ingest"]);
+    let cursors = |env: &TestEnv| -> i64 {
+        env.ledger()
+            .query_row("SELECT COUNT(*) FROM cursors", [], |row| row.get(0))
+            .unwrap()
+    };
+    assert_eq!(cursors(&env), 2);
+    std::fs::remove_file(&deleted).unwrap();
+    env.agent_cost(&repo, &["ingest"]);
+    assert_eq!(cursors(&env), 1);
+    assert!(kept.exists());
+    // What was read from it stays pending.
+    assert_eq!(
+        env.agent_cost_json(&repo, &["status"])["pending"]["requests"],
+        2
+    );
+}
