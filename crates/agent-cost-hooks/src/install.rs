@@ -1,10 +1,14 @@
-//! Installing and removing the hook shims.
+//! Installing and removing the hooks.
 //!
-//! The shims are the files in the repository's `hooks/` directory, embedded at build time;
-//! only the binary path placeholder is filled in. It stands between single quotes in the
-//! templates, where the shell takes every byte literally but `'` itself; so the path goes in
-//! byte for byte (not as UTF-8: any path the OS allows works) with each `'` written `'\''`. A hook that was already installed is renamed
-//! to `<hook>.pre-agent-cost` and run by the shim first; `--uninstall` puts it back.
+//! Two hooks are installed: `prepare-commit-msg` and `commit-msg` (see `docs/hooks.md` for why
+//! no `post-commit`). On Unix each is a symbolic link to the `agent-cost` binary, which knows
+//! from the name it was started under which hook it is, and runs the hook that was there
+//! before (kept as `<hook>.pre-agent-cost`) itself: no shell starts on a commit. Elsewhere
+//! each is a POSIX shell shim, a file of the repository's `hooks/` directory embedded at build
+//! time with the binary's path filled in. The path stands between single quotes there, where
+//! the shell takes every byte literally but `'` itself; so it goes in byte for byte with each
+//! `'` written `'\''`. `--uninstall` removes ours and puts back what was there before; the
+//! `post-commit` and `post-merge` shims of earlier versions are removed the same way.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,15 +17,25 @@ use agent_cost_git::Worktree;
 
 use crate::error::{HookError, IoResultExt};
 
-/// The hooks agent-cost installs, with the shim text for each.
-pub const SHIMS: [(&str, &str); 4] = [
+/// The hooks agent-cost installs, with the shim text each gets where links are not used.
+pub const SHIMS: [(&str, &str); 2] = [
     (
         "prepare-commit-msg",
         include_str!("../../../hooks/prepare-commit-msg"),
     ),
     ("commit-msg", include_str!("../../../hooks/commit-msg")),
-    ("post-commit", include_str!("../../../hooks/post-commit")),
-    ("post-merge", include_str!("../../../hooks/post-merge")),
+];
+
+/// Hooks that earlier versions installed and this one removes: settling a commit's drain waits
+/// for the next `prepare-commit-msg` (or `status`), which finds it in history.
+pub const RETIRED: [&str; 2] = ["post-commit", "post-merge"];
+
+/// Every hook name the binary answers to when started under it (or as `agent-cost hook NAME`).
+pub const HOOK_NAMES: [&str; 4] = [
+    "prepare-commit-msg",
+    "commit-msg",
+    "post-commit",
+    "post-merge",
 ];
 
 /// The text that marks a hook file as an agent-cost shim.
@@ -33,15 +47,15 @@ const BINARY_PLACEHOLDER: &str = "@AGENT_COST_BIN@";
 /// What installation did to one hook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HookChange {
-    /// A new shim was written.
+    /// A new hook was written.
     Installed,
-    /// An earlier shim was rewritten (e.g. with a new binary path).
+    /// An earlier hook of ours was rewritten (e.g. with a new binary path).
     Updated,
-    /// A shim was written and the hook that was there is kept and still run.
+    /// Ours was written and the hook that was there is kept and still run.
     Chained,
-    /// The shim was removed.
+    /// Ours was removed.
     Removed,
-    /// The shim was removed and the previous hook put back.
+    /// Ours was removed and the previous hook put back.
     Restored,
     /// Nothing of agent-cost's was there.
     Absent,
@@ -107,26 +121,31 @@ fn path_bytes(path: &Path) -> std::borrow::Cow<'_, [u8]> {
     }
 }
 
-/// Whether the file at `path` is one of our shims (read as bytes: a shim holds the binary's
-/// path, which need not be UTF-8).
-fn is_shim(path: &Path) -> bool {
+/// Whether the hook at `path` is ours: a link to a binary named `agent-cost…`, or a shim
+/// (read as bytes: a shim holds the binary's path, which need not be UTF-8).
+pub fn is_ours(path: &Path) -> bool {
+    if let Ok(target) = std::fs::read_link(path) {
+        return target
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with("agent-cost"));
+    }
     std::fs::read(path).is_ok_and(|text| {
         text.windows(SHIM_MARKER.len())
             .any(|window| window == SHIM_MARKER.as_bytes())
     })
 }
 
-/// Installs every shim into `dir`, running `binary`. Idempotent.
+/// Installs every hook into `dir`, running `binary`, and removes the retired ones. Idempotent.
 pub fn install(dir: &Path, binary: &Path) -> Result<Vec<(String, HookChange)>, HookError> {
     std::fs::create_dir_all(dir).at(dir)?;
     let mut changes = Vec::new();
     for (name, template) in SHIMS {
         let path = dir.join(name);
         let saved = dir.join(format!("{name}{SAVED_SUFFIX}"));
-        let change = if is_shim(&path) {
+        let change = if is_ours(&path) {
             HookChange::Updated
         } else if path.exists() || path.is_symlink() {
-            if saved.exists() {
+            if saved.exists() || saved.is_symlink() {
                 return Err(HookError::Conflict { path, saved });
             }
             std::fs::rename(&path, &saved).at(&path)?;
@@ -134,47 +153,80 @@ pub fn install(dir: &Path, binary: &Path) -> Result<Vec<(String, HookChange)>, H
         } else {
             HookChange::Installed
         };
-        let text = shim_text(template, binary);
         let aside = dir.join(format!(".{name}.agent-cost-tmp"));
-        std::fs::write(&aside, text).at(&aside)?;
-        make_executable(&aside)?;
+        let _ = std::fs::remove_file(&aside);
+        write_hook(&aside, template, binary)?;
         std::fs::rename(&aside, &path).at(&path)?;
         changes.push((name.to_string(), change));
     }
-    Ok(changes)
-}
-
-/// Removes every shim from `dir` and restores the hooks that were there before.
-pub fn uninstall(dir: &Path) -> Result<Vec<(String, HookChange)>, HookError> {
-    let mut changes = Vec::new();
-    for (name, _) in SHIMS {
-        let path = dir.join(name);
-        let saved = dir.join(format!("{name}{SAVED_SUFFIX}"));
-        let change = if is_shim(&path) {
-            std::fs::remove_file(&path).at(&path)?;
-            if saved.exists() || saved.is_symlink() {
-                std::fs::rename(&saved, &path).at(&saved)?;
-                HookChange::Restored
-            } else {
-                HookChange::Removed
-            }
-        } else {
-            HookChange::Absent
-        };
-        changes.push((name.to_string(), change));
+    for name in RETIRED {
+        let change = remove(dir, name)?;
+        if change != HookChange::Absent {
+            changes.push((name.to_string(), change));
+        }
     }
     Ok(changes)
 }
 
+/// A link to the binary (Unix).
 #[cfg(unix)]
-fn make_executable(path: &Path) -> Result<(), HookError> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).at(path)
+fn write_hook(path: &Path, _template: &str, binary: &Path) -> Result<(), HookError> {
+    std::os::unix::fs::symlink(binary, path).at(path)
 }
 
+/// A shell shim running the binary (elsewhere).
 #[cfg(not(unix))]
-fn make_executable(_path: &Path) -> Result<(), HookError> {
-    Ok(())
+fn write_hook(path: &Path, template: &str, binary: &Path) -> Result<(), HookError> {
+    std::fs::write(path, shim_text(template, binary)).at(path)
+}
+
+/// Removes ours from `dir` (also the retired hooks) and restores the hooks that were there
+/// before.
+pub fn uninstall(dir: &Path) -> Result<Vec<(String, HookChange)>, HookError> {
+    let mut changes = Vec::new();
+    for (name, _) in SHIMS {
+        changes.push((name.to_string(), remove(dir, name)?));
+    }
+    for name in RETIRED {
+        let change = remove(dir, name)?;
+        if change != HookChange::Absent {
+            changes.push((name.to_string(), change));
+        }
+    }
+    Ok(changes)
+}
+
+fn remove(dir: &Path, name: &str) -> Result<HookChange, HookError> {
+    let path = dir.join(name);
+    let saved = dir.join(format!("{name}{SAVED_SUFFIX}"));
+    if !is_ours(&path) {
+        return Ok(HookChange::Absent);
+    }
+    std::fs::remove_file(&path).at(&path)?;
+    if saved.exists() || saved.is_symlink() {
+        std::fs::rename(&saved, &path).at(&saved)?;
+        Ok(HookChange::Restored)
+    } else {
+        Ok(HookChange::Removed)
+    }
+}
+
+/// The binary a hook link should point to: the `agent-cost` that `PATH` finds when it is this
+/// very file (a package manager's stable link survives upgrades that move the real file),
+/// else this executable.
+pub fn binary_to_link(current: &Path) -> PathBuf {
+    let same_file = |candidate: &Path| match (candidate.canonicalize(), current.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join("agent-cost"))
+        .find(|candidate| candidate.is_file())
+        .filter(|candidate| same_file(candidate))
+        .unwrap_or_else(|| current.to_path_buf())
 }
 
 #[cfg(all(test, unix))]

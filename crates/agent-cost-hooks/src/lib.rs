@@ -1,10 +1,12 @@
 //! The commit side of agent-cost.
 //!
-//! - [`install`] puts the shims from `hooks/` into a repository's hooks directory (honouring
-//!   `core.hooksPath`, keeping any hook already there) and takes them out again.
+//! - [`install`] puts the hooks into a repository's hooks directory (links to the binary, or
+//!   the shims from `hooks/`; honouring `core.hooksPath`, keeping any hook already there) and
+//!   takes them out again.
 //! - [`drain`] turns pending charges into a trailer block, priced with [`pricing`].
-//! - [`run`] is what each git hook does: catch up, propose a drain, settle it once committed.
-//! - [`marker`] is the hint file that spares `commit-msg` and `post-commit` opening the ledger.
+//! - [`run`] is what each git hook does: settle what history shows committed, catch up,
+//!   propose a drain.
+//! - [`marker`] is the hint file that spares `commit-msg` opening the ledger.
 
 pub mod drain;
 pub mod error;

@@ -1,9 +1,10 @@
 //! `<git-dir>/agent-cost-proposed`: the ids of the drains this worktree's hooks proposed that
 //! may not be settled yet, one per line. A hint that saves opening the ledger: `commit-msg`
-//! finds there that `prepare-commit-msg` already wrote the block, and `post-commit` returns at
-//! once when it does not exist (nothing of this worktree is waiting for a commit). The ledger
+//! finds there that `prepare-commit-msg` already wrote the block, and `hook post-commit` (run
+//! by hook managers or older installs) returns at once when it does not exist. The ledger
 //! stays the truth: a lost or stale marker only delays a settlement to the next
-//! `prepare-commit-msg`, which reconciles from history.
+//! `prepare-commit-msg`, which reconciles from history and empties the file once nothing is
+//! outstanding.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

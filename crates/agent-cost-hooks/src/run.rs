@@ -3,7 +3,7 @@
 //! commit.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use agent_cost_git::{History, Worktree};
@@ -196,6 +196,9 @@ fn write_drain_in(
             tx.settle_before_tracking(worktree_id, spend.last_charge, since_ms)?;
         }
         tx.commit()?;
+        if proposals.is_empty() {
+            marker::clear(&worktree.git_dir);
+        }
         if !stale.is_empty() {
             let text = reinsert(without_ours, &kept, &comment);
             std::fs::write(message_file, &text).at(message_file)?;
@@ -225,6 +228,9 @@ fn write_drain_in(
     let text = insert_block(&base, &block.to_trailer_lines(), &comment);
     tx.propose(worktree_id, &block.id, spend.last_charge, since_ms)?;
     tx.commit()?;
+    if proposals.is_empty() {
+        marker::clear(&worktree.git_dir);
+    }
     marker::add(&worktree.git_dir, &block.id).at(worktree.git_dir.join("agent-cost-proposed"))?;
     std::fs::write(message_file, &text).at(message_file)?;
     Ok((warnings, text))
@@ -325,7 +331,9 @@ fn reinsert(mut text: String, blocks: &[Block], comment: &str) -> String {
     text
 }
 
-/// Settles the drain that `HEAD` carries, if one is outstanding (`post-commit`, `post-merge`).
+/// Settles the drain that `HEAD` carries, if one is outstanding: `hook post-commit` and
+/// `hook post-merge`, which agent-cost no longer installs (the next `prepare-commit-msg`
+/// settles) but which hook managers and older shims may still run.
 pub fn settle_head(run: &HookRun) -> Result<Vec<String>, HookError> {
     let worktree = Worktree::current().ok_or(HookError::NotInRepository)?;
     if !marker::exists(&worktree.git_dir) {
@@ -354,6 +362,27 @@ pub fn settle_head(run: &HookRun) -> Result<Vec<String>, HookError> {
     Ok(warnings)
 }
 
+/// Settles, in every worktree that has outstanding drains, those its history shows committed
+/// (see [`reconcile`]); worktrees whose git dir is gone are left as they are. Run by `ingest`,
+/// so that the ledger read directly (SQL) shows committed spend as committed without waiting
+/// for the worktree's next commit. Returns how many drains were settled.
+pub fn settle_committed(store: &mut Store) -> Result<u64, HookError> {
+    let tx = store.write()?;
+    let mut settled = 0;
+    for (id, workdir, git_dir) in tx.worktrees_with_outstanding()? {
+        let (workdir, git_dir) = (PathBuf::from(workdir), PathBuf::from(git_dir));
+        if !git_dir.join("HEAD").exists() {
+            continue;
+        }
+        let worktree = Worktree::from_git_dir(workdir, git_dir);
+        if let Ok(history) = History::of_worktree(&worktree.workdir, &worktree.git_dir) {
+            settled += reconcile(&tx, id, &worktree, &history)?;
+        }
+    }
+    tx.commit()?;
+    Ok(settled)
+}
+
 /// Settles every outstanding drain of the worktree that a commit carries: `HEAD`, then the
 /// commits HEAD's reflog says were made here (a commit whose `post-commit` never ran, even if
 /// its branch is no longer checked out), then `HEAD`'s first-parent ancestors. Returns how many
@@ -366,8 +395,8 @@ pub fn reconcile(
 ) -> Result<u64, HookError> {
     let mut open = tx.outstanding(worktree_id)?;
     let mut settled = 0;
-    // Nearest first, and each source read only while something is still open: `post-commit`
-    // usually settles everything with `HEAD` alone.
+    // Nearest first, and each source read only while something is still open: `HEAD` alone
+    // usually settles everything.
     for source in 0..3 {
         if open.is_empty() {
             break;

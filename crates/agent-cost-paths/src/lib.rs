@@ -24,6 +24,8 @@ pub mod env_vars {
     pub const AGENT_COST_DISABLE: &str = "AGENT_COST_DISABLE";
     /// The git dir git runs a hook for, when it set one (read to find the worktree).
     pub const GIT_DIR: &str = "GIT_DIR";
+    /// Another `agent-cost` binary for the installed hooks to run instead of the one installed.
+    pub const AGENT_COST_BIN: &str = "AGENT_COST_BIN";
     /// The working tree git runs a hook for, when it set one apart from the git dir.
     pub const GIT_WORK_TREE: &str = "GIT_WORK_TREE";
     /// Set (to anything) when running the CLI reference test to rewrite `docs/cli.md`.

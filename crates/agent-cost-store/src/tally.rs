@@ -343,6 +343,22 @@ impl Tx<'_> {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
+    /// The worktrees with drains proposed and not yet settled: id, workdir, git dir.
+    pub fn worktrees_with_outstanding(&self) -> Result<Vec<(i64, String, String)>, StoreError> {
+        let mut statement = self
+            .tx
+            .prepare_cached(
+                "SELECT id, workdir, git_dir FROM worktrees w WHERE EXISTS
+                 (SELECT 1 FROM drains d WHERE d.worktree = w.id AND d.state = 'proposed')
+                 ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
     /// Records that a block with id `drain`, covering the worktree's pending charges up to
     /// `upto`, was written into a commit message.
     pub fn propose(

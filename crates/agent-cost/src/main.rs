@@ -10,5 +10,8 @@ mod commands;
 mod output;
 
 fn main() -> std::process::ExitCode {
+    if let Some(status) = commands::hook::run_if_hook() {
+        return status;
+    }
     cli::run()
 }

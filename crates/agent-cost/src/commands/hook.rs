@@ -1,12 +1,17 @@
-//! `agent-cost hook <name>`: what the installed shims run. Never fails a commit: any problem
-//! is one warning line on stderr and exit status 0, and a stderr that cannot be written (a full
-//! disk, a closed pipe) loses the warning, never the commit.
+//! The git hooks: the binary started under a hook's name (the links `install-hooks` makes),
+//! or `agent-cost hook <name>` (shims, hook managers). Never fails a commit of its own accord:
+//! any problem is one warning line on stderr and exit status 0, and a stderr that cannot be
+//! written (a full disk, a closed pipe) loses the warning, never the commit. Only a hook of the
+//! user's that ran first and failed makes it fail, with that hook's status.
+//!
+//! A commit waits on this, so a hook run skips the command-line parser.
 
-use std::ffi::OsString;
-use std::path::PathBuf;
-use std::process::ExitCode;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, ExitStatus};
 use std::time::{Duration, Instant};
 
+use agent_cost_hooks::install::{HOOK_NAMES, SAVED_SUFFIX};
 use agent_cost_hooks::run::{DEFAULT_BUDGET, HookRun, Writer, settle_head, write_drain};
 use agent_cost_paths::{Locations, env_vars};
 
@@ -20,6 +25,139 @@ pub struct HookArgs {
     /// The arguments git passed to the hook.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<OsString>,
+}
+
+/// Runs a hook if that is what the binary was started as: under a hook's name, or as
+/// `agent-cost hook <name> …` with a name git uses. `None` leaves the command line to the
+/// parser (`hook --help`, a misspelt name).
+pub fn run_if_hook() -> Option<ExitCode> {
+    let mut args = std::env::args_os();
+    let started_as = PathBuf::from(args.next()?);
+    if let Some(name) = hook_name(started_as.file_name()?) {
+        return Some(run_linked(name, &started_as, args.collect()));
+    }
+    if args.next()? != "hook" {
+        return None;
+    }
+    let name = hook_name(&args.next()?)?;
+    Some(run(HookArgs {
+        name: name.to_string(),
+        args: args.collect(),
+    }))
+}
+
+fn hook_name(name: &OsStr) -> Option<&'static str> {
+    HOOK_NAMES.into_iter().find(|hook| name == OsStr::new(hook))
+}
+
+/// The binary started by git as the hook `name` at `hook_path`: runs the hook that was there
+/// before agent-cost (`<hook>.pre-agent-cost`) first, as the shell shims did, then ours. If
+/// `AGENT_COST_BIN` names another binary, that one does our part.
+fn run_linked(name: &str, hook_path: &Path, args: Vec<OsString>) -> ExitCode {
+    let mut saved = hook_path.as_os_str().to_os_string();
+    saved.push(SAVED_SUFFIX);
+    let saved = PathBuf::from(saved);
+    if is_executable(&saved) {
+        let status = run_saved_hook(&saved, &args);
+        let fails_the_commit = matches!(name, "prepare-commit-msg" | "commit-msg");
+        match status {
+            Ok(status) if !status.success() && fails_the_commit => {
+                return ExitCode::from(exit_code(status));
+            }
+            Err(e) => {
+                errln!("agent-cost: warning: cannot run {}: {e}", saved.display());
+                if fails_the_commit {
+                    return ExitCode::from(1);
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+    if let Some(other) = std::env::var_os(env_vars::AGENT_COST_BIN).filter(|b| !b.is_empty())
+        && !is_this_executable(Path::new(&other))
+    {
+        return run_other_binary(Path::new(&other), name, &args);
+    }
+    run(HookArgs {
+        name: name.to_string(),
+        args,
+    })
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
+}
+
+/// Runs the user's previous hook with git's arguments; a script without a `#!` line is run by
+/// `/bin/sh`, as git does.
+fn run_saved_hook(path: &Path, args: &[OsString]) -> std::io::Result<ExitStatus> {
+    match Command::new(path).args(args).status() {
+        Err(e) if is_exec_format_error(&e) => Command::new("/bin/sh").arg(path).args(args).status(),
+        result => result,
+    }
+}
+
+fn is_exec_format_error(error: &std::io::Error) -> bool {
+    // ENOEXEC is 8 on Linux and on macOS.
+    cfg!(unix) && error.raw_os_error() == Some(8)
+}
+
+/// The status a shell would give for `status`: its code, or 128 + the signal that ended it.
+fn exit_code(status: ExitStatus) -> u8 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return u8::try_from(128 + signal).unwrap_or(u8::MAX);
+        }
+    }
+    status
+        .code()
+        .and_then(|code| u8::try_from(code).ok())
+        .filter(|&code| code != 0)
+        .unwrap_or(1)
+}
+
+fn is_this_executable(path: &Path) -> bool {
+    match (std::env::current_exe(), path.canonicalize()) {
+        (Ok(current), Ok(other)) => current.canonicalize().is_ok_and(|c| c == other),
+        _ => false,
+    }
+}
+
+/// `AGENT_COST_BIN hook <name> <args>`, whose status is ours; if it cannot start, this binary
+/// does the work instead.
+fn run_other_binary(binary: &Path, name: &str, args: &[OsString]) -> ExitCode {
+    let mut command = Command::new(binary);
+    command.arg("hook").arg(name).args(args);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let error = command.exec();
+        errln!(
+            "agent-cost: warning: cannot run AGENT_COST_BIN {}: {error}",
+            binary.display()
+        );
+    }
+    #[cfg(not(unix))]
+    if let Ok(status) = command.status() {
+        return ExitCode::from(if status.success() {
+            0
+        } else {
+            exit_code(status)
+        });
+    }
+    run(HookArgs {
+        name: name.to_string(),
+        args: args.to_vec(),
+    })
 }
 
 /// Runs the hook and always exits 0.

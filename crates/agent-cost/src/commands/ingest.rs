@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use agent_cost_hooks::run::settle_committed;
 use agent_cost_ingest::{IngestOptions, ingest, sources};
 use agent_cost_store::Store;
 
@@ -32,6 +33,10 @@ pub fn run(args: IngestArgs) -> CommandResult {
     );
     progress.finish();
     let report = result?;
+    // Commits made since the last hook run: their drains are in history, so settle them.
+    if let Err(e) = settle_committed(&mut store) {
+        errln!("warning: could not settle drains already committed: {e}");
+    }
     if args.json {
         return print_json(&report);
     }

@@ -2,7 +2,7 @@
 
 use agent_cost_git::History;
 use agent_cost_git::Worktree;
-use agent_cost_hooks::install::{HookChange, hooks_dir, install, uninstall};
+use agent_cost_hooks::install::{HookChange, binary_to_link, hooks_dir, install, uninstall};
 use std::time::Duration;
 
 use agent_cost_ingest::{IngestOptions, ingest, sources};
@@ -13,10 +13,12 @@ use crate::output::{CommandError, CommandResult, Progress, errln, outln};
 
 /// Install the git hooks that write AI spend into this repository's commits.
 ///
-/// Run once per repository (linked worktrees share the hooks). Installs prepare-commit-msg,
-/// commit-msg, post-commit and post-merge shims into the hooks directory git uses (honouring
-/// core.hooksPath). A hook already there is kept as `<hook>.pre-agent-cost` and still runs
-/// first. Running it again updates the shims; --uninstall restores what was there before.
+/// Run once per repository (linked worktrees share the hooks). Installs prepare-commit-msg and
+/// commit-msg into the hooks directory git uses (honouring core.hooksPath): on Unix, links to
+/// this binary, so no shell starts on a commit. A hook already there is kept as
+/// `<hook>.pre-agent-cost` and still runs first. Running it again updates the hooks and
+/// removes the post-commit and post-merge hooks of earlier versions; --uninstall restores what
+/// was there before.
 ///
 /// Spend is charged to commits from the time of the last commit (HEAD), or from now in a
 /// repository without commits, or from --since: the next commit carries the spend of the
@@ -66,9 +68,9 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
         outln!("agent-cost hooks removed from {}", dir.display())?;
         return Ok(());
     }
-    let binary = std::env::current_exe().map_err(|e| {
+    let binary = binary_to_link(&std::env::current_exe().map_err(|e| {
         CommandError::msg(format!("cannot tell where agent-cost is installed: {e}"))
-    })?;
+    })?);
     let existing = store.read()?.tracking(&common_dir)?;
     let tracking = match (&args.since, existing) {
         (Some(text), _) => Tracking::starting(text)?,
@@ -92,6 +94,8 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
         let what = match change {
             HookChange::Updated => "updated",
             HookChange::Chained => "installed; the hook that was there runs first",
+            HookChange::Removed => "removed (no longer needed)",
+            HookChange::Restored => "removed (no longer needed); the previous hook is back",
             _ => "installed",
         };
         outln!("{name}: {what}")?;

@@ -150,8 +150,8 @@ pub fn run(args: StatusArgs) -> CommandResult {
     if let Err(e) = tx.import_legacy_worktree(&worktree, worktree_id) {
         errln!("warning: {}: {e}", agent_cost_store::import::IMPORT_FAILED);
     }
-    // A commit whose post-commit never ran still carries its drain: settle it, so pending is
-    // not overstated.
+    // Commits made since the last hook run carry drains not yet settled: settle them, so
+    // pending is not overstated.
     if let Ok(history) = History::of_worktree(&worktree.workdir, &worktree.git_dir) {
         reconcile(&tx, worktree_id, &worktree, &history)?;
     }

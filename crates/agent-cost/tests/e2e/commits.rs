@@ -380,17 +380,24 @@ fn verbose_editor_commits_put_trailers_above_the_diff() {
 }
 
 #[test]
-fn a_commit_whose_post_commit_never_ran_is_settled_by_the_next_hook() {
+fn each_commit_is_settled_by_the_next_hook_without_a_post_commit() {
     let env = TestEnv::new();
     let repo = env.tracked_repo("alpha");
-    // As if post-commit had been killed: the drain is in the commit but not settled.
-    std::fs::remove_file(repo.join(".git/hooks/post-commit")).unwrap();
+    assert!(!repo.join(".git/hooks/post-commit").exists());
     env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
     commit(&env, &repo, "a.txt", "First");
+    let proposed = std::fs::read_to_string(repo.join(".git/agent-cost-proposed")).unwrap();
+    assert_eq!(proposed.lines().count(), 1, "{proposed}");
     env.claude_lines(&repo, "s1", &[sonnet("msg_2", 200, 2000)]);
     commit(&env, &repo, "b.txt", "Second");
     assert_eq!(estimate_micros(&ai_trailers(&env, &repo, "HEAD")), 30_600);
     assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 45_900);
+    // The second hook settled the first drain and forgot it; only the second is outstanding.
+    let proposed = std::fs::read_to_string(repo.join(".git/agent-cost-proposed")).unwrap();
+    assert_eq!(proposed.lines().count(), 1, "{proposed}");
+    let status = env.agent_cost_json(&repo, &["status"]);
+    assert_eq!(status["outstanding_drains"], 0, "{status:#}");
+    assert_eq!(status["pending"]["requests"], 0, "{status:#}");
 }
 
 #[test]
@@ -415,6 +422,12 @@ fn committing_from_a_subdirectory_works_the_same() {
     );
     assert_eq!(estimate_micros(&ai_trailers(&env, &repo, "HEAD")), 30_600);
     assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 45_900);
+    // The second hook settled the first drain and forgot it; only the second is outstanding.
+    let proposed = std::fs::read_to_string(repo.join(".git/agent-cost-proposed")).unwrap();
+    assert_eq!(proposed.lines().count(), 1, "{proposed}");
+    let status = env.agent_cost_json(&repo, &["status"]);
+    assert_eq!(status["outstanding_drains"], 0, "{status:#}");
+    assert_eq!(status["pending"]["requests"], 0, "{status:#}");
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! install-hooks: shims from hooks/, existing hooks kept, core.hooksPath, uninstall, binary
-//! paths of any bytes.
+//! install-hooks: links to the binary, existing hooks kept and run, earlier shims replaced,
+//! core.hooksPath, uninstall, binary paths of any bytes.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -8,32 +8,16 @@ use std::process::Output;
 
 use crate::harness::*;
 
-fn shim(name: &str) -> String {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../hooks")
-            .join(name),
-    )
-    .unwrap();
-    // The placeholder stands between single quotes; a `'` in the path would be `'\''`.
-    text.replace("@AGENT_COST_BIN@", &BIN.replace('\'', "'\\''"))
-}
-
 fn executable(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-const HOOKS: [&str; 4] = [
-    "prepare-commit-msg",
-    "commit-msg",
-    "post-commit",
-    "post-merge",
-];
+const HOOKS: [&str; 2] = ["prepare-commit-msg", "commit-msg"];
 
 #[test]
-fn installed_shims_are_the_files_in_hooks_and_install_is_idempotent() {
+fn installed_hooks_link_to_the_binary_and_install_is_idempotent() {
     let env = TestEnv::new();
     let repo = env.repo("alpha");
     let first = env.agent_cost(&repo, &["install-hooks"]);
@@ -49,19 +33,114 @@ fn installed_shims_are_the_files_in_hooks_and_install_is_idempotent() {
         again.stdout
     );
     for name in HOOKS {
-        let installed = std::fs::read_to_string(repo.join(".git/hooks").join(name)).unwrap();
-        assert_eq!(installed, shim(name), "{name}");
+        let link = std::fs::read_link(repo.join(".git/hooks").join(name)).unwrap();
+        assert_eq!(link, Path::new(BIN), "{name}");
         assert!(
             !repo
                 .join(format!(".git/hooks/{name}.pre-agent-cost"))
                 .exists()
         );
     }
-    env.agent_cost(&repo, &["install-hooks", "--uninstall"]);
-    for name in HOOKS {
+    for name in ["post-commit", "post-merge"] {
         assert!(!repo.join(".git/hooks").join(name).exists(), "{name}");
     }
+    env.agent_cost(&repo, &["install-hooks", "--uninstall"]);
+    for name in HOOKS {
+        assert!(!repo.join(".git/hooks").join(name).is_symlink(), "{name}");
+    }
     assert!(!repo.join(".git/agent-cost/tracking.json").exists());
+}
+
+/// An earlier version's shell shims, with a hook of the user's chained behind post-commit.
+#[test]
+fn reinstalling_replaces_earlier_shims_and_gives_back_the_retired_hooks() {
+    let env = TestEnv::new();
+    let repo = env.repo("alpha");
+    let hooks = repo.join(".git/hooks");
+    let old_shim = format!(
+        "#!/bin/sh\n# agent-cost hook shim: earlier version\nexec '{BIN}' hook \"$(basename \"$0\")\" \"$@\"\n"
+    );
+    for name in [
+        "prepare-commit-msg",
+        "commit-msg",
+        "post-commit",
+        "post-merge",
+    ] {
+        executable(&hooks.join(name), &old_shim);
+    }
+    let marker = env.root.join("their-post-commit-ran");
+    let theirs = format!("#!/bin/sh\ntouch '{}'\n", marker.display());
+    executable(&hooks.join("post-commit.pre-agent-cost"), &theirs);
+
+    let out = env.agent_cost(&repo, &["install-hooks", "--since", "2020-01-01"]);
+    assert!(
+        out.stdout.contains("prepare-commit-msg: updated"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("post-commit: removed (no longer needed); the previous hook is back"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("post-merge: removed (no longer needed)"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("post-commit")).unwrap(),
+        theirs
+    );
+    assert!(!hooks.join("post-merge").exists());
+    assert!(!hooks.join("post-commit.pre-agent-cost").exists());
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(&env, &repo, "a.txt", "After the upgrade");
+    assert!(marker.exists(), "their post-commit runs again, directly");
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 15_300);
+}
+
+/// A hook of the user's with no `#!` line is run by /bin/sh, as git runs it; one that fails
+/// stops the commit with its own exit status.
+#[test]
+fn a_previous_hook_without_a_shebang_runs_and_its_status_is_kept() {
+    let env = TestEnv::new();
+    let repo = env.repo("alpha");
+    let hooks = repo.join(".git/hooks");
+    let marker = env.root.join("ran");
+    executable(
+        &hooks.join("prepare-commit-msg"),
+        &format!("touch '{}'\n", marker.display()),
+    );
+    executable(&hooks.join("commit-msg"), "exit 3\n");
+    env.agent_cost(&repo, &["install-hooks", "--since", "2020-01-01"]);
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    stage(&env, &repo, "a.txt");
+    let out = env.output("git", &repo, &["commit", "-q", "-m", "Refused"], &[]);
+    assert!(marker.exists(), "the prepare-commit-msg without #! ran");
+    assert_eq!(out.status.code(), Some(1), "git reports the hook's failure");
+    assert!(
+        env.output(
+            "git",
+            &repo,
+            &["rev-parse", "-q", "--verify", "HEAD~1"],
+            &[]
+        )
+        .stdout
+        .is_empty(),
+        "no commit was made"
+    );
+    // The hook's own status reaches git: run it as git does and look.
+    let status = std::process::Command::new(hooks.join("commit-msg"))
+        .arg(repo.join(".git/COMMIT_EDITMSG"))
+        .current_dir(&repo)
+        .env("AGENT_COST_HOME", &env.state)
+        .env("HOME", env.root.join("home"))
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(3));
 }
 
 #[test]
@@ -155,10 +234,9 @@ fn a_shim_whose_binary_is_gone_lets_the_commit_through_silently() {
     let mut install = env.command(copy.to_str().unwrap(), &repo);
     install.args(["install-hooks", "--no-ingest"]);
     output_of_new_executable(&mut install);
-    assert!(
-        std::fs::read_to_string(repo.join(".git/hooks/prepare-commit-msg"))
-            .unwrap()
-            .contains("agent-cost-copy")
+    assert_eq!(
+        std::fs::read_link(repo.join(".git/hooks/prepare-commit-msg")).unwrap(),
+        copy
     );
     std::fs::remove_file(&copy).unwrap();
     env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);

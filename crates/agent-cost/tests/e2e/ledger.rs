@@ -1,27 +1,18 @@
-//! The second ledger under the ways a hostile user (or an unlucky one) breaks it: lost
-//! `post-commit` runs, removed worktrees, split git dirs, replays in any order, impossible
-//! counts, a newer database, and the privacy of the state files.
+//! The second ledger under the ways a hostile user (or an unlucky one) breaks it: commits not
+//! yet settled (no `post-commit` runs), removed worktrees, split git dirs, replays in any
+//! order, impossible counts, a newer database, and the privacy of the state files.
 
 use std::path::Path;
 
 use crate::harness::*;
 
-/// A commit whose `post-commit` never ran, with spend pending.
-fn commit_without_post_commit(env: &TestEnv, repo: &Path, file: &str, message: &str) {
-    let post = repo.join(".git/hooks/post-commit");
-    let aside = repo.join(".git/hooks/post-commit.off");
-    std::fs::rename(&post, &aside).unwrap();
-    commit(env, repo, file, message);
-    std::fs::rename(&aside, &post).unwrap();
-}
-
 #[test]
-fn spend_of_a_commit_whose_post_commit_never_ran_is_not_carried_again_on_another_branch() {
+fn spend_of_a_commit_not_yet_settled_is_not_carried_again_on_another_branch() {
     let env = TestEnv::new();
     let repo = env.tracked_repo("alpha");
     env.git(&repo, &["checkout", "-q", "-b", "feature"]);
     env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
-    commit_without_post_commit(&env, &repo, "a.txt", "On feature");
+    commit(&env, &repo, "a.txt", "On feature");
     assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 15_300);
     // The next commit is made on another branch: the feature commit is not an ancestor.
     env.git(&repo, &["checkout", "-q", "main"]);
@@ -37,11 +28,11 @@ fn spend_of_a_commit_whose_post_commit_never_ran_is_not_carried_again_on_another
 }
 
 #[test]
-fn status_does_not_count_spend_already_committed_when_post_commit_was_lost() {
+fn status_does_not_count_spend_already_committed_but_not_yet_settled() {
     let env = TestEnv::new();
     let repo = env.tracked_repo("alpha");
     env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
-    commit_without_post_commit(&env, &repo, "a.txt", "Committed");
+    commit(&env, &repo, "a.txt", "Committed");
     let status = env.agent_cost_json(&repo, &["status"]);
     assert_eq!(status["pending"]["requests"], 0, "{status:#}");
     assert_eq!(micros(&status["pending"]["cost_usd"]), 0);

@@ -62,10 +62,9 @@ fn write_lines(path: &Path, lines: &[serde_json::Value]) {
     std::fs::write(path, text).unwrap();
 }
 
-/// A repository as the first version left it: hooks installed (the shims are unchanged), a
-/// commit carrying the drain of `msg_s`, a commit carrying the outstanding proposal of `msg_p`
-/// (its post-commit never ran), `msg_a` and `msg_b` pending, and the transcript holding all
-/// four requests.
+/// A repository as the first version left it: hooks installed, a commit carrying the drain of
+/// `msg_s`, a commit carrying the outstanding proposal of `msg_p` (its post-commit never ran),
+/// `msg_a` and `msg_b` pending, and the transcript holding all four requests.
 fn first_version_repo(env: &TestEnv) -> (PathBuf, PathBuf) {
     let repo = env.repo("alpha");
     agent_cost_hooks::install::install(&repo.join(".git/hooks"), Path::new(BIN)).unwrap();
