@@ -264,6 +264,7 @@ def main():
             handle.write(licence)
     print(f"wrote {len(models)} models from litellm {version} to {args.out}"
           f" ({len(supplemented)} supplemented)")
+    print("now compile it in: UPDATE_BUILTIN_PRICES=1 cargo test -p agent-cost-prices builtin")
 
 
 if __name__ == "__main__":

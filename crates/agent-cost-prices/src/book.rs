@@ -212,15 +212,15 @@ impl PriceBook {
 
         // 2. The built-in table.
         for form in &forms {
-            if let Some(prices) = self.builtin.models.get(form) {
+            if let Some(prices) = self.builtin.get(form) {
                 return Some(self.priced_builtin(form, prices));
             }
         }
 
         // 3. The newest dated built-in variant of an undated name.
         if names::strip_date(&family).is_none()
-            && let Some(key) = self.builtin.newest_dated.get(&family)
-            && let Some(prices) = self.builtin.models.get(key)
+            && let Some(key) = self.builtin.newest_dated(&family)
+            && let Some(prices) = self.builtin.get(key)
         {
             return Some(self.priced_builtin(key, prices));
         }
@@ -254,8 +254,7 @@ impl PriceBook {
     /// The family name of `key` when the book knows it under that name, else `key`.
     fn canonical(&self, key: &str) -> String {
         let family = names::family(key);
-        let known = self.builtin.models.contains_key(&family)
-            || self.overrides.contains_key(&key_of(&family));
+        let known = self.builtin.contains(&family) || self.overrides.contains_key(&key_of(&family));
         if known { family } else { key.to_string() }
     }
 }

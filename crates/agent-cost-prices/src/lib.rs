@@ -22,6 +22,8 @@ mod book;
 mod names;
 mod overrides;
 mod prices;
+#[cfg(test)]
+mod snapshot;
 mod table;
 
 pub use book::{PriceBook, PriceSource, PricedModel};
