@@ -7,7 +7,7 @@ same run:
 
   baseline      no hooks installed
   floor         hooks installed but switched off (AGENT_COST_DISABLE=1): the cost of starting
-                the shims and the binary, which no work inside agent-cost can remove
+                the hook processes (links to the binary, or shims), which no work inside agent-cost can remove
   idle          hooks installed, nothing pending
   small         one new request appended to a transcript before each commit
   large         10,000 requests already pending (ingested) plus ~1 MB of new transcript

@@ -6,7 +6,8 @@
 //! - [`drain`] turns pending charges into a trailer block, priced with [`pricing`].
 //! - [`run`] is what each git hook does: settle what history shows committed, catch up,
 //!   propose a drain.
-//! - [`marker`] is the hint file that spares `commit-msg` opening the ledger.
+//! - [`marker`] is the hint file that spares `commit-msg` opening the ledger, [`quiet`] the one
+//!   that spares `prepare-commit-msg` opening it when nothing changed.
 
 pub mod drain;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod install;
 pub mod invocation;
 pub mod marker;
 pub mod pricing;
+pub mod quiet;
 pub mod run;
 
 pub use error::HookError;

@@ -20,7 +20,7 @@ use agent_cost_trailers::{
 use crate::drain::summarize;
 use crate::error::{HookError, IoResultExt};
 use crate::pricing::price_book;
-use crate::{invocation, marker};
+use crate::{invocation, marker, quiet};
 
 /// The default time budget of one hook run.
 pub const DEFAULT_BUDGET: Duration = Duration::from_millis(100);
@@ -84,22 +84,60 @@ pub fn write_drain(
         // prepare-commit-msg did everything and nobody changed the message since.
         return Ok(Vec::new());
     }
-    let (warnings, left) = write_drain_in(run, message_file, message, writer, &worktree)?;
-    if let Writer::Prepare(_) = writer {
-        marker::remember_prepared(&worktree.git_dir, &left);
+    let fingerprint = is_plain(writer, &message, &worktree)
+        .then(|| quiet::fingerprint(&run.locations, &worktree))
+        .flatten();
+    if let Some(fingerprint) = &fingerprint
+        && quiet::holds(&worktree.git_dir, fingerprint)
+    {
+        marker::remember_prepared(&worktree.git_dir, &message);
+        return Ok(Vec::new());
     }
-    Ok(warnings)
+    let outcome = write_drain_in(run, message_file, message, writer, &worktree)?;
+    if let Writer::Prepare(_) = writer {
+        marker::remember_prepared(&worktree.git_dir, &outcome.message);
+    }
+    match fingerprint {
+        Some(before)
+            if outcome.quiet
+                && outcome.warnings.is_empty()
+                && quiet::fingerprint(&run.locations, &worktree).as_ref() == Some(&before) =>
+        {
+            quiet::remember(&worktree.git_dir, &before);
+        }
+        _ => quiet::forget(&worktree.git_dir),
+    }
+    Ok(outcome.warnings)
 }
 
-/// [`write_drain`] once the message is read: returns the warnings and the message as it left
-/// it in the file.
+/// A `-m` / `-F` commit that carries nothing from elsewhere: not an amend, not after
+/// `merge --squash`, not inside a rebase, and no block of ours in the message yet. Only such a
+/// commit may take the short way of [`quiet`].
+fn is_plain(writer: Writer, message: &str, worktree: &Worktree) -> bool {
+    writer == Writer::Prepare(Some("message"))
+        && !message.to_ascii_lowercase().contains("ai-cost-id")
+        && !worktree.git_dir.join("SQUASH_MSG").exists()
+        && !worktree.git_dir.join("rebase-merge").exists()
+        && !invocation::is_amend()
+}
+
+/// What [`write_drain_in`] did.
+struct Outcome {
+    warnings: Vec<String>,
+    /// The message as it left it in the file.
+    message: String,
+    /// Nothing pending, nothing outstanding, nothing written into the message.
+    quiet: bool,
+}
+
+/// [`write_drain`] once the message is read.
 fn write_drain_in(
     run: &HookRun,
     message_file: &Path,
     message: String,
     writer: Writer,
     worktree: &Worktree,
-) -> Result<(Vec<String>, String), HookError> {
+) -> Result<Outcome, HookError> {
     let mut warnings = Vec::new();
     let history = History::of_worktree(&worktree.workdir, &worktree.git_dir).ok();
     let comment = history
@@ -108,7 +146,11 @@ fn write_drain_in(
     if writer == Writer::CommitMsg
         && commit_msg_has_nothing_to_do(run, message_file, &message, &comment, worktree)?
     {
-        return Ok((warnings, message));
+        return Ok(Outcome {
+            warnings,
+            message,
+            quiet: false,
+        });
     }
 
     let mut store = run.open_store()?;
@@ -199,14 +241,23 @@ fn write_drain_in(
         if proposals.is_empty() {
             marker::clear(&worktree.git_dir);
         }
+        let quiet = proposals.is_empty() && stale.is_empty() && carried.is_empty();
         if !stale.is_empty() {
             let text = reinsert(without_ours, &kept, &comment);
             std::fs::write(message_file, &text).at(message_file)?;
-            return Ok((warnings, text));
+            return Ok(Outcome {
+                warnings,
+                message: text,
+                quiet,
+            });
         } else if !carried.is_empty() {
             std::fs::write(message_file, &message).at(message_file)?;
         }
-        return Ok((warnings, message));
+        return Ok(Outcome {
+            warnings,
+            message,
+            quiet,
+        });
     }
     let base = match (merging, stale.is_empty()) {
         (true, _) => without_ours,
@@ -214,7 +265,11 @@ fn write_drain_in(
         (false, true) => message,
     };
     if !has_content(&base, &comment) {
-        return Ok((warnings, base));
+        return Ok(Outcome {
+            warnings,
+            message: base,
+            quiet: false,
+        });
     }
     let (book, price_warnings) = price_book(&run.locations.config_file(), Some(&worktree.workdir));
     warnings.extend(price_warnings);
@@ -233,7 +288,11 @@ fn write_drain_in(
     }
     marker::add(&worktree.git_dir, &block.id).at(worktree.git_dir.join("agent-cost-proposed"))?;
     std::fs::write(message_file, &text).at(message_file)?;
-    Ok((warnings, text))
+    Ok(Outcome {
+        warnings,
+        message: text,
+        quiet: false,
+    })
 }
 
 /// `commit-msg` after `prepare-commit-msg` already wrote the block, or on a message that is

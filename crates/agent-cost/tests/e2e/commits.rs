@@ -470,3 +470,54 @@ fn amend_with_a_new_message_and_new_spend_carries_both() {
         0
     );
 }
+
+#[test]
+fn a_quiet_worktree_takes_the_short_way_and_any_change_ends_it() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    let quiet = repo.join(".git/agent-cost-quiet");
+    commit(&env, &repo, "a.txt", "Nothing to carry");
+    assert!(quiet.exists(), "a run that found nothing leaves the hint");
+    let hint = std::fs::read_to_string(&quiet).unwrap();
+    commit(&env, &repo, "b.txt", "Still nothing");
+    assert_eq!(std::fs::read_to_string(&quiet).unwrap(), hint);
+
+    // A new line in one of the worktree's transcripts.
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(&env, &repo, "c.txt", "New spend");
+    assert_eq!(estimate_micros(&ai_trailers(&env, &repo, "HEAD")), 15_300);
+    assert!(
+        !quiet.exists(),
+        "a run that proposed a block drops the hint"
+    );
+
+    // Back to quiet (the next run settles the proposal, the one after finds nothing).
+    commit(&env, &repo, "d.txt", "Settles");
+    commit(&env, &repo, "e.txt", "Quiet again");
+    assert!(quiet.exists());
+
+    // Spend charged here by a full catch-up, from a session started in another directory:
+    // the hook's own transcripts did not change, but the ledger did.
+    let elsewhere = env.outside();
+    let line = sonnet("msg_2", 10, 100).line(&repo, "s2");
+    let started_elsewhere = env.transcript_path(&encode(&elsewhere), "s2.jsonl");
+    std::fs::create_dir_all(started_elsewhere.parent().unwrap()).unwrap();
+    append(&started_elsewhere, &format!("{line}\n"));
+    env.agent_cost(&repo, &["ingest"]);
+    commit(&env, &repo, "f.txt", "Spend from elsewhere");
+    assert_eq!(estimate_micros(&ai_trailers(&env, &repo, "HEAD")), 1_530);
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 16_830);
+}
+
+#[test]
+fn a_stale_quiet_hint_is_ignored() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    commit(&env, &repo, "a.txt", "Nothing to carry");
+    let quiet = repo.join(".git/agent-cost-quiet");
+    assert!(quiet.exists());
+    std::fs::write(&quiet, "0123456789abcdef").unwrap();
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(&env, &repo, "b.txt", "Spend");
+    assert_eq!(estimate_micros(&ai_trailers(&env, &repo, "HEAD")), 15_300);
+}
