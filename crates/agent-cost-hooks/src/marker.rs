@@ -47,7 +47,8 @@ pub fn clear(git_dir: &Path) {
 
 /// `<git-dir>/agent-cost-prepared`: a hash of the message `prepare-commit-msg` left, so that
 /// `commit-msg` can tell that nobody changed it since (a `-m` commit) and that there is nothing
-/// left to do, without opening the ledger.
+/// left to do, without opening the ledger. Written on every run, so its time is also when the
+/// hooks last ran (`doctor`).
 const PREPARED: &str = "agent-cost-prepared";
 
 fn message_hash(text: &str) -> String {
@@ -64,7 +65,13 @@ pub fn remember_prepared(git_dir: &Path, message: &str) {
     let _ = std::fs::write(git_dir.join(PREPARED), message_hash(message));
 }
 
-/// Forgets it (`prepare-commit-msg` is starting, or left the message to the editor).
+/// Records that `prepare-commit-msg` ran and left the message to the editor (the file's time
+/// is when the hooks last ran; its text matches no message).
+pub fn remember_editor(git_dir: &Path) {
+    let _ = std::fs::write(git_dir.join(PREPARED), "editor\n");
+}
+
+/// Forgets it (`prepare-commit-msg` is starting).
 pub fn forget_prepared(git_dir: &Path) {
     let _ = std::fs::remove_file(git_dir.join(PREPARED));
 }

@@ -77,6 +77,7 @@ pub fn write_drain(
     }
     if let Writer::Prepare(Some("template") | None) = writer {
         // The message is written in the editor: commit-msg adds the trailers afterwards.
+        marker::remember_editor(&worktree.git_dir);
         return Ok(Vec::new());
     }
     let message = std::fs::read_to_string(message_file).at(message_file)?;

@@ -30,10 +30,10 @@ enum Command {
     InstallHooks(commands::install_hooks::InstallHooksArgs),
     Ingest(commands::ingest::IngestArgs),
     Status(commands::status::StatusArgs),
+    Doctor(commands::doctor::DoctorArgs),
     #[command(subcommand)]
     Trailers(commands::trailers::TrailersCommand),
     Demo(commands::demo::DemoArgs),
-    #[command(hide = true)]
     Hook(commands::hook::HookArgs),
 }
 
@@ -50,6 +50,7 @@ pub fn run() -> ExitCode {
         Command::InstallHooks(args) => commands::install_hooks::run(args),
         Command::Ingest(args) => commands::ingest::run(args),
         Command::Status(args) => commands::status::run(args),
+        Command::Doctor(args) => commands::doctor::run(args),
         Command::Trailers(command) => commands::trailers::run(command),
         Command::Demo(args) => commands::demo::run(args),
         Command::Hook(args) => return commands::hook::run(args),

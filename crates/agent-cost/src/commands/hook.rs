@@ -17,10 +17,22 @@ use agent_cost_paths::{Locations, env_vars};
 
 use crate::output::errln;
 
-/// Run one git hook step (called by the shims `install-hooks` installs).
+/// Run agent-cost's part of a git hook: the entry point for hook managers and scripts.
+///
+/// `install-hooks` links the hooks to the binary, which needs no call. Where a hook manager
+/// owns the hooks (husky, lefthook, pre-commit) or a script of yours does, call this with the
+/// arguments git passed to the hook, from the repository's working tree:
+///
+///   agent-cost hook prepare-commit-msg "$1" "$2" "$3"    (writes the pending spend as trailers)
+///   agent-cost hook commit-msg "$1"                      (after the editor; needed too)
+///
+/// It never fails a commit: problems are one warning line on stderr and exit status 0. Set
+/// AGENT_COST_DISABLE=1 to skip it for one command. See docs/hooks.md for each manager.
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct HookArgs {
-    /// The hook: prepare-commit-msg, commit-msg, post-commit or post-merge.
+    /// The hook: prepare-commit-msg or commit-msg (post-commit and post-merge settle at once,
+    /// for older setups that still call them).
     name: String,
     /// The arguments git passed to the hook.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod demo;
+pub mod doctor;
 pub mod hook;
 pub mod ingest;
 pub mod install_hooks;

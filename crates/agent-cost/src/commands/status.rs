@@ -113,6 +113,18 @@ struct StatusJson {
     unattributed: Spend,
     orphaned: Vec<OrphanedJson>,
     outstanding_drains: usize,
+    hooks: HooksJson,
+}
+
+/// Whether git runs agent-cost's hooks in this worktree (what `doctor` checks in detail).
+#[derive(Debug, Serialize)]
+struct HooksJson {
+    /// True when every hook agent-cost needs runs it.
+    running: bool,
+    /// One line saying so, or what is wrong.
+    summary: String,
+    /// Commits made after the hooks last ran (their spend stays pending).
+    commits_without_hooks: usize,
 }
 
 /// Pending spend of a worktree that was removed.
@@ -161,6 +173,18 @@ pub fn run(args: StatusArgs) -> CommandResult {
     let orphaned = tx.orphaned(&worktree.common_dir.to_string_lossy())?;
     let outstanding = tx.outstanding(worktree_id)?.len();
     tx.commit()?;
+    let health = agent_cost_hooks::health::inspect(&worktree).ok();
+    let untold = health.as_ref().map_or(0, |health| {
+        agent_cost_hooks::health::untold_commits_without_hooks(&worktree, health)
+    });
+    let hooks = HooksJson {
+        running: health.as_ref().is_some_and(|h| h.all_run()),
+        summary: health.as_ref().map_or_else(
+            || "hooks: cannot tell (git did not say where hooks are)".to_string(),
+            |h| h.summary(),
+        ),
+        commits_without_hooks: health.as_ref().map_or(0, |h| h.commits_without_hooks.len()),
+    };
     let report = StatusJson {
         worktree: worktree.workdir.display().to_string(),
         tracking_since: tracking.as_ref().map(|t| t.since.clone()),
@@ -175,16 +199,30 @@ pub fn run(args: StatusArgs) -> CommandResult {
             })
             .collect(),
         outstanding_drains: outstanding,
+        hooks,
     };
+    if untold > 0 {
+        errln!(
+            "warning: {untold} commit(s) in this worktree were made without agent-cost's hooks \
+             (their spend stays pending for the next commit); run `agent-cost doctor`"
+        );
+    }
     if args.json {
         return print_json(&report);
     }
     outln!("worktree: {}", report.worktree)?;
     match &report.tracking_since {
-        Some(since) => outln!("tracking: hooks installed, charging spend since {since}")?,
+        Some(since) => outln!("tracking: charging spend since {since}")?,
         None => outln!(
             "tracking: hooks not installed; run `agent-cost install-hooks` to charge commits"
         )?,
+    }
+    if report.tracking_since.is_some() {
+        if report.hooks.running {
+            outln!("{}", report.hooks.summary)?;
+        } else {
+            outln!("{}; run `agent-cost doctor`", report.hooks.summary)?;
+        }
     }
     print_spend("pending for the next commit", &report.pending)?;
     if report.before_tracking.requests > 0 {

@@ -5,6 +5,7 @@ mod harness;
 
 mod commits;
 mod contract;
+mod doctor;
 mod history_rewrites;
 mod ingest;
 mod install;
