@@ -25,16 +25,6 @@ pub enum HookError {
         /// What git said.
         detail: String,
     },
-    /// A hook file is in the way of installation.
-    #[error(
-        "{path} exists and so does {saved}: move one of them aside, then run install-hooks again"
-    )]
-    Conflict {
-        /// The hook.
-        path: PathBuf,
-        /// The saved previous hook.
-        saved: PathBuf,
-    },
     /// The ledger's store could not be used.
     #[error(transparent)]
     Store(#[from] agent_cost_store::StoreError),

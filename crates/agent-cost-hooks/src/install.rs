@@ -40,7 +40,8 @@ pub const HOOK_NAMES: [&str; 4] = [
 
 /// The text that marks a hook file as an agent-cost shim.
 pub const SHIM_MARKER: &str = "# agent-cost hook shim";
-/// The suffix under which a hook that was there before is kept.
+/// The suffix under which a hook that was there before is kept (a second one, which replaced
+/// ours later, gets `.2` after it, and so on).
 pub const SAVED_SUFFIX: &str = ".pre-agent-cost";
 const BINARY_PLACEHOLDER: &str = "@AGENT_COST_BIN@";
 
@@ -57,6 +58,9 @@ pub enum HookChange {
     Removed,
     /// Ours was removed and the previous hook put back.
     Restored,
+    /// Ours was removed and the first hook kept put back; these others, which replaced ours
+    /// after installation, stay beside it for the user to merge.
+    RestoredWithOthers(Vec<PathBuf>),
     /// Nothing of agent-cost's was there.
     Absent,
 }
@@ -141,14 +145,18 @@ pub fn install(dir: &Path, binary: &Path) -> Result<Vec<(String, HookChange)>, H
     let mut changes = Vec::new();
     for (name, template) in SHIMS {
         let path = dir.join(name);
-        let saved = dir.join(format!("{name}{SAVED_SUFFIX}"));
         let change = if is_ours(&path) {
             HookChange::Updated
         } else if path.exists() || path.is_symlink() {
-            if saved.exists() || saved.is_symlink() {
-                return Err(HookError::Conflict { path, saved });
+            // A hook that replaced ours after installation (Gerrit's `curl -Lo`, a manager) is
+            // kept behind the ones already saved, unless it is a copy of one of them.
+            let kept = saved_hooks(dir, name);
+            if kept.iter().any(|other| same_bytes(other, &path)) {
+                std::fs::remove_file(&path).at(&path)?;
+            } else {
+                let slot = saved_slot(dir, name, kept.len());
+                std::fs::rename(&path, &slot).at(&path)?;
             }
-            std::fs::rename(&path, &saved).at(&path)?;
             HookChange::Chained
         } else {
             HookChange::Installed
@@ -198,16 +206,46 @@ pub fn uninstall(dir: &Path) -> Result<Vec<(String, HookChange)>, HookError> {
 
 fn remove(dir: &Path, name: &str) -> Result<HookChange, HookError> {
     let path = dir.join(name);
-    let saved = dir.join(format!("{name}{SAVED_SUFFIX}"));
     if !is_ours(&path) {
         return Ok(HookChange::Absent);
     }
     std::fs::remove_file(&path).at(&path)?;
-    if saved.exists() || saved.is_symlink() {
-        std::fs::rename(&saved, &path).at(&saved)?;
-        Ok(HookChange::Restored)
-    } else {
-        Ok(HookChange::Removed)
+    let mut kept = saved_hooks(dir, name).into_iter();
+    match kept.next() {
+        Some(first) => {
+            std::fs::rename(&first, &path).at(&first)?;
+            let later: Vec<PathBuf> = kept.collect();
+            Ok(if later.is_empty() {
+                HookChange::Restored
+            } else {
+                HookChange::RestoredWithOthers(later)
+            })
+        }
+        None => Ok(HookChange::Removed),
+    }
+}
+
+/// The hooks of the user's kept for `name`, in the order they run: `<name>.pre-agent-cost`,
+/// then `<name>.pre-agent-cost.2`, `.3`, … (hooks that replaced ours after installation).
+pub fn saved_hooks(dir: &Path, name: &str) -> Vec<PathBuf> {
+    (1..)
+        .map(|number| saved_slot(dir, name, number - 1))
+        .take_while(|path| path.exists() || path.is_symlink())
+        .collect()
+}
+
+/// The path of the saved hook number `index` (0-based) of `name`.
+fn saved_slot(dir: &Path, name: &str, index: usize) -> PathBuf {
+    match index {
+        0 => dir.join(format!("{name}{SAVED_SUFFIX}")),
+        _ => dir.join(format!("{name}{SAVED_SUFFIX}.{}", index + 1)),
+    }
+}
+
+fn same_bytes(a: &Path, b: &Path) -> bool {
+    match (std::fs::read(a), std::fs::read(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }
 

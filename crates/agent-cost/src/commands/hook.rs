@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, ExitStatus};
 use std::time::{Duration, Instant};
 
-use agent_cost_hooks::install::{HOOK_NAMES, SAVED_SUFFIX};
+use agent_cost_hooks::install::{HOOK_NAMES, saved_hooks};
 use agent_cost_hooks::run::{DEFAULT_BUDGET, HookRun, Writer, settle_head, write_drain};
 use agent_cost_paths::{Locations, env_vars};
 
@@ -62,17 +62,17 @@ fn hook_name(name: &OsStr) -> Option<&'static str> {
     HOOK_NAMES.into_iter().find(|hook| name == OsStr::new(hook))
 }
 
-/// The binary started by git as the hook `name` at `hook_path`: runs the hook that was there
-/// before agent-cost (`<hook>.pre-agent-cost`) first, as the shell shims did, then ours. If
-/// `AGENT_COST_BIN` names another binary, that one does our part.
+/// The binary started by git as the hook `name` at `hook_path`: runs the hooks of the user's
+/// that agent-cost keeps (`<hook>.pre-agent-cost`, then `.2`, … in order) first, as the shell
+/// shims did, then ours. If `AGENT_COST_BIN` names another binary, that one does our part.
 fn run_linked(name: &str, hook_path: &Path, args: Vec<OsString>) -> ExitCode {
-    let mut saved = hook_path.as_os_str().to_os_string();
-    saved.push(SAVED_SUFFIX);
-    let saved = PathBuf::from(saved);
-    if is_executable(&saved) {
-        let status = run_saved_hook(&saved, &args);
-        let fails_the_commit = matches!(name, "prepare-commit-msg" | "commit-msg");
-        match status {
+    let dir = hook_path.parent().unwrap_or(Path::new("."));
+    let fails_the_commit = matches!(name, "prepare-commit-msg" | "commit-msg");
+    for saved in saved_hooks(dir, name) {
+        if !is_executable(&saved) {
+            continue;
+        }
+        match run_saved_hook(&saved, &args) {
             Ok(status) if !status.success() && fails_the_commit => {
                 return ExitCode::from(exit_code(status));
             }

@@ -58,12 +58,21 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
         tx.remove_tracking(&common_dir)?;
         tx.commit()?;
         for (name, change) in changes {
-            let what = match change {
-                HookChange::Restored => "removed; the previous hook is back",
-                HookChange::Removed => "removed",
-                _ => "not installed",
-            };
-            outln!("{name}: {what}")?;
+            match change {
+                HookChange::Restored => outln!("{name}: removed; the previous hook is back")?,
+                HookChange::RestoredWithOthers(others) => {
+                    outln!("{name}: removed; the hook that was there first is back")?;
+                    for other in others {
+                        outln!(
+                            "  also kept: {} (it replaced agent-cost's hook later; merge it into \
+                             {name} by hand or delete it)",
+                            other.display()
+                        )?;
+                    }
+                }
+                HookChange::Removed => outln!("{name}: removed")?,
+                _ => outln!("{name}: not installed")?,
+            }
         }
         outln!("agent-cost hooks removed from {}", dir.display())?;
         return Ok(());
@@ -95,7 +104,9 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
             HookChange::Updated => "updated",
             HookChange::Chained => "installed; the hook that was there runs first",
             HookChange::Removed => "removed (no longer needed)",
-            HookChange::Restored => "removed (no longer needed); the previous hook is back",
+            HookChange::Restored | HookChange::RestoredWithOthers(_) => {
+                "removed (no longer needed); the previous hook is back"
+            }
             _ => "installed",
         };
         outln!("{name}: {what}")?;

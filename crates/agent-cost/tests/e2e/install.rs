@@ -327,3 +327,65 @@ fn hooks_run_a_binary_whose_path_holds_shell_metacharacters() {
 fn hooks_run_a_binary_whose_path_is_not_utf8() {
     hooks_run_a_binary_under(OsStr::from_bytes(b"bad \xff\xfe} '\n\tname"));
 }
+
+/// The user's hook is kept at install; later Gerrit's documented `curl -Lo` replaces ours.
+/// Re-running install-hooks keeps both (no dead end), all three run, and uninstall puts back
+/// the first and says where the other is.
+#[test]
+fn a_hook_that_replaced_ours_is_chained_on_reinstall_and_reported_on_uninstall() {
+    let env = TestEnv::new();
+    let repo = env.repo("alpha");
+    let hooks = repo.join(".git/hooks");
+    let ran = env.root.join("theirs-ran");
+    let theirs = format!("#!/bin/sh\ntouch '{}'\n", ran.display());
+    executable(&hooks.join("commit-msg"), &theirs);
+    env.agent_cost(&repo, &["install-hooks", "--since", "2020-01-01"]);
+    let gerrit = "#!/bin/sh\ngit interpret-trailers --in-place --trailer 'Change-Id: I0123456789abcdef0123456789abcdef01234567' \"$1\"\n";
+    std::fs::remove_file(hooks.join("commit-msg")).unwrap();
+    executable(&hooks.join("commit-msg"), gerrit);
+
+    let out = env.agent_cost(&repo, &["install-hooks"]);
+    assert!(
+        out.stdout
+            .contains("commit-msg: installed; the hook that was there runs first"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("commit-msg.pre-agent-cost.2")).unwrap(),
+        gerrit
+    );
+    // Again: nothing changes, nothing is duplicated.
+    env.agent_cost(&repo, &["install-hooks"]);
+    assert!(!hooks.join("commit-msg.pre-agent-cost.3").exists());
+    // A byte-identical copy over ours again is recognised.
+    std::fs::remove_file(hooks.join("commit-msg")).unwrap();
+    executable(&hooks.join("commit-msg"), gerrit);
+    env.agent_cost(&repo, &["install-hooks"]);
+    assert!(!hooks.join("commit-msg.pre-agent-cost.3").exists());
+    assert!(hooks.join("commit-msg").is_symlink());
+
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(&env, &repo, "a.txt", "All three");
+    assert!(ran.exists(), "the first hook of the user's ran");
+    let lines = trailers(&env, &repo, "HEAD");
+    assert!(
+        lines.iter().any(|l| l.starts_with("Change-Id: I0123")),
+        "{lines:?}"
+    );
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 15_300);
+
+    let out = env.agent_cost(&repo, &["install-hooks", "--uninstall"]);
+    assert!(
+        out.stdout
+            .contains("commit-msg: removed; the hook that was there first is back"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("also kept: "), "{}", out.stdout);
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("commit-msg")).unwrap(),
+        theirs
+    );
+    assert!(hooks.join("commit-msg.pre-agent-cost.2").exists());
+}
