@@ -359,6 +359,18 @@ fn parse_reflog_line(line: &str) -> Option<ReflogCommit> {
     })
 }
 
+/// The warning `status` and `ingest` print about commits made without the hooks, once.
+pub fn warn_once_about_commits_without_hooks(worktree: &Worktree) -> Option<String> {
+    let health = inspect(worktree).ok()?;
+    let untold = untold_commits_without_hooks(worktree, &health);
+    (untold > 0).then(|| {
+        format!(
+            "{untold} commit(s) in this worktree were made without agent-cost's hooks (their \
+             spend stays pending for the next commit); run `agent-cost doctor`"
+        )
+    })
+}
+
 /// The file in which `status` remembers the newest commit it already warned about.
 const WARNED_FILE: &str = "agent-cost-warned";
 

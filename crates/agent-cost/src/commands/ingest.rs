@@ -37,6 +37,12 @@ pub fn run(args: IngestArgs) -> CommandResult {
     if let Err(e) = settle_committed(&mut store) {
         errln!("warning: could not settle drains already committed: {e}");
     }
+    if let Some(worktree) = agent_cost_git::Worktree::current()
+        && let Some(warning) =
+            agent_cost_hooks::health::warn_once_about_commits_without_hooks(&worktree)
+    {
+        errln!("warning: {warning}");
+    }
     if args.json {
         return print_json(&report);
     }

@@ -173,10 +173,8 @@ pub fn run(args: StatusArgs) -> CommandResult {
     let orphaned = tx.orphaned(&worktree.common_dir.to_string_lossy())?;
     let outstanding = tx.outstanding(worktree_id)?.len();
     tx.commit()?;
+    let warning = agent_cost_hooks::health::warn_once_about_commits_without_hooks(&worktree);
     let health = agent_cost_hooks::health::inspect(&worktree).ok();
-    let untold = health.as_ref().map_or(0, |health| {
-        agent_cost_hooks::health::untold_commits_without_hooks(&worktree, health)
-    });
     let hooks = HooksJson {
         running: health.as_ref().is_some_and(|h| h.all_run()),
         summary: health.as_ref().map_or_else(
@@ -201,11 +199,8 @@ pub fn run(args: StatusArgs) -> CommandResult {
         outstanding_drains: outstanding,
         hooks,
     };
-    if untold > 0 {
-        errln!(
-            "warning: {untold} commit(s) in this worktree were made without agent-cost's hooks \
-             (their spend stays pending for the next commit); run `agent-cost doctor`"
-        );
+    if let Some(warning) = warning {
+        errln!("warning: {warning}");
     }
     if args.json {
         return print_json(&report);

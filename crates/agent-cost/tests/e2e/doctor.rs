@@ -125,6 +125,14 @@ fn a_moved_hooks_path_is_found_and_commits_without_hooks_are_reported_once() {
     );
     let second = env.agent_cost(&repo, &["status"]);
     assert_eq!(second.stderr, "", "said once");
+    assert_eq!(env.agent_cost(&repo, &["ingest"]).stderr, "", "said once");
+    // Another commit without the hooks: ingest tells, once.
+    commit(&env, &repo, "b2.txt", "Still without hooks");
+    let told = env.agent_cost(&repo, &["ingest"]).stderr;
+    assert!(
+        told.contains("2 commit(s) in this worktree were made without"),
+        "{told}"
+    );
 
     env.agent_cost(&repo, &["install-hooks"]);
     assert!(repo.join(".githooks/prepare-commit-msg").is_symlink());
