@@ -201,7 +201,8 @@ pub fn inspect(worktree: &Worktree) -> Result<HooksHealth, HookError> {
     })
 }
 
-fn same_dir(a: &Path, b: &Path) -> bool {
+/// True when two paths name the same directory.
+pub fn same_dir(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
@@ -264,7 +265,16 @@ pub fn calls_agent_cost(text: &str, name: &str) -> bool {
 
 /// The state of a hook a manager wrote, from the manager's configuration.
 fn manager_state(text: &str, path: &Path, name: &str, workdir: &Path) -> Option<HookState> {
-    let (manager, configs): (&'static str, Vec<PathBuf>) = if text.contains("husky") {
+    let in_husky_dir = path.parent().is_some_and(|dir| {
+        dir.file_name().is_some_and(|n| n == "_")
+            && (dir.join("h").is_file()
+                || dir
+                    .parent()
+                    .and_then(Path::file_name)
+                    .is_some_and(|n| n == ".husky"))
+    });
+    let (manager, configs): (&'static str, Vec<PathBuf>) = if in_husky_dir || text.contains("husky")
+    {
         ("husky", vec![husky_user_hook(path, name, workdir)])
     } else if text.contains("lefthook") {
         (

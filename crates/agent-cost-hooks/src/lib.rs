@@ -3,6 +3,7 @@
 //! - [`install`] puts the hooks into a repository's hooks directory (links to the binary, or
 //!   the shims from `hooks/`; honouring `core.hooksPath`, keeping any hook already there) and
 //!   takes them out again.
+//! - [`managers`] joins husky and lefthook through their own configuration.
 //! - [`health`] says what git will actually run for those hooks, and what stands in the way.
 //! - [`drain`] turns pending charges into a trailer block, priced with [`pricing`].
 //! - [`run`] is what each git hook does: settle what history shows committed, catch up,
@@ -15,6 +16,7 @@ pub mod error;
 pub mod health;
 pub mod install;
 pub mod invocation;
+pub mod managers;
 pub mod marker;
 pub mod pricing;
 pub mod quiet;

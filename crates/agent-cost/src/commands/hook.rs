@@ -58,8 +58,12 @@ pub fn run_if_hook() -> Option<ExitCode> {
     }))
 }
 
+/// The hook a file name stands for: `commit-msg`, or `commit-msg.legacy`, the name pre-commit
+/// gives a hook it moved aside and runs first.
 fn hook_name(name: &OsStr) -> Option<&'static str> {
-    HOOK_NAMES.into_iter().find(|hook| name == OsStr::new(hook))
+    let name = name.to_str()?;
+    let name = name.strip_suffix(".legacy").unwrap_or(name);
+    HOOK_NAMES.into_iter().find(|hook| name == *hook)
 }
 
 /// The binary started by git as the hook `name` at `hook_path`: runs the hooks of the user's
@@ -206,6 +210,17 @@ pub fn run(args: HookArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// True for `{1}`-style text: lefthook leaves a placeholder literal when git passed no such
+/// argument.
+fn is_placeholder(arg: &OsString) -> bool {
+    arg.to_str().is_some_and(|text| {
+        text.len() > 2
+            && text.starts_with('{')
+            && text.ends_with('}')
+            && text[1..text.len() - 1].bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
 fn run_step(args: &HookArgs, started: Instant) -> Result<Vec<String>, agent_cost_hooks::HookError> {
     let budget = std::env::var(env_vars::AGENT_COST_HOOK_BUDGET_MS)
         .ok()
@@ -217,14 +232,20 @@ fn run_step(args: &HookArgs, started: Instant) -> Result<Vec<String>, agent_cost
         started,
         budget,
     };
+    let hook_args: Vec<&OsString> = args.args.iter().filter(|a| !is_placeholder(a)).collect();
     let message_file = || {
-        args.args.first().map(PathBuf::from).ok_or_else(|| {
+        hook_args.first().map(|a| PathBuf::from(*a)).ok_or_else(|| {
             agent_cost_hooks::HookError::Usage(format!("{} needs the message file", args.name))
         })
     };
     match args.name.as_str() {
         "prepare-commit-msg" => {
-            let source = args.args.get(1).and_then(|s| s.to_str());
+            // pre-commit passes a local hook only the file, and git's source in its environment.
+            let from_pre_commit = std::env::var("PRE_COMMIT_COMMIT_MSG_SOURCE").ok();
+            let source = hook_args
+                .get(1)
+                .and_then(|s| s.to_str())
+                .or(from_pre_commit.as_deref().filter(|s| !s.is_empty()));
             write_drain(&run, &message_file()?, Writer::Prepare(source))
         }
         "commit-msg" => write_drain(&run, &message_file()?, Writer::CommitMsg),

@@ -3,6 +3,7 @@
 use agent_cost_git::History;
 use agent_cost_git::Worktree;
 use agent_cost_hooks::install::{HookChange, binary_to_link, hooks_dir, install, uninstall};
+use agent_cost_hooks::managers::{self, LefthookSetup, Owner};
 use std::time::Duration;
 
 use agent_cost_ingest::{IngestOptions, ingest, sources};
@@ -52,11 +53,20 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
         errln!("warning: {}: {e}", agent_cost_store::import::IMPORT_FAILED);
     }
     let common_dir = worktree.common_dir.to_string_lossy().into_owned();
+    let owner = managers::owner(&dir, &worktree.workdir);
     if args.uninstall {
         let changes = uninstall(&dir)?;
+        let mut manager_changes = Vec::new();
+        if let Owner::Husky(husky_dir) = &owner {
+            manager_changes.extend(managers::uninstall_husky(husky_dir)?);
+        }
+        manager_changes.extend(managers::uninstall_lefthook(&worktree.workdir)?);
         let tx = store.write()?;
         tx.remove_tracking(&common_dir)?;
         tx.commit()?;
+        for change in manager_changes {
+            outln!("{}: {}", change.path.display(), change.what)?;
+        }
         for (name, change) in changes {
             match change {
                 HookChange::Restored => outln!("{name}: removed; the previous hook is back")?,
@@ -92,7 +102,11 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
         )?,
     };
     let since = tracking.since.clone();
-    let changes = install(&dir, &binary)?;
+    let changes = match &owner {
+        Owner::Git => install(&dir, &binary)?,
+        // The manager runs agent-cost; links of ours it would skip or move aside go.
+        Owner::Husky(_) | Owner::Lefthook => uninstall(&dir)?,
+    };
     let tx = store.write()?;
     tx.set_tracking(&common_dir, &tracking)?;
     // Registered, so that spend in a working tree whose git dir lives elsewhere
@@ -103,6 +117,9 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
         let what = match change {
             HookChange::Updated => "updated",
             HookChange::Chained => "installed; the hook that was there runs first",
+            HookChange::UnderPreCommit => {
+                "installed as its .legacy hook, which pre-commit runs before its own"
+            }
             HookChange::Removed => "removed (no longer needed)",
             HookChange::Restored | HookChange::RestoredWithOthers(_) => {
                 "removed (no longer needed); the previous hook is back"
@@ -111,7 +128,29 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
         };
         outln!("{name}: {what}")?;
     }
-    outln!("hooks directory: {}", dir.display())?;
+    // Hooks of ours that git no longer reads (core.hooksPath moved, e.g. by husky) go, and
+    // what they had kept comes back.
+    let default_dir = worktree.common_dir.join("hooks");
+    if !agent_cost_hooks::health::same_dir(&dir, &default_dir) {
+        for (name, change) in uninstall(&default_dir)? {
+            if change != HookChange::Absent {
+                outln!(
+                    "{name}: removed from {}, which git no longer reads",
+                    default_dir.display()
+                )?;
+            }
+        }
+    }
+    match &owner {
+        Owner::Git => outln!("hooks directory: {}", dir.display())?,
+        Owner::Husky(husky_dir) => {
+            outln!("husky runs the hooks ({}):", husky_dir.display())?;
+            for change in managers::install_husky(husky_dir)? {
+                outln!("  {}: {}", change.path.display(), change.what)?;
+            }
+        }
+        Owner::Lefthook => join_lefthook(&worktree.workdir)?,
+    }
     outln!(
         "charging AI spend since {since} to commits of {}",
         worktree.workdir.display()
@@ -131,6 +170,35 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
             report.lines_read,
             report.files_read
         )?;
+    }
+    Ok(())
+}
+
+/// Adds our commands to lefthook's configuration and has lefthook write its hooks, or says
+/// exactly what to add where it cannot.
+fn join_lefthook(workdir: &std::path::Path) -> CommandResult {
+    outln!("lefthook runs the hooks:")?;
+    match managers::install_lefthook(workdir)? {
+        LefthookSetup::Written(change) => {
+            outln!("  {}: {}", change.path.display(), change.what)?;
+            match managers::run_lefthook_install(workdir) {
+                Ok(()) => outln!("  lefthook install: its hooks now run agent-cost")?,
+                Err(why) => {
+                    errln!("warning: {why}");
+                    outln!("  run `lefthook install` so that its hooks run agent-cost")?;
+                }
+            }
+        }
+        LefthookSetup::AddByHand { path, lines } => {
+            errln!(
+                "warning: {} configures prepare-commit-msg or commit-msg already; add \
+                 agent-cost's commands to them by hand:",
+                path.display()
+            );
+            for line in lines.lines() {
+                errln!("    {line}");
+            }
+        }
     }
     Ok(())
 }

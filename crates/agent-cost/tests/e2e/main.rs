@@ -10,6 +10,7 @@ mod history_rewrites;
 mod ingest;
 mod install;
 mod ledger;
+mod managers;
 mod output_errors;
 mod pricing;
 mod robustness;
