@@ -329,14 +329,16 @@ fn husky_user_hook(path: &Path, name: &str, workdir: &Path) -> PathBuf {
         .map_or_else(|| workdir.join(".husky").join(name), |dir| dir.join(name))
 }
 
+/// True when `path` is a file git would run (on Unix: with an execute bit).
 #[cfg(unix)]
-fn is_executable(path: &Path) -> bool {
+pub fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// True when `path` is a file git would run.
 #[cfg(not(unix))]
-fn is_executable(path: &Path) -> bool {
+pub fn is_executable(path: &Path) -> bool {
     path.is_file()
 }
 

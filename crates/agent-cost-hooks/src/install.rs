@@ -171,10 +171,7 @@ pub fn install(dir: &Path, binary: &Path) -> Result<Vec<(String, HookChange)>, H
         } else {
             HookChange::Installed
         };
-        let aside = dir.join(format!(".{name}.agent-cost-tmp"));
-        let _ = std::fs::remove_file(&aside);
-        write_hook(&aside, template, binary)?;
-        std::fs::rename(&aside, &path).at(&path)?;
+        place_hook(dir, name, &path, template, binary)?;
         changes.push((name.to_string(), change));
     }
     for name in RETIRED {
@@ -231,11 +228,22 @@ fn install_under_pre_commit(
     } else {
         HookChange::UnderPreCommit
     };
+    place_hook(dir, name, &legacy, template, binary)?;
+    Ok(change)
+}
+
+/// Writes our hook for `name` at `path`, all at once (written aside, then renamed over).
+fn place_hook(
+    dir: &Path,
+    name: &str,
+    path: &Path,
+    template: &str,
+    binary: &Path,
+) -> Result<(), HookError> {
     let aside = dir.join(format!(".{name}.agent-cost-tmp"));
     let _ = std::fs::remove_file(&aside);
     write_hook(&aside, template, binary)?;
-    std::fs::rename(&aside, &legacy).at(&legacy)?;
-    Ok(change)
+    std::fs::rename(&aside, path).at(path)
 }
 
 /// A link to the binary (Unix).

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, ExitStatus};
 use std::time::{Duration, Instant};
 
+use agent_cost_hooks::health::is_executable;
 use agent_cost_hooks::install::{HOOK_NAMES, saved_hooks};
 use agent_cost_hooks::run::{DEFAULT_BUDGET, HookRun, Writer, settle_head, write_drain};
 use agent_cost_paths::{Locations, env_vars};
@@ -98,17 +99,6 @@ fn run_linked(name: &str, hook_path: &Path, args: Vec<OsString>) -> ExitCode {
         name: name.to_string(),
         args,
     })
-}
-
-#[cfg(unix)]
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(not(unix))]
-fn is_executable(path: &Path) -> bool {
-    path.is_file()
 }
 
 /// Runs the user's previous hook with git's arguments; a script without a `#!` line is run by

@@ -197,6 +197,14 @@ impl TestEnv {
     }
 }
 
+/// Writes an executable script (a hook), creating its directory.
+pub fn executable(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 /// Claude Code's lossy directory encoding of a cwd.
 pub fn encode(cwd: &Path) -> String {
     cwd.display().to_string().replace(['/', '.'], "-")

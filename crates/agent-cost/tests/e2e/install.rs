@@ -8,12 +8,6 @@ use std::process::Output;
 
 use crate::harness::*;
 
-fn executable(path: &Path, text: &str) {
-    std::fs::write(path, text).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
 const HOOKS: [&str; 2] = ["prepare-commit-msg", "commit-msg"];
 
 #[test]
