@@ -262,6 +262,13 @@ fn write_hook(path: &Path, template: &str, binary: &Path) -> Result<(), HookErro
 /// before.
 pub fn uninstall(dir: &Path) -> Result<Vec<(String, HookChange)>, HookError> {
     let mut changes = Vec::new();
+    // Ours moved aside by lefthook (`<hook>.old`), which `lefthook uninstall` would put back.
+    for name in SHIMS.iter().map(|(name, _)| *name).chain(RETIRED) {
+        let old = dir.join(format!("{name}.old"));
+        if is_ours(&old) {
+            std::fs::remove_file(&old).at(&old)?;
+        }
+    }
     for (name, _) in SHIMS {
         changes.push((name.to_string(), remove(dir, name)?));
     }

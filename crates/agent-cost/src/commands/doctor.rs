@@ -84,7 +84,7 @@ pub fn run(args: DoctorArgs) -> CommandResult {
             .hint("cd into the repository whose commits should carry AI spend, then run this again")
     })?;
     let health = health::inspect(&worktree)?;
-    let mut findings = hook_findings(&health);
+    let mut findings = hook_findings(&health, &worktree.workdir);
     findings.extend(state_findings(&worktree)?);
     let report = Report {
         worktree: worktree.workdir.display().to_string(),
@@ -130,7 +130,7 @@ pub fn run(args: DoctorArgs) -> CommandResult {
     }
 }
 
-fn hook_findings(health: &HooksHealth) -> Vec<Finding> {
+fn hook_findings(health: &HooksHealth, workdir: &std::path::Path) -> Vec<Finding> {
     let mut findings = Vec::new();
     for hook in &health.hooks {
         let check = hook.name.to_string();
@@ -158,6 +158,13 @@ fn hook_findings(health: &HooksHealth) -> Vec<Finding> {
                 problem(check, found, reinstall)
             }
         });
+    }
+    for warning_text in manager_ahead(health, workdir) {
+        findings.push(warning(
+            "hook manager",
+            warning_text,
+            "run `agent-cost install-hooks` again: it joins the manager's configuration",
+        ));
     }
     for path in &health.bypassed {
         findings.push(warning(
@@ -192,6 +199,38 @@ fn hook_findings(health: &HooksHealth) -> Vec<Finding> {
         ));
     }
     findings
+}
+
+/// Managers about to take the hooks from links of ours: lefthook moves them aside at its next
+/// sync, and husky's `prepare` script moves `core.hooksPath` at the next `npm install`.
+fn manager_ahead(health: &HooksHealth, workdir: &std::path::Path) -> Vec<String> {
+    let linked = health
+        .hooks
+        .iter()
+        .any(|h| matches!(h.state, HookState::Linked { .. }));
+    if !linked {
+        return Vec::new();
+    }
+    let mut ahead = Vec::new();
+    if let Some(config) = agent_cost_hooks::health::LEFTHOOK_CONFIGS
+        .iter()
+        .map(|c| workdir.join(c))
+        .find(|c| c.is_file())
+    {
+        ahead.push(format!(
+            "{} exists: lefthook's next sync moves our linked hooks aside, and they stop running",
+            config.display()
+        ));
+    }
+    let package = workdir.join("package.json");
+    if std::fs::read_to_string(&package).is_ok_and(|text| text.contains("\"husky")) {
+        ahead.push(format!(
+            "{} runs husky: the next `npm install` points core.hooksPath at .husky/_, and our \
+             linked hooks stop running",
+            package.display()
+        ));
+    }
+    ahead
 }
 
 /// The lines to add to a hook manager's configuration so that it runs agent-cost.
