@@ -106,7 +106,15 @@ struct MissingCommit(gix::ObjectId);
 /// The message of a commit object's data: everything after the first blank line, as gix's
 /// `Commit::message_raw_sloppy` takes it.
 fn message_raw_sloppy(data: &[u8]) -> &[u8] {
-    memchr::memmem::find(data, b"\n\n").map_or(&[], |pos| &data[pos + 2..])
+    let mut from = 0;
+    while let Some(at) = memchr::memchr(b'\n', &data[from..]) {
+        let next = from + at + 1;
+        if data.get(next) == Some(&b'\n') {
+            return &data[next + 1..];
+        }
+        from = next;
+    }
+    &[]
 }
 
 fn read_error(e: impl std::error::Error + Send + Sync + 'static) -> HistoryError {
