@@ -117,6 +117,52 @@ fn message_raw_sloppy(data: &[u8]) -> &[u8] {
     &[]
 }
 
+/// gix's breadth-first walk (`Sorting::BreadthFirst`) for the case it handles without a
+/// commit-graph and without hidden commits, reading only the parent lines of each commit:
+/// commits in the order they were first reached, tips first, parents in the order the commit
+/// lists them.
+fn walk_breadth_first(
+    objects: &PackedCommits<'_>,
+    tips: Vec<gix::ObjectId>,
+    mut visit: impl FnMut(&gix::oid, &[u8]),
+) -> Result<u64, HistoryError> {
+    use gix::objs::Find;
+    let mut seen = gix::hashtable::HashSet::default();
+    let mut next: std::collections::VecDeque<gix::ObjectId> =
+        tips.into_iter().filter(|tip| seen.insert(*tip)).collect();
+    let mut buffer = Vec::new();
+    let mut count = 0;
+    while let Some(id) = next.pop_front() {
+        let data = objects
+            .try_find(&id, &mut buffer)
+            .map_err(read_error)?
+            .filter(|found| found.kind == gix::objs::Kind::Commit)
+            .ok_or_else(|| read_error(MissingCommit(id)))?
+            .data;
+        let mut lines = data.split(|&b| b == b'\n');
+        if !lines.next().is_some_and(|line| line.starts_with(b"tree ")) {
+            return Err(read_error(CorruptCommit(id)));
+        }
+        for line in lines {
+            let Some(hex) = line.strip_prefix(b"parent ") else {
+                break;
+            };
+            let parent = gix::ObjectId::from_hex(hex).map_err(|_| read_error(CorruptCommit(id)))?;
+            if seen.insert(parent) {
+                next.push_back(parent);
+            }
+        }
+        visit(&id, message_raw_sloppy(data));
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// A commit whose header does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("commit {0} could not be decoded")]
+struct CorruptCommit(gix::ObjectId);
+
 fn read_error(e: impl std::error::Error + Send + Sync + 'static) -> HistoryError {
     HistoryError::Read(Box::new(e))
 }
@@ -297,6 +343,9 @@ impl History {
         let objects = PackedCommits::new(&self.repo);
         // As gix's own walk: a commit-graph that cannot be read is not used.
         let graph = self.repo.commit_graph_if_enabled().unwrap_or(None);
+        if hidden.is_empty() && graph.is_none() {
+            return walk_breadth_first(&objects, tips, visit);
+        }
         let mut walk = gix::traverse::commit::Simple::new(tips, &objects)
             .sorting(gix::traverse::commit::simple::Sorting::BreadthFirst)
             .map_err(read_error)?
