@@ -4,8 +4,10 @@
 //! an object-cache insert and a second lookup per commit, and gix inflates each object into a
 //! buffer exactly its size, which keeps zlib on its slow byte-by-byte path (its fast loop needs
 //! room for a whole match left in the output). [`PackedCommits`] looks commits up in the pack
-//! indexes itself and inflates undeltified commits into a buffer with room to spare; anything
-//! else (loose objects, deltified or alternate objects) is read through gix as before.
+//! indexes itself and inflates undeltified commits into a buffer with room to spare; commits
+//! stored as deltas are resolved with gix's pack decoder and a small cache of resolved objects
+//! (gix keeps none unless built with its pack-cache features); anything else (loose objects, objects of
+//! alternates, deltas against objects outside the pack) is read through gix as before.
 
 use std::cell::{Cell, RefCell};
 
@@ -15,13 +17,15 @@ use gix::odb::pack;
 /// at least 260 bytes of output space are left.
 const INFLATE_SLACK: usize = 320;
 
-/// An object finder that reads undeltified commits from the repository's packs and everything
-/// else from the repository's object database. Remembers which commit it decoded last.
+/// An object finder that reads commits from the repository's packs (undeltified ones inflated
+/// directly, deltified ones through a small cache) and everything else from the repository's
+/// object database. Remembers which commit it decoded last.
 pub(crate) struct PackedCommits<'repo> {
     packs: Vec<pack::Bundle>,
     objects: &'repo gix::OdbHandle,
     object_hash: gix::hash::Kind,
     inflate: RefCell<gix::zlib::Inflate>,
+    delta_cache: RefCell<DeltaCache>,
     last: Cell<Option<gix::ObjectId>>,
 }
 
@@ -50,6 +54,7 @@ impl<'repo> PackedCommits<'repo> {
             objects: &repo.objects,
             object_hash,
             inflate: RefCell::new(gix::zlib::Inflate::default()),
+            delta_cache: RefCell::new(DeltaCache::default()),
             last: Cell::new(None),
         }
     }
@@ -71,8 +76,12 @@ impl<'repo> PackedCommits<'repo> {
                 .pack
                 .entry(bundle.index.pack_offset_at_index(index))
                 .ok()?;
-            if !matches!(entry.header, pack::data::entry::Header::Commit) {
-                return None;
+            match entry.header {
+                pack::data::entry::Header::Commit => {}
+                pack::data::entry::Header::OfsDelta { .. } => {
+                    return self.deltified_commit(bundle, entry, buffer);
+                }
+                _ => return None,
             }
             let size = usize::try_from(entry.decompressed_size).ok()?;
             let input = bundle
@@ -90,6 +99,103 @@ impl<'repo> PackedCommits<'repo> {
             return Some(());
         }
         None
+    }
+}
+
+impl PackedCommits<'_> {
+    /// Resolves a delta entry (`git gc` stores about half of all commits as deltas against
+    /// other commits) with gix's decoder and a small cache of resolved objects, so that a chain
+    /// is not resolved again from its base for each commit on it. `None` unless it resolves,
+    /// within the pack, to a commit.
+    fn deltified_commit(
+        &self,
+        bundle: &pack::Bundle,
+        entry: pack::data::Entry,
+        buffer: &mut Vec<u8>,
+    ) -> Option<()> {
+        let mut inflate = self.inflate.borrow_mut();
+        let mut cache = self.delta_cache.borrow_mut();
+        let outcome = bundle
+            .pack
+            .decode_entry(entry, buffer, &mut inflate, &|_, _| Ok(None), &mut *cache)
+            .ok()?;
+        (outcome.kind == gix::objs::Kind::Commit).then_some(())
+    }
+}
+
+/// Objects resolved from deltas, by pack and offset: a direct-mapped cache of a few hundred
+/// entries, which is what consecutive commits of a walk share.
+struct DeltaCache {
+    slots: Vec<Option<CachedObject>>,
+}
+
+struct CachedObject {
+    pack_id: u32,
+    offset: u64,
+    kind: gix::objs::Kind,
+    compressed_size: usize,
+    data: Vec<u8>,
+}
+
+/// How many resolved objects [`DeltaCache`] keeps (a power of two).
+const DELTA_CACHE_SLOTS: usize = 256;
+
+/// Objects larger than this are not kept: commits are small, and a walk reads nothing else.
+const DELTA_CACHE_MAX_OBJECT: usize = 64 * 1024;
+
+impl Default for DeltaCache {
+    fn default() -> DeltaCache {
+        DeltaCache {
+            slots: (0..DELTA_CACHE_SLOTS).map(|_| None).collect(),
+        }
+    }
+}
+
+impl DeltaCache {
+    fn slot(pack_id: u32, offset: u64) -> usize {
+        let mixed = (offset ^ (u64::from(pack_id) << 40)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (mixed >> 32) as usize % DELTA_CACHE_SLOTS
+    }
+}
+
+impl pack::cache::DecodeEntry for DeltaCache {
+    fn put(
+        &mut self,
+        pack_id: u32,
+        offset: u64,
+        data: &[u8],
+        kind: gix::objs::Kind,
+        compressed_size: usize,
+    ) {
+        if data.len() > DELTA_CACHE_MAX_OBJECT {
+            return;
+        }
+        let slot = &mut self.slots[DeltaCache::slot(pack_id, offset)];
+        let mut reused = slot.take().map(|old| old.data).unwrap_or_default();
+        reused.clear();
+        reused.extend_from_slice(data);
+        *slot = Some(CachedObject {
+            pack_id,
+            offset,
+            kind,
+            compressed_size,
+            data: reused,
+        });
+    }
+
+    fn get(
+        &mut self,
+        pack_id: u32,
+        offset: u64,
+        out: &mut Vec<u8>,
+    ) -> Option<(gix::objs::Kind, usize)> {
+        let cached = self.slots[DeltaCache::slot(pack_id, offset)].as_ref()?;
+        if cached.pack_id != pack_id || cached.offset != offset {
+            return None;
+        }
+        out.clear();
+        out.extend_from_slice(&cached.data);
+        Some((cached.kind, cached.compressed_size))
     }
 }
 
