@@ -346,6 +346,10 @@ impl History {
         if hidden.is_empty() && graph.is_none() {
             return walk_breadth_first(&objects, tips, visit);
         }
+        // Without a commit-graph the walk reads each commit into its own buffer right before
+        // yielding it. With one it reads none, and the last commit found may be one that
+        // working out the excluded commits read into another buffer.
+        let walk_buffer_holds_commit = graph.is_none();
         let mut walk = gix::traverse::commit::Simple::new(tips, &objects)
             .sorting(gix::traverse::commit::simple::Sorting::BreadthFirst)
             .map_err(read_error)?
@@ -356,8 +360,8 @@ impl History {
         let mut data = Vec::new();
         while let Some(info) = walk.next() {
             let info = info.map_err(read_error)?;
-            // The walk decoded the commit unless the commit-graph knew its parents.
-            let data: &[u8] = if objects.last_commit() == Some(info.id) {
+            let data: &[u8] = if walk_buffer_holds_commit && objects.last_commit() == Some(info.id)
+            {
                 walk.commit_data()
             } else {
                 objects
