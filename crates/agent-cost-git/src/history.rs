@@ -1,6 +1,9 @@
 //! Commit messages from git history, read with gix (no git process).
 
 use std::path::Path;
+use std::sync::mpsc;
+
+use crate::packed::PackedCommits;
 
 /// A commit and its full message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +67,101 @@ fn read_tail(path: &Path, max: u64) -> std::io::Result<String> {
         _ => text,
     })
 }
+
+/// How many commits' messages go to the visiting thread at once.
+const BATCH_COMMITS: usize = 256;
+
+/// Batches queued for the visiting thread before the walk waits for it.
+const BATCHES_IN_FLIGHT: usize = 8;
+
+/// Commit messages on their way from the walking thread to the visiting one, in walk order.
+#[derive(Default)]
+struct Batch {
+    ids: Vec<gix::ObjectId>,
+    /// The raw messages, one after the other.
+    text: Vec<u8>,
+    /// Where each message ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl Batch {
+    fn push(&mut self, id: &gix::oid, message: &[u8]) {
+        self.ids.push(id.to_owned());
+        self.text.extend_from_slice(message);
+        self.ends.push(self.text.len());
+    }
+
+    fn clear(&mut self) {
+        self.ids.clear();
+        self.text.clear();
+        self.ends.clear();
+    }
+}
+
+/// A commit the walk reached that the object database does not have.
+#[derive(Debug, thiserror::Error)]
+#[error("commit {0} is missing")]
+struct MissingCommit(gix::ObjectId);
+
+/// The message of a commit object's data: everything after the first blank line, as gix's
+/// `Commit::message_raw_sloppy` takes it.
+fn message_raw_sloppy(data: &[u8]) -> &[u8] {
+    let mut from = 0;
+    while let Some(at) = memchr::memchr(b'\n', &data[from..]) {
+        let next = from + at + 1;
+        if data.get(next) == Some(&b'\n') {
+            return &data[next + 1..];
+        }
+        from = next;
+    }
+    &[]
+}
+
+/// gix's breadth-first walk (`Sorting::BreadthFirst`) for the case it handles without a
+/// commit-graph and without hidden commits, reading only the parent lines of each commit:
+/// commits in the order they were first reached, tips first, parents in the order the commit
+/// lists them.
+fn walk_breadth_first(
+    objects: &PackedCommits<'_>,
+    tips: Vec<gix::ObjectId>,
+    mut visit: impl FnMut(&gix::oid, &[u8]),
+) -> Result<u64, HistoryError> {
+    use gix::objs::Find;
+    let mut seen = gix::hashtable::HashSet::default();
+    let mut next: std::collections::VecDeque<gix::ObjectId> =
+        tips.into_iter().filter(|tip| seen.insert(*tip)).collect();
+    let mut buffer = Vec::new();
+    let mut count = 0;
+    while let Some(id) = next.pop_front() {
+        let data = objects
+            .try_find(&id, &mut buffer)
+            .map_err(read_error)?
+            .filter(|found| found.kind == gix::objs::Kind::Commit)
+            .ok_or_else(|| read_error(MissingCommit(id)))?
+            .data;
+        let mut lines = data.split(|&b| b == b'\n');
+        if !lines.next().is_some_and(|line| line.starts_with(b"tree ")) {
+            return Err(read_error(CorruptCommit(id)));
+        }
+        for line in lines {
+            let Some(hex) = line.strip_prefix(b"parent ") else {
+                break;
+            };
+            let parent = gix::ObjectId::from_hex(hex).map_err(|_| read_error(CorruptCommit(id)))?;
+            if seen.insert(parent) {
+                next.push_back(parent);
+            }
+        }
+        visit(&id, message_raw_sloppy(data));
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// A commit whose header does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("commit {0} could not be decoded")]
+struct CorruptCommit(gix::ObjectId);
 
 fn read_error(e: impl std::error::Error + Send + Sync + 'static) -> HistoryError {
     HistoryError::Read(Box::new(e))
@@ -183,13 +281,108 @@ impl History {
     }
 
     /// Walks the commits of `spec` (`HEAD`, `main..HEAD`, `A...B`, a single revision meaning
-    /// its whole history), calling `visit(commit id, message)` for each; default is `HEAD`.
-    /// Messages that are not UTF-8 are passed with invalid bytes replaced.
+    /// its whole history), calling `visit(commit id, message)` for each, in walk order; default
+    /// is `HEAD`. Messages that are not UTF-8 are passed with invalid bytes replaced.
+    ///
+    /// `visit` runs on a second thread while this one walks and inflates the commits, which is
+    /// most of the work; messages go across in batches.
     pub fn walk(
         &self,
         spec: Option<&str>,
-        mut visit: impl FnMut(&gix::oid, &str),
+        mut visit: impl FnMut(&gix::oid, &str) + Send,
     ) -> Result<u64, HistoryError> {
+        let (tips, hidden) = self.resolve(spec)?;
+        std::thread::scope(|scope| {
+            let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+            let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
+            let visitor = scope.spawn(move || {
+                for mut batch in full_rx {
+                    let mut start = 0;
+                    for (id, &end) in batch.ids.iter().zip(&batch.ends) {
+                        visit(id, &String::from_utf8_lossy(&batch.text[start..end]));
+                        start = end;
+                    }
+                    batch.clear();
+                    // The walk may have finished and stopped taking batches back.
+                    let _ = empty_tx.send(batch);
+                }
+            });
+            let mut batch = Batch::default();
+            let mut sent = true;
+            let walked = self.walk_raw(tips, hidden, |id, message| {
+                batch.push(id, message);
+                if batch.ids.len() >= BATCH_COMMITS {
+                    let next = empty_rx.try_recv().unwrap_or_default();
+                    // Only fails if the visitor panicked; joining it below reports that.
+                    sent &= full_tx.send(std::mem::replace(&mut batch, next)).is_ok();
+                }
+            });
+            if sent && !batch.ids.is_empty() {
+                let _ = full_tx.send(batch);
+            }
+            drop(full_tx);
+            if let Err(panic) = visitor.join() {
+                std::panic::resume_unwind(panic);
+            }
+            walked
+        })
+    }
+
+    /// Walks the commits from `tips`, not reachable from `hidden`, calling `visit` with each
+    /// commit's raw message, in the order of gix's breadth-first walk.
+    fn walk_raw(
+        &self,
+        tips: Vec<gix::ObjectId>,
+        hidden: Vec<gix::ObjectId>,
+        mut visit: impl FnMut(&gix::oid, &[u8]),
+    ) -> Result<u64, HistoryError> {
+        use gix::objs::Find;
+        if self.repo.is_shallow().unwrap_or(true) || self.has_object_replacements() {
+            return self.walk_with_gix(tips, hidden, visit);
+        }
+        let objects = PackedCommits::new(&self.repo);
+        // As gix's own walk: a commit-graph that cannot be read is not used.
+        let graph = self.repo.commit_graph_if_enabled().unwrap_or(None);
+        if hidden.is_empty() && graph.is_none() {
+            return walk_breadth_first(&objects, tips, visit);
+        }
+        // Without a commit-graph the walk reads each commit into its own buffer right before
+        // yielding it. With one it reads none, and the last commit found may be one that
+        // working out the excluded commits read into another buffer.
+        let walk_buffer_holds_commit = graph.is_none();
+        let mut walk = gix::traverse::commit::Simple::new(tips, &objects)
+            .sorting(gix::traverse::commit::simple::Sorting::BreadthFirst)
+            .map_err(read_error)?
+            .commit_graph(graph)
+            .hide(hidden)
+            .map_err(read_error)?;
+        let mut count = 0;
+        let mut data = Vec::new();
+        while let Some(info) = walk.next() {
+            let info = info.map_err(read_error)?;
+            let data: &[u8] = if walk_buffer_holds_commit && objects.last_commit() == Some(info.id)
+            {
+                walk.commit_data()
+            } else {
+                objects
+                    .try_find(&info.id, &mut data)
+                    .map_err(read_error)?
+                    .filter(|found| found.kind == gix::objs::Kind::Commit)
+                    .ok_or_else(|| read_error(MissingCommit(info.id)))?
+                    .data
+            };
+            visit(&info.id, message_raw_sloppy(data));
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// The commits a spec includes and excludes, peeled to commits.
+    #[allow(clippy::type_complexity)]
+    fn resolve(
+        &self,
+        spec: Option<&str>,
+    ) -> Result<(Vec<gix::ObjectId>, Vec<gix::ObjectId>), HistoryError> {
         use gix::revision::plumbing::Spec;
         let spec_text = spec.unwrap_or("HEAD");
         let bad = |source: Box<dyn std::error::Error + Send + Sync>| HistoryError::BadRange {
@@ -234,6 +427,17 @@ impl History {
             .map(|id| self.peel_to_commit(id))
             .collect::<Result<_, _>>()
             .map_err(bad)?;
+        Ok((tips, hidden))
+    }
+
+    /// [`History::walk_raw`] through gix's own walk, which knows shallow boundaries and
+    /// replaced objects.
+    fn walk_with_gix(
+        &self,
+        tips: Vec<gix::ObjectId>,
+        hidden: Vec<gix::ObjectId>,
+        mut visit: impl FnMut(&gix::oid, &[u8]),
+    ) -> Result<u64, HistoryError> {
         let walk = self
             .repo
             .rev_walk(tips)
@@ -244,13 +448,22 @@ impl History {
         for info in walk {
             let info = info.map_err(read_error)?;
             let commit = info.object().map_err(read_error)?;
-            visit(
-                &info.id,
-                &String::from_utf8_lossy(commit.message_raw_sloppy()),
-            );
+            visit(&info.id, commit.message_raw_sloppy());
             count += 1;
         }
         Ok(count)
+    }
+
+    /// Whether `refs/replace/` (or its configured equivalent) swaps objects in this repository.
+    fn has_object_replacements(&self) -> bool {
+        !self.repo.objects.ignore_replacements
+            && self
+                .repo
+                .objects
+                .store_ref()
+                .replacements()
+                .next()
+                .is_some()
     }
 
     fn peel_to_commit(

@@ -5,6 +5,7 @@
 //! walks commit ranges and reads messages with gix, for the readers and the hooks.
 
 pub mod history;
+mod packed;
 pub mod worktree;
 
 pub use history::{CommitMessage, History, HistoryError};

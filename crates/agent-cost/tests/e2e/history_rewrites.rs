@@ -237,3 +237,100 @@ fn merge_squash_committed_with_m_keeps_the_branch_spend() {
         0
     );
 }
+
+/// A block as agent-cost writes it, costing `micros` µ$, with id `id` and replaced ids.
+fn written_block(id: &str, micros: u64, replaces: &[&str]) -> String {
+    let cost = format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000);
+    let mut block = format!(
+        "AI-Agent: claude-code sessions=1 cost={cost}\n\
+         AI-Model: claude-sonnet-4-5 agent=claude-code cost={cost}\n\
+         AI-Tokens: req=1 in=10 out={micros} cw=0 cr=0\n\
+         AI-Cost-Estimate: {cost} USD\n"
+    );
+    for replaced in replaces {
+        block.push_str(&format!("AI-Cost-Replaces: {replaced}\n"));
+    }
+    block.push_str(&format!("AI-Cost-Id: {id}\n"));
+    block
+}
+
+fn commit_message(env: &TestEnv, repo: &std::path::Path, file: &str, message: &[u8]) {
+    std::fs::write(repo.join(file), file).unwrap();
+    env.git(repo, &["add", file]);
+    let message_file = env.root.join("message.txt");
+    std::fs::write(&message_file, message).unwrap();
+    env.git(
+        repo,
+        &[
+            "commit",
+            "-q",
+            "--cleanup=verbatim",
+            "-F",
+            message_file.to_str().unwrap(),
+        ],
+    );
+}
+
+#[test]
+fn sums_are_the_same_from_loose_objects_packs_and_a_commit_graph() {
+    let env = TestEnv::new();
+    let repo = env.repo("packed");
+    for n in 0..40u64 {
+        let id = format!("{:016x}", 0xa000 + n);
+        let message = match n % 5 {
+            0 => format!(
+                "Change {n}\n\nBody {n}.\n\n{}",
+                written_block(&id, 1_000 + n, &[])
+            ),
+            1 => format!("Change {n}\n\nNo spend here.\n"),
+            // A squash-style body: blocks indented, one a copy of an earlier drain.
+            2 => format!(
+                "Squashed {n}\n\n    {}\n    {}",
+                written_block(&id, 2_000 + n, &[]).replace('\n', "\n    "),
+                written_block(&format!("{:016x}", 0xa000 + n - 2), 1_000 + n - 2, &[])
+                    .replace('\n', "\n    ")
+            ),
+            // An amended drain that includes the one before it.
+            3 => format!(
+                "Amended {n}\n\n{}",
+                written_block(&id, 5_000 + n, &[&format!("{:016x}", 0xa000 + n - 1)])
+            ),
+            _ => format!("Change {n}\n"),
+        };
+        commit_message(&env, &repo, &format!("f{n}.txt"), message.as_bytes());
+        if n == 20 {
+            env.git(&repo, &["checkout", "-q", "-b", "side"]);
+        }
+        if n == 30 {
+            env.git(&repo, &["checkout", "-q", "main"]);
+        }
+    }
+    let mut not_utf8 = b"Latin-1 \xe9t\xe9\n\n".to_vec();
+    not_utf8.extend_from_slice(written_block("00000000000000ff", 777, &[]).as_bytes());
+    commit_message(&env, &repo, "latin1.txt", &not_utf8);
+    env.git(&repo, &["merge", "-q", "--no-edit", "side"]);
+    let ranges = [
+        "HEAD",
+        "main",
+        "side",
+        "side..main",
+        "main...side",
+        "HEAD^2",
+        "HEAD^@",
+    ];
+    let loose: Vec<_> = ranges.iter().map(|r| sum(&env, &repo, r)).collect();
+    assert_eq!(loose[0]["commits"], 43);
+    assert_eq!(loose[0]["duplicate_blocks"], 8);
+    assert!(loose[0]["replaced_blocks"].as_u64().unwrap() > 0);
+
+    env.git(
+        &repo,
+        &["repack", "-a", "-d", "-f", "--window=250", "--depth=50"],
+    );
+    let packed: Vec<_> = ranges.iter().map(|r| sum(&env, &repo, r)).collect();
+    assert_eq!(packed, loose);
+
+    env.git(&repo, &["commit-graph", "write", "--reachable"]);
+    let with_graph: Vec<_> = ranges.iter().map(|r| sum(&env, &repo, r)).collect();
+    assert_eq!(with_graph, loose);
+}
