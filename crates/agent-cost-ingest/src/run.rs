@@ -128,7 +128,7 @@ pub fn ingest(
             let mut cursors: FxHashMap<Vec<u8>, String> =
                 tx.cursors(source.name())?.into_iter().collect();
             for file in discovery.files {
-                let cursor = cursors.remove(path_key(&file.path).as_slice());
+                let cursor = cursors.remove(path_bytes(&file.path).as_ref());
                 if cursor
                     .as_deref()
                     .is_some_and(|cursor| source.unchanged(&file, cursor))
@@ -155,6 +155,7 @@ pub fn ingest(
         cursors: Vec::new(),
     };
     let mut failure = None;
+    let mut bulk = false;
     let mut files_done = 0u64;
     let next = AtomicUsize::new(0);
     let readers = std::thread::available_parallelism()
@@ -191,32 +192,53 @@ pub fn ingest(
                     progress(&report, files_done);
                 }
             }
-            if writer.events.len() >= FLUSH_EVERY
-                && let Err(error) = writer.flush(store, &targets, &mut report)
-            {
-                failure = Some(error);
-                break;
+            if writer.events.len() >= FLUSH_EVERY {
+                if !bulk {
+                    // A large catch-up: one checkpoint at the end instead of one every few
+                    // transactions.
+                    store.set_auto_checkpoint(false);
+                    bulk = true;
+                }
+                if let Err(error) = writer.flush(store, &targets, &mut report) {
+                    failure = Some(error);
+                    break;
+                }
             }
         }
     });
     if files_done < targets.len() as u64 {
         report.complete = false;
     }
-    if let Some(error) = failure {
-        return Err(error);
+    let result = match failure {
+        Some(error) => Err(error),
+        None => finish(store, &mut writer, &targets, &gone, &mut report),
+    };
+    if bulk {
+        store.set_auto_checkpoint(true);
     }
-    writer.flush(store, &targets, &mut report)?;
+    if bulk || report.events_charged + report.events_topped_up > FLUSH_EVERY as u64 {
+        store.checkpoint();
+    }
+    result.map(|()| report)
+}
+
+/// Writes what is left and forgets the cursors of files that are gone.
+fn finish(
+    store: &mut Store,
+    writer: &mut Writer,
+    targets: &[Target<'_>],
+    gone: &[(&'static str, Vec<u8>)],
+    report: &mut IngestReport,
+) -> Result<(), StoreError> {
+    writer.flush(store, targets, report)?;
     if !gone.is_empty() {
         let tx = store.write()?;
-        for (source, file) in &gone {
+        for (source, file) in gone {
             tx.remove_cursor(source, file)?;
         }
         tx.commit()?;
     }
-    if report.events_charged + report.events_topped_up > FLUSH_EVERY as u64 {
-        store.checkpoint();
-    }
-    Ok(report)
+    Ok(())
 }
 
 fn account(report: &mut IngestReport, end: &ReadEnd) {
@@ -262,6 +284,7 @@ impl Writer {
         let cursors = std::mem::take(&mut self.cursors);
         let result = (|| {
             let tx = store.write()?;
+            tx.defer_charges();
             for (_, event) in &events {
                 let worktree = self.router.route(&tx, &event.cwd)?;
                 match tx.record(event, worktree)? {
@@ -361,14 +384,24 @@ fn merge_repeats(
 
 /// A path as the store keys it (bytes, so any file name round-trips).
 fn path_key(path: &std::path::Path) -> Vec<u8> {
+    path_bytes(path).into_owned()
+}
+
+/// The bytes of [`path_key`], borrowed where the platform allows.
+fn path_bytes(path: &std::path::Path) -> std::borrow::Cow<'_, [u8]> {
     #[cfg(unix)]
     {
-        std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec()
+        std::borrow::Cow::Borrowed(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()))
     }
     #[cfg(not(unix))]
     {
-        path.to_string_lossy().as_bytes().to_vec()
+        std::borrow::Cow::Owned(path.to_string_lossy().as_bytes().to_vec())
     }
+}
+
+/// The events gathered so far, leaving room for the next batch.
+fn take_batch(events: &mut Vec<UsageEvent>) -> Vec<UsageEvent> {
+    std::mem::replace(events, Vec::with_capacity(SEND_EVERY))
 }
 
 /// Takes the next unread file and sends what it holds; stops when every file is taken, at the
@@ -387,7 +420,7 @@ fn read_files(
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return;
         }
-        let mut events = Vec::new();
+        let mut events = Vec::with_capacity(SEND_EVERY);
         let mut hung_up = false;
         let end = target.source.read(
             &target.file,
@@ -399,11 +432,11 @@ fn read_files(
                         events.push(*event);
                         events.len() < SEND_EVERY
                             || sender
-                                .send(Message::Events(index, std::mem::take(&mut events)))
+                                .send(Message::Events(index, take_batch(&mut events)))
                                 .is_ok()
                     }
                     Item::Checkpoint(cursor) => {
-                        let batch = std::mem::take(&mut events);
+                        let batch = take_batch(&mut events);
                         (batch.is_empty() || sender.send(Message::Events(index, batch)).is_ok())
                             && sender.send(Message::Cursor(index, cursor)).is_ok()
                     }

@@ -17,6 +17,36 @@ use crate::pending::{GroupKey, Sums, minute_of, prompt_class, sums_at};
 use crate::store::Tx;
 use crate::time::millis_of;
 
+/// A charge not yet written (see [`Tx::defer_charges`]).
+pub(crate) struct ChargeRow {
+    event: i64,
+    worktree: Option<i64>,
+    tokens: [i64; 5],
+    requests: i64,
+    quantity: Option<i64>,
+    source_cost: Option<i64>,
+}
+
+/// Deferred charges are written once this many wait.
+const DEFERRED_ROWS: usize = 256;
+
+/// Rows per multi-row insert.
+const CHARGES_PER_STATEMENT: usize = 64;
+
+const CHARGE_INSERT_ONE: &str = "INSERT INTO charges (event, worktree, input, output,
+    cache_write_5m, cache_write_1h, cache_read, requests, quantity, source_cost)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// [`CHARGE_INSERT_ONE`] for [`CHARGES_PER_STATEMENT`] rows (SQLite inserts them in order).
+static CHARGES_INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let row = ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    let mut sql = CHARGE_INSERT_ONE.to_string();
+    for _ in 1..CHARGES_PER_STATEMENT {
+        sql.push_str(row);
+    }
+    sql
+});
+
 /// What recording one copy did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorded {
@@ -134,6 +164,8 @@ impl Tx<'_> {
         if self.insert_event(event, worktree)? {
             return Ok(Recorded::New);
         }
+        // A repeat: what follows reads the event's charges.
+        self.flush_charges()?;
         let mut known = self
             .known(event)?
             .ok_or_else(|| self.err(rusqlite::Error::QueryReturnedNoRows))?;
@@ -253,28 +285,84 @@ impl Tx<'_> {
         tokens: &TokenCounts,
         charge: &Sums,
     ) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO charges (event, worktree, input, output, cache_write_5m,
-                     cache_write_1h, cache_read, requests, quantity, source_cost)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    event,
-                    worktree,
-                    tokens.input as i64,
-                    tokens.output as i64,
-                    tokens.cache_write_5m as i64,
-                    tokens.cache_write_1h as i64,
-                    tokens.cache_read as i64,
-                    charge.requests,
-                    (charge.quantity != 0).then_some(charge.quantity),
-                    (charge.with_source_cost != 0).then_some(charge.source_cost),
-                ])
-            })
-            .map_err(|e| self.err(e))?;
+        let row = ChargeRow {
+            event,
+            worktree,
+            tokens: tokens.fields().map(|n| n as i64),
+            requests: charge.requests,
+            quantity: (charge.quantity != 0).then_some(charge.quantity),
+            source_cost: (charge.with_source_cost != 0).then_some(charge.source_cost),
+        };
+        let full = match self.deferred.borrow_mut().as_mut() {
+            Some(rows) => {
+                rows.push(row);
+                rows.len() >= DEFERRED_ROWS
+            }
+            None => {
+                self.write_charges(std::slice::from_ref(&row))?;
+                false
+            }
+        };
+        if full {
+            self.flush_charges()?;
+        }
         self.adjust_pending(attrs.key(worktree, prompt_class), attrs.session, charge, 1);
+        Ok(())
+    }
+
+    /// From now on in this transaction, new charges are written in groups (one statement for
+    /// many rows: the statement's own work, and `AUTOINCREMENT`'s bookkeeping, once per group),
+    /// in the order they were recorded. They are written before anything reads charges: before
+    /// a repeat is merged, before a first-ledger import, and at commit. Only for callers that do
+    /// nothing else with charges in the transaction (the catch-up run).
+    pub fn defer_charges(&self) {
+        self.deferred.borrow_mut().get_or_insert_with(Vec::new);
+    }
+
+    /// Writes the charges [`Tx::defer_charges`] holds back.
+    pub(crate) fn flush_charges(&self) -> Result<(), StoreError> {
+        let rows = match self.deferred.borrow_mut().as_mut() {
+            Some(rows) if !rows.is_empty() => std::mem::take(rows),
+            _ => return Ok(()),
+        };
+        let result = self.write_charges(&rows);
+        if let Some(kept) = self.deferred.borrow_mut().as_mut() {
+            // Keep the allocation for the next group.
+            *kept = rows;
+            kept.clear();
+        }
+        result
+    }
+
+    fn write_charges(&self, rows: &[ChargeRow]) -> Result<(), StoreError> {
+        let mut groups = rows.chunks_exact(CHARGES_PER_STATEMENT);
+        for group in &mut groups {
+            self.write_charge_rows(&CHARGES_INSERT_MANY, group)?;
+        }
+        for row in groups.remainder() {
+            self.write_charge_rows(CHARGE_INSERT_ONE, std::slice::from_ref(row))?;
+        }
+        Ok(())
+    }
+
+    fn write_charge_rows(&self, sql: &str, rows: &[ChargeRow]) -> Result<(), StoreError> {
+        let mut statement = self.tx.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let mut at = 0;
+        let mut bind = |value: &dyn rusqlite::ToSql| {
+            at += 1;
+            statement.raw_bind_parameter(at, value)
+        };
+        for row in rows {
+            bind(&row.event).map_err(|e| self.err(e))?;
+            bind(&row.worktree).map_err(|e| self.err(e))?;
+            for field in &row.tokens {
+                bind(field).map_err(|e| self.err(e))?;
+            }
+            bind(&row.requests).map_err(|e| self.err(e))?;
+            bind(&row.quantity).map_err(|e| self.err(e))?;
+            bind(&row.source_cost).map_err(|e| self.err(e))?;
+        }
+        statement.raw_execute().map_err(|e| self.err(e))?;
         Ok(())
     }
 
