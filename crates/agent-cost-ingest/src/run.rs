@@ -162,7 +162,7 @@ pub fn ingest(
         .map_or(1, |n| n.get().min(2))
         .min(targets.len());
     std::thread::scope(|scope| {
-        let (sender, receiver) = sync_channel::<Message>(4 * readers);
+        let (sender, receiver) = sync_channel::<Vec<Message>>(4 * readers);
         for _ in 0..readers {
             let sender = sender.clone();
             let (targets, next) = (&targets, &next);
@@ -170,7 +170,7 @@ pub fn ingest(
             scope.spawn(move || read_files(targets, next, deadline, sender));
         }
         drop(sender);
-        for message in receiver.iter() {
+        for message in receiver.iter().flatten() {
             match message {
                 Message::Events(index, events) => {
                     writer.events.extend(events.into_iter().map(|e| (index, e)));
@@ -399,28 +399,30 @@ fn path_bytes(path: &std::path::Path) -> std::borrow::Cow<'_, [u8]> {
     }
 }
 
-/// The events gathered so far, leaving room for the next batch.
-fn take_batch(events: &mut Vec<UsageEvent>) -> Vec<UsageEvent> {
-    std::mem::replace(events, Vec::with_capacity(SEND_EVERY))
-}
-
 /// Takes the next unread file and sends what it holds; stops when every file is taken, at the
-/// deadline, or when the receiving side hangs up.
+/// deadline, or when the receiving side hangs up. What it reads travels in batches of about
+/// [`SEND_EVERY`] events, however many files they come from (a message per file woke the
+/// writer thousands of times in a catch-up of many small files).
 fn read_files(
     targets: &[Target<'_>],
     next: &AtomicUsize,
     deadline: Option<Instant>,
-    sender: SyncSender<Message>,
+    sender: SyncSender<Vec<Message>>,
 ) {
+    let mut outbox = Outbox {
+        messages: Vec::new(),
+        events: Vec::with_capacity(SEND_EVERY),
+        held: 0,
+        sender,
+    };
     loop {
         let index = next.fetch_add(1, Ordering::Relaxed);
         let Some(target) = targets.get(index) else {
-            return;
+            break;
         };
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            return;
+            break;
         }
-        let mut events = Vec::with_capacity(SEND_EVERY);
         let mut hung_up = false;
         let end = target.source.read(
             &target.file,
@@ -429,16 +431,13 @@ fn read_files(
             &mut |item| {
                 let sent = match item {
                     Item::Event(event) => {
-                        events.push(*event);
-                        events.len() < SEND_EVERY
-                            || sender
-                                .send(Message::Events(index, take_batch(&mut events)))
-                                .is_ok()
+                        outbox.events.push(*event);
+                        outbox.held + outbox.events.len() < SEND_EVERY || outbox.send(index)
                     }
                     Item::Checkpoint(cursor) => {
-                        let batch = take_batch(&mut events);
-                        (batch.is_empty() || sender.send(Message::Events(index, batch)).is_ok())
-                            && sender.send(Message::Cursor(index, cursor)).is_ok()
+                        outbox.close_events(index);
+                        outbox.messages.push(Message::Cursor(index, cursor));
+                        true
                     }
                 };
                 if sent {
@@ -449,11 +448,44 @@ fn read_files(
                 }
             },
         );
-        if hung_up
-            || (!events.is_empty() && sender.send(Message::Events(index, events)).is_err())
-            || sender.send(Message::Done(index, end)).is_err()
-        {
+        if hung_up {
             return;
         }
+        outbox.close_events(index);
+        outbox.messages.push(Message::Done(index, end));
+        if outbox.held >= SEND_EVERY && !outbox.send(index) {
+            return;
+        }
+    }
+    outbox.send(usize::MAX);
+}
+
+/// What a reader thread has read and not sent yet, in order.
+struct Outbox {
+    messages: Vec<Message>,
+    /// Events of the file being read, not yet in `messages`.
+    events: Vec<UsageEvent>,
+    /// Events in `messages`.
+    held: usize,
+    sender: SyncSender<Vec<Message>>,
+}
+
+impl Outbox {
+    /// Moves the events gathered from file `index` into the messages.
+    fn close_events(&mut self, index: usize) {
+        if !self.events.is_empty() {
+            self.held += self.events.len();
+            let events = std::mem::replace(&mut self.events, Vec::with_capacity(SEND_EVERY));
+            self.messages.push(Message::Events(index, events));
+        }
+    }
+
+    /// Sends everything so far (the events of file `index` included); false when the writer
+    /// has hung up.
+    fn send(&mut self, index: usize) -> bool {
+        self.close_events(index);
+        self.held = 0;
+        let messages = std::mem::take(&mut self.messages);
+        messages.is_empty() || self.sender.send(messages).is_ok()
     }
 }

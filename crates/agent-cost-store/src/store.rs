@@ -97,8 +97,8 @@ impl Store {
             .map_err(|e| StoreError::sqlite(&self.path, e))?;
         self.conn
             .execute_batch(
-                "PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = NORMAL;
+                "PRAGMA synchronous = NORMAL;
+                 PRAGMA journal_mode = WAL;
                  PRAGMA foreign_keys = OFF;
                  PRAGMA journal_size_limit = 4194304;
 
