@@ -285,21 +285,21 @@ impl Writer {
         let result = (|| {
             let tx = store.write()?;
             tx.defer_charges();
+            // Events go to the store in runs whose routes are known without it; a route that
+            // needs the store (it may import a first-ledger tally) is taken between runs, in
+            // the events' order.
+            let mut run: Vec<(&UsageEvent, Option<i64>)> = Vec::new();
             for (_, event) in &events {
-                let worktree = self.router.route(&tx, &event.cwd)?;
-                match tx.record(event, worktree)? {
-                    Recorded::New => {
-                        counts.events_charged += 1;
-                        let label = match worktree {
-                            Some(_) => self.router.label(&event.cwd),
-                            None => "unattributed".to_string(),
-                        };
-                        *counts.charged_to.entry(label).or_default() += 1;
+                let worktree = match self.router.cached(&event.cwd) {
+                    Some(worktree) => worktree,
+                    None => {
+                        self.record_run(&tx, &mut run, &mut counts)?;
+                        self.router.route(&tx, &event.cwd)?
                     }
-                    Recorded::Grew | Recorded::Replaced => counts.events_topped_up += 1,
-                    Recorded::Duplicate => counts.duplicates += 1,
-                }
+                };
+                run.push((event, worktree));
             }
+            self.record_run(&tx, &mut run, &mut counts)?;
             for (index, cursor) in &cursors {
                 let target = &targets[*index];
                 tx.set_cursor(target.source.name(), &path_key(&target.file.path), cursor)?;
@@ -322,6 +322,33 @@ impl Writer {
                 Err(error)
             }
         }
+    }
+}
+
+impl Writer {
+    /// Records a run of routed events and counts what happened.
+    fn record_run(
+        &self,
+        tx: &agent_cost_store::Tx<'_>,
+        run: &mut Vec<(&UsageEvent, Option<i64>)>,
+        counts: &mut IngestReport,
+    ) -> Result<(), StoreError> {
+        let recorded = tx.record_all(run)?;
+        for ((event, worktree), recorded) in run.drain(..).zip(recorded) {
+            match recorded {
+                Recorded::New => {
+                    counts.events_charged += 1;
+                    let label = match worktree {
+                        Some(_) => self.router.label(&event.cwd),
+                        None => "unattributed".to_string(),
+                    };
+                    *counts.charged_to.entry(label).or_default() += 1;
+                }
+                Recorded::Grew | Recorded::Replaced => counts.events_topped_up += 1,
+                Recorded::Duplicate => counts.duplicates += 1,
+            }
+        }
+        Ok(())
     }
 }
 
