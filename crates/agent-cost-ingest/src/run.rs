@@ -90,8 +90,8 @@ pub struct IngestReport {
 
 /// What the reader threads send.
 enum Message {
-    /// Events read from file `index`.
-    Events(usize, Vec<UsageEvent>),
+    /// Events read from file `index`, and how many more copies were folded into them.
+    Events(usize, Vec<UsageEvent>, u64),
     /// File `index` is read up to this cursor (events before it were sent).
     Cursor(usize, String),
     /// File `index` is done.
@@ -152,6 +152,7 @@ pub fn ingest(
     let mut writer = Writer {
         router: Router::default(),
         events: Vec::new(),
+        folded: 0,
         cursors: Vec::new(),
     };
     let mut failure = None;
@@ -172,8 +173,9 @@ pub fn ingest(
         drop(sender);
         for message in receiver.iter().flatten() {
             match message {
-                Message::Events(index, events) => {
+                Message::Events(index, events, folded) => {
                     writer.events.extend(events.into_iter().map(|e| (index, e)));
+                    writer.folded += folded;
                 }
                 Message::Cursor(index, cursor) => writer.cursors.push((index, cursor)),
                 Message::Done(index, end) => {
@@ -264,6 +266,8 @@ fn account(report: &mut IngestReport, end: &ReadEnd) {
 struct Writer {
     router: Router,
     events: Vec<(usize, UsageEvent)>,
+    /// Copies the readers folded into `events` (counted as repeats).
+    folded: u64,
     cursors: Vec<(usize, String)>,
 }
 
@@ -279,7 +283,10 @@ impl Writer {
         if self.events.is_empty() && self.cursors.is_empty() {
             return Ok(());
         }
-        let mut counts = IngestReport::default();
+        let mut counts = IngestReport {
+            duplicates: std::mem::take(&mut self.folded),
+            ..IngestReport::default()
+        };
         let events = merge_repeats(std::mem::take(&mut self.events), &mut counts);
         let cursors = std::mem::take(&mut self.cursors);
         let result = (|| {
@@ -363,11 +370,7 @@ fn merge_repeats(
     let mut first: FxHashMap<(&str, &str, &str, bool), usize> = FxHashMap::default();
     let mut target = Vec::with_capacity(events.len());
     for (index, (_, event)) in events.iter().enumerate() {
-        let mergeable = matches!(
-            event.repeat,
-            RepeatRule::LargestCopy | RepeatRule::CumulativeDelta
-        );
-        if !mergeable {
+        if !mergeable(event) {
             target.push(index);
             continue;
         }
@@ -397,16 +400,40 @@ fn merge_repeats(
         let Some((_, kept)) = slots[at].as_mut() else {
             continue;
         };
-        kept.tokens = kept.tokens.max_fieldwise(&event.tokens);
-        kept.quantity = match (kept.quantity.take(), event.quantity) {
-            (Some(a), Some(b)) if b.micros > a.micros && a.unit == b.unit => Some(b),
-            (None, b) => b,
-            (a, _) => a,
-        };
+        fold(kept, &event);
         // Counted as a repeat; what the merged copy adds is counted when it is recorded.
         counts.duplicates += 1;
     }
     slots.into_iter().flatten().collect()
+}
+
+/// True for copies that [`merge_repeats`] combines with others of the same request.
+fn mergeable(event: &UsageEvent) -> bool {
+    matches!(
+        event.repeat,
+        RepeatRule::LargestCopy | RepeatRule::CumulativeDelta
+    )
+}
+
+/// True when [`merge_repeats`] would fold `copy` into `kept`: copies of one request, under the
+/// same variant and chain, by the same rule.
+fn same_request(kept: &UsageEvent, copy: &UsageEvent) -> bool {
+    mergeable(kept)
+        && kept.repeat == copy.repeat
+        && kept.sidechain == copy.sidechain
+        && kept.event_id == copy.event_id
+        && kept.variant == copy.variant
+        && kept.agent == copy.agent
+}
+
+/// Folds a later copy of a request into the first: the field-wise largest counts.
+fn fold(kept: &mut UsageEvent, copy: &UsageEvent) {
+    kept.tokens = kept.tokens.max_fieldwise(&copy.tokens);
+    kept.quantity = match (kept.quantity.take(), copy.quantity.clone()) {
+        (Some(a), Some(b)) if b.micros > a.micros && a.unit == b.unit => Some(b),
+        (None, b) => b,
+        (a, _) => a,
+    };
 }
 
 /// A path as the store keys it (bytes, so any file name round-trips).
@@ -439,6 +466,7 @@ fn read_files(
     let mut outbox = Outbox {
         messages: Vec::new(),
         events: Vec::with_capacity(SEND_EVERY),
+        folded: 0,
         held: 0,
         sender,
     };
@@ -458,8 +486,19 @@ fn read_files(
             &mut |item| {
                 let sent = match item {
                     Item::Event(event) => {
-                        outbox.events.push(*event);
-                        outbox.held + outbox.events.len() < SEND_EVERY || outbox.send(index)
+                        // A streamed response's copies follow each other: the reader folds
+                        // them as the writer would (see `merge_repeats`).
+                        match outbox.events.last_mut() {
+                            Some(last) if same_request(last, &event) => {
+                                fold(last, &event);
+                                outbox.folded += 1;
+                                true
+                            }
+                            _ => {
+                                outbox.events.push(*event);
+                                outbox.held + outbox.events.len() < SEND_EVERY || outbox.send(index)
+                            }
+                        }
                     }
                     Item::Checkpoint(cursor) => {
                         outbox.close_events(index);
@@ -492,6 +531,8 @@ struct Outbox {
     messages: Vec<Message>,
     /// Events of the file being read, not yet in `messages`.
     events: Vec<UsageEvent>,
+    /// Copies folded into `events`.
+    folded: u64,
     /// Events in `messages`.
     held: usize,
     sender: SyncSender<Vec<Message>>,
@@ -503,7 +544,8 @@ impl Outbox {
         if !self.events.is_empty() {
             self.held += self.events.len();
             let events = std::mem::replace(&mut self.events, Vec::with_capacity(SEND_EVERY));
-            self.messages.push(Message::Events(index, events));
+            let folded = std::mem::take(&mut self.folded);
+            self.messages.push(Message::Events(index, events, folded));
         }
     }
 
