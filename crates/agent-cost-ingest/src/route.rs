@@ -27,18 +27,27 @@ impl Router {
             };
             self.by_cwd.insert(cwd.to_string(), found);
         }
+        if let Some(known) = self.cached(cwd) {
+            return Ok(known);
+        }
         let Some(worktree) = self.by_cwd[cwd].clone() else {
             return Ok(None);
         };
-        if let Some(id) = self.ids.get(&worktree.git_dir) {
-            return Ok(Some(*id));
-        }
         let id = tx.worktree_id(&worktree)?;
         // Before anything is charged to it: what the first ledger knew (its pending spend, and
         // what was already drained, so a re-read charges none of it again).
         tx.import_legacy_worktree(&worktree, id)?;
         self.ids.insert(worktree.git_dir.clone(), id);
         Ok(Some(id))
+    }
+
+    /// The answer [`Router::route`] would give for `cwd` without looking at the store, if it
+    /// has it.
+    pub fn cached(&self, cwd: &str) -> Option<Option<i64>> {
+        match self.by_cwd.get(cwd)? {
+            None => Some(None),
+            Some(worktree) => self.ids.get(&worktree.git_dir).map(|id| Some(*id)),
+        }
     }
 
     /// Forgets ids learnt inside a transaction that was rolled back.

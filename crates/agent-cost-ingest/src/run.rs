@@ -90,8 +90,8 @@ pub struct IngestReport {
 
 /// What the reader threads send.
 enum Message {
-    /// Events read from file `index`.
-    Events(usize, Vec<UsageEvent>),
+    /// Events read from file `index`, and how many more copies were folded into them.
+    Events(usize, Vec<UsageEvent>, u64),
     /// File `index` is read up to this cursor (events before it were sent).
     Cursor(usize, String),
     /// File `index` is done.
@@ -128,7 +128,7 @@ pub fn ingest(
             let mut cursors: FxHashMap<Vec<u8>, String> =
                 tx.cursors(source.name())?.into_iter().collect();
             for file in discovery.files {
-                let cursor = cursors.remove(path_key(&file.path).as_slice());
+                let cursor = cursors.remove(path_bytes(&file.path).as_ref());
                 if cursor
                     .as_deref()
                     .is_some_and(|cursor| source.unchanged(&file, cursor))
@@ -152,16 +152,18 @@ pub fn ingest(
     let mut writer = Writer {
         router: Router::default(),
         events: Vec::new(),
+        folded: 0,
         cursors: Vec::new(),
     };
     let mut failure = None;
+    let mut bulk = false;
     let mut files_done = 0u64;
     let next = AtomicUsize::new(0);
     let readers = std::thread::available_parallelism()
         .map_or(1, |n| n.get().min(2))
         .min(targets.len());
     std::thread::scope(|scope| {
-        let (sender, receiver) = sync_channel::<Message>(4 * readers);
+        let (sender, receiver) = sync_channel::<Vec<Message>>(4 * readers);
         for _ in 0..readers {
             let sender = sender.clone();
             let (targets, next) = (&targets, &next);
@@ -169,10 +171,11 @@ pub fn ingest(
             scope.spawn(move || read_files(targets, next, deadline, sender));
         }
         drop(sender);
-        for message in receiver.iter() {
+        for message in receiver.iter().flatten() {
             match message {
-                Message::Events(index, events) => {
+                Message::Events(index, events, folded) => {
                     writer.events.extend(events.into_iter().map(|e| (index, e)));
+                    writer.folded += folded;
                 }
                 Message::Cursor(index, cursor) => writer.cursors.push((index, cursor)),
                 Message::Done(index, end) => {
@@ -191,32 +194,53 @@ pub fn ingest(
                     progress(&report, files_done);
                 }
             }
-            if writer.events.len() >= FLUSH_EVERY
-                && let Err(error) = writer.flush(store, &targets, &mut report)
-            {
-                failure = Some(error);
-                break;
+            if writer.events.len() >= FLUSH_EVERY {
+                if !bulk {
+                    // A large catch-up: one checkpoint at the end instead of one every few
+                    // transactions.
+                    store.set_auto_checkpoint(false);
+                    bulk = true;
+                }
+                if let Err(error) = writer.flush(store, &targets, &mut report) {
+                    failure = Some(error);
+                    break;
+                }
             }
         }
     });
     if files_done < targets.len() as u64 {
         report.complete = false;
     }
-    if let Some(error) = failure {
-        return Err(error);
+    let result = match failure {
+        Some(error) => Err(error),
+        None => finish(store, &mut writer, &targets, &gone, &mut report),
+    };
+    if bulk {
+        store.set_auto_checkpoint(true);
     }
-    writer.flush(store, &targets, &mut report)?;
+    if bulk || report.events_charged + report.events_topped_up > FLUSH_EVERY as u64 {
+        store.checkpoint();
+    }
+    result.map(|()| report)
+}
+
+/// Writes what is left and forgets the cursors of files that are gone.
+fn finish(
+    store: &mut Store,
+    writer: &mut Writer,
+    targets: &[Target<'_>],
+    gone: &[(&'static str, Vec<u8>)],
+    report: &mut IngestReport,
+) -> Result<(), StoreError> {
+    writer.flush(store, targets, report)?;
     if !gone.is_empty() {
         let tx = store.write()?;
-        for (source, file) in &gone {
+        for (source, file) in gone {
             tx.remove_cursor(source, file)?;
         }
         tx.commit()?;
     }
-    if report.events_charged + report.events_topped_up > FLUSH_EVERY as u64 {
-        store.checkpoint();
-    }
-    Ok(report)
+    Ok(())
 }
 
 fn account(report: &mut IngestReport, end: &ReadEnd) {
@@ -242,6 +266,8 @@ fn account(report: &mut IngestReport, end: &ReadEnd) {
 struct Writer {
     router: Router,
     events: Vec<(usize, UsageEvent)>,
+    /// Copies the readers folded into `events` (counted as repeats).
+    folded: u64,
     cursors: Vec<(usize, String)>,
 }
 
@@ -257,26 +283,30 @@ impl Writer {
         if self.events.is_empty() && self.cursors.is_empty() {
             return Ok(());
         }
-        let mut counts = IngestReport::default();
+        let mut counts = IngestReport {
+            duplicates: std::mem::take(&mut self.folded),
+            ..IngestReport::default()
+        };
         let events = merge_repeats(std::mem::take(&mut self.events), &mut counts);
         let cursors = std::mem::take(&mut self.cursors);
         let result = (|| {
             let tx = store.write()?;
+            tx.defer_charges();
+            // Events go to the store in runs whose routes are known without it; a route that
+            // needs the store (it may import a first-ledger tally) is taken between runs, in
+            // the events' order.
+            let mut run: Vec<(&UsageEvent, Option<i64>)> = Vec::new();
             for (_, event) in &events {
-                let worktree = self.router.route(&tx, &event.cwd)?;
-                match tx.record(event, worktree)? {
-                    Recorded::New => {
-                        counts.events_charged += 1;
-                        let label = match worktree {
-                            Some(_) => self.router.label(&event.cwd),
-                            None => "unattributed".to_string(),
-                        };
-                        *counts.charged_to.entry(label).or_default() += 1;
+                let worktree = match self.router.cached(&event.cwd) {
+                    Some(worktree) => worktree,
+                    None => {
+                        self.record_run(&tx, &mut run, &mut counts)?;
+                        self.router.route(&tx, &event.cwd)?
                     }
-                    Recorded::Grew | Recorded::Replaced => counts.events_topped_up += 1,
-                    Recorded::Duplicate => counts.duplicates += 1,
-                }
+                };
+                run.push((event, worktree));
             }
+            self.record_run(&tx, &mut run, &mut counts)?;
             for (index, cursor) in &cursors {
                 let target = &targets[*index];
                 tx.set_cursor(target.source.name(), &path_key(&target.file.path), cursor)?;
@@ -302,6 +332,33 @@ impl Writer {
     }
 }
 
+impl Writer {
+    /// Records a run of routed events and counts what happened.
+    fn record_run(
+        &self,
+        tx: &agent_cost_store::Tx<'_>,
+        run: &mut Vec<(&UsageEvent, Option<i64>)>,
+        counts: &mut IngestReport,
+    ) -> Result<(), StoreError> {
+        let recorded = tx.record_all(run)?;
+        for ((event, worktree), recorded) in run.drain(..).zip(recorded) {
+            match recorded {
+                Recorded::New => {
+                    counts.events_charged += 1;
+                    let label = match worktree {
+                        Some(_) => self.router.label(&event.cwd),
+                        None => "unattributed".to_string(),
+                    };
+                    *counts.charged_to.entry(label).or_default() += 1;
+                }
+                Recorded::Grew | Recorded::Replaced => counts.events_topped_up += 1,
+                Recorded::Duplicate => counts.duplicates += 1,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Combines copies of one request within a batch before they reach the store, by the rule the
 /// store would apply to them one after the other (the field-wise largest copy), so each request
 /// costs one write. Copies under another variant or chain are left for the store to judge.
@@ -313,11 +370,7 @@ fn merge_repeats(
     let mut first: FxHashMap<(&str, &str, &str, bool), usize> = FxHashMap::default();
     let mut target = Vec::with_capacity(events.len());
     for (index, (_, event)) in events.iter().enumerate() {
-        let mergeable = matches!(
-            event.repeat,
-            RepeatRule::LargestCopy | RepeatRule::CumulativeDelta
-        );
-        if !mergeable {
+        if !mergeable(event) {
             target.push(index);
             continue;
         }
@@ -347,47 +400,84 @@ fn merge_repeats(
         let Some((_, kept)) = slots[at].as_mut() else {
             continue;
         };
-        kept.tokens = kept.tokens.max_fieldwise(&event.tokens);
-        kept.quantity = match (kept.quantity.take(), event.quantity) {
-            (Some(a), Some(b)) if b.micros > a.micros && a.unit == b.unit => Some(b),
-            (None, b) => b,
-            (a, _) => a,
-        };
+        fold(kept, &event);
         // Counted as a repeat; what the merged copy adds is counted when it is recorded.
         counts.duplicates += 1;
     }
     slots.into_iter().flatten().collect()
 }
 
+/// True for copies that [`merge_repeats`] combines with others of the same request.
+fn mergeable(event: &UsageEvent) -> bool {
+    matches!(
+        event.repeat,
+        RepeatRule::LargestCopy | RepeatRule::CumulativeDelta
+    )
+}
+
+/// True when [`merge_repeats`] would fold `copy` into `kept`: copies of one request, under the
+/// same variant and chain, by the same rule.
+fn same_request(kept: &UsageEvent, copy: &UsageEvent) -> bool {
+    mergeable(kept)
+        && kept.repeat == copy.repeat
+        && kept.sidechain == copy.sidechain
+        && kept.event_id == copy.event_id
+        && kept.variant == copy.variant
+        && kept.agent == copy.agent
+}
+
+/// Folds a later copy of a request into the first: the field-wise largest counts.
+fn fold(kept: &mut UsageEvent, copy: &UsageEvent) {
+    kept.tokens = kept.tokens.max_fieldwise(&copy.tokens);
+    kept.quantity = match (kept.quantity.take(), copy.quantity.clone()) {
+        (Some(a), Some(b)) if b.micros > a.micros && a.unit == b.unit => Some(b),
+        (None, b) => b,
+        (a, _) => a,
+    };
+}
+
 /// A path as the store keys it (bytes, so any file name round-trips).
 fn path_key(path: &std::path::Path) -> Vec<u8> {
+    path_bytes(path).into_owned()
+}
+
+/// The bytes of [`path_key`], borrowed where the platform allows.
+fn path_bytes(path: &std::path::Path) -> std::borrow::Cow<'_, [u8]> {
     #[cfg(unix)]
     {
-        std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec()
+        std::borrow::Cow::Borrowed(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()))
     }
     #[cfg(not(unix))]
     {
-        path.to_string_lossy().as_bytes().to_vec()
+        std::borrow::Cow::Owned(path.to_string_lossy().as_bytes().to_vec())
     }
 }
 
 /// Takes the next unread file and sends what it holds; stops when every file is taken, at the
-/// deadline, or when the receiving side hangs up.
+/// deadline, or when the receiving side hangs up. What it reads travels in batches of about
+/// [`SEND_EVERY`] events, however many files they come from (a message per file woke the
+/// writer thousands of times in a catch-up of many small files).
 fn read_files(
     targets: &[Target<'_>],
     next: &AtomicUsize,
     deadline: Option<Instant>,
-    sender: SyncSender<Message>,
+    sender: SyncSender<Vec<Message>>,
 ) {
+    let mut outbox = Outbox {
+        messages: Vec::new(),
+        events: Vec::with_capacity(SEND_EVERY),
+        folded: 0,
+        held: 0,
+        sender,
+    };
     loop {
         let index = next.fetch_add(1, Ordering::Relaxed);
         let Some(target) = targets.get(index) else {
-            return;
+            break;
         };
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            return;
+            break;
         }
-        let mut events = Vec::new();
         let mut hung_up = false;
         let end = target.source.read(
             &target.file,
@@ -396,16 +486,24 @@ fn read_files(
             &mut |item| {
                 let sent = match item {
                     Item::Event(event) => {
-                        events.push(*event);
-                        events.len() < SEND_EVERY
-                            || sender
-                                .send(Message::Events(index, std::mem::take(&mut events)))
-                                .is_ok()
+                        // A streamed response's copies follow each other: the reader folds
+                        // them as the writer would (see `merge_repeats`).
+                        match outbox.events.last_mut() {
+                            Some(last) if same_request(last, &event) => {
+                                fold(last, &event);
+                                outbox.folded += 1;
+                                true
+                            }
+                            _ => {
+                                outbox.events.push(*event);
+                                outbox.held + outbox.events.len() < SEND_EVERY || outbox.send(index)
+                            }
+                        }
                     }
                     Item::Checkpoint(cursor) => {
-                        let batch = std::mem::take(&mut events);
-                        (batch.is_empty() || sender.send(Message::Events(index, batch)).is_ok())
-                            && sender.send(Message::Cursor(index, cursor)).is_ok()
+                        outbox.close_events(index);
+                        outbox.messages.push(Message::Cursor(index, cursor));
+                        true
                     }
                 };
                 if sent {
@@ -416,11 +514,47 @@ fn read_files(
                 }
             },
         );
-        if hung_up
-            || (!events.is_empty() && sender.send(Message::Events(index, events)).is_err())
-            || sender.send(Message::Done(index, end)).is_err()
-        {
+        if hung_up {
             return;
         }
+        outbox.close_events(index);
+        outbox.messages.push(Message::Done(index, end));
+        if outbox.held >= SEND_EVERY && !outbox.send(index) {
+            return;
+        }
+    }
+    outbox.send(usize::MAX);
+}
+
+/// What a reader thread has read and not sent yet, in order.
+struct Outbox {
+    messages: Vec<Message>,
+    /// Events of the file being read, not yet in `messages`.
+    events: Vec<UsageEvent>,
+    /// Copies folded into `events`.
+    folded: u64,
+    /// Events in `messages`.
+    held: usize,
+    sender: SyncSender<Vec<Message>>,
+}
+
+impl Outbox {
+    /// Moves the events gathered from file `index` into the messages.
+    fn close_events(&mut self, index: usize) {
+        if !self.events.is_empty() {
+            self.held += self.events.len();
+            let events = std::mem::replace(&mut self.events, Vec::with_capacity(SEND_EVERY));
+            let folded = std::mem::take(&mut self.folded);
+            self.messages.push(Message::Events(index, events, folded));
+        }
+    }
+
+    /// Sends everything so far (the events of file `index` included); false when the writer
+    /// has hung up.
+    fn send(&mut self, index: usize) -> bool {
+        self.close_events(index);
+        self.held = 0;
+        let messages = std::mem::take(&mut self.messages);
+        messages.is_empty() || self.sender.send(messages).is_ok()
     }
 }

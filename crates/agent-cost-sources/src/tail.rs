@@ -311,6 +311,51 @@ pub fn unchanged(len: u64, mtime_ns: i128, ctime_ns: i128, inode: u64, cursor: &
         && (cursor.ctime_ns == 0 || ctime_ns == cursor.ctime_ns)
 }
 
+/// The fields [`unchanged`] compares (`size`, `mtime_ns`, `ctime_ns`, `inode`), read straight
+/// from a cursor's text when it is exactly in the form this version writes without `pending`
+/// (every cursor of a file read to a line's end); `None` for any other text, which then has to
+/// be parsed whole. Checking 2,000 unchanged files this way costs a fraction of parsing their
+/// cursors.
+pub fn stamp_of_cursor(text: &str) -> Option<(u64, i128, i128, u64)> {
+    let mut rest = text.as_bytes();
+    let _offset = canonical_field(&mut rest, b"{\"offset\":", false)?;
+    let size = canonical_field(&mut rest, b",\"size\":", false)?;
+    let mtime_ns = canonical_field(&mut rest, b",\"mtime_ns\":", true)?;
+    let ctime_ns = canonical_field(&mut rest, b",\"ctime_ns\":", true)?;
+    let inode = canonical_field(&mut rest, b",\"inode\":", false)?;
+    let _window_hash = canonical_field(&mut rest, b",\"window_hash\":", false)?;
+    (rest == b"}").then_some((size as u64, mtime_ns, ctime_ns, inode as u64))
+}
+
+/// Reads `name` then an integer as serde_json writes it (no leading zeros; a sign only when
+/// `signed`), within `u64`'s range, advancing `rest` past them.
+fn canonical_field(rest: &mut &[u8], name: &[u8], signed: bool) -> Option<i128> {
+    let mut bytes = rest.strip_prefix(name)?;
+    let negative = signed && bytes.first() == Some(&b'-');
+    if negative {
+        bytes = &bytes[1..];
+    }
+    let digits = bytes
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(bytes.len());
+    if digits == 0 || digits > 20 || (digits > 1 && bytes[0] == b'0') {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for &digit in &bytes[..digits] {
+        value = value
+            .checked_mul(10)?
+            .checked_add(u64::from(digit - b'0'))?;
+    }
+    *rest = &bytes[digits..];
+    Some(if negative {
+        -i128::from(value)
+    } else {
+        i128::from(value)
+    })
+}
+
 /// Where a scan resumes inside the unfinished line at the cursor's offset.
 #[derive(Debug, Clone, Copy)]
 struct Resume {
@@ -449,7 +494,7 @@ pub fn read_lines(
     path: &Path,
     cursor: Option<&Cursor>,
     options: &ReadOptions,
-    mut on_line: impl FnMut(Line<'_>) -> ControlFlow<()>,
+    on_line: impl FnMut(Line<'_>) -> ControlFlow<()>,
 ) -> io::Result<(Cursor, ReadOutcome, Start)> {
     // Stat-only check first: an unchanged file is not opened.
     if let Some(cursor) = cursor {
@@ -459,6 +504,36 @@ pub fn read_lines(
             return Ok((cursor.clone(), ReadOutcome::default(), Start::UpToDate));
         }
     }
+    // The line buffer outlives one file: a reader thread zeroes (and faults in) its pages
+    // once, not once per file.
+    let mut buffer = BUFFER.take();
+    if buffer.capacity() > options.max_line.max(2) {
+        buffer = Vec::new();
+    }
+    let result = read_opened(path, cursor, options, &mut buffer, on_line);
+    if buffer.capacity() <= KEEP_BUFFER {
+        BUFFER.set(buffer);
+    }
+    result
+}
+
+thread_local! {
+    /// This thread's line buffer, kept between reads.
+    static BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// A line buffer up to this size is kept for the next read; a larger one (grown for a long
+/// line) is given back.
+const KEEP_BUFFER: usize = 2 * READ_CHUNK;
+
+/// [`read_lines`] once the file needs opening, with the buffer to hold lines in.
+fn read_opened(
+    path: &Path,
+    cursor: Option<&Cursor>,
+    options: &ReadOptions,
+    buffer: &mut Vec<u8>,
+    mut on_line: impl FnMut(Line<'_>) -> ControlFlow<()>,
+) -> io::Result<(Cursor, ReadOutcome, Start)> {
     let snapshot = Snapshot::open(path)?;
     let marker_len = options.marker.map_or(0, <[u8]>::len);
     let (start, resume) = plan(&snapshot, cursor, marker_len)?;
@@ -484,9 +559,8 @@ pub fn read_lines(
     let mut next_read = resume.map_or(offset, |r| r.at);
     let remaining = snapshot.len.saturating_sub(next_read);
     let first = usize::try_from(remaining + 1).unwrap_or(usize::MAX);
-    let mut buffer = Vec::new();
     grow(
-        &mut buffer,
+        buffer,
         first.clamp(4 * 1024, 256 * 1024).min(cap),
         &mut outcome,
     );
@@ -507,7 +581,7 @@ pub fn read_lines(
             if buffer.len() < READ_CHUNK.min(cap) {
                 let want = usize::try_from(snapshot.len - next_read).unwrap_or(usize::MAX);
                 grow(
-                    &mut buffer,
+                    buffer,
                     want.clamp(64 * 1024, READ_CHUNK.min(cap)),
                     &mut outcome,
                 );
@@ -532,14 +606,14 @@ pub fn read_lines(
             let handed = if len < cap as u64 {
                 // A line left unfinished by an earlier read, short enough to hold after all.
                 let len = len as usize;
-                grow(&mut buffer, len, &mut outcome);
+                grow(buffer, len, &mut outcome);
                 snapshot.read_exact_at(&mut buffer[..len], position)?;
                 Some(LineBytes::Whole(strip_cr(&buffer[..len])))
             } else {
                 outcome.oversize += 1;
                 if scan.hands_out() {
                     let part = window.min(usize::try_from(len).unwrap_or(usize::MAX));
-                    grow(&mut buffer, 2 * part, &mut outcome);
+                    grow(buffer, 2 * part, &mut outcome);
                     let (first, last) = buffer.split_at_mut(part);
                     snapshot.read_exact_at(first, position)?;
                     snapshot.read_exact_at(&mut last[..part], line_end - part as u64)?;
@@ -609,7 +683,7 @@ pub fn read_lines(
         if end == buffer.len() {
             if buffer.len() < cap {
                 let len = (buffer.len() * 2).min(cap);
-                grow(&mut buffer, len, &mut outcome);
+                grow(buffer, len, &mut outcome);
             } else {
                 // The line does not fit: stream through it from here on.
                 let mut scan = MarkerScan::new(options.marker, false);
@@ -798,6 +872,39 @@ mod tests {
         let (lines, _, start) = collect(&path, Some(&cursor));
         assert_eq!(start, Start::Restart);
         assert_eq!(lines, [r#"{"id":"msg_3"}"#, ending.trim_end()]);
+    }
+
+    #[test]
+    fn a_cursors_stamp_is_read_without_parsing_it_whole() {
+        let cursor = Cursor {
+            offset: 10,
+            size: 12,
+            mtime_ns: 1_700_000_000_123_456_789,
+            ctime_ns: -5,
+            inode: u64::MAX,
+            window_hash: u64::MAX - 1,
+            pending: None,
+        };
+        let text = serde_json::to_string(&cursor).unwrap();
+        assert_eq!(
+            stamp_of_cursor(&text),
+            Some((12, 1_700_000_000_123_456_789, -5, u64::MAX))
+        );
+        let pending = Cursor {
+            pending: Some(Pending::default()),
+            ..cursor
+        };
+        let text = serde_json::to_string(&pending).unwrap();
+        assert_eq!(stamp_of_cursor(&text), None);
+        for odd in [
+            r#"{"offset":8,"size":8,"mtime_ns":5,"inode":7,"window_hash":9}"#,
+            r#"{"offset":8,"size":08,"mtime_ns":5,"ctime_ns":5,"inode":7,"window_hash":9}"#,
+            r#"{"offset":8,"size":8,"mtime_ns":5,"ctime_ns":5,"inode":7,"window_hash":9} "#,
+            r#"{"offset":8,"size":99999999999999999999,"mtime_ns":5,"ctime_ns":5,"inode":7,"window_hash":9}"#,
+            r#"{"offset":8,"size":8,"mtime_ns":5,"ctime_ns":5,"inode":7,"window_hash":9,"x":1}"#,
+        ] {
+            assert_eq!(stamp_of_cursor(odd), None, "{odd}");
+        }
     }
 
     #[test]

@@ -210,6 +210,8 @@ impl Tx<'_> {
             self.retire_after_commit(dir);
             return Ok(None);
         }
+        // The import reads and numbers charges: those recorded before it come first.
+        self.flush_charges()?;
         let summary = self.in_savepoint(|| {
             let mut summary = LegacyImport {
                 tracking: self.import_legacy_tracking(&worktree.common_dir)?,

@@ -17,6 +17,111 @@ use crate::pending::{GroupKey, Sums, minute_of, prompt_class, sums_at};
 use crate::store::Tx;
 use crate::time::millis_of;
 
+/// A charge not yet written (see [`Tx::defer_charges`]).
+pub(crate) struct ChargeRow {
+    event: i64,
+    worktree: Option<i64>,
+    tokens: [i64; 5],
+    requests: i64,
+    quantity: Option<i64>,
+    source_cost: Option<i64>,
+}
+
+/// The values of a new event's row besides the event's own.
+struct NewRow {
+    agent: i64,
+    session: i64,
+    model: i64,
+    place: i64,
+    ts_ms: Option<i64>,
+    worktree: Option<i64>,
+}
+
+const EVENT_COLUMNS: &str = "INSERT INTO events (id, agent, key, variant, sidechain, session,
+    model, speed, ts_ms, place, worktree, input, output, cache_write_5m, cache_write_1h,
+    cache_read, requests, unit, quantity, source_cost) VALUES ";
+const EVENT_VALUES: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// One event, its id chosen by SQLite (a NULL id).
+const EVENT_INSERT_ONE: &str = "INSERT INTO events (id, agent, key, variant, sidechain, session,
+    model, speed, ts_ms, place, worktree, input, output, cache_write_5m, cache_write_1h,
+    cache_read, requests, unit, quantity, source_cost)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (agent, key) DO NOTHING";
+
+/// New events written by one statement in [`Tx::record_all`].
+const EVENTS_PER_STATEMENT: usize = 32;
+
+static EVENTS_INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut sql = EVENT_COLUMNS.to_string();
+    for i in 0..EVENTS_PER_STATEMENT {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(EVENT_VALUES);
+    }
+    sql.push_str(" ON CONFLICT (agent, key) DO NOTHING");
+    sql
+});
+
+/// Binds one event's 20 values after parameter `at`; returns the last parameter bound.
+fn bind_event(
+    statement: &mut rusqlite::Statement<'_>,
+    at: usize,
+    id: Option<i64>,
+    event: &UsageEvent,
+    row: &NewRow,
+) -> rusqlite::Result<usize> {
+    let t = event.tokens;
+    let quantity = event.quantity.as_ref();
+    let values: [&dyn rusqlite::ToSql; 20] = [
+        &id,
+        &row.agent,
+        &event.event_id,
+        &variant_hash(&event.variant),
+        &event.sidechain,
+        &row.session,
+        &row.model,
+        &event.speed,
+        &row.ts_ms,
+        &row.place,
+        &row.worktree,
+        &(t.input as i64),
+        &(t.output as i64),
+        &(t.cache_write_5m as i64),
+        &(t.cache_write_1h as i64),
+        &(t.cache_read as i64),
+        &(event.requests as i64),
+        &quantity.map(|q| q.unit.as_str()),
+        &quantity.map(|q| clamp_i64(u128::from(q.micros))),
+        &event.source_cost.map(|m| clamp_i64(m.picos())),
+    ];
+    for (i, value) in values.iter().enumerate() {
+        statement.raw_bind_parameter(at + i + 1, value)?;
+    }
+    Ok(at + values.len())
+}
+
+/// Deferred charges are written once this many wait.
+const DEFERRED_ROWS: usize = 256;
+
+/// Rows per multi-row insert.
+const CHARGES_PER_STATEMENT: usize = 64;
+
+const CHARGE_INSERT_ONE: &str = "INSERT INTO charges (event, worktree, input, output,
+    cache_write_5m, cache_write_1h, cache_read, requests, quantity, source_cost)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// [`CHARGE_INSERT_ONE`] for [`CHARGES_PER_STATEMENT`] rows (SQLite inserts them in order).
+static CHARGES_INSERT_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let row = ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    let mut sql = CHARGE_INSERT_ONE.to_string();
+    for _ in 1..CHARGES_PER_STATEMENT {
+        sql.push_str(row);
+    }
+    sql
+});
+
 /// What recording one copy did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorded {
@@ -134,6 +239,13 @@ impl Tx<'_> {
         if self.insert_event(event, worktree)? {
             return Ok(Recorded::New);
         }
+        self.record_repeat(event)
+    }
+
+    /// Records a copy of an event the store already has.
+    fn record_repeat(&self, event: &UsageEvent) -> Result<Recorded, StoreError> {
+        // What follows reads the event's charges.
+        self.flush_charges()?;
         let mut known = self
             .known(event)?
             .ok_or_else(|| self.err(rusqlite::Error::QueryReturnedNoRows))?;
@@ -183,65 +295,132 @@ impl Tx<'_> {
     /// Inserts a new event and its first charge; false (and nothing written) when the
     /// event is already known.
     fn insert_event(&self, event: &UsageEvent, worktree: Option<i64>) -> Result<bool, StoreError> {
-        let t = event.tokens;
-        let quantity = event.quantity.as_ref();
-        let source_cost = event.source_cost.map(|m| clamp_i64(m.picos()));
-        let agent = self.agent_id(event.agent.as_str())?;
-        let session = self.session_id(agent, &event.session_id)?;
-        let model = self.model_id(&event.model)?;
-        let place = self.place_id(&event.cwd, event.git_branch.as_deref().unwrap_or(""))?;
-        let ts_ms = millis_of(&event.timestamp);
+        let row = self.new_row(event, worktree)?;
         let inserted = self
             .tx
-            .prepare_cached(
-                "INSERT INTO events (agent, key, variant, sidechain, session, model, speed, ts_ms,
-                     place, worktree, input, output, cache_write_5m, cache_write_1h, cache_read,
-                     requests, unit, quantity, source_cost)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?19)
-                 ON CONFLICT (agent, key) DO NOTHING",
-            )
+            .prepare_cached(EVENT_INSERT_ONE)
             .and_then(|mut s| {
-                s.execute(params![
-                    agent,
-                    event.event_id,
-                    variant_hash(&event.variant),
-                    event.sidechain,
-                    session,
-                    model,
-                    event.speed,
-                    ts_ms,
-                    place,
-                    worktree,
-                    t.input as i64,
-                    t.output as i64,
-                    t.cache_write_5m as i64,
-                    t.cache_write_1h as i64,
-                    t.cache_read as i64,
-                    event.requests as i64,
-                    quantity.map(|q| q.unit.as_str()),
-                    quantity.map(|q| clamp_i64(u128::from(q.micros))),
-                    source_cost,
-                ])
+                bind_event(&mut s, 0, None, event, &row)?;
+                s.raw_execute()
             })
             .map_err(|e| self.err(e))?;
         if inserted == 0 {
             return Ok(false);
         }
-        let id = self.tx.last_insert_rowid();
-        let attrs = Attrs {
+        self.charge_new(self.tx.last_insert_rowid(), event, &row)?;
+        Ok(true)
+    }
+
+    /// Records copies in order, with the same outcome as [`Tx::record`] one after the other,
+    /// but inserting new events [`EVENTS_PER_STATEMENT`] to a statement. When the statement
+    /// inserts every row, their ids follow the largest id before it; otherwise the rows above
+    /// it say which copies went in. A copy whose event already existed (or came earlier in the
+    /// same statement) is then merged in its turn.
+    pub fn record_all(
+        &self,
+        events: &[(&UsageEvent, Option<i64>)],
+    ) -> Result<Vec<Recorded>, StoreError> {
+        let mut results = Vec::with_capacity(events.len());
+        let mut groups = events.chunks_exact(EVENTS_PER_STATEMENT);
+        for group in &mut groups {
+            let rows = group
+                .iter()
+                .map(|(event, worktree)| self.new_row(event, *worktree))
+                .collect::<Result<Vec<_>, _>>()?;
+            // SQLite numbers the rows it inserts from one above the largest id, in order.
+            let base: i64 = self
+                .tx
+                .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM events")
+                .and_then(|mut s| s.query_row([], |row| row.get(0)))
+                .map_err(|e| self.err(e))?;
+            let written = {
+                let mut statement = self
+                    .tx
+                    .prepare_cached(&EVENTS_INSERT_MANY)
+                    .map_err(|e| self.err(e))?;
+                let mut at = 0;
+                for ((event, _), row) in group.iter().zip(&rows) {
+                    at = bind_event(&mut statement, at, None, event, row)
+                        .map_err(|e| self.err(e))?;
+                }
+                statement.raw_execute().map_err(|e| self.err(e))?
+            };
+            let last = base + EVENTS_PER_STATEMENT as i64 - 1;
+            let ids: Vec<Option<i64>> =
+                if written == EVENTS_PER_STATEMENT && self.tx.last_insert_rowid() == last {
+                    (base..=last).map(Some).collect()
+                } else {
+                    self.inserted_since(base, group, &rows)?
+                };
+            for (((event, _), row), id) in group.iter().zip(&rows).zip(ids) {
+                if let Some(id) = id {
+                    self.charge_new(id, event, row)?;
+                    results.push(Recorded::New);
+                } else {
+                    results.push(self.record_repeat(event)?);
+                }
+            }
+        }
+        for (event, worktree) in groups.remainder() {
+            results.push(self.record(event, *worktree)?);
+        }
+        Ok(results)
+    }
+
+    /// Which copies of `group` a statement that did not insert all of them inserted (the
+    /// first copy of each event the store did not have), and their ids: the rows with ids from
+    /// `base` on.
+    fn inserted_since(
+        &self,
+        base: i64,
+        group: &[(&UsageEvent, Option<i64>)],
+        rows: &[NewRow],
+    ) -> Result<Vec<Option<i64>>, StoreError> {
+        let mut statement = self
+            .tx
+            .prepare_cached("SELECT id, agent, key FROM events WHERE id >= ?1")
+            .map_err(|e| self.err(e))?;
+        let mut new: rustc_hash::FxHashMap<(i64, String), i64> = statement
+            .query_map([base], |row| Ok(((row.get(1)?, row.get(2)?), row.get(0)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))?;
+        Ok(group
+            .iter()
+            .zip(rows)
+            .map(|((event, _), row)| new.remove(&(row.agent, event.event_id.clone())))
+            .collect())
+    }
+
+    /// The values of a new event's row (the names it uses are interned on the way).
+    fn new_row(&self, event: &UsageEvent, worktree: Option<i64>) -> Result<NewRow, StoreError> {
+        let agent = self.agent_id(event.agent.as_str())?;
+        Ok(NewRow {
             agent,
-            model,
-            session,
+            session: self.session_id(agent, &event.session_id)?,
+            model: self.model_id(&event.model)?,
+            place: self.place_id(&event.cwd, event.git_branch.as_deref().unwrap_or(""))?,
+            ts_ms: millis_of(&event.timestamp),
+            worktree,
+        })
+    }
+
+    /// The first charge of an event just inserted with id `id`.
+    fn charge_new(&self, id: i64, event: &UsageEvent, row: &NewRow) -> Result<(), StoreError> {
+        let t = event.tokens;
+        let quantity = event.quantity.as_ref();
+        let source_cost = event.source_cost.map(|m| clamp_i64(m.picos()));
+        let attrs = Attrs {
+            agent: row.agent,
+            model: row.model,
+            session: row.session,
             speed: event.speed.clone().unwrap_or_default(),
             unit: quantity
                 .map(|q| q.unit.as_str().to_string())
                 .unwrap_or_default(),
-            minute: minute_of(ts_ms),
+            minute: minute_of(row.ts_ms),
         };
         let charge = Sums::of_charge(&t, event.requests, quantity.map(|q| q.micros), source_cost);
-        self.insert_charge(id, worktree, &attrs, prompt_class(&t), &t, &charge)?;
-        Ok(true)
+        self.insert_charge(id, row.worktree, &attrs, prompt_class(&t), &t, &charge)
     }
 
     fn insert_charge(
@@ -253,28 +432,84 @@ impl Tx<'_> {
         tokens: &TokenCounts,
         charge: &Sums,
     ) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO charges (event, worktree, input, output, cache_write_5m,
-                     cache_write_1h, cache_read, requests, quantity, source_cost)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    event,
-                    worktree,
-                    tokens.input as i64,
-                    tokens.output as i64,
-                    tokens.cache_write_5m as i64,
-                    tokens.cache_write_1h as i64,
-                    tokens.cache_read as i64,
-                    charge.requests,
-                    (charge.quantity != 0).then_some(charge.quantity),
-                    (charge.with_source_cost != 0).then_some(charge.source_cost),
-                ])
-            })
-            .map_err(|e| self.err(e))?;
+        let row = ChargeRow {
+            event,
+            worktree,
+            tokens: tokens.fields().map(|n| n as i64),
+            requests: charge.requests,
+            quantity: (charge.quantity != 0).then_some(charge.quantity),
+            source_cost: (charge.with_source_cost != 0).then_some(charge.source_cost),
+        };
+        let full = match self.deferred.borrow_mut().as_mut() {
+            Some(rows) => {
+                rows.push(row);
+                rows.len() >= DEFERRED_ROWS
+            }
+            None => {
+                self.write_charges(std::slice::from_ref(&row))?;
+                false
+            }
+        };
+        if full {
+            self.flush_charges()?;
+        }
         self.adjust_pending(attrs.key(worktree, prompt_class), attrs.session, charge, 1);
+        Ok(())
+    }
+
+    /// From now on in this transaction, new charges are written in groups (one statement for
+    /// many rows: the statement's own work, and `AUTOINCREMENT`'s bookkeeping, once per group),
+    /// in the order they were recorded. They are written before anything reads charges: before
+    /// a repeat is merged, before a first-ledger import, and at commit. Only for callers that do
+    /// nothing else with charges in the transaction (the catch-up run).
+    pub fn defer_charges(&self) {
+        self.deferred.borrow_mut().get_or_insert_with(Vec::new);
+    }
+
+    /// Writes the charges [`Tx::defer_charges`] holds back.
+    pub(crate) fn flush_charges(&self) -> Result<(), StoreError> {
+        let rows = match self.deferred.borrow_mut().as_mut() {
+            Some(rows) if !rows.is_empty() => std::mem::take(rows),
+            _ => return Ok(()),
+        };
+        let result = self.write_charges(&rows);
+        if let Some(kept) = self.deferred.borrow_mut().as_mut() {
+            // Keep the allocation for the next group.
+            *kept = rows;
+            kept.clear();
+        }
+        result
+    }
+
+    fn write_charges(&self, rows: &[ChargeRow]) -> Result<(), StoreError> {
+        let mut groups = rows.chunks_exact(CHARGES_PER_STATEMENT);
+        for group in &mut groups {
+            self.write_charge_rows(&CHARGES_INSERT_MANY, group)?;
+        }
+        for row in groups.remainder() {
+            self.write_charge_rows(CHARGE_INSERT_ONE, std::slice::from_ref(row))?;
+        }
+        Ok(())
+    }
+
+    fn write_charge_rows(&self, sql: &str, rows: &[ChargeRow]) -> Result<(), StoreError> {
+        let mut statement = self.tx.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let mut at = 0;
+        let mut bind = |value: &dyn rusqlite::ToSql| {
+            at += 1;
+            statement.raw_bind_parameter(at, value)
+        };
+        for row in rows {
+            bind(&row.event).map_err(|e| self.err(e))?;
+            bind(&row.worktree).map_err(|e| self.err(e))?;
+            for field in &row.tokens {
+                bind(field).map_err(|e| self.err(e))?;
+            }
+            bind(&row.requests).map_err(|e| self.err(e))?;
+            bind(&row.quantity).map_err(|e| self.err(e))?;
+            bind(&row.source_cost).map_err(|e| self.err(e))?;
+        }
+        statement.raw_execute().map_err(|e| self.err(e))?;
         Ok(())
     }
 

@@ -17,6 +17,9 @@ use crate::schema::{self, SCHEMA_VERSION};
 /// The database file's name inside the state directory.
 pub const DATABASE_FILE: &str = "ledger.db";
 
+/// SQLite checkpoints the WAL once it holds this many pages (1 MB).
+const AUTO_CHECKPOINT_PAGES: i64 = 256;
+
 /// An open ledger database.
 pub struct Store {
     conn: Connection,
@@ -31,6 +34,8 @@ pub struct Tx<'a> {
     pub(crate) deltas: RefCell<crate::pending::PendingDeltas>,
     /// Files of the first ledger this transaction imported, renamed once it commits.
     pub(crate) retire: RefCell<Vec<PathBuf>>,
+    /// Charges not yet written, while they are deferred (see [`Tx::defer_charges`]).
+    pub(crate) deferred: RefCell<Option<Vec<crate::record::ChargeRow>>>,
 }
 
 impl Store {
@@ -92,14 +97,17 @@ impl Store {
             .map_err(|e| StoreError::sqlite(&self.path, e))?;
         self.conn
             .execute_batch(
-                "PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = NORMAL;
+                "PRAGMA synchronous = NORMAL;
+                 PRAGMA journal_mode = WAL;
                  PRAGMA foreign_keys = OFF;
                  PRAGMA journal_size_limit = 4194304;
-                 PRAGMA wal_autocheckpoint = 256;
+
                  PRAGMA mmap_size = 268435456;
                  PRAGMA cache_size = -8000;",
             )
+            .map_err(|e| StoreError::sqlite(&self.path, e))?;
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", AUTO_CHECKPOINT_PAGES)
             .map_err(|e| StoreError::sqlite(&self.path, e))
     }
 
@@ -143,6 +151,15 @@ impl Store {
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     }
 
+    /// Switches SQLite's automatic checkpoints (every 256 pages of WAL) off for a large
+    /// catch-up, which then ends with one [`Store::checkpoint`]: each automatic checkpoint
+    /// copies pages that the next transactions change again, and costs three `fsync`s.
+    /// Switched on again with `true`.
+    pub fn set_auto_checkpoint(&mut self, automatic: bool) {
+        let pages = if automatic { AUTO_CHECKPOINT_PAGES } else { 0 };
+        let _ = self.conn.pragma_update(None, "wal_autocheckpoint", pages);
+    }
+
     /// Starts a write transaction, waiting for other writers within the configured wait.
     pub fn write(&mut self) -> Result<Tx<'_>, StoreError> {
         self.begin(TransactionBehavior::Immediate)
@@ -164,6 +181,7 @@ impl Store {
             names: Default::default(),
             deltas: Default::default(),
             retire: Default::default(),
+            deferred: Default::default(),
         })
     }
 }
@@ -172,6 +190,7 @@ impl Tx<'_> {
     /// Makes every change of this transaction durable and visible, all at once; then renames
     /// the first ledger's files it imported (see [`crate::import`]).
     pub fn commit(self) -> Result<(), StoreError> {
+        self.flush_charges()?;
         self.flush_pending()?;
         let path = self.path;
         let retire = self.retire.take();

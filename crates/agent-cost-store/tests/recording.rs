@@ -41,3 +41,68 @@ fn a_request_without_a_model_keeps_the_session_and_time_of_its_first_copy() {
     let pending = tx.pending(Some(id), None).unwrap();
     assert_eq!(pending.sessions.values().sum::<u64>(), 1);
 }
+
+/// Recording a run of copies at once, new events many to a statement, ends exactly as
+/// recording them one by one: the same outcomes, events and charges, whether a group of the
+/// run is all new, holds repeats of known events, or repeats of its own earlier copies.
+#[test]
+fn recording_a_run_matches_recording_one_by_one() {
+    let mut run = Vec::new();
+    for n in 0..100u64 {
+        // Keys 0..10 are known before the run; in the first two groups every seventh copy
+        // repeats an earlier one with more output (the third group is all new); one in eleven
+        // is a sidechain replay under another request id.
+        let key = if n % 7 == 6 && n < 64 { n / 3 } else { n };
+        let mut copy = request(&format!("msg_{key}"), 10 + n);
+        if n % 11 == 5 {
+            copy.variant = format!("other_{n}");
+            copy.sidechain = true;
+        }
+        copy.tokens.cache_read = if n % 13 == 0 { 150_000 } else { n };
+        run.push(copy);
+    }
+    let known: Vec<_> = (0..10u64)
+        .map(|n| request(&format!("msg_{n}"), 5))
+        .collect();
+    let state = |batched: bool| {
+        let (_dir, mut store, worktree) = scratch_store();
+        let tx = store.write().unwrap();
+        let id = tx.worktree_id(&worktree).unwrap();
+        for copy in &known {
+            tx.record(copy, Some(id)).unwrap();
+        }
+        tx.defer_charges();
+        let outcomes = if batched {
+            let pairs: Vec<_> = run.iter().map(|copy| (copy, Some(id))).collect();
+            tx.record_all(&pairs).unwrap()
+        } else {
+            run.iter()
+                .map(|copy| tx.record(copy, Some(id)).unwrap())
+                .collect()
+        };
+        tx.commit().unwrap();
+        let tx = store.read().unwrap();
+        let rows = |sql: &str| -> Vec<Vec<Option<i64>>> {
+            let mut statement = tx.connection().prepare(sql).unwrap();
+            let width = statement.column_count();
+            statement
+                .query_map([], |row| (0..width).map(|i| row.get(i)).collect())
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        (
+            format!("{outcomes:?}"),
+            rows(
+                "SELECT id, variant, sidechain, input, output, cache_read, requests FROM events ORDER BY id",
+            ),
+            rows(
+                "SELECT id, event, worktree, output, cache_read, requests FROM charges ORDER BY id",
+            ),
+            rows(
+                "SELECT worktree, model, prompt_class, minute, output, cache_read, requests, charges FROM pending_groups ORDER BY 1, 2, 3, 4",
+            ),
+        )
+    };
+    assert_eq!(state(true), state(false));
+}
