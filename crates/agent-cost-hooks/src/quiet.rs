@@ -2,12 +2,13 @@
 //! without opening the repository or the ledger.
 //!
 //! `prepare-commit-msg` writes it when a run found nothing pending and nothing outstanding for
-//! the worktree, and neither the ledger files nor this worktree's transcripts changed while it
-//! ran. The file holds a fingerprint of both: the ledger's database and WAL files (size,
-//! modification time, inode: any write by any process changes them) and every transcript the hook would read
+//! the worktree, and neither that worktree's change counter nor its transcripts changed while
+//! it ran. The file holds a fingerprint of both: `<git-dir>/agent-cost-changes`, which the ledger
+//! grows by a byte after every transaction that changed this worktree's pending spend or its
+//! repository's tracking, whichever process made it, and every transcript the hook would read
 //! (path and stamp). The next run that finds the same fingerprint has nothing to do either: no
-//! new log line can be pending, and no other process charged anything to anyone. Anything else
-//! (a new line, a new session, a write to the ledger, a file that cannot be looked at) makes
+//! new log line can be pending, and nothing was charged to this worktree since. Anything else
+//! (a new line, a new session, a charge to this worktree, a file that cannot be looked at) makes
 //! the fingerprints differ, and the hook does its whole work. A lost or stale file costs only
 //! that.
 
@@ -17,7 +18,7 @@ use agent_cost_git::Worktree;
 use agent_cost_ingest::sources;
 use agent_cost_paths::Locations;
 use agent_cost_sources::{FileStamp, Scope};
-use agent_cost_store::store::DATABASE_FILE;
+use agent_cost_store::store::CHANGES_FILE;
 
 const FILE: &str = "agent-cost-quiet";
 
@@ -55,22 +56,15 @@ impl Fingerprint {
 /// could not be looked at (then the hook never takes the short way).
 pub fn fingerprint(locations: &Locations, worktree: &Worktree) -> Option<String> {
     let mut print = Fingerprint::new();
-    let database = locations.state_dir.join(DATABASE_FILE);
-    let mut wal = database.clone().into_os_string();
-    wal.push("-wal");
-    for file in [database, PathBuf::from(wal)] {
-        print.add(file.as_os_str().as_encoded_bytes());
-        match std::fs::metadata(&file) {
-            // Not the status-change time: SQLite changes the owner of the WAL (to itself) when
-            // it opens it as root, which a read does.
-            Ok(meta) => print.add_stamp(&FileStamp {
-                ctime_ns: 0,
-                ..FileStamp::of(&meta)
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => print.add(b"absent"),
-            Err(_) => return None,
-        }
+    // Grows with every ledger transaction that changed this worktree's pending spend or its
+    // repository's tracking, whichever process made it.
+    let changes = worktree.git_dir.join(CHANGES_FILE);
+    match std::fs::metadata(&changes) {
+        Ok(meta) => print.add_stamp(&FileStamp::of(&meta)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => print.add(b"absent"),
+        Err(_) => return None,
     }
+    print.add(locations.state_dir.as_os_str().as_encoded_bytes());
     let scope = Scope::Worktree(worktree.workdir.clone());
     for source in sources(locations) {
         let found = source.discover(&scope);

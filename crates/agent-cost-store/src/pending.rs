@@ -126,6 +126,7 @@ pub(crate) struct PendingDeltas {
 impl Tx<'_> {
     /// Adds (`sign` 1) or removes (`sign` -1) one charge's amounts to the running sums.
     pub(crate) fn adjust_pending(&self, key: GroupKey, session: i64, sums: &Sums, sign: i64) {
+        self.touched.borrow_mut().insert(key.worktree);
         let mut deltas = self.deltas.borrow_mut();
         let session_key = (key.worktree, session, key.minute);
         deltas.groups.entry(key).or_default().add(sums, sign);

@@ -9,13 +9,18 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::error::StoreError;
 use crate::schema::{self, SCHEMA_VERSION};
 
 /// The database file's name inside the state directory.
 pub const DATABASE_FILE: &str = "ledger.db";
+
+/// `<git-dir>/agent-cost-changes`: grows by a byte after every transaction that changed the
+/// worktree's pending spend or its repository's tracking, so that a hook can tell that nothing
+/// changed for its worktree without opening the ledger (see `agent-cost-hooks`' `quiet`).
+pub const CHANGES_FILE: &str = "agent-cost-changes";
 
 /// SQLite checkpoints the WAL once it holds this many pages (1 MB).
 const AUTO_CHECKPOINT_PAGES: i64 = 256;
@@ -36,6 +41,8 @@ pub struct Tx<'a> {
     pub(crate) retire: RefCell<Vec<PathBuf>>,
     /// Charges not yet written, while they are deferred (see [`Tx::defer_charges`]).
     pub(crate) deferred: RefCell<Option<Vec<crate::record::ChargeRow>>>,
+    /// Worktrees whose pending spend or tracking this transaction changed.
+    pub(crate) touched: RefCell<std::collections::BTreeSet<i64>>,
 }
 
 impl Store {
@@ -182,7 +189,23 @@ impl Store {
             deltas: Default::default(),
             retire: Default::default(),
             deferred: Default::default(),
+            touched: Default::default(),
         })
+    }
+}
+
+/// Grows `<git_dir>/agent-cost-changes` by a byte (nothing when the git dir is gone).
+fn note_change(git_dir: &Path) {
+    use std::io::Write;
+    if !git_dir.is_dir() {
+        return;
+    }
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(git_dir.join(CHANGES_FILE))
+    {
+        let _ = file.write_all(b"+");
     }
 }
 
@@ -192,13 +215,53 @@ impl Tx<'_> {
     pub fn commit(self) -> Result<(), StoreError> {
         self.flush_charges()?;
         self.flush_pending()?;
+        let changed = self.git_dirs_touched()?;
         let path = self.path;
         let retire = self.retire.take();
         self.tx.commit().map_err(|e| StoreError::sqlite(path, e))?;
         for imported in retire {
             crate::legacy::retire(&imported);
         }
+        for git_dir in changed {
+            note_change(&git_dir);
+        }
         Ok(())
+    }
+
+    /// Marks the worktrees of repository `common_dir` as changed (tracking set or removed).
+    pub(crate) fn touch_repository(&self, common_dir: &str) -> Result<(), StoreError> {
+        let mut statement = self
+            .tx
+            .prepare_cached("SELECT id FROM worktrees WHERE common_dir = ?1")
+            .map_err(|e| self.err(e))?;
+        let ids = statement
+            .query_map([common_dir], |row| row.get::<_, i64>(0))
+            .map_err(|e| self.err(e))?;
+        for id in ids {
+            self.touched
+                .borrow_mut()
+                .insert(id.map_err(|e| self.err(e))?);
+        }
+        Ok(())
+    }
+
+    fn git_dirs_touched(&self) -> Result<Vec<PathBuf>, StoreError> {
+        let touched = std::mem::take(&mut *self.touched.borrow_mut());
+        let mut statement = self
+            .tx
+            .prepare_cached("SELECT git_dir FROM worktrees WHERE id = ?1")
+            .map_err(|e| self.err(e))?;
+        let mut dirs = Vec::new();
+        for id in touched {
+            if let Some(dir) = statement
+                .query_row([id], |row| row.get::<_, String>(0))
+                .optional()
+                .map_err(|e| self.err(e))?
+            {
+                dirs.push(PathBuf::from(dir));
+            }
+        }
+        Ok(dirs)
     }
 
     /// Renames `path` (a file or directory of the first ledger, imported) once this

@@ -56,15 +56,15 @@ impl Tx<'_> {
                      since_ms = excluded.since_ms",
                 params![common_dir, tracking.since, tracking.since_ms],
             )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        self.touch_repository(common_dir)
     }
 
     /// Stops tracking a repository (hooks uninstalled).
     pub fn remove_tracking(&self, common_dir: &str) -> Result<(), StoreError> {
         self.tx
             .execute("DELETE FROM tracking WHERE common_dir = ?1", [common_dir])
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        self.touch_repository(common_dir)
     }
 }

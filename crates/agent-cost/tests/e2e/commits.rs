@@ -481,6 +481,18 @@ fn a_quiet_worktree_takes_the_short_way_and_any_change_ends_it() {
     let hint = std::fs::read_to_string(&quiet).unwrap();
     commit(&env, &repo, "b.txt", "Still nothing");
     assert_eq!(std::fs::read_to_string(&quiet).unwrap(), hint);
+    // Spend committed in another repository writes the shared ledger, not this worktree's
+    // counter: the next commit here still takes the short way (the hint is not rewritten).
+    let other = env.tracked_repo("beta");
+    env.claude_lines(&other, "s9", &[sonnet("msg_9", 1, 1)]);
+    commit(&env, &other, "x.txt", "Spend elsewhere");
+    let written = std::fs::metadata(&quiet).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    commit(&env, &repo, "b2.txt", "Still nothing here");
+    assert_eq!(
+        std::fs::metadata(&quiet).unwrap().modified().unwrap(),
+        written
+    );
 
     // A new line in one of the worktree's transcripts.
     env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
