@@ -6,8 +6,9 @@ tool-result lines and one large file), then runs, in the same invocation:
 
   full          agent-cost ingest with empty state (every byte read)
   incremental   agent-cost ingest after appending one line to one file
-  noop          agent-cost ingest with nothing new
-  appended      agent-cost ingest after appending ~1 MB across 10 files
+  noop          agent-cost ingest with nothing new (median of --runs)
+  appended      agent-cost ingest after appending ~1.3 MB across 10 files (median of --runs,
+                each after its own append)
 
 and prints wall time, peak RSS and throughput for each. With --ccusage PATH it also runs
 `ccusage claude daily --json --offline` on the same corpus as the baseline, and prints the ratio.
@@ -152,20 +153,27 @@ def main():
         with open(first, "a") as f:
             f.write(assistant("/home/dev/project-0", "session-00000", "msg_new", 10, "z") + "\n")
         rows.append(("incremental",) + run([binary, "ingest"], env))
-        rows.append(("noop",) + run([binary, "ingest"], env))
+        rows.append(("noop",) + median_of([binary, "ingest"], False))
+        appended_runs = []
         appended = 0
-        for path in sorted(projects.rglob("*.jsonl"))[:10]:
-            with open(path, "a") as f:
-                for n in range(50):
-                    text = assistant("/home/dev/project-1", path.stem, f"msg_app_{path.stem}_{n}",
-                                     10, "w" * 1900) + "\n"
-                    appended += len(text)
-                    f.write(text)
-        rows.append(("appended",) + run([binary, "ingest"], env))
+        for round_ in range(args.runs):
+            appended = 0
+            for path in sorted(projects.rglob("*.jsonl"))[:10]:
+                with open(path, "a") as f:
+                    for n in range(50):
+                        text = assistant("/home/dev/project-1", path.stem,
+                                         f"msg_app_{round_}_{path.stem}_{n}", 10,
+                                         "w" * 1900) + "\n"
+                        appended += len(text)
+                        f.write(text)
+            appended_runs.append(run([binary, "ingest"], env))
+        appended_runs.sort()
+        rows.append(("appended",) + appended_runs[len(appended_runs) // 2])
         print(f"{'run':<12} {'seconds':>8} {'MB/s':>8} {'peak RSS MB':>12}")
         for name, elapsed, peak in rows:
             print(f"{name:<12} {elapsed:>8.3f} {written / 1e6 / elapsed:>8.0f} {peak / 1024:>12.1f}")
-        print(f"appended: {appended / 1e6:.2f} MB across 10 files; state after the full ingest: "
+        print(f"noop, appended: median of {args.runs} runs; appended: {appended / 1e6:.2f} MB "
+              f"across 10 files per run; state after the full ingest: "
               f"{state_bytes / 1e6:.1f} MB = {100 * state_bytes / written:.1f}% of the input")
         if args.ccusage:
             print(f"full ingest / ccusage wall time: {rows[1][1] / rows[0][1]:.2f}")

@@ -183,14 +183,7 @@ pub fn inspect(worktree: &Worktree) -> Result<HooksHealth, HookError> {
         Vec::new()
     };
     let last_run = modified_seconds(&worktree.git_dir.join(LAST_RUN_FILE));
-    let commits_without_hooks = match last_run {
-        Some(last) => reflog_commits(&worktree.git_dir, 50)
-            .into_iter()
-            // A commit's reflog time is taken after its hooks ran, in whole seconds.
-            .filter(|c| c.time > last + 2)
-            .collect(),
-        None => Vec::new(),
-    };
+    let commits_without_hooks = commits_without_hooks(&worktree.git_dir);
     Ok(HooksHealth {
         hooks_dir: dir,
         hooks_path_set,
@@ -371,10 +364,11 @@ fn parse_reflog_line(line: &str) -> Option<ReflogCommit> {
     })
 }
 
-/// The warning `status` and `ingest` print about commits made without the hooks, once.
+/// The warning `status` and `ingest` print about commits made without the hooks, once. Reads
+/// two small files and the reflog; starts no process.
 pub fn warn_once_about_commits_without_hooks(worktree: &Worktree) -> Option<String> {
-    let health = inspect(worktree).ok()?;
-    let untold = untold_commits_without_hooks(worktree, &health);
+    let commits = commits_without_hooks(&worktree.git_dir);
+    let untold = untold_commits_without_hooks(worktree, &commits);
     (untold > 0).then(|| {
         format!(
             "{untold} commit(s) in this worktree were made without agent-cost's hooks (their \
@@ -383,12 +377,25 @@ pub fn warn_once_about_commits_without_hooks(worktree: &Worktree) -> Option<Stri
     })
 }
 
+/// Commits of this worktree's reflog made after the hooks last ran, newest first (none when
+/// they never ran here).
+fn commits_without_hooks(git_dir: &Path) -> Vec<ReflogCommit> {
+    match modified_seconds(&git_dir.join(LAST_RUN_FILE)) {
+        Some(last) => reflog_commits(git_dir, 50)
+            .into_iter()
+            // A commit's reflog time is taken when git starts making it, before its hooks.
+            .filter(|c| c.time > last + 2)
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
 /// The file in which `status` remembers the newest commit it already warned about.
 const WARNED_FILE: &str = "agent-cost-warned";
 
 /// The commits made without the hooks that nobody was told about yet; marks them told.
-pub fn untold_commits_without_hooks(worktree: &Worktree, health: &HooksHealth) -> usize {
-    let Some(newest) = health.commits_without_hooks.first() else {
+fn untold_commits_without_hooks(worktree: &Worktree, commits: &[ReflogCommit]) -> usize {
+    let Some(newest) = commits.first() else {
         return 0;
     };
     let path = worktree.git_dir.join(WARNED_FILE);
@@ -397,7 +404,7 @@ pub fn untold_commits_without_hooks(worktree: &Worktree, health: &HooksHealth) -
         return 0;
     }
     let _ = std::fs::write(&path, &newest.id);
-    health.commits_without_hooks.len()
+    commits.len()
 }
 
 #[cfg(test)]

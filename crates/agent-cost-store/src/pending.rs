@@ -136,6 +136,10 @@ impl Tx<'_> {
     /// Writes the running sums' pending additions.
     pub(crate) fn flush_pending(&self) -> Result<(), StoreError> {
         let deltas = std::mem::take(&mut *self.deltas.borrow_mut());
+        // Only a subtraction can leave a row at zero: without one, nothing is to be deleted
+        // (and the tables need no scan).
+        let emptied = deltas.groups.values().any(|sums| sums.charges < 0)
+            || deltas.sessions.values().any(|charges| *charges < 0);
         for (key, sums) in deltas.groups {
             if sums == Sums::default() {
                 continue;
@@ -196,6 +200,9 @@ impl Tx<'_> {
                 )
                 .and_then(|mut s| s.execute(params![worktree, session, minute, charges]))
                 .map_err(|e| self.err(e))?;
+        }
+        if !emptied {
+            return Ok(());
         }
         self.tx
             .execute_batch(
