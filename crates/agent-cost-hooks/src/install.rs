@@ -132,14 +132,25 @@ fn path_bytes(path: &Path) -> std::borrow::Cow<'_, [u8]> {
 /// (read as bytes: a shim holds the binary's path, which need not be UTF-8).
 pub fn is_ours(path: &Path) -> bool {
     if let Ok(target) = std::fs::read_link(path) {
-        return target
+        let named_ours = target
             .file_name()
             .is_some_and(|name| name.to_string_lossy().starts_with("agent-cost"));
+        // A binary under another name: this one, or one that carries the shim templates.
+        return named_ours || is_this_binary(path) || contains_marker(path);
     }
-    std::fs::read(path).is_ok_and(|text| {
-        text.windows(SHIM_MARKER.len())
-            .any(|window| window == SHIM_MARKER.as_bytes())
-    })
+    contains_marker(path)
+}
+
+fn contains_marker(path: &Path) -> bool {
+    std::fs::read(path)
+        .is_ok_and(|bytes| memchr::memmem::find(&bytes, SHIM_MARKER.as_bytes()).is_some())
+}
+
+fn is_this_binary(path: &Path) -> bool {
+    match (std::env::current_exe(), path.canonicalize()) {
+        (Ok(current), Ok(target)) => current.canonicalize().is_ok_and(|c| c == target),
+        _ => false,
+    }
 }
 
 /// Installs every hook into `dir`, running `binary`, and removes the retired ones. Idempotent.
@@ -148,6 +159,8 @@ pub fn install(dir: &Path, binary: &Path) -> Result<Vec<(String, HookChange)>, H
     let mut changes = Vec::new();
     for (name, template) in SHIMS {
         let path = dir.join(name);
+        // A link to agent-cost kept as a previous hook (from an install that did not know it).
+        drop_saved(dir, name, is_ours)?;
         if is_pre_commits(&path) {
             changes.push((
                 name.to_string(),
@@ -208,16 +221,7 @@ fn install_under_pre_commit(
 ) -> Result<HookChange, HookError> {
     // pre-commit's script chained behind ours by an earlier install would now run twice, the
     // second time in migration mode, which fails the commit.
-    let kept = saved_hooks(dir, name);
-    for saved in kept.iter().filter(|saved| is_pre_commits(saved)) {
-        std::fs::remove_file(saved).at(saved)?;
-    }
-    for (index, saved) in kept.iter().filter(|saved| saved.exists()).enumerate() {
-        let slot = saved_slot(dir, name, index);
-        if *saved != slot {
-            std::fs::rename(saved, &slot).at(saved)?;
-        }
-    }
+    drop_saved(dir, name, is_pre_commits)?;
     let legacy = dir.join(format!("{name}.legacy"));
     let change = if is_ours(&legacy) {
         HookChange::Updated
@@ -312,6 +316,24 @@ pub fn saved_hooks(dir: &Path, name: &str) -> Vec<PathBuf> {
         .map(|number| saved_slot(dir, name, number - 1))
         .take_while(|path| path.exists() || path.is_symlink())
         .collect()
+}
+
+/// Removes the kept hooks of `name` that `unwanted` picks, and numbers the rest again.
+fn drop_saved(dir: &Path, name: &str, unwanted: fn(&Path) -> bool) -> Result<(), HookError> {
+    let kept = saved_hooks(dir, name);
+    for saved in kept.iter().filter(|saved| unwanted(saved)) {
+        std::fs::remove_file(saved).at(saved)?;
+    }
+    let left = kept
+        .iter()
+        .filter(|saved| saved.exists() || saved.is_symlink());
+    for (index, saved) in left.enumerate() {
+        let slot = saved_slot(dir, name, index);
+        if *saved != slot {
+            std::fs::rename(saved, &slot).at(saved)?;
+        }
+    }
+    Ok(())
 }
 
 /// The path of the saved hook number `index` (0-based) of `name`.

@@ -162,6 +162,18 @@ fn write_drain_in(
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(5)),
     )?;
+    // The previous commit's drain is settled before the catch-up records new charges: settling
+    // with nothing charged after the drain empties the running sums, while settling below new
+    // charges rebuilds them from the charges.
+    if marker::exists(&worktree.git_dir)
+        && let Some(history) = &history
+    {
+        let tx = store.write()?;
+        if let Some(worktree_id) = tx.find_worktree_id(worktree)? {
+            reconcile(&tx, worktree_id, worktree, history)?;
+        }
+        tx.commit()?;
+    }
     let options = IngestOptions {
         deadline: Some(catch_up),
         scope: Scope::Worktree(worktree.workdir.clone()),

@@ -12,7 +12,7 @@ use std::process::{Command, ExitCode, ExitStatus};
 use std::time::{Duration, Instant};
 
 use agent_cost_hooks::health::is_executable;
-use agent_cost_hooks::install::{HOOK_NAMES, saved_hooks};
+use agent_cost_hooks::install::{HOOK_NAMES, SAVED_SUFFIX, is_ours, saved_hooks};
 use agent_cost_hooks::run::{DEFAULT_BUDGET, HookRun, Writer, settle_head, write_drain};
 use agent_cost_paths::{Locations, env_vars};
 
@@ -46,6 +46,10 @@ pub struct HookArgs {
 pub fn run_if_hook() -> Option<ExitCode> {
     let mut args = std::env::args_os();
     let started_as = PathBuf::from(args.next()?);
+    if is_saved_copy_of_ours(started_as.file_name()?) {
+        // A link to us kept as a "previous hook": we already run as the hook itself.
+        return Some(ExitCode::SUCCESS);
+    }
     if let Some(name) = hook_name(started_as.file_name()?) {
         return Some(run_linked(name, &started_as, args.collect()));
     }
@@ -57,6 +61,23 @@ pub fn run_if_hook() -> Option<ExitCode> {
         name: name.to_string(),
         args: args.collect(),
     }))
+}
+
+/// `commit-msg.pre-agent-cost` or `commit-msg.pre-agent-cost.2`: a name under which only a
+/// kept hook of the user's runs.
+fn is_saved_copy_of_ours(name: &OsStr) -> bool {
+    name.to_str().is_some_and(|name| {
+        HOOK_NAMES.iter().any(|hook| {
+            name.strip_prefix(hook)
+                .and_then(|rest| rest.strip_prefix(SAVED_SUFFIX))
+                .is_some_and(|rest| {
+                    rest.is_empty()
+                        || rest
+                            .strip_prefix('.')
+                            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                })
+        })
+    })
 }
 
 /// The hook a file name stands for: `commit-msg`, or `commit-msg.legacy`, the name pre-commit
@@ -74,7 +95,7 @@ fn run_linked(name: &str, hook_path: &Path, args: Vec<OsString>) -> ExitCode {
     let dir = hook_path.parent().unwrap_or(Path::new("."));
     let fails_the_commit = matches!(name, "prepare-commit-msg" | "commit-msg");
     for saved in saved_hooks(dir, name) {
-        if !is_executable(&saved) {
+        if !is_executable(&saved) || is_ours(&saved) {
             continue;
         }
         match run_saved_hook(&saved, &args) {

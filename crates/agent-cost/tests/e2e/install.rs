@@ -383,3 +383,33 @@ fn a_hook_that_replaced_ours_is_chained_on_reinstall_and_reported_on_uninstall()
     );
     assert!(hooks.join("commit-msg.pre-agent-cost.2").exists());
 }
+
+/// A binary under another name (`ac-renamed`) is still recognised as agent-cost: installing
+/// with it and then with the usual binary updates the links instead of chaining one behind the
+/// other, and a link to agent-cost left as a "previous hook" is dropped and never run.
+#[test]
+fn links_to_a_renamed_binary_are_ours() {
+    let env = TestEnv::new();
+    let repo = env.repo("alpha");
+    let hooks = repo.join(".git/hooks");
+    let renamed = env.root.join("ac-renamed");
+    std::fs::copy(BIN, &renamed).unwrap();
+    let mut install = env.command(&renamed, &repo);
+    install.args(["install-hooks", "--since", "2020-01-01", "--no-ingest"]);
+    assert!(output_of_new_executable(&mut install).status.success());
+    let out = env.agent_cost(&repo, &["install-hooks"]);
+    assert!(
+        out.stdout.contains("prepare-commit-msg: updated"),
+        "{}",
+        out.stdout
+    );
+    assert!(!hooks.join("prepare-commit-msg.pre-agent-cost").exists());
+
+    // As an earlier install left it: a link to agent-cost kept behind ours.
+    std::os::unix::fs::symlink(&renamed, hooks.join("commit-msg.pre-agent-cost")).unwrap();
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(&env, &repo, "a.txt", "Works anyway");
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 15_300);
+    env.agent_cost(&repo, &["install-hooks"]);
+    assert!(!hooks.join("commit-msg.pre-agent-cost").is_symlink());
+}
