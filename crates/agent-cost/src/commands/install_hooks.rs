@@ -149,7 +149,7 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
                 outln!("  {}: {}", change.path.display(), change.what)?;
             }
         }
-        Owner::Lefthook => join_lefthook(&worktree.workdir)?,
+        Owner::Lefthook => join_lefthook(&worktree.workdir, &dir, &binary)?,
     }
     outln!(
         "charging AI spend since {since} to commits of {}",
@@ -176,7 +176,13 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
 
 /// Adds our commands to lefthook's configuration and has lefthook write its hooks, or says
 /// exactly what to add where it cannot.
-fn join_lefthook(workdir: &std::path::Path) -> CommandResult {
+/// Until lefthook's own hooks run our commands (it is not installed yet, or the lines must be
+/// added by hand), our links stay in `hooks_dir`, so that commits carry their spend meanwhile.
+fn join_lefthook(
+    workdir: &std::path::Path,
+    hooks_dir: &std::path::Path,
+    binary: &std::path::Path,
+) -> CommandResult {
     outln!("lefthook runs the hooks:")?;
     match managers::install_lefthook(workdir)? {
         LefthookSetup::Written(change) => {
@@ -185,11 +191,16 @@ fn join_lefthook(workdir: &std::path::Path) -> CommandResult {
                 Ok(()) => outln!("  lefthook install: its hooks now run agent-cost")?,
                 Err(why) => {
                     errln!("warning: {why}");
-                    outln!("  run `lefthook install` so that its hooks run agent-cost")?;
+                    install(hooks_dir, binary)?;
+                    outln!(
+                        "  run `lefthook install` so that its hooks run agent-cost; until then \
+                         agent-cost's own hooks run"
+                    )?;
                 }
             }
         }
         LefthookSetup::AddByHand { path, lines } => {
+            install(hooks_dir, binary)?;
             errln!(
                 "warning: {} configures prepare-commit-msg or commit-msg already; add \
                  agent-cost's commands to them by hand:",

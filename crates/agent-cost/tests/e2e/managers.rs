@@ -377,3 +377,34 @@ fn commitlint_accepts_the_longest_realistic_block() {
     assert!(lines.iter().any(|l| l.contains(model)), "{lines:?}");
     assert!(lines.iter().all(|l| l.len() <= 100), "{lines:?}");
 }
+
+/// A repository configured for lefthook on a machine without it: our commands go into
+/// lefthook-local.yml for later, and our own hooks run meanwhile.
+#[test]
+fn lefthook_configured_but_not_installed_keeps_our_hooks() {
+    let env = TestEnv::new();
+    let repo = env.repo("alpha");
+    write(&repo.join("lefthook.yml"), LEFTHOOK_YML);
+    let path = std::env::join_paths(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .filter(|dir| !dir.join("lefthook").exists()),
+    )
+    .unwrap();
+    let out = env
+        .command(BIN, &repo)
+        .args(["install-hooks", "--since", "2020-01-01"])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("until then agent-cost's own hooks run"),
+        "{stdout}"
+    );
+    assert!(repo.join("lefthook-local.yml").exists());
+    assert!(repo.join(".git/hooks/prepare-commit-msg").is_symlink());
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    commit(&env, &repo, "a.txt", "feat: without lefthook yet");
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 15_300);
+}
