@@ -1,0 +1,555 @@
+//! The OpenAI Codex CLI source: `$CODEX_HOME/sessions/**/rollout-*.jsonl` and
+//! `$CODEX_HOME/archived_sessions/rollout-*.jsonl`.
+//!
+//! A rollout is a JSON line file of `{timestamp, type, payload}` records. `session_meta` names
+//! the session (and, for a fork, the session it was forked from), `turn_context` the model and
+//! working directory, and `event_msg` records of type `token_count` carry the session's
+//! *cumulative* token usage (`info.total_token_usage`). One request's usage is the growth of
+//! that total since the previous `token_count`; re-emissions with an unchanged total (rate-limit
+//! refreshes) and `info: null` add nothing. `last_token_usage` is used only where the total is
+//! missing or went down. Codex 0.51/0.52 wrote per-turn usage in `turn.completed` records
+//! instead.
+//!
+//! The running totals of every session seen in a file are saved in the file's cursor (with the
+//! tail reader's byte offset and content check), so a read after an append continues the
+//! deltas where the previous one stopped. Event ids are the session id with the cumulative
+//! total at that point: the same rollout read twice (from `sessions/` and `archived_sessions/`,
+//! after a rewrite, or with its cursor lost), and a fork replaying its parent's history under the
+//! parent's `session_meta`, give the same ids, which the ledger records once. See
+//! `docs/reading.md` ("OpenAI Codex CLI") for the rules and why.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use agent_cost_events::{Agent, RepeatRule, TokenCounts, UsageEvent};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::source::{DataFile, Discovery, FileStamp, Item, ReadEnd, ReadStats, Scope, Source};
+use crate::tail::{self, Cursor, LineBytes, ReadOptions, Start};
+
+/// The agent name Codex events carry in the ledger and in trailers.
+pub const AGENT: &str = "codex";
+
+/// The model recorded when neither the rollout nor `config.toml` names one (unpriced, still
+/// counted).
+pub const UNKNOWN_MODEL: &str = "unknown";
+
+/// Reads Codex CLI rollouts under one `CODEX_HOME`.
+#[derive(Debug, Clone)]
+pub struct CodexSource {
+    home: PathBuf,
+}
+
+impl CodexSource {
+    /// The source for this `CODEX_HOME` (existing or not).
+    pub fn new(home: PathBuf) -> CodexSource {
+        CodexSource { home }
+    }
+
+    /// `model` from `$CODEX_HOME/config.toml`, if the file exists and names one.
+    fn configured_model(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.home.join("config.toml")).ok()?;
+        let table: toml::Table = text.parse().ok()?;
+        match table.get("model")? {
+            toml::Value::String(model) if !model.trim().is_empty() => Some(model.trim().into()),
+            _ => None,
+        }
+    }
+}
+
+/// True for a rollout file name: `rollout-*.jsonl`.
+fn is_rollout(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("rollout-") && n.ends_with(".jsonl"))
+}
+
+/// Collects rollouts under `dir` (recursively), keyed by file name.
+fn walk(dir: &Path, found: &mut Vec<(PathBuf, std::fs::Metadata)>, unreadable: &mut Vec<String>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+        Err(e) => {
+            unreadable.push(format!("{}: {e}", dir.display()));
+            return;
+        }
+    };
+    for entry in entries {
+        let Ok(entry) = entry else {
+            unreadable.push(format!("{}: unreadable entry", dir.display()));
+            continue;
+        };
+        let path = entry.path();
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() => walk(&path, found, unreadable),
+            Ok(meta) if meta.is_file() && is_rollout(&path) => found.push((path, meta)),
+            Ok(_) => {}
+            Err(e) if is_rollout(&path) => unreadable.push(format!("{}: {e}", path.display())),
+            Err(_) => {}
+        }
+    }
+}
+
+/// Finds the rollouts of one `CODEX_HOME`, newest first. A rollout whose file name is both in
+/// `sessions/` and in `archived_sessions/` is listed once (the copy in `sessions/`).
+pub fn find_rollouts(home: &Path) -> Discovery {
+    let mut discovery = Discovery::default();
+    let mut live = Vec::new();
+    walk(&home.join("sessions"), &mut live, &mut discovery.unreadable);
+    let mut archived = Vec::new();
+    walk(
+        &home.join("archived_sessions"),
+        &mut archived,
+        &mut discovery.unreadable,
+    );
+    let names: std::collections::HashSet<_> = live
+        .iter()
+        .filter_map(|(p, _)| p.file_name().map(|n| n.to_os_string()))
+        .collect();
+    archived.retain(|(p, _)| p.file_name().is_none_or(|n| !names.contains(n)));
+    for (path, meta) in live.into_iter().chain(archived) {
+        discovery.files.push(DataFile {
+            modified: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+            stamp: Some(FileStamp::of(&meta)),
+            subagent: false,
+            path,
+        });
+    }
+    discovery.files.sort_unstable_by(|a, b| {
+        b.modified
+            .cmp(&a.modified)
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    discovery
+}
+
+impl Source for CodexSource {
+    fn name(&self) -> &'static str {
+        AGENT
+    }
+
+    fn discover(&self, scope: &Scope) -> Discovery {
+        // Rollouts are stored by date, not by directory: a worktree's catch-up cannot narrow
+        // the search, so it looks at every rollout (unchanged ones cost one `stat`).
+        let _ = scope;
+        find_rollouts(&self.home)
+    }
+
+    fn unchanged(&self, file: &DataFile, cursor: &str) -> bool {
+        let Some(stamp) = file.stamp else {
+            return false;
+        };
+        match serde_json::from_str::<CodexCursor>(cursor) {
+            Ok(cursor) => tail::unchanged(
+                stamp.len,
+                stamp.mtime_ns,
+                stamp.ctime_ns,
+                stamp.inode,
+                &cursor.tail,
+            ),
+            Err(_) => false,
+        }
+    }
+
+    fn read(
+        &self,
+        file: &DataFile,
+        cursor: Option<&str>,
+        deadline: Option<Instant>,
+        sink: &mut dyn FnMut(Item) -> ControlFlow<()>,
+    ) -> io::Result<ReadEnd> {
+        read_rollout(file, cursor, deadline, &|| self.configured_model(), sink)
+    }
+}
+
+/// A Codex cursor: where the tail reader stopped, and what the lines before it said.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodexCursor {
+    /// The byte offset and content check of the tail reader.
+    pub tail: Cursor,
+    /// The state of the rollout up to `tail.offset`.
+    pub state: RolloutState,
+}
+
+/// What the lines of a rollout read so far say.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutState {
+    /// The session whose lines follow (the latest `session_meta`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// The session of the file's first `session_meta`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_session: Option<String>,
+    /// The first `session_meta` of the file named a session it was forked from.
+    #[serde(default)]
+    pub forked: bool,
+    /// The model of the latest `turn_context`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The working directory of the latest `session_meta` or `turn_context`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    /// The branch of the latest `session_meta`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// The last cumulative total of each session seen.
+    #[serde(default)]
+    pub totals: BTreeMap<String, Total>,
+    /// The sum of each session's per-turn usage (`turn.completed` of Codex 0.51/0.52).
+    #[serde(default)]
+    pub turn_sums: BTreeMap<String, Total>,
+}
+
+/// Codex's token usage: `input` includes `cached`, `output` includes `reasoning`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Total {
+    /// `input_tokens` (cached input included).
+    #[serde(default)]
+    pub input: u64,
+    /// `cached_input_tokens`.
+    #[serde(default)]
+    pub cached: u64,
+    /// `cache_write_input_tokens` (newer versions; 0 before).
+    #[serde(default)]
+    pub cache_write: u64,
+    /// `output_tokens` (reasoning included).
+    #[serde(default)]
+    pub output: u64,
+    /// `reasoning_output_tokens`.
+    #[serde(default)]
+    pub reasoning: u64,
+}
+
+impl Total {
+    /// Reads a usage object (`total_token_usage`, `last_token_usage` or `usage`).
+    fn from_json(value: &Value) -> Option<Total> {
+        let object = value.as_object()?;
+        let field = |name: &str| -> Option<u64> {
+            match object.get(name) {
+                None | Some(Value::Null) => Some(0),
+                Some(v) => v.as_u64(),
+            }
+        };
+        if !object.contains_key("input_tokens") && !object.contains_key("output_tokens") {
+            return None;
+        }
+        Some(Total {
+            input: field("input_tokens")?,
+            cached: field("cached_input_tokens")?,
+            cache_write: field("cache_write_input_tokens")?,
+            output: field("output_tokens")?,
+            reasoning: field("reasoning_output_tokens")?,
+        })
+    }
+
+    fn fields(&self) -> [u64; 5] {
+        [
+            self.input,
+            self.cached,
+            self.cache_write,
+            self.output,
+            self.reasoning,
+        ]
+    }
+
+    /// True when no field is below `other`'s.
+    fn covers(&self, other: &Total) -> bool {
+        self.fields()
+            .iter()
+            .zip(other.fields())
+            .all(|(a, b)| *a >= b)
+    }
+
+    fn minus(&self, other: &Total) -> Total {
+        let [input, cached, cache_write, output, reasoning] =
+            std::array::from_fn(|i| self.fields()[i].saturating_sub(other.fields()[i]));
+        Total {
+            input,
+            cached,
+            cache_write,
+            output,
+            reasoning,
+        }
+    }
+
+    fn plus(&self, other: &Total) -> Total {
+        let [input, cached, cache_write, output, reasoning] =
+            std::array::from_fn(|i| self.fields()[i].saturating_add(other.fields()[i]));
+        Total {
+            input,
+            cached,
+            cache_write,
+            output,
+            reasoning,
+        }
+    }
+
+    fn is_zero(&self) -> bool {
+        self.fields().iter().all(|n| *n == 0)
+    }
+
+    /// The ledger's counts: uncached input, cache reads, cache writes (five-minute), output.
+    pub fn tokens(&self) -> TokenCounts {
+        // Cached (and cache-written) tokens are part of `input_tokens`.
+        let input = self
+            .input
+            .saturating_sub(self.cached)
+            .saturating_sub(self.cache_write);
+        TokenCounts {
+            input,
+            output: self.output,
+            cache_write_5m: self.cache_write,
+            cache_write_1h: 0,
+            cache_read: self.cached,
+        }
+    }
+
+    /// A key naming this total in event ids.
+    fn key(&self) -> String {
+        let [a, b, c, d, e] = self.fields();
+        format!("{a}.{b}.{c}.{d}.{e}")
+    }
+}
+
+/// What one rollout line turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineOutcome {
+    /// The usage of one request (or turn).
+    Usage(Box<UsageEvent>),
+    /// Nothing to count (metadata, messages, re-emitted totals, `info: null`).
+    NoUsage,
+    /// Not the JSON we expect: skipped and counted.
+    Malformed,
+    /// A count no request can have: skipped and counted.
+    Implausible,
+}
+
+/// Applies one rollout line to `state`, returning what it yields. `line_start` is the line's
+/// byte offset (it names events only where no total exists to name them by).
+pub fn parse_line(
+    bytes: &[u8],
+    line_start: u64,
+    state: &mut RolloutState,
+    fallback_model: &dyn Fn() -> Option<String>,
+) -> LineOutcome {
+    let Ok(line) = serde_json::from_slice::<Value>(bytes) else {
+        return LineOutcome::Malformed;
+    };
+    let Some(kind) = line.get("type").and_then(Value::as_str) else {
+        return LineOutcome::Malformed;
+    };
+    let payload = line.get("payload").unwrap_or(&Value::Null);
+    let timestamp = line
+        .get("timestamp")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let text = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).map(str::to_owned);
+    match kind {
+        "session_meta" => {
+            let Some(id) = text(payload, "id") else {
+                return LineOutcome::Malformed;
+            };
+            if state.file_session.is_none() {
+                state.forked = payload.get("forked_from_id").is_some_and(|v| !v.is_null());
+                state.file_session = Some(id.clone());
+            }
+            state.session = Some(id);
+            if let Some(cwd) = text(payload, "cwd") {
+                state.cwd = Some(cwd);
+            }
+            state.branch = payload.get("git").and_then(|g| text(g, "branch"));
+            LineOutcome::NoUsage
+        }
+        "turn_context" => {
+            if let Some(model) = text(payload, "model").filter(|m| !m.is_empty()) {
+                state.model = Some(model);
+            }
+            if let Some(cwd) = text(payload, "cwd") {
+                state.cwd = Some(cwd);
+            }
+            LineOutcome::NoUsage
+        }
+        "event_msg" => match payload.get("type").and_then(Value::as_str) {
+            Some("token_count") => {
+                token_count(payload, &timestamp, line_start, state, fallback_model)
+            }
+            Some("turn.completed") => match payload.get("usage") {
+                None => LineOutcome::NoUsage,
+                Some(usage) => match Total::from_json(usage) {
+                    None => LineOutcome::Malformed,
+                    Some(turn) => {
+                        let session = state.session.clone().unwrap_or_default();
+                        let sum = state.turn_sums.get(&session).copied().unwrap_or_default();
+                        let sum = sum.plus(&turn);
+                        state.turn_sums.insert(session.clone(), sum);
+                        let id = format!("{session}:turn:{}", sum.key());
+                        event(id, &turn, &timestamp, state, fallback_model)
+                    }
+                },
+            },
+            _ => LineOutcome::NoUsage,
+        },
+        _ => LineOutcome::NoUsage,
+    }
+}
+
+fn token_count(
+    payload: &Value,
+    timestamp: &str,
+    line_start: u64,
+    state: &mut RolloutState,
+    fallback_model: &dyn Fn() -> Option<String>,
+) -> LineOutcome {
+    let info = match payload.get("info") {
+        None | Some(Value::Null) => return LineOutcome::NoUsage,
+        Some(info) => info,
+    };
+    let read = |name: &str| match info.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => Total::from_json(v).map(Some).ok_or(()),
+    };
+    let (Ok(total), Ok(last)) = (read("total_token_usage"), read("last_token_usage")) else {
+        return LineOutcome::Malformed;
+    };
+    let session = state.session.clone().unwrap_or_default();
+    let Some(total) = total else {
+        // No running total: the last request's usage is all there is.
+        return match last {
+            Some(last) if !last.is_zero() => {
+                let id = format!("{session}:line:{line_start}");
+                event(id, &last, timestamp, state, fallback_model)
+            }
+            Some(_) => LineOutcome::NoUsage,
+            None => LineOutcome::Malformed,
+        };
+    };
+    let previous = state.totals.get(&session).copied();
+    state.totals.insert(session.clone(), total);
+    let delta = match previous {
+        Some(previous) if previous == total => return LineOutcome::NoUsage,
+        Some(previous) if total.covers(&previous) => total.minus(&previous),
+        // The total went down (a reset): the last request's usage, then deltas from here.
+        Some(_) => match last {
+            Some(last) => last,
+            None => return LineOutcome::NoUsage,
+        },
+        // A fork starts from its parent's total: that much is the parent's spend.
+        None if state.forked && state.file_session.as_ref() == Some(&session) => {
+            return LineOutcome::NoUsage;
+        }
+        None => total,
+    };
+    if delta.is_zero() {
+        return LineOutcome::NoUsage;
+    }
+    let id = format!("{session}:{}", total.key());
+    event(id, &delta, timestamp, state, fallback_model)
+}
+
+fn event(
+    id: String,
+    usage: &Total,
+    timestamp: &str,
+    state: &RolloutState,
+    fallback_model: &dyn Fn() -> Option<String>,
+) -> LineOutcome {
+    let tokens = usage.tokens();
+    if !tokens.is_plausible_request() {
+        return LineOutcome::Implausible;
+    }
+    let model = state
+        .model
+        .clone()
+        .or_else(fallback_model)
+        .unwrap_or_else(|| UNKNOWN_MODEL.to_owned());
+    LineOutcome::Usage(Box::new(UsageEvent {
+        agent: Agent::new(AGENT),
+        event_id: id,
+        variant: String::new(),
+        repeat: RepeatRule::LargestCopy,
+        session_id: state.session.clone().unwrap_or_default(),
+        model,
+        timestamp: timestamp.to_owned(),
+        tokens,
+        requests: 1,
+        quantity: None,
+        source_cost: None,
+        cwd: state.cwd.clone().unwrap_or_default(),
+        git_branch: state.branch.clone(),
+        sidechain: false,
+        speed: None,
+    }))
+}
+
+/// Lines longer than the tail reader holds are skipped unless they contain this (a usage line
+/// is never that long; one that might be is counted as malformed).
+const USAGE_MARKER: &[u8] = b"token_count";
+
+/// Reads one rollout after its cursor (see [`Source::read`]).
+pub fn read_rollout(
+    file: &DataFile,
+    cursor: Option<&str>,
+    deadline: Option<Instant>,
+    fallback_model: &dyn Fn() -> Option<String>,
+    sink: &mut dyn FnMut(Item) -> ControlFlow<()>,
+) -> io::Result<ReadEnd> {
+    // A cursor this version cannot read costs a re-read, never money.
+    let previous: Option<CodexCursor> = cursor.and_then(|text| serde_json::from_str(text).ok());
+    let options = ReadOptions {
+        deadline,
+        marker: Some(USAGE_MARKER),
+        ..ReadOptions::default()
+    };
+    let mut state = previous
+        .as_ref()
+        .map(|c| c.state.clone())
+        .unwrap_or_default();
+    let mut stats = ReadStats::default();
+    let (new_tail, outcome, start) = tail::read_lines(
+        &file.path,
+        previous.as_ref().map(|c| &c.tail),
+        &options,
+        |line| {
+            if line.start == 0 {
+                // Read from the top: a saved state described content read before.
+                state = RolloutState::default();
+            }
+            let parsed = match line.bytes {
+                LineBytes::Whole(bytes) => {
+                    parse_line(bytes, line.start, &mut state, fallback_model)
+                }
+                LineBytes::Oversize { .. } => LineOutcome::Malformed,
+            };
+            match parsed {
+                LineOutcome::Usage(event) => sink(Item::Event(event)),
+                LineOutcome::NoUsage => ControlFlow::Continue(()),
+                LineOutcome::Malformed => {
+                    stats.malformed += 1;
+                    ControlFlow::Continue(())
+                }
+                LineOutcome::Implausible => {
+                    stats.implausible += 1;
+                    ControlFlow::Continue(())
+                }
+            }
+        },
+    )?;
+    stats.lines = outcome.lines;
+    stats.bytes = outcome.bytes;
+    stats.oversize = outcome.oversize;
+    stats.stopped = outcome.stopped;
+    stats.restarted = start == Start::Restart;
+    stats.up_to_date = start == Start::UpToDate;
+    let new_cursor = CodexCursor {
+        tail: new_tail,
+        state,
+    };
+    let cursor = (!stats.up_to_date && previous.as_ref() != Some(&new_cursor))
+        .then(|| serde_json::to_string(&new_cursor).expect("a cursor serializes"));
+    Ok(ReadEnd { cursor, stats })
+}
