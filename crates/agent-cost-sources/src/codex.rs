@@ -553,3 +553,300 @@ pub fn read_rollout(
         .then(|| serde_json::to_string(&new_cursor).expect("a cursor serializes"));
     Ok(ReadEnd { cursor, stats })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(input: u64, cached: u64, output: u64) -> String {
+        format!(
+            r#"{{"input_tokens":{input},"cached_input_tokens":{cached},"output_tokens":{output},"reasoning_output_tokens":0,"total_tokens":{}}}"#,
+            input + output
+        )
+    }
+
+    fn token_count(total: (u64, u64, u64), last: (u64, u64, u64)) -> String {
+        format!(
+            r#"{{"timestamp":"2026-06-01T10:00:00Z","type":"event_msg","payload":{{"type":"token_count","info":{{"total_token_usage":{},"last_token_usage":{}}}}}}}"#,
+            usage(total.0, total.1, total.2),
+            usage(last.0, last.1, last.2)
+        )
+    }
+
+    const META: &str = r#"{"timestamp":"t","type":"session_meta","payload":{"id":"s1","cwd":"/w","git":{"branch":"dev"}}}"#;
+
+    fn no_model() -> Option<String> {
+        None
+    }
+
+    /// Parses lines in order, returning the events.
+    fn run(lines: &[&str], state: &mut RolloutState) -> Vec<LineOutcome> {
+        lines
+            .iter()
+            .map(|l| parse_line(l.as_bytes(), 0, state, &no_model))
+            .collect()
+    }
+
+    fn event(outcome: &LineOutcome) -> &UsageEvent {
+        match outcome {
+            LineOutcome::Usage(e) => e,
+            other => panic!("not an event: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn deltas_of_the_total_skip_repeats_and_null_info() {
+        let mut state = RolloutState::default();
+        let null =
+            r#"{"timestamp":"t","type":"event_msg","payload":{"type":"token_count","info":null}}"#;
+        let first = token_count((1000, 200, 50), (1000, 200, 50));
+        let second = token_count((2500, 1200, 80), (1500, 1000, 30));
+        let out = run(&[META, null, &first, &first, &second], &mut state);
+        assert_eq!(out[1], LineOutcome::NoUsage);
+        assert_eq!(out[3], LineOutcome::NoUsage);
+        let a = event(&out[2]);
+        assert_eq!(a.agent.as_str(), "codex");
+        assert_eq!(a.model, UNKNOWN_MODEL);
+        assert_eq!(a.session_id, "s1");
+        assert_eq!(a.cwd, "/w");
+        assert_eq!(a.git_branch.as_deref(), Some("dev"));
+        assert_eq!(
+            a.tokens,
+            TokenCounts {
+                input: 800,
+                cache_read: 200,
+                output: 50,
+                ..TokenCounts::default()
+            }
+        );
+        let b = event(&out[4]);
+        assert_eq!(
+            (b.tokens.input, b.tokens.cache_read, b.tokens.output),
+            (500, 1000, 30)
+        );
+        assert_ne!(a.event_id, b.event_id);
+        assert_eq!(state.totals["s1"].input, 2500);
+    }
+
+    #[test]
+    fn a_total_that_goes_down_counts_the_last_usage_then_restarts_deltas() {
+        let mut state = RolloutState::default();
+        let out = run(
+            &[
+                META,
+                &token_count((1000, 0, 10), (1000, 0, 10)),
+                &token_count((300, 100, 5), (300, 100, 5)),
+                &token_count((400, 100, 9), (100, 0, 4)),
+            ],
+            &mut state,
+        );
+        let down = event(&out[2]);
+        assert_eq!((down.tokens.input, down.tokens.cache_read), (200, 100));
+        let after = event(&out[3]);
+        assert_eq!((after.tokens.input, after.tokens.output), (100, 4));
+    }
+
+    #[test]
+    fn without_a_total_the_last_usage_counts() {
+        let mut state = RolloutState::default();
+        let line = format!(
+            r#"{{"timestamp":"t","type":"event_msg","payload":{{"type":"token_count","info":{{"last_token_usage":{}}}}}}}"#,
+            usage(70, 20, 7)
+        );
+        let out = run(&[META, &line], &mut state);
+        assert_eq!(event(&out[1]).tokens.input, 50);
+        assert_eq!(event(&out[1]).event_id, "s1:line:0");
+    }
+
+    #[test]
+    fn cache_writes_of_newer_versions_are_split_from_input() {
+        let mut state = RolloutState::default();
+        let line = r#"{"timestamp":"t","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":1000,"cached_input_tokens":300,"cache_write_input_tokens":200,"output_tokens":10}}}}"#;
+        let out = run(&[META, line], &mut state);
+        assert_eq!(
+            event(&out[1]).tokens,
+            TokenCounts {
+                input: 500,
+                cache_read: 300,
+                cache_write_5m: 200,
+                output: 10,
+                ..TokenCounts::default()
+            }
+        );
+    }
+
+    #[test]
+    fn the_model_comes_from_turn_context_else_the_fallback() {
+        let mut state = RolloutState::default();
+        let line = token_count((10, 0, 1), (10, 0, 1));
+        let configured = || Some("gpt-5-codex".to_owned());
+        parse_line(META.as_bytes(), 0, &mut state, &configured);
+        let out = parse_line(line.as_bytes(), 0, &mut state, &configured);
+        assert_eq!(event(&out).model, "gpt-5-codex");
+        let context = r#"{"timestamp":"t","type":"turn_context","payload":{"model":"gpt-5.1-codex","cwd":"/w/sub"}}"#;
+        parse_line(context.as_bytes(), 0, &mut state, &configured);
+        let line = token_count((20, 0, 2), (10, 0, 1));
+        let out = parse_line(line.as_bytes(), 0, &mut state, &configured);
+        assert_eq!(event(&out).model, "gpt-5.1-codex");
+        assert_eq!(event(&out).cwd, "/w/sub");
+    }
+
+    #[test]
+    fn per_turn_usage_of_codex_0_51_is_summed() {
+        let mut state = RolloutState::default();
+        let turn = |i, c, o| {
+            format!(
+                r#"{{"timestamp":"t","type":"event_msg","payload":{{"type":"turn.completed","usage":{}}}}}"#,
+                usage(i, c, o)
+            )
+        };
+        let no_usage = r#"{"timestamp":"t","type":"event_msg","payload":{"type":"turn.completed","message":"ok"}}"#;
+        let out = run(
+            &[META, &turn(980, 0, 640), no_usage, &turn(1620, 980, 240)],
+            &mut state,
+        );
+        assert_eq!(event(&out[1]).tokens.output, 640);
+        assert_eq!(out[2], LineOutcome::NoUsage);
+        assert_eq!(
+            (event(&out[3]).tokens.input, event(&out[3]).tokens.output),
+            (640, 240)
+        );
+    }
+
+    #[test]
+    fn forks_do_not_count_their_parents_tokens() {
+        // A fork starting from its parent's total counts only what grew after it.
+        let mut state = RolloutState::default();
+        let fork = r#"{"timestamp":"t","type":"session_meta","payload":{"id":"f1","forked_from_id":"s1","cwd":"/w"}}"#;
+        let out = run(
+            &[
+                fork,
+                &token_count((5000, 4000, 100), (1000, 800, 10)),
+                &token_count((5500, 4400, 110), (500, 400, 10)),
+            ],
+            &mut state,
+        );
+        assert_eq!(out[1], LineOutcome::NoUsage);
+        assert_eq!(event(&out[2]).tokens.input, 100);
+        // A fork replaying its parent's lines under the parent's session_meta gives the
+        // parent's event ids.
+        let mut parent = RolloutState::default();
+        let first = token_count((1000, 200, 50), (1000, 200, 50));
+        let parent_id = event(&run(&[META, &first], &mut parent)[1])
+            .event_id
+            .clone();
+        let mut replay = RolloutState::default();
+        let out = run(&[fork, META, &first], &mut replay);
+        assert_eq!(event(&out[2]).event_id, parent_id);
+    }
+
+    #[test]
+    fn what_cannot_be_read_is_counted_never_a_panic() {
+        let mut state = RolloutState::default();
+        for line in [
+            "not json",
+            "{}",
+            r#"{"type":"session_meta","payload":{}}"#,
+            r#"{"type":"event_msg","payload":{"type":"token_count","info":{"prompt":1,"completion":2}}}"#,
+            r#"{"type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":-1}}}}"#,
+            r#"{"type":"event_msg","payload":{"type":"turn.completed","usage":{"input_tokens":"x"}}}"#,
+        ] {
+            assert_eq!(
+                parse_line(line.as_bytes(), 0, &mut state, &no_model),
+                LineOutcome::Malformed,
+                "{line}"
+            );
+        }
+        let huge = token_count((u64::MAX / 2, 0, 1), (1, 0, 1));
+        assert_eq!(
+            parse_line(huge.as_bytes(), 0, &mut state, &no_model),
+            LineOutcome::Implausible
+        );
+    }
+
+    fn read(path: &Path, cursor: Option<&str>) -> (Vec<UsageEvent>, ReadEnd) {
+        let file = DataFile {
+            path: path.to_path_buf(),
+            modified: std::time::UNIX_EPOCH,
+            subagent: false,
+            stamp: None,
+        };
+        let mut events = Vec::new();
+        let end = read_rollout(&file, cursor, None, &no_model, &mut |item| {
+            if let Item::Event(e) = item {
+                events.push(*e);
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        (events, end)
+    }
+
+    #[test]
+    fn the_cursor_keeps_the_totals_and_waits_for_a_whole_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rollout-x.jsonl");
+        let first = token_count((1000, 0, 10), (1000, 0, 10));
+        let second = token_count((1500, 400, 30), (500, 400, 20));
+        let (cut, rest) = second.split_at(40);
+        std::fs::write(&path, format!("{META}\n{first}\n{cut}")).unwrap();
+        let (events, end) = read(&path, None);
+        assert_eq!(events.len(), 1);
+        let cursor = end.cursor.unwrap();
+        let saved: CodexCursor = serde_json::from_str(&cursor).unwrap();
+        assert_eq!(saved.state.totals["s1"].input, 1000);
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        std::io::Write::write_all(&mut file, format!("{rest}\n").as_bytes()).unwrap();
+        let (events, end) = read(&path, Some(&cursor));
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            (events[0].tokens.input, events[0].tokens.cache_read),
+            (100, 400)
+        );
+        assert!(!end.stats.restarted);
+        // Read from the top without a cursor, the same events come out with the same ids.
+        let (all, _) = read(&path, None);
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[1].event_id, events[0].event_id);
+    }
+
+    #[test]
+    fn archived_copies_of_live_rollouts_are_found_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = dir.path().join("sessions/2026/06/01");
+        let archive = dir.path().join("archived_sessions");
+        std::fs::create_dir_all(&day).unwrap();
+        std::fs::create_dir_all(&archive).unwrap();
+        for place in [&day, &archive] {
+            std::fs::write(place.join("rollout-a.jsonl"), META).unwrap();
+        }
+        std::fs::write(archive.join("rollout-b.jsonl"), META).unwrap();
+        std::fs::write(day.join("notes.jsonl"), META).unwrap();
+        let found = find_rollouts(dir.path());
+        let mut paths: Vec<_> = found.files.iter().map(|f| f.path.clone()).collect();
+        paths.sort();
+        assert_eq!(
+            paths,
+            vec![archive.join("rollout-b.jsonl"), day.join("rollout-a.jsonl")]
+        );
+        assert!(find_rollouts(&dir.path().join("missing")).files.is_empty());
+    }
+
+    #[test]
+    fn the_configured_model_is_read_from_config_toml() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = CodexSource::new(dir.path().to_path_buf());
+        assert_eq!(source.configured_model(), None);
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "model = \"gpt-5\"\n[x]\ny = 1\n",
+        )
+        .unwrap();
+        assert_eq!(source.configured_model().as_deref(), Some("gpt-5"));
+        std::fs::write(dir.path().join("config.toml"), "model = [").unwrap();
+        assert_eq!(source.configured_model(), None);
+    }
+}
