@@ -143,16 +143,26 @@ impl Source for CodexSource {
         let Some(stamp) = file.stamp else {
             return false;
         };
-        match serde_json::from_str::<CodexCursor>(cursor) {
-            Ok(cursor) => tail::unchanged(
-                stamp.len,
-                stamp.mtime_ns,
-                stamp.ctime_ns,
-                stamp.inode,
-                &cursor.tail,
-            ),
-            Err(_) => false,
-        }
+        let tail = match quick_tail_stamp(cursor) {
+            Some((size, mtime_ns, ctime_ns, inode)) => Cursor {
+                size,
+                mtime_ns,
+                ctime_ns,
+                inode,
+                ..Cursor::default()
+            },
+            None => match serde_json::from_str::<CodexCursor>(cursor) {
+                Ok(cursor) => cursor.tail,
+                Err(_) => return false,
+            },
+        };
+        tail::unchanged(
+            stamp.len,
+            stamp.mtime_ns,
+            stamp.ctime_ns,
+            stamp.inode,
+            &tail,
+        )
     }
 
     fn read(
@@ -162,8 +172,19 @@ impl Source for CodexSource {
         deadline: Option<Instant>,
         sink: &mut dyn FnMut(Item) -> ControlFlow<()>,
     ) -> io::Result<ReadEnd> {
-        read_rollout(file, cursor, deadline, &|| self.configured_model(), sink)
+        // config.toml is read at most once per file, and only when a line names no model.
+        let configured = std::cell::OnceCell::new();
+        let fallback = || configured.get_or_init(|| self.configured_model()).clone();
+        read_rollout(file, cursor, deadline, &fallback, sink)
     }
+}
+
+/// The stamp of a cursor's `tail` read without parsing the state after it, when the cursor is
+/// exactly as this version writes it (`tail` first, without `pending`); `None` otherwise.
+fn quick_tail_stamp(text: &str) -> Option<(u64, i128, i128, u64)> {
+    let rest = text.strip_prefix("{\"tail\":")?;
+    let end = rest.find('}')?;
+    tail::stamp_of_cursor(&rest[..=end])
 }
 
 /// A Codex cursor: where the tail reader stopped, and what the lines before it said.
@@ -811,6 +832,44 @@ mod tests {
         let (all, _) = read(&path, None);
         assert_eq!(all.len(), 2);
         assert_eq!(all[1].event_id, events[0].event_id);
+    }
+
+    #[test]
+    fn an_unchanged_file_is_told_from_its_cursor_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rollout-x.jsonl");
+        let line = token_count((10, 0, 1), (10, 0, 1));
+        std::fs::write(&path, format!("{META}\n{line}\n")).unwrap();
+        let (_, end) = read(&path, None);
+        let cursor = end.cursor.unwrap();
+        let parsed: CodexCursor = serde_json::from_str(&cursor).unwrap();
+        let quick = quick_tail_stamp(&cursor).expect("the written form is read quickly");
+        assert_eq!(
+            quick,
+            (
+                parsed.tail.size,
+                parsed.tail.mtime_ns,
+                parsed.tail.ctime_ns,
+                parsed.tail.inode
+            )
+        );
+        let meta = std::fs::metadata(&path).unwrap();
+        let file = DataFile {
+            path: path.clone(),
+            modified: std::time::UNIX_EPOCH,
+            subagent: false,
+            stamp: Some(FileStamp::of(&meta)),
+        };
+        let source = CodexSource::new(dir.path().to_path_buf());
+        assert!(source.unchanged(&file, &cursor));
+        assert!(!source.unchanged(&file, "not a cursor"));
+        std::fs::write(&path, format!("{META}\n{line}\n{line}\n")).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        let file = DataFile {
+            stamp: Some(FileStamp::of(&meta)),
+            ..file
+        };
+        assert!(!source.unchanged(&file, &cursor));
     }
 
     #[test]
