@@ -169,3 +169,22 @@ fn one_commit_carries_claude_code_and_codex_spend() {
     let claude = models.iter().find(|m| m["agent"] == "claude-code").unwrap();
     assert_eq!(micros(&claude["cost_usd"]), 15_300);
 }
+
+#[test]
+fn a_rollout_without_any_model_is_counted_unpriced() {
+    let env = TestEnv::new();
+    let repo = env.repo("alpha");
+    // codex-c names no model, and there is no config.toml.
+    env.install_codex_fixture(
+        "rollout-2026-06-01T13-00-00-codex-c.jsonl",
+        "sessions/2026/06/01/rollout-2026-06-01T13-00-00-codex-c.jsonl",
+        &[("@REPO_A@", repo.as_path())],
+    );
+    let status = env.agent_cost_json(&repo, &["status"]);
+    let pending = &status["pending"];
+    let unknown = model(pending, "unknown");
+    assert_eq!(unknown["agent"], "codex");
+    assert_eq!(tokens(unknown), [1, 2000, 100, 0, 0]);
+    assert!(unknown["cost_usd"].is_null(), "{status:#}");
+    assert_eq!(pending["incomplete"], true);
+}
