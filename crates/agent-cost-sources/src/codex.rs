@@ -531,14 +531,19 @@ pub fn read_rollout(
         .map(|c| c.state.clone())
         .unwrap_or_default();
     let mut stats = ReadStats::default();
+    // A read that continues starts at or after the saved offset; one that starts before it
+    // (or at 0) is a read from the top.
+    let resume_at = previous.as_ref().map_or(0, |c| c.tail.offset);
+    let mut reset = false;
     let (new_tail, outcome, start) = tail::read_lines(
         &file.path,
         previous.as_ref().map(|c| &c.tail),
         &options,
         |line| {
-            if line.start == 0 {
+            if !reset && (line.start == 0 || line.start < resume_at) {
                 // Read from the top: a saved state described content read before.
                 state = RolloutState::default();
+                reset = true;
             }
             let parsed = match line.bytes {
                 LineBytes::Whole(bytes) => {
@@ -560,6 +565,11 @@ pub fn read_rollout(
             }
         },
     )?;
+    if start == Start::Restart && !reset {
+        // Read from the top without a line handed out (all skipped): nothing of the old state
+        // describes the new content.
+        state = RolloutState::default();
+    }
     stats.lines = outcome.lines;
     stats.bytes = outcome.bytes;
     stats.oversize = outcome.oversize;
@@ -870,6 +880,24 @@ mod tests {
             ..file
         };
         assert!(!source.unchanged(&file, &cursor));
+    }
+
+    #[test]
+    fn a_rewritten_rollout_is_read_from_the_top_with_fresh_totals() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rollout-x.jsonl");
+        let big = token_count((9000, 0, 90), (9000, 0, 90));
+        std::fs::write(&path, format!("{META}\n{big}\n")).unwrap();
+        let (_, end) = read(&path, None);
+        let cursor = end.cursor.unwrap();
+        // Replaced by a shorter file with a smaller total: counted from zero, not as a total
+        // that went down from the old one.
+        let small = token_count((100, 0, 1), (60, 0, 1));
+        std::fs::write(&path, format!("{META}\n{small}\n")).unwrap();
+        let (events, end) = read(&path, Some(&cursor));
+        assert!(end.stats.restarted);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].tokens.input, 100);
     }
 
     #[test]
