@@ -901,6 +901,60 @@ mod tests {
     }
 
     #[test]
+    fn reads_stopped_after_every_event_add_up_to_one_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rollout-x.jsonl");
+        let mut text = format!("{META}\n");
+        for (i, total) in [
+            (100, 0, 1),
+            (100, 0, 1),
+            (250, 50, 3),
+            (40, 0, 1),
+            (90, 10, 2),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            text.push_str(&token_count(total, (40 + i as u64, 0, 1)));
+            text.push('\n');
+        }
+        std::fs::write(&path, text).unwrap();
+        let (whole, _) = read(&path, None);
+        let file = DataFile {
+            path: path.clone(),
+            modified: std::time::UNIX_EPOCH,
+            subagent: false,
+            stamp: None,
+        };
+        let (mut pieces, mut cursor, mut reads) = (Vec::new(), None::<String>, 0);
+        loop {
+            let end = read_rollout(
+                &file,
+                cursor.as_deref(),
+                None,
+                &no_model,
+                &mut |item| match item {
+                    // The caller stops the read after each event.
+                    Item::Event(e) => {
+                        pieces.push(*e);
+                        ControlFlow::Break(())
+                    }
+                    Item::Checkpoint(_) => ControlFlow::Continue(()),
+                },
+            )
+            .unwrap();
+            reads += 1;
+            match end.cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert!(reads > 3, "{reads}");
+        assert_eq!(whole.len(), 4);
+        assert_eq!(pieces, whole);
+    }
+
+    #[test]
     fn archived_copies_of_live_rollouts_are_found_once() {
         let dir = tempfile::tempdir().unwrap();
         let day = dir.path().join("sessions/2026/06/01");
