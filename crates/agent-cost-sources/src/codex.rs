@@ -50,14 +50,23 @@ impl CodexSource {
         CodexSource { home }
     }
 
-    /// `model` from `$CODEX_HOME/config.toml`, if the file exists and names one.
+    /// The model `$CODEX_HOME/config.toml` names, if the file exists and names one: the
+    /// `model` of the profile chosen by `profile`, else the top-level `model`.
     fn configured_model(&self) -> Option<String> {
         let text = std::fs::read_to_string(self.home.join("config.toml")).ok()?;
         let table: toml::Table = text.parse().ok()?;
-        match table.get("model")? {
-            toml::Value::String(model) if !model.trim().is_empty() => Some(model.trim().into()),
+        let model_of = |table: &toml::Table| match table.get("model") {
+            Some(toml::Value::String(model)) if !model.trim().is_empty() => {
+                Some(model.trim().to_owned())
+            }
             _ => None,
-        }
+        };
+        let profile = table
+            .get("profile")
+            .and_then(toml::Value::as_str)
+            .and_then(|name| table.get("profiles")?.get(name)?.as_table())
+            .and_then(model_of);
+        profile.or_else(|| model_of(&table))
     }
 }
 
@@ -984,6 +993,18 @@ mod tests {
         std::fs::write(
             dir.path().join("config.toml"),
             "model = \"gpt-5\"\n[x]\ny = 1\n",
+        )
+        .unwrap();
+        assert_eq!(source.configured_model().as_deref(), Some("gpt-5"));
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "model = \"gpt-5\"\nprofile = \"fast\"\n[profiles.fast]\nmodel = \"gpt-5-mini\"\n",
+        )
+        .unwrap();
+        assert_eq!(source.configured_model().as_deref(), Some("gpt-5-mini"));
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "model = \"gpt-5\"\nprofile = \"none\"\n",
         )
         .unwrap();
         assert_eq!(source.configured_model().as_deref(), Some("gpt-5"));
