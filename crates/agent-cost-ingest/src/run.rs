@@ -18,6 +18,7 @@ use std::time::Instant;
 use agent_cost_events::{RepeatRule, UsageEvent};
 use agent_cost_paths::Locations;
 use agent_cost_sources::claude::ClaudeSource;
+use agent_cost_sources::codex::CodexSource;
 use agent_cost_sources::{DataFile, Item, ReadEnd, Scope, Source};
 use agent_cost_store::{Recorded, Store, StoreError};
 use serde::Serialize;
@@ -31,9 +32,13 @@ const SEND_EVERY: usize = 512;
 
 /// Every source agent-cost reads, configured from `locations`.
 pub fn sources(locations: &Locations) -> Vec<Box<dyn Source>> {
-    vec![Box::new(ClaudeSource::new(
+    let mut sources: Vec<Box<dyn Source>> = vec![Box::new(ClaudeSource::new(
         locations.claude_projects.clone(),
-    ))]
+    ))];
+    if let Some(home) = &locations.codex_home {
+        sources.push(Box::new(CodexSource::new(home.clone())));
+    }
+    sources
 }
 
 /// Limits of one run.

@@ -10,7 +10,7 @@ pub mod env_vars {
     pub const AGENT_COST_HOME: &str = "AGENT_COST_HOME";
     /// Claude Code config dirs, comma separated, each holding `projects/` (or being it).
     pub const CLAUDE_CONFIG_DIR: &str = "CLAUDE_CONFIG_DIR";
-    /// Codex CLI home (reserved for the Codex source).
+    /// Codex CLI home (`sessions/`, `archived_sessions/`, `config.toml`); default `~/.codex`.
     pub const CODEX_HOME: &str = "CODEX_HOME";
     /// Gemini CLI home (reserved for the Gemini source).
     pub const GEMINI_CLI_HOME: &str = "GEMINI_CLI_HOME";
@@ -46,6 +46,8 @@ pub struct Locations {
     pub state_dir: PathBuf,
     /// Claude Code `projects/` directories to scan, in order, existing or not.
     pub claude_projects: Vec<PathBuf>,
+    /// The Codex CLI home (`$CODEX_HOME`, else `~/.codex`), existing or not.
+    pub codex_home: Option<PathBuf>,
 }
 
 impl Locations {
@@ -88,9 +90,13 @@ impl Locations {
                 })
                 .collect(),
         };
+        let codex_home = lookup(env_vars::CODEX_HOME)
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".codex")));
         Ok(Locations {
             state_dir,
             claude_projects,
+            codex_home,
         })
     }
 
@@ -152,5 +158,13 @@ mod tests {
             l.claude_projects,
             vec![PathBuf::from("/c1/projects"), PathBuf::from("/c2/projects")]
         );
+    }
+
+    #[test]
+    fn codex_home_is_the_variable_else_dot_codex() {
+        let l = locate(&[("HOME", "/h")]);
+        assert_eq!(l.codex_home, Some(PathBuf::from("/h/.codex")));
+        let l = locate(&[("HOME", "/h"), ("CODEX_HOME", "/c")]);
+        assert_eq!(l.codex_home, Some(PathBuf::from("/c")));
     }
 }

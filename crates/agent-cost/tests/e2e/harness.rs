@@ -16,6 +16,8 @@ pub struct TestEnv {
     pub root: PathBuf,
     pub claude: PathBuf,
     pub state: PathBuf,
+    /// The Codex CLI home (`CODEX_HOME`).
+    pub codex: PathBuf,
 }
 
 /// Output of a command that succeeded.
@@ -28,13 +30,14 @@ impl TestEnv {
     pub fn new() -> TestEnv {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().canonicalize().unwrap();
-        for dir in ["home", "claude/projects", "state"] {
+        for dir in ["home", "claude/projects", "state", "codex"] {
             std::fs::create_dir_all(root.join(dir)).unwrap();
         }
         std::fs::write(root.join("gitconfig"), "[init]\n\tdefaultBranch = main\n").unwrap();
         TestEnv {
             claude: root.join("claude"),
             state: root.join("state"),
+            codex: root.join("codex"),
             root,
             _tmp: tmp,
         }
@@ -60,6 +63,7 @@ impl TestEnv {
             .env("HOME", self.root.join("home"))
             .env("AGENT_COST_HOME", &self.state)
             .env("CLAUDE_CONFIG_DIR", &self.claude)
+            .env("CODEX_HOME", &self.codex)
             .env("GIT_CONFIG_GLOBAL", self.root.join("gitconfig"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_AUTHOR_NAME", "Test Author")
@@ -181,6 +185,21 @@ impl TestEnv {
         }
         std::fs::create_dir_all(target.parent().unwrap()).unwrap();
         append(target, &text);
+    }
+
+    /// Copies a Codex fixture rollout to `relative` under `CODEX_HOME`, replacing path
+    /// placeholders.
+    pub fn install_codex_fixture(&self, fixture: &str, relative: &str, places: &[(&str, &Path)]) {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/codex")
+            .join(fixture);
+        let mut text = std::fs::read_to_string(&source).unwrap();
+        for (placeholder, path) in places {
+            text = text.replace(placeholder, &path.display().to_string());
+        }
+        let target = self.codex.join(relative);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        append(&target, &text);
     }
 
     /// Appends assistant lines to a session transcript for `cwd`.

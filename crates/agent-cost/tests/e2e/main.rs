@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod codex;
 mod commits;
 mod contract;
 mod doctor;
