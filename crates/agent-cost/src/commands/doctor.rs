@@ -287,24 +287,19 @@ fn state_findings(worktree: &Worktree) -> Result<Vec<Finding>, CommandError> {
             "see the message; AGENT_COST_HOME moves the state directory",
         )),
     }
+    let mut logs_found = 0;
     for source in sources(&locations) {
         let all = source.discover(&Scope::All);
         let here = source.discover(&Scope::Worktree(worktree.workdir.clone()));
-        let found = format!(
-            "{} transcripts, {} of sessions started in this worktree",
-            all.files.len(),
-            here.files.len()
-        );
-        findings.push(if all.files.is_empty() {
-            warning(
-                format!("{} logs", source.name()),
-                found,
-                "none yet: agent-cost finds them once the agent has run (CLAUDE_CONFIG_DIR \
-                 moves Claude Code's)",
-            )
-        } else {
-            ok(format!("{} logs", source.name()), found)
-        });
+        logs_found += all.files.len();
+        findings.push(ok(
+            format!("{} logs", source.name()),
+            format!(
+                "{} transcripts, {} of sessions started in this worktree",
+                all.files.len(),
+                here.files.len()
+            ),
+        ));
         for entry in all.unreadable {
             findings.push(warning(
                 format!("{} logs", source.name()),
@@ -312,6 +307,14 @@ fn state_findings(worktree: &Worktree) -> Result<Vec<Finding>, CommandError> {
                 "check the permissions of that entry",
             ));
         }
+    }
+    if logs_found == 0 {
+        findings.push(warning(
+            "agent logs",
+            "none found for any agent",
+            "agent-cost finds them once an agent has run (CLAUDE_CONFIG_DIR and CODEX_HOME \
+             move Claude Code's and Codex's)",
+        ));
     }
     Ok(findings)
 }
