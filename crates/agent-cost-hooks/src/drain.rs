@@ -4,8 +4,10 @@
 //! group is priced at one tier: the long-context tier applies to a group whose every request
 //! exceeded its threshold. Models are named as the price list names them (dated names become
 //! undated). A model the price list does not know is priced from the cost its source reported
-//! when every charge carried one, and is otherwise written as unpriced. Amounts in other units
-//! (premium requests, credits) travel as the model line's quantities, never as dollars.
+//! when every charge carried one, and is otherwise written as unpriced; a group without tokens
+//! (manual entries) whose every charge carried a cost is priced at that cost, whatever its
+//! model. Amounts in other units (premium requests, credits) travel as the model line's
+//! quantities, never as dollars.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -41,15 +43,16 @@ pub fn summarize<'a>(
                     book.lookup_with_speed(&group.model, speed),
                 )
             });
+        let all_source_cost = group.charges > 0 && group.charges_with_source_cost == group.charges;
         let cost = match priced {
+            // Spend without tokens (a manual entry naming a priced model) costs what was given.
+            Some(_) if group.tokens.is_zero() && all_source_cost => Some(group.source_cost),
             Some(priced) => Some(
                 priced
                     .prices
                     .cost_of_sum(&group.tokens, group.min_prompt_tokens),
             ),
-            None if group.charges > 0 && group.charges_with_source_cost == group.charges => {
-                Some(group.source_cost)
-            }
+            None if all_source_cost => Some(group.source_cost),
             None => None,
         };
         let mut line = ModelLine::from_tokens(
@@ -124,5 +127,32 @@ mod tests {
         let sonnet = 1_000 * 3 + 100 * 15;
         let gpt5 = (1_000 * 125 + 100 * 1_000) / 100;
         assert_eq!(parsed.usd(), Money::from_micros(sonnet + gpt5));
+    }
+
+    #[test]
+    fn spend_without_tokens_costs_what_its_source_gave_even_for_a_priced_model() {
+        let book = PriceBook::builtin();
+        let manual = PendingGroup {
+            agent: "kiro".to_string(),
+            model: "claude-sonnet-4-5".to_string(),
+            unit: Some("credits".to_string()),
+            quantity: 1_260_000,
+            source_cost: Money::from_micros(50_400),
+            charges: 1,
+            charges_with_source_cost: 1,
+            ..PendingGroup::default()
+        };
+        let summary = summarize([&manual], &book);
+        assert_eq!(summary.models[0].cost, Some(Money::from_micros(50_400)));
+        // With tokens, the price list prices them and the given cost is ignored.
+        let with_tokens = PendingGroup {
+            tokens: TokenCounts {
+                output: 1_000,
+                ..TokenCounts::default()
+            },
+            ..manual
+        };
+        let summary = summarize([&with_tokens], &book);
+        assert_eq!(summary.models[0].cost, Some(Money::from_micros(15_000)));
     }
 }

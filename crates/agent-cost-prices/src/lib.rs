@@ -19,6 +19,7 @@
 //! the override file format.
 
 mod book;
+mod credits;
 mod names;
 mod overrides;
 mod prices;
@@ -27,6 +28,7 @@ mod snapshot;
 mod table;
 
 pub use book::{PriceBook, PriceSource, PricedModel};
+pub use credits::{CreditRate, DEFAULT_USD_PER_CREDIT};
 pub use overrides::{PriceError, PriceOverrides};
 pub use prices::{
     LONG_CONTEXT_THRESHOLD, LongContextTier, ModelPrices, TierPrices, cost,

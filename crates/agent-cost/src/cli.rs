@@ -29,6 +29,7 @@ pub struct Cli {
 enum Command {
     InstallHooks(commands::install_hooks::InstallHooksArgs),
     Ingest(commands::ingest::IngestArgs),
+    Log(commands::log::LogArgs),
     Status(commands::status::StatusArgs),
     Doctor(commands::doctor::DoctorArgs),
     #[command(subcommand)]
@@ -49,6 +50,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::InstallHooks(args) => commands::install_hooks::run(args),
         Command::Ingest(args) => commands::ingest::run(args),
+        Command::Log(args) => commands::log::run(args),
         Command::Status(args) => commands::status::run(args),
         Command::Doctor(args) => commands::doctor::run(args),
         Command::Trailers(command) => commands::trailers::run(command),

@@ -5,6 +5,7 @@ pub mod doctor;
 pub mod hook;
 pub mod ingest;
 pub mod install_hooks;
+pub mod log;
 pub mod status;
 pub mod trailers;
 
