@@ -12,6 +12,7 @@ mod ingest;
 mod install;
 mod ledger;
 mod managers;
+mod manual;
 mod output_errors;
 mod pricing;
 mod robustness;
