@@ -40,7 +40,7 @@ pub struct LogArgs {
     /// The unit of the amount.
     #[arg(long, value_enum, default_value_t = AmountUnit::Usd)]
     unit: AmountUnit,
-    /// The model, if known (default: manual).
+    /// The model, if known.
     #[arg(long, default_value = "manual")]
     model: String,
     /// How long the work took, in seconds.
