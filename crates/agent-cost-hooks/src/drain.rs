@@ -7,7 +7,8 @@
 //! when every charge carried one, and is otherwise written as unpriced; a group without tokens
 //! (manual entries) whose every charge carried a cost is priced at that cost, whatever its
 //! model. Amounts in other units (premium requests, credits) travel as the model line's
-//! quantities, never as dollars.
+//! quantities, never as dollars; a quantity in USD (a manual entry in USD, kept in a group of
+//! its own) is not written, its cost being the group's.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -62,7 +63,12 @@ pub fn summarize<'a>(
             &group.tokens,
             cost,
         );
-        if let Some(unit) = &group.unit {
+        // A quantity in USD is the group's cost already (manual entries in USD).
+        if let Some(unit) = group
+            .unit
+            .as_ref()
+            .filter(|u| !u.eq_ignore_ascii_case("USD"))
+        {
             // Quantities are kept in millionths of their unit.
             line = line.with_quantity(Money::from_micros(group.quantity), unit.as_str());
         }

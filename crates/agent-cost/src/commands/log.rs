@@ -127,7 +127,19 @@ pub fn run(args: LogArgs) -> CommandResult {
     let model = name(&args.model, "--model")?;
     let locations = super::locations()?;
     let (unit, quantity, cost, rate) = match args.unit {
-        AmountUnit::Usd => ("USD", None, Money::from_micros(micros), None),
+        // The amount in USD is also a quantity in USD: that keeps the entry in a group of its
+        // own, apart from the requests of the same agent and model read from logs (whose
+        // tokens price the group, which would drop the entry's cost). The drain writes no
+        // quantity in USD.
+        AmountUnit::Usd => (
+            "USD",
+            Some(Quantity {
+                unit: Unit::new("USD"),
+                micros,
+            }),
+            Money::from_micros(micros),
+            None,
+        ),
         AmountUnit::Credits => {
             let rate = credit_rate(&locations.config_file(), Some(&worktree.workdir))
                 .map_err(|e| CommandError::from_error(&e))?;

@@ -260,3 +260,41 @@ fn mistakes_are_refused_with_what_to_do() {
     commit(&env, &repo, "a.txt", "Nothing pending");
     assert_eq!(ai_trailers(&env, &repo, "HEAD"), Vec::<String>::new());
 }
+
+#[test]
+fn a_usd_entry_for_a_model_read_from_logs_adds_to_it() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    // 1,000 in × $3/M + 2,000 out × $15/M = 33,000 µ$, plus 2 USD by hand.
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 1_000, 2_000)]);
+    env.agent_cost(
+        &repo,
+        &[
+            "log",
+            "2",
+            "--agent",
+            "claude-code",
+            "--model",
+            // The model exactly as the log names it.
+            "claude-sonnet-4-5-20250929",
+        ],
+    );
+    commit(&env, &repo, "a.txt", "Both");
+    let lines = ai_trailers(&env, &repo, "HEAD");
+    for expected in [
+        "AI-Agent: claude-code sessions=2 cost=2.033000",
+        "AI-Model: claude-sonnet-4-5 agent=claude-code cost=2.033000",
+        "AI-Tokens: req=1 in=1000 out=2000 cw=0 cr=0",
+        "AI-Cost-Estimate: 2.033000 USD",
+    ] {
+        assert!(
+            lines.contains(&expected.to_string()),
+            "{expected}: {lines:?}"
+        );
+    }
+    assert!(
+        !lines.iter().any(|l| l.starts_with("AI-Quantity:")),
+        "{lines:?}"
+    );
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 2_033_000);
+}
