@@ -2,15 +2,15 @@
 //! without opening the repository or the ledger.
 //!
 //! `prepare-commit-msg` writes it when a run found nothing pending and nothing outstanding for
-//! the worktree, and neither that worktree's change counter nor its transcripts changed while
-//! it ran. The file holds a fingerprint of both: `<git-dir>/agent-cost-changes`, which the ledger
-//! grows by a byte after every transaction that changed this worktree's pending spend or its
-//! repository's tracking, whichever process made it, and every transcript the hook would read
-//! (path and stamp). The next run that finds the same fingerprint has nothing to do either: no
-//! new log line can be pending, and nothing was charged to this worktree since. Anything else
-//! (a new line, a new session, a charge to this worktree, a file that cannot be looked at) makes
-//! the fingerprints differ, and the hook does its whole work. A lost or stale file costs only
-//! that.
+//! the worktree. It holds a fingerprint, taken before that run began, of
+//! `<git-dir>/agent-cost-changes` (which the ledger grows by a byte after every transaction that
+//! changed this worktree's pending spend or its repository's tracking, whichever process made
+//! it) and of every transcript the hook would read (path and stamp). The next run that finds the
+//! same fingerprint has nothing to do either: no new log line can be pending, and nothing was
+//! charged to this worktree since. Anything that changed after the fingerprint was taken, during
+//! that run included (a new line, a new session, a charge to this worktree, a file that cannot be
+//! looked at), makes the fingerprints differ, and the hook does its whole work. A lost or stale
+//! file costs only that.
 
 use std::path::{Path, PathBuf};
 

@@ -85,7 +85,9 @@ pub fn write_drain(
         // prepare-commit-msg did everything and nobody changed the message since.
         return Ok(Vec::new());
     }
-    let fingerprint = is_plain(writer, &message, &worktree)
+    // `--amend -m` / `-F`: git says `message`, but HEAD's block is being replaced with it.
+    let amending = writer == Writer::Prepare(Some("message")) && invocation::is_amend();
+    let fingerprint = (!amending && is_plain(writer, &message, &worktree))
         .then(|| quiet::fingerprint(&run.locations, &worktree))
         .flatten();
     if let Some(fingerprint) = &fingerprint
@@ -94,16 +96,14 @@ pub fn write_drain(
         marker::remember_prepared(&worktree.git_dir, &message);
         return Ok(Vec::new());
     }
-    let outcome = write_drain_in(run, message_file, message, writer, &worktree)?;
+    let outcome = write_drain_in(run, message_file, message, writer, amending, &worktree)?;
     if let Writer::Prepare(_) = writer {
         marker::remember_prepared(&worktree.git_dir, &outcome.message);
     }
+    // The fingerprint taken before the run: anything that changed since, during the run
+    // included, makes the next run's fingerprint differ.
     match fingerprint {
-        Some(before)
-            if outcome.quiet
-                && outcome.warnings.is_empty()
-                && quiet::fingerprint(&run.locations, &worktree).as_ref() == Some(&before) =>
-        {
+        Some(before) if outcome.quiet && outcome.warnings.is_empty() => {
             quiet::remember(&worktree.git_dir, &before);
         }
         _ => quiet::forget(&worktree.git_dir),
@@ -111,15 +111,14 @@ pub fn write_drain(
     Ok(outcome.warnings)
 }
 
-/// A `-m` / `-F` commit that carries nothing from elsewhere: not an amend, not after
-/// `merge --squash`, not inside a rebase, and no block of ours in the message yet. Only such a
-/// commit may take the short way of [`quiet`].
+/// A `-m` / `-F` commit (not an amend: the caller checks) that carries nothing from elsewhere:
+/// not after `merge --squash`, not inside a rebase, and no block of ours in the message yet.
+/// Only such a commit may take the short way of [`quiet`].
 fn is_plain(writer: Writer, message: &str, worktree: &Worktree) -> bool {
     writer == Writer::Prepare(Some("message"))
         && !message.to_ascii_lowercase().contains("ai-cost-id")
         && !worktree.git_dir.join("SQUASH_MSG").exists()
         && !worktree.git_dir.join("rebase-merge").exists()
-        && !invocation::is_amend()
 }
 
 /// What [`write_drain_in`] did.
@@ -137,6 +136,7 @@ fn write_drain_in(
     message_file: &Path,
     message: String,
     writer: Writer,
+    amending: bool,
     worktree: &Worktree,
 ) -> Result<Outcome, HookError> {
     let mut warnings = Vec::new();
@@ -217,8 +217,6 @@ fn write_drain_in(
         .as_ref()
         .map(|h| folded_messages(&worktree.git_dir, h))
         .unwrap_or_default();
-    // `--amend -m` / `-F`: git says `message`, but HEAD's block is being replaced with it.
-    let amending = writer == Writer::Prepare(Some("message")) && invocation::is_amend();
     if writer == Writer::Prepare(Some("message")) {
         // `merge --squash` then `-m` / `-F`: git leaves out SQUASH_MSG, and with it the
         // squashed commits' blocks.

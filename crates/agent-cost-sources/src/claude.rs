@@ -203,29 +203,14 @@ impl Source for ClaudeSource {
     }
 
     fn unchanged(&self, file: &DataFile, cursor: &str) -> bool {
-        let Some(stamp) = file.stamp else {
-            return false;
-        };
-        let cursor = match tail::stamp_of_cursor(cursor) {
-            Some((size, mtime_ns, ctime_ns, inode)) => Cursor {
-                size,
-                mtime_ns,
-                ctime_ns,
-                inode,
-                ..Cursor::default()
-            },
-            None => match serde_json::from_str::<Cursor>(cursor) {
-                Ok(cursor) => cursor,
-                Err(_) => return false,
-            },
-        };
-        tail::unchanged(
-            stamp.len,
-            stamp.mtime_ns,
-            stamp.ctime_ns,
-            stamp.inode,
-            &cursor,
-        )
+        file.stamp.is_some_and(|stamp| {
+            tail::cursor_unchanged(
+                &stamp,
+                cursor,
+                |text| Some(text),
+                |text| serde_json::from_str::<Cursor>(text).ok(),
+            )
+        })
     }
 
     fn read(

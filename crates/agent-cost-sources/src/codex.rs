@@ -149,29 +149,13 @@ impl Source for CodexSource {
     }
 
     fn unchanged(&self, file: &DataFile, cursor: &str) -> bool {
-        let Some(stamp) = file.stamp else {
-            return false;
-        };
-        let tail = match quick_tail_stamp(cursor) {
-            Some((size, mtime_ns, ctime_ns, inode)) => Cursor {
-                size,
-                mtime_ns,
-                ctime_ns,
-                inode,
-                ..Cursor::default()
-            },
-            None => match serde_json::from_str::<CodexCursor>(cursor) {
-                Ok(cursor) => cursor.tail,
-                Err(_) => return false,
-            },
-        };
-        tail::unchanged(
-            stamp.len,
-            stamp.mtime_ns,
-            stamp.ctime_ns,
-            stamp.inode,
-            &tail,
-        )
+        file.stamp.is_some_and(|stamp| {
+            tail::cursor_unchanged(&stamp, cursor, tail_text, |text| {
+                serde_json::from_str::<CodexCursor>(text)
+                    .ok()
+                    .map(|c| c.tail)
+            })
+        })
     }
 
     fn read(
@@ -190,10 +174,10 @@ impl Source for CodexSource {
 
 /// The stamp of a cursor's `tail` read without parsing the state after it, when the cursor is
 /// exactly as this version writes it (`tail` first, without `pending`); `None` otherwise.
-fn quick_tail_stamp(text: &str) -> Option<(u64, i128, i128, u64)> {
+fn tail_text(text: &str) -> Option<&str> {
     let rest = text.strip_prefix("{\"tail\":")?;
     let end = rest.find('}')?;
-    tail::stamp_of_cursor(&rest[..=end])
+    Some(&rest[..=end])
 }
 
 /// A Codex cursor: where the tail reader stopped, and what the lines before it said.
@@ -295,20 +279,18 @@ impl Total {
     }
 
     fn minus(&self, other: &Total) -> Total {
-        let [input, cached, cache_write, output, reasoning] =
-            std::array::from_fn(|i| self.fields()[i].saturating_sub(other.fields()[i]));
-        Total {
-            input,
-            cached,
-            cache_write,
-            output,
-            reasoning,
-        }
+        self.combine(other, u64::saturating_sub)
     }
 
     fn plus(&self, other: &Total) -> Total {
+        self.combine(other, u64::saturating_add)
+    }
+
+    /// `op` applied field by field.
+    fn combine(&self, other: &Total, op: fn(u64, u64) -> u64) -> Total {
+        let (a, b) = (self.fields(), other.fields());
         let [input, cached, cache_write, output, reasoning] =
-            std::array::from_fn(|i| self.fields()[i].saturating_add(other.fields()[i]));
+            std::array::from_fn(|i| op(a[i], b[i]));
         Total {
             input,
             cached,
@@ -862,7 +844,9 @@ mod tests {
         let (_, end) = read(&path, None);
         let cursor = end.cursor.unwrap();
         let parsed: CodexCursor = serde_json::from_str(&cursor).unwrap();
-        let quick = quick_tail_stamp(&cursor).expect("the written form is read quickly");
+        let quick = tail_text(&cursor)
+            .and_then(tail::stamp_of_cursor)
+            .expect("the written form is read quickly");
         assert_eq!(
             quick,
             (

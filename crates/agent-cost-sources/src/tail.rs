@@ -311,6 +311,38 @@ pub fn unchanged(len: u64, mtime_ns: i128, ctime_ns: i128, inode: u64, cursor: &
         && (cursor.ctime_ns == 0 || ctime_ns == cursor.ctime_ns)
 }
 
+/// True when `stamp` (what `stat` says of a file now) matches the tail cursor that `cursor`
+/// holds: read from the text without parsing when it is in the canonical form
+/// ([`stamp_of_cursor`] of `quick`'s part), else through `parse`. A source's cursor may wrap
+/// the tail cursor in more state; `quick` finds the tail's text in it.
+pub fn cursor_unchanged(
+    stamp: &crate::FileStamp,
+    cursor: &str,
+    quick: impl FnOnce(&str) -> Option<&str>,
+    parse: impl FnOnce(&str) -> Option<Cursor>,
+) -> bool {
+    let tail = match quick(cursor).and_then(stamp_of_cursor) {
+        Some((size, mtime_ns, ctime_ns, inode)) => Cursor {
+            size,
+            mtime_ns,
+            ctime_ns,
+            inode,
+            ..Cursor::default()
+        },
+        None => match parse(cursor) {
+            Some(cursor) => cursor,
+            None => return false,
+        },
+    };
+    unchanged(
+        stamp.len,
+        stamp.mtime_ns,
+        stamp.ctime_ns,
+        stamp.inode,
+        &tail,
+    )
+}
+
 /// The fields [`unchanged`] compares (`size`, `mtime_ns`, `ctime_ns`, `inode`), read straight
 /// from a cursor's text when it is exactly in the form this version writes without `pending`
 /// (every cursor of a file read to a line's end); `None` for any other text, which then has to
