@@ -10,6 +10,7 @@ use agent_cost_git::Worktree;
 
 use crate::HookError;
 use crate::install::{SHIM_MARKER, SHIMS, hooks_dir, is_ours};
+use crate::managers::{LEFTHOOK_CONFIGS, is_husky_hooks_dir, written_by};
 
 /// How a hook file runs agent-cost, if it does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,23 +259,20 @@ pub fn calls_agent_cost(text: &str, name: &str) -> bool {
 
 /// The state of a hook a manager wrote, from the manager's configuration.
 fn manager_state(text: &str, path: &Path, name: &str, workdir: &Path) -> Option<HookState> {
-    let in_husky_dir = path.parent().is_some_and(|dir| {
-        dir.file_name().is_some_and(|n| n == "_")
-            && (dir.join("h").is_file()
-                || dir
-                    .parent()
-                    .and_then(Path::file_name)
-                    .is_some_and(|n| n == ".husky"))
-    });
-    let (manager, configs): (&'static str, Vec<PathBuf>) = if in_husky_dir || text.contains("husky")
-    {
+    let in_husky_dir = path.parent().is_some_and(is_husky_hooks_dir);
+    let manager = if in_husky_dir {
+        Some("husky")
+    } else {
+        written_by(text)
+    };
+    let (manager, configs): (&'static str, Vec<PathBuf>) = if manager == Some("husky") {
         ("husky", vec![husky_user_hook(path, name, workdir)])
-    } else if text.contains("lefthook") {
+    } else if manager == Some("lefthook") {
         (
             "lefthook",
             LEFTHOOK_CONFIGS.iter().map(|c| workdir.join(c)).collect(),
         )
-    } else if text.contains("pre-commit") {
+    } else if manager == Some("pre-commit") {
         // pre-commit runs a hook it moved aside (`<hook>.legacy`) before its own.
         let legacy = PathBuf::from(format!("{}.legacy", path.display()));
         if is_ours(&legacy) {
@@ -301,18 +299,6 @@ fn manager_state(text: &str, path: &Path, name: &str, workdir: &Path) -> Option<
         },
     })
 }
-
-/// The configuration files lefthook reads, in the order it merges them.
-pub const LEFTHOOK_CONFIGS: [&str; 8] = [
-    "lefthook.yml",
-    ".lefthook.yml",
-    "lefthook.yaml",
-    ".lefthook.yaml",
-    "lefthook-local.yml",
-    ".lefthook-local.yml",
-    "lefthook-local.yaml",
-    ".lefthook-local.yaml",
-];
 
 /// husky 9 runs `<hooks dir>/../<name>` (`.husky/_/prepare-commit-msg` runs
 /// `.husky/prepare-commit-msg`).

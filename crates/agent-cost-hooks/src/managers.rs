@@ -29,23 +29,52 @@ pub enum Owner {
 
 /// Who owns the hooks, from the hooks directory git reads and the working tree.
 pub fn owner(hooks_dir: &Path, workdir: &Path) -> Owner {
-    if hooks_dir.file_name().is_some_and(|n| n == "_")
+    if is_husky_hooks_dir(hooks_dir)
         && let Some(parent) = hooks_dir.parent()
-        && (parent.file_name().is_some_and(|n| n == ".husky") || hooks_dir.join("h").is_file())
     {
         return Owner::Husky(parent.to_path_buf());
     }
-    let lefthook_configured = crate::health::LEFTHOOK_CONFIGS
+    let lefthook_configured = LEFTHOOK_CONFIGS
         .iter()
         .take(4)
         .any(|config| workdir.join(config).is_file());
     let lefthook_hooks = SHIMS.iter().any(|(name, _)| {
-        std::fs::read_to_string(hooks_dir.join(name)).is_ok_and(|text| text.contains("lefthook"))
+        std::fs::read_to_string(hooks_dir.join(name))
+            .is_ok_and(|text| written_by(&text) == Some("lefthook"))
     });
     if lefthook_configured || lefthook_hooks {
         return Owner::Lefthook;
     }
     Owner::Git
+}
+
+/// The configuration files lefthook reads, in the order it merges them.
+pub const LEFTHOOK_CONFIGS: [&str; 8] = [
+    "lefthook.yml",
+    ".lefthook.yml",
+    "lefthook.yaml",
+    ".lefthook.yaml",
+    "lefthook-local.yml",
+    ".lefthook-local.yml",
+    "lefthook-local.yaml",
+    ".lefthook-local.yaml",
+];
+
+/// husky 9's hooks directory: `.husky/_`, holding its runner `h`.
+pub fn is_husky_hooks_dir(dir: &Path) -> bool {
+    dir.file_name().is_some_and(|n| n == "_")
+        && (dir.join("h").is_file()
+            || dir
+                .parent()
+                .and_then(Path::file_name)
+                .is_some_and(|n| n == ".husky"))
+}
+
+/// The manager whose hook script this is, from its text: `husky`, `lefthook` or `pre-commit`.
+pub fn written_by(text: &str) -> Option<&'static str> {
+    ["husky", "lefthook", "pre-commit"]
+        .into_iter()
+        .find(|manager| text.contains(manager))
 }
 
 const HUSKY_COMMENT: &str =

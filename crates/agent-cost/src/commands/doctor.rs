@@ -212,7 +212,7 @@ fn manager_ahead(health: &HooksHealth, workdir: &std::path::Path) -> Vec<String>
         return Vec::new();
     }
     let mut ahead = Vec::new();
-    if let Some(config) = agent_cost_hooks::health::LEFTHOOK_CONFIGS
+    if let Some(config) = agent_cost_hooks::managers::LEFTHOOK_CONFIGS
         .iter()
         .map(|c| workdir.join(c))
         .find(|c| c.is_file())
