@@ -7,6 +7,7 @@
 //! - [`record`] applies one copy of an event: deduplication by the source's repeat rule.
 //! - [`pending`] keeps running sums of every tally's pending charges.
 //! - [`tally`] reads a worktree's pending spend, proposes drains and settles them.
+//! - [`reads`] keeps what each source's reads of each file found (for `agent-cost sources`).
 //! - [`tracking`] records which repositories charge spend to commits, and since when.
 //! - [`legacy`] reads the first ledger's files (journals and `seen` shards in git dirs,
 //!   `cursors.json`), and [`import`] brings them into the store once.
@@ -21,6 +22,7 @@ pub mod import;
 pub mod legacy;
 mod names;
 pub mod pending;
+pub mod reads;
 pub mod record;
 pub mod schema;
 pub mod store;
@@ -30,6 +32,7 @@ pub mod tracking;
 
 pub use error::StoreError;
 pub use import::LegacyImport;
+pub use reads::{AgentEvents, FileRead, FileReads};
 pub use record::Recorded;
 pub use store::{Store, Tx};
 pub use tally::{Orphaned, PendingGroup, PendingSpend, Proposal};

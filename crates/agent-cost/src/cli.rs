@@ -32,6 +32,7 @@ enum Command {
     Log(commands::log::LogArgs),
     Status(commands::status::StatusArgs),
     Doctor(commands::doctor::DoctorArgs),
+    Sources(commands::sources::SourcesArgs),
     #[command(subcommand)]
     Trailers(commands::trailers::TrailersCommand),
     Demo(commands::demo::DemoArgs),
@@ -53,6 +54,7 @@ pub fn run() -> ExitCode {
         Command::Log(args) => commands::log::run(args),
         Command::Status(args) => commands::status::run(args),
         Command::Doctor(args) => commands::doctor::run(args),
+        Command::Sources(args) => commands::sources::run(args),
         Command::Trailers(command) => commands::trailers::run(command),
         Command::Demo(args) => commands::demo::run(args),
         Command::Hook(args) => return commands::hook::run(args),

@@ -6,6 +6,7 @@ pub mod hook;
 pub mod ingest;
 pub mod install_hooks;
 pub mod log;
+pub mod sources;
 pub mod status;
 pub mod trailers;
 

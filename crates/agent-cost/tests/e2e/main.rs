@@ -16,6 +16,7 @@ mod manual;
 mod output_errors;
 mod pricing;
 mod robustness;
+mod sources;
 mod upgrade;
 
 #[test]
