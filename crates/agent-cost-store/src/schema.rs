@@ -192,6 +192,14 @@ CREATE TABLE source_files (
     last_read_ms INTEGER NOT NULL,
     PRIMARY KEY (source, path)
 ) WITHOUT ROWID;
+
+-- What a person said of a manual entry (`agent-cost log`).
+CREATE TABLE entry_details (
+    event        INTEGER PRIMARY KEY REFERENCES events (id),
+    work_type    TEXT NOT NULL,
+    elapsed_secs INTEGER,
+    note         TEXT
+);
 "#,
 ];
 
