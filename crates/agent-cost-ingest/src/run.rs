@@ -19,6 +19,7 @@ use agent_cost_events::{RepeatRule, UsageEvent};
 use agent_cost_paths::Locations;
 use agent_cost_sources::claude::ClaudeSource;
 use agent_cost_sources::codex::CodexSource;
+use agent_cost_sources::gemini::GeminiSource;
 use agent_cost_sources::{DataFile, Item, ReadEnd, Scope, Source};
 use agent_cost_store::{FileRead, Recorded, Store, StoreError};
 use serde::Serialize;
@@ -37,6 +38,9 @@ pub fn sources(locations: &Locations) -> Vec<Box<dyn Source>> {
     ))];
     if let Some(home) = &locations.codex_home {
         sources.push(Box::new(CodexSource::new(home.clone())));
+    }
+    if let Some(dir) = &locations.gemini_dir {
+        sources.push(Box::new(GeminiSource::new(dir.clone())));
     }
     sources
 }

@@ -12,7 +12,8 @@ pub mod env_vars {
     pub const CLAUDE_CONFIG_DIR: &str = "CLAUDE_CONFIG_DIR";
     /// Codex CLI home (`sessions/`, `archived_sessions/`, `config.toml`); default `~/.codex`.
     pub const CODEX_HOME: &str = "CODEX_HOME";
-    /// Gemini CLI home (reserved for the Gemini source).
+    /// Gemini CLI's home: the directory holding `.gemini/` (Gemini CLI's own override of the
+    /// user's home); default the user's home.
     pub const GEMINI_CLI_HOME: &str = "GEMINI_CLI_HOME";
     /// XDG data directory, used for the default state directory.
     pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
@@ -48,6 +49,9 @@ pub struct Locations {
     pub claude_projects: Vec<PathBuf>,
     /// The Codex CLI home (`$CODEX_HOME`, else `~/.codex`), existing or not.
     pub codex_home: Option<PathBuf>,
+    /// Gemini CLI's `.gemini` directory (`$GEMINI_CLI_HOME/.gemini`, else `~/.gemini`),
+    /// existing or not.
+    pub gemini_dir: Option<PathBuf>,
 }
 
 impl Locations {
@@ -93,10 +97,15 @@ impl Locations {
         let codex_home = lookup(env_vars::CODEX_HOME)
             .map(PathBuf::from)
             .or_else(|| home.as_ref().map(|h| h.join(".codex")));
+        let gemini_dir = lookup(env_vars::GEMINI_CLI_HOME)
+            .map(PathBuf::from)
+            .or_else(|| home.clone())
+            .map(|h| h.join(".gemini"));
         Ok(Locations {
             state_dir,
             claude_projects,
             codex_home,
+            gemini_dir,
         })
     }
 
@@ -166,5 +175,13 @@ mod tests {
         assert_eq!(l.codex_home, Some(PathBuf::from("/h/.codex")));
         let l = locate(&[("HOME", "/h"), ("CODEX_HOME", "/c")]);
         assert_eq!(l.codex_home, Some(PathBuf::from("/c")));
+    }
+
+    #[test]
+    fn gemini_dir_is_under_gemini_cli_home_else_home() {
+        let l = locate(&[("HOME", "/h")]);
+        assert_eq!(l.gemini_dir, Some(PathBuf::from("/h/.gemini")));
+        let l = locate(&[("HOME", "/h"), ("GEMINI_CLI_HOME", "/g")]);
+        assert_eq!(l.gemini_dir, Some(PathBuf::from("/g/.gemini")));
     }
 }

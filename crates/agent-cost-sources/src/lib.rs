@@ -2,11 +2,12 @@
 //!
 //! [`source`] is the interface every agent's reader implements; [`tail`] reads only the
 //! complete lines appended since a saved [`tail::Cursor`], notices files that were rewritten
-//! under it, and never loads a whole file; [`claude`] is the Claude Code source and [`codex`]
-//! the OpenAI Codex CLI source.
+//! under it, and never loads a whole file; [`claude`] is the Claude Code source, [`codex`]
+//! the OpenAI Codex CLI source and [`gemini`] the Gemini CLI source.
 
 pub mod claude;
 pub mod codex;
+pub mod gemini;
 pub mod source;
 pub mod tail;
 
