@@ -7,6 +7,7 @@ mod codex;
 mod commits;
 mod contract;
 mod doctor;
+mod gemini;
 mod history_rewrites;
 mod ingest;
 mod install;
