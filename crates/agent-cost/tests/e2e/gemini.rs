@@ -186,7 +186,10 @@ fn commits_carry_gemini_spend_and_a_rewrite_adds_only_what_is_new() {
         lines.contains(&"AI-Cost-Estimate: 0.000920 USD".to_string()),
         "{lines:#?}"
     );
-    assert!(!lines.iter().any(|l| l.contains("gemini-2.5-pro")), "{lines:#?}");
+    assert!(
+        !lines.iter().any(|l| l.contains("gemini-2.5-pro")),
+        "{lines:#?}"
+    );
 
     // The truncated last line completed: g5 (1000 in, 14000 cached, 60 out: 1,250 + 1,750 +
     // 600 = 3,600 µ$).
