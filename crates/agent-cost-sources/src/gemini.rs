@@ -145,6 +145,10 @@ impl Source for GeminiSource {
         AGENT
     }
 
+    fn roots(&self) -> Vec<PathBuf> {
+        vec![self.gemini_dir.join("tmp")]
+    }
+
     fn discover(&self, scope: &Scope) -> Discovery {
         let candidates = match scope {
             Scope::All => Vec::new(),

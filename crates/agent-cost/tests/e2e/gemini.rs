@@ -133,6 +133,25 @@ fn gemini_traps_are_counted_exactly_once() {
     assert_eq!(charged["unattributed"], 1, "{report:#}");
     check_shop(&env.agent_cost_json(&shop, &["status", "--no-ingest"]));
 
+    // `agent-cost sources` tells where Gemini chats are looked for and what was read.
+    let sources = env.agent_cost_json(&shop, &["sources", "--no-ingest"]);
+    let gemini_source = sources["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "gemini-cli")
+        .unwrap_or_else(|| panic!("{sources:#}"));
+    assert_eq!(gemini_source["files_found"], 6, "{gemini_source:#}");
+    assert_eq!(
+        gemini_source["roots"][0]["path"],
+        gemini.join("tmp").display().to_string()
+    );
+    assert_eq!(gemini_source["roots"][0]["exists"], true);
+    assert_eq!(
+        gemini_source["read"]["skipped_malformed"], 2,
+        "{gemini_source:#}"
+    );
+
     // beta: an unknown model is unpriced, its tokens still counted; gemini-3-flash-preview
     // (0.50 / 0.05 / 3.00 $/M): 1000×0.5 + 1000×0.05 + 200×3 = 1,150 µ$.
     let status = env.agent_cost_json(&beta, &["status", "--no-ingest"]);
