@@ -169,4 +169,39 @@ mod tests {
         let summary = summarize([&with_tokens], &book);
         assert_eq!(summary.models[0].cost, Some(Money::from_micros(15_000)));
     }
+
+    #[test]
+    fn a_cost_billed_in_usd_wins_over_token_prices() {
+        let book = PriceBook::builtin();
+        // A Cursor export row with tokens and a cost: the cost it states is what was paid.
+        let billed = PendingGroup {
+            agent: "cursor".to_string(),
+            model: "gpt-5".to_string(),
+            requests: 1,
+            tokens: TokenCounts {
+                input: 1_000,
+                output: 100,
+                ..TokenCounts::default()
+            },
+            unit: Some("USD".to_string()),
+            quantity: 50_000,
+            source_cost: Money::from_micros(50_000),
+            charges: 1,
+            charges_with_source_cost: 1,
+            ..PendingGroup::default()
+        };
+        let summary = summarize([&billed], &book);
+        assert_eq!(summary.models[0].cost, Some(Money::from_micros(50_000)));
+        assert!(summary.models[0].quantities.is_empty());
+        // A row without a cost is priced by its tokens: 1,000 × $1.25/M + 100 × $10/M.
+        let included = PendingGroup {
+            unit: None,
+            quantity: 0,
+            source_cost: Money::ZERO,
+            charges_with_source_cost: 0,
+            ..billed.clone()
+        };
+        let summary = summarize([&billed, &included], &book);
+        assert_eq!(summary.models[0].cost, Some(Money::from_micros(52_250)));
+    }
 }
