@@ -3,10 +3,13 @@
 //! [`source`] is the interface every agent's reader implements; [`tail`] reads only the
 //! complete lines appended since a saved [`tail::Cursor`], notices files that were rewritten
 //! under it, and never loads a whole file; [`claude`] is the Claude Code source, [`codex`]
-//! the OpenAI Codex CLI source and [`gemini`] the Gemini CLI source.
+//! the OpenAI Codex CLI source and [`gemini`] the Gemini CLI source. [`cursor_csv`] reads
+//! Cursor's dashboard usage export (Cursor keeps no local log), which `agent-cost import
+//! cursor` brings into the ledger.
 
 pub mod claude;
 pub mod codex;
+pub mod cursor_csv;
 pub mod gemini;
 pub mod source;
 pub mod tail;

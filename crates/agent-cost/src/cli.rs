@@ -30,6 +30,8 @@ enum Command {
     InstallHooks(commands::install_hooks::InstallHooksArgs),
     Ingest(commands::ingest::IngestArgs),
     Log(commands::log::LogArgs),
+    #[command(subcommand)]
+    Import(commands::import::ImportCommand),
     Status(commands::status::StatusArgs),
     Doctor(commands::doctor::DoctorArgs),
     Sources(commands::sources::SourcesArgs),
@@ -52,6 +54,7 @@ pub fn run() -> ExitCode {
         Command::InstallHooks(args) => commands::install_hooks::run(args),
         Command::Ingest(args) => commands::ingest::run(args),
         Command::Log(args) => commands::log::run(args),
+        Command::Import(command) => commands::import::run(command),
         Command::Status(args) => commands::status::run(args),
         Command::Doctor(args) => commands::doctor::run(args),
         Command::Sources(args) => commands::sources::run(args),

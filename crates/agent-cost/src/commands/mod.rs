@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod doctor;
 pub mod hook;
+pub mod import;
 pub mod ingest;
 pub mod install_hooks;
 pub mod log;
