@@ -20,6 +20,7 @@ use agent_cost_paths::Locations;
 use agent_cost_sources::claude::ClaudeSource;
 use agent_cost_sources::codex::CodexSource;
 use agent_cost_sources::gemini::GeminiSource;
+use agent_cost_sources::opencode::OpenCodeSource;
 use agent_cost_sources::{DataFile, Item, ReadEnd, Scope, Source};
 use agent_cost_store::{FileRead, Recorded, Store, StoreError};
 use serde::Serialize;
@@ -41,6 +42,12 @@ pub fn sources(locations: &Locations) -> Vec<Box<dyn Source>> {
     }
     if let Some(dir) = &locations.gemini_dir {
         sources.push(Box::new(GeminiSource::new(dir.clone())));
+    }
+    if locations.opencode_dir.is_some() || locations.opencode_db.is_some() {
+        sources.push(Box::new(OpenCodeSource::new(
+            locations.opencode_dir.clone(),
+            locations.opencode_db.clone(),
+        )));
     }
     sources
 }

@@ -15,6 +15,12 @@ pub mod env_vars {
     /// Gemini CLI's home: the directory holding `.gemini/` (Gemini CLI's own override of the
     /// user's home); default the user's home.
     pub const GEMINI_CLI_HOME: &str = "GEMINI_CLI_HOME";
+    /// OpenCode's database file (OpenCode's own variable): an absolute path, or a name relative
+    /// to OpenCode's data directory; `:memory:` means no file.
+    pub const OPENCODE_DB: &str = "OPENCODE_DB";
+    /// OpenCode's data directory (`opencode.db`, `storage/`) when it is not the default
+    /// `$XDG_DATA_HOME/opencode` (OpenCode itself has no variable for it).
+    pub const AGENT_COST_OPENCODE_DIR: &str = "AGENT_COST_OPENCODE_DIR";
     /// XDG data directory, used for the default state directory.
     pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
     /// The user's home directory.
@@ -52,6 +58,11 @@ pub struct Locations {
     /// Gemini CLI's `.gemini` directory (`$GEMINI_CLI_HOME/.gemini`, else `~/.gemini`),
     /// existing or not.
     pub gemini_dir: Option<PathBuf>,
+    /// OpenCode's data directory (`$AGENT_COST_OPENCODE_DIR`, else `$XDG_DATA_HOME/opencode`,
+    /// else `~/.local/share/opencode`), existing or not.
+    pub opencode_dir: Option<PathBuf>,
+    /// The database `OPENCODE_DB` names, if it names a file.
+    pub opencode_db: Option<PathBuf>,
 }
 
 impl Locations {
@@ -101,11 +112,29 @@ impl Locations {
             .map(PathBuf::from)
             .or_else(|| home.clone())
             .map(|h| h.join(".gemini"));
+        let xdg_data = lookup(env_vars::XDG_DATA_HOME)
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".local").join("share")));
+        let opencode_dir = lookup(env_vars::AGENT_COST_OPENCODE_DIR)
+            .map(PathBuf::from)
+            .or_else(|| xdg_data.map(|d| d.join("opencode")));
+        let opencode_db = lookup(env_vars::OPENCODE_DB).and_then(|name| {
+            let name = PathBuf::from(name);
+            if name.as_os_str() == ":memory:" {
+                None
+            } else if name.is_absolute() {
+                Some(name)
+            } else {
+                opencode_dir.as_ref().map(|dir| dir.join(name))
+            }
+        });
         Ok(Locations {
             state_dir,
             claude_projects,
             codex_home,
             gemini_dir,
+            opencode_dir,
+            opencode_db,
         })
     }
 
@@ -183,5 +212,25 @@ mod tests {
         assert_eq!(l.gemini_dir, Some(PathBuf::from("/h/.gemini")));
         let l = locate(&[("HOME", "/h"), ("GEMINI_CLI_HOME", "/g")]);
         assert_eq!(l.gemini_dir, Some(PathBuf::from("/g/.gemini")));
+    }
+
+    #[test]
+    fn opencode_follows_xdg_and_its_own_variables() {
+        let l = locate(&[("HOME", "/h")]);
+        assert_eq!(l.opencode_dir, Some(PathBuf::from("/h/.local/share/opencode")));
+        assert_eq!(l.opencode_db, None);
+        let l = locate(&[("HOME", "/h"), ("XDG_DATA_HOME", "/x")]);
+        assert_eq!(l.opencode_dir, Some(PathBuf::from("/x/opencode")));
+        let l = locate(&[
+            ("HOME", "/h"),
+            ("AGENT_COST_OPENCODE_DIR", "/o"),
+            ("OPENCODE_DB", "other.db"),
+        ]);
+        assert_eq!(l.opencode_dir, Some(PathBuf::from("/o")));
+        assert_eq!(l.opencode_db, Some(PathBuf::from("/o/other.db")));
+        let l = locate(&[("HOME", "/h"), ("OPENCODE_DB", "/d/oc.db")]);
+        assert_eq!(l.opencode_db, Some(PathBuf::from("/d/oc.db")));
+        let l = locate(&[("HOME", "/h"), ("OPENCODE_DB", ":memory:")]);
+        assert_eq!(l.opencode_db, None);
     }
 }

@@ -1,0 +1,241 @@
+//! Reading the JSON storage of OpenCode versions before the database:
+//! `storage/message/<sessionID>/<messageID>.json` (one file per message, rewritten whole as the
+//! message grows), `storage/part/<messageID>/<partID>.json` (one per part) and
+//! `storage/session/<projectID>/<sessionID>.json` (the session's `directory`).
+//!
+//! Each message file is one data file. Its cursor is the stamp of the message file and of its
+//! part directory: OpenCode rewrites the message whenever a step ends (its totals change) and
+//! adds the step's part to the directory, so either stamp changing means the message is read
+//! again, whole, and its step-finish parts handed out again; their ids make the copies one
+//! event.
+
+use std::io;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{MessageInfo, PartOutcome, Stamp, StepEvent, part_usage, stamp_of};
+use crate::source::{DataFile, Discovery, FileStamp, Item, ReadEnd, ReadStats};
+
+/// The largest message or part file read (a step-finish part is a few hundred bytes; larger
+/// files are tool output or text).
+const MAX_FILE: u64 = 8 << 20;
+
+/// A legacy message's cursor.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegacyCursor {
+    /// The message file when read.
+    pub message: Stamp,
+    /// Its part directory when read (`None`: there was none).
+    pub parts: Option<Stamp>,
+}
+
+/// Adds every `storage/message/*/*.json` under `storage` to `discovery`.
+pub fn find_messages(storage: &Path, discovery: &mut Discovery) {
+    let root = storage.join("message");
+    let sessions = match std::fs::read_dir(&root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+        Err(e) => {
+            discovery.unreadable.push(format!("{}: {e}", root.display()));
+            return;
+        }
+    };
+    for session in sessions.flatten() {
+        let dir = session.path();
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_file() => discovery.files.push(DataFile {
+                    modified: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+                    stamp: Some(FileStamp::of(&meta)),
+                    subagent: false,
+                    path,
+                }),
+                Ok(_) => {}
+                Err(e) => discovery
+                    .unreadable
+                    .push(format!("{}: {e}", path.display())),
+            }
+        }
+    }
+}
+
+/// `storage/` of a message file `storage/message/<session>/<message>.json`.
+fn storage_of(message: &Path) -> Option<&Path> {
+    message.parent()?.parent()?.parent()
+}
+
+/// The part directory of a message file.
+fn parts_dir(message: &Path) -> Option<PathBuf> {
+    let id = message.file_stem()?;
+    Some(storage_of(message)?.join("part").join(id))
+}
+
+/// True when the message file and its part directory are as they were when `cursor` was
+/// saved.
+pub fn unchanged(file: &DataFile, cursor: &str) -> bool {
+    let Ok(cursor) = serde_json::from_str::<LegacyCursor>(cursor) else {
+        return false;
+    };
+    file.stamp.map(Stamp::from) == Some(cursor.message)
+        && parts_dir(&file.path).and_then(|d| stamp_of(&d)) == cursor.parts
+}
+
+/// Reads a file of at most [`MAX_FILE`] bytes (`Ok(None)`: larger).
+fn read_small(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    let meta = std::fs::metadata(path)?;
+    if meta.len() > MAX_FILE {
+        return Ok(None);
+    }
+    std::fs::read(path).map(Some)
+}
+
+/// Reads one message and hands out the usage of its step-finish parts.
+pub fn read(
+    file: &DataFile,
+    cursor: Option<&str>,
+    sink: &mut dyn FnMut(Item) -> ControlFlow<()>,
+) -> io::Result<ReadEnd> {
+    let previous: Option<LegacyCursor> = cursor.and_then(|text| serde_json::from_str(text).ok());
+    let parts = parts_dir(&file.path);
+    // Stamps before reading: a change made while we read is seen next time.
+    let cursor = LegacyCursor {
+        message: stamp_of(&file.path).unwrap_or_default(),
+        parts: parts.as_deref().and_then(stamp_of),
+    };
+    let mut stats = ReadStats {
+        restarted: previous.is_some(),
+        ..ReadStats::default()
+    };
+    let end = |stats: ReadStats| {
+        Ok(ReadEnd {
+            cursor: Some(serde_json::to_string(&cursor).unwrap_or_default()),
+            stats,
+        })
+    };
+    let Some(bytes) = read_small(&file.path)? else {
+        stats.oversize += 1;
+        return end(stats);
+    };
+    stats.lines += 1;
+    stats.bytes += bytes.len() as u64;
+    let Ok(message) = serde_json::from_slice::<Value>(&bytes) else {
+        stats.malformed += 1;
+        return end(stats);
+    };
+    let info = MessageInfo::from_json(&message);
+    if info.role.as_deref().is_some_and(|r| r != "assistant") {
+        return end(stats);
+    }
+    let session = info.session.clone().unwrap_or_else(|| {
+        file.path
+            .parent()
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    });
+    let Some(parts) = parts else {
+        return end(stats);
+    };
+    let mut names: Vec<PathBuf> = match std::fs::read_dir(&parts) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return end(stats),
+        Err(e) => return Err(e),
+    };
+    names.sort();
+    let mut directory: Option<Option<String>> = None;
+    for path in names {
+        let bytes = match read_small(&path) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => {
+                stats.oversize += 1;
+                continue;
+            }
+            // Removed between the listing and the read.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        stats.lines += 1;
+        stats.bytes += bytes.len() as u64;
+        if memchr::memmem::find(&bytes, b"step-finish").is_none() {
+            continue;
+        }
+        let Ok(part) = serde_json::from_slice::<Value>(&bytes) else {
+            stats.malformed += 1;
+            continue;
+        };
+        let usage = match part_usage(&part) {
+            PartOutcome::Usage(usage) => usage,
+            PartOutcome::NoUsage => continue,
+            PartOutcome::Malformed => {
+                stats.malformed += 1;
+                continue;
+            }
+            PartOutcome::Implausible => {
+                stats.implausible += 1;
+                continue;
+            }
+        };
+        let id = part
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_default();
+        if info.cwd.is_none() && directory.is_none() {
+            directory = Some(session_directory(&file.path, &session));
+        }
+        let event = StepEvent {
+            part_id: &id,
+            session: &session,
+            message: &info,
+            fallback_cwd: directory.as_ref().and_then(Option::as_deref),
+            time_ms: None,
+            usage,
+        }
+        .event();
+        if sink(Item::Event(Box::new(event))).is_break() {
+            // Nothing of this message is recorded as read: it is read again, whole.
+            stats.stopped = true;
+            return Ok(ReadEnd {
+                cursor: None,
+                stats,
+            });
+        }
+    }
+    end(stats)
+}
+
+/// The `directory` of `storage/session/<any project>/<session>.json`.
+fn session_directory(message: &Path, session: &str) -> Option<String> {
+    let sessions = storage_of(message)?.join("session");
+    let file_name = format!("{session}.json");
+    for project in std::fs::read_dir(sessions).ok()?.flatten() {
+        let path = project.path().join(&file_name);
+        let Ok(Some(bytes)) = read_small(&path) else {
+            continue;
+        };
+        let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
+            continue;
+        };
+        return value
+            .get("directory")
+            .and_then(Value::as_str)
+            .filter(|d| !d.is_empty())
+            .map(str::to_owned);
+    }
+    None
+}
