@@ -69,9 +69,54 @@ pub fn unchanged(file: &DataFile, cursor: &str) -> bool {
     let Ok(cursor) = serde_json::from_str::<DbCursor>(cursor) else {
         return false;
     };
+    // A reader's open changes the log's status-change time, never its size or contents.
+    let content = |s: Option<Stamp>| s.map(|s| (s.len, s.mtime_ns, s.inode));
     cursor.complete
         && file.stamp.map(Stamp::from) == Some(cursor.db)
-        && stamp_of(&wal_path(&file.path)) == cursor.wal
+        && content(stamp_of(&wal_path(&file.path))) == content(cursor.wal)
+}
+
+/// Opens a database read only. A database in WAL mode needs its `-shm` index, which SQLite
+/// creates when it is missing, even for a read-only connection: when OpenCode is not running
+/// (no `-wal`, no `-shm`: its last connection checkpointed and removed them) the file is
+/// opened as immutable instead, so that reading it creates nothing beside it. A database in
+/// rollback-journal mode is always opened with its locks (a writer changes the file itself).
+fn open(path: &Path, no_wal: bool) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut shm = path.as_os_str().to_owned();
+    shm.push("-shm");
+    if no_wal && !Path::new(&shm).exists() && wal_mode(path) {
+        return Connection::open_with_flags(
+            format!("file:{}?immutable=1", uri_path(path)),
+            flags | OpenFlags::SQLITE_OPEN_URI,
+        );
+    }
+    Connection::open_with_flags(path, flags)
+}
+
+/// True when the database header says WAL mode (read and write versions 2).
+fn wal_mode(path: &Path) -> bool {
+    use std::io::Read;
+    let mut header = [0u8; 20];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .is_ok()
+        && header[18] == 2
+        && header[19] == 2
+}
+
+/// A path as the path of a `file:` URI (percent-encoded).
+fn uri_path(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// A database error as an I/O error; busy and locked databases become
@@ -106,11 +151,7 @@ pub fn read(
     let db = stamp_of(path).unwrap_or_default();
     let wal = stamp_of(&wal_path(path));
     let previous: Option<DbCursor> = cursor.and_then(|text| serde_json::from_str(text).ok());
-    let connection = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| io_error(path, e))?;
+    let connection = open(path, wal.is_none()).map_err(|e| io_error(path, e))?;
     let wait = match deadline {
         Some(deadline) => deadline
             .saturating_duration_since(Instant::now())
@@ -437,4 +478,349 @@ fn missing_table<T: Default>(error: rusqlite::Error) -> rusqlite::Result<T> {
 /// A text column (an id); a NULL is an empty string.
 fn text_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<String> {
     Ok(row.get::<_, Option<String>>(index)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agent_cost_events::{Money, TokenCounts, UsageEvent};
+    use serde_json::json;
+
+    /// The tables and columns OpenCode (1.x) creates that this reader looks at, plus a few it
+    /// does not, as OpenCode's migrations create them.
+    const SCHEMA: &str = "
+        CREATE TABLE project (id TEXT PRIMARY KEY, worktree TEXT NOT NULL, vcs TEXT, name TEXT,
+            time_created INTEGER NOT NULL, time_updated INTEGER NOT NULL,
+            sandboxes TEXT NOT NULL DEFAULT '[]');
+        CREATE TABLE session (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, parent_id TEXT,
+            slug TEXT NOT NULL, directory TEXT NOT NULL, title TEXT NOT NULL,
+            version TEXT NOT NULL, time_created INTEGER NOT NULL, time_updated INTEGER NOT NULL);
+        CREATE TABLE message (id TEXT PRIMARY KEY, session_id TEXT NOT NULL,
+            time_created INTEGER NOT NULL, time_updated INTEGER NOT NULL, data TEXT NOT NULL);
+        CREATE TABLE part (id TEXT PRIMARY KEY, message_id TEXT NOT NULL,
+            session_id TEXT NOT NULL, time_created INTEGER NOT NULL,
+            time_updated INTEGER NOT NULL, data TEXT NOT NULL);
+        CREATE INDEX message_session_idx ON message (session_id);
+        CREATE INDEX part_message_idx ON part (message_id);
+        CREATE INDEX part_session_idx ON part (session_id);";
+
+    /// 2026-06-01T10:00:00Z.
+    const T0: i64 = 1_780_308_000_000;
+
+    struct Db {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+        writer: Connection,
+    }
+
+    impl Db {
+        fn new(journal: &str) -> Db {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("opencode.db");
+            let writer = Connection::open(&path).unwrap();
+            writer
+                .pragma_update(None, "journal_mode", journal)
+                .unwrap();
+            writer.execute_batch(SCHEMA).unwrap();
+            writer
+                .execute_batch(
+                    "INSERT INTO project VALUES ('prj_1', '/w/alpha', 'git', NULL, 0, 0, '[]');
+                     INSERT INTO session VALUES ('ses_1', 'prj_1', NULL, 's', '/w/alpha', 't',
+                        '1.2.3', 0, 0);
+                     INSERT INTO session VALUES ('ses_2', 'prj_1', NULL, 's', '', 't',
+                        '1.2.3', 0, 0);",
+                )
+                .unwrap();
+            Db {
+                _dir: dir,
+                path,
+                writer,
+            }
+        }
+
+        fn message(&self, id: &str, session: &str, data: Value) {
+            self.writer
+                .execute(
+                    "INSERT INTO message VALUES (?1, ?2, ?3, ?3, ?4)",
+                    rusqlite::params![id, session, T0, data.to_string()],
+                )
+                .unwrap();
+        }
+
+        fn part(&self, id: &str, message: &str, session: &str, at: i64, data: &str) {
+            self.writer
+                .execute(
+                    "INSERT INTO part VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+                    rusqlite::params![id, message, session, at, data],
+                )
+                .unwrap();
+        }
+
+        fn file(&self) -> DataFile {
+            let meta = std::fs::metadata(&self.path).unwrap();
+            DataFile {
+                path: self.path.clone(),
+                modified: meta.modified().unwrap(),
+                subagent: false,
+                stamp: Some(crate::FileStamp::of(&meta)),
+            }
+        }
+
+        fn read(&self, cursor: Option<&str>) -> (Vec<UsageEvent>, ReadEnd) {
+            self.read_by(cursor, None).unwrap()
+        }
+
+        fn read_by(
+            &self,
+            cursor: Option<&str>,
+            deadline: Option<Instant>,
+        ) -> io::Result<(Vec<UsageEvent>, ReadEnd)> {
+            let mut events = Vec::new();
+            let end = read(&self.file(), cursor, deadline, &mut |item| {
+                if let Item::Event(e) = item {
+                    events.push(*e);
+                }
+                ControlFlow::Continue(())
+            })?;
+            Ok((events, end))
+        }
+    }
+
+    fn step(input: u64, output: u64, reasoning: u64, read: u64, write: u64, cost: f64) -> String {
+        json!({"type": "step-finish", "reason": "tool-calls", "snapshot": "abc", "cost": cost,
+               "tokens": {"input": input, "output": output, "reasoning": reasoning,
+                          "cache": {"read": read, "write": write}}})
+        .to_string()
+    }
+
+    fn assistant(model: &str, cwd: Option<&str>) -> Value {
+        let mut m = json!({"role": "assistant", "modelID": model, "providerID": "anthropic",
+            "mode": "build", "parentID": "msg_u", "cost": 0.5,
+            "tokens": {"input": 1, "output": 1, "reasoning": 0, "cache": {"read": 0, "write": 0}},
+            "time": {"created": T0, "completed": T0 + 9_000}});
+        if let Some(cwd) = cwd {
+            m["path"] = json!({"cwd": cwd, "root": "/w/alpha"});
+        }
+        m
+    }
+
+    /// A session of two assistant messages: three step-finish parts with tokens, one without,
+    /// and parts of other kinds.
+    fn session(db: &Db) {
+        db.message(
+            "msg_u",
+            "ses_1",
+            json!({"role": "user", "time": {"created": T0}, "agent": "build",
+                   "model": {"providerID": "anthropic", "modelID": "claude-sonnet-4-5"}}),
+        );
+        db.message(
+            "msg_a1",
+            "ses_1",
+            assistant("claude-sonnet-4-5", Some("/w/alpha/sub")),
+        );
+        db.message("msg_a2", "ses_1", assistant("claude-sonnet-4-5", None));
+        db.part("prt_01", "msg_u", "ses_1", T0, r#"{"type":"text","text":"step-finish?"}"#);
+        db.part("prt_02", "msg_a1", "ses_1", T0 + 1, r#"{"type":"step-start"}"#);
+        db.part(
+            "prt_03",
+            "msg_a1",
+            "ses_1",
+            T0 + 2,
+            r#"{"type":"tool","tool":"bash","state":{"status":"completed","output":"x"}}"#,
+        );
+        db.part("prt_04", "msg_a1", "ses_1", T0 + 3_000, &step(100, 50, 10, 1000, 200, 0.0123));
+        db.part("prt_05", "msg_a1", "ses_1", T0 + 4_000, &step(20, 5, 0, 1200, 0, 0.0021));
+        db.part("prt_06", "msg_a2", "ses_1", T0 + 5_000, r#"{"type":"step-finish","reason":"stop"}"#);
+        db.part("prt_07", "msg_a2", "ses_1", T0 + 6_000, &step(7, 3, 0, 0, 0, 0.0001));
+    }
+
+    #[test]
+    fn step_finish_rows_become_events_with_model_place_and_opencode_cost() {
+        let db = Db::new("wal");
+        session(&db);
+        let (events, end) = db.read(None);
+        let ids: Vec<_> = events.iter().map(|e| e.event_id.as_str()).collect();
+        assert_eq!(ids, ["prt_04", "prt_05", "prt_07"]);
+        let first = &events[0];
+        assert_eq!(first.agent.as_str(), "opencode");
+        assert_eq!(first.model, "claude-sonnet-4-5");
+        assert_eq!(first.session_id, "ses_1");
+        assert_eq!(first.cwd, "/w/alpha/sub");
+        assert_eq!(first.timestamp, "2026-06-01T10:00:03Z");
+        assert_eq!(
+            first.tokens,
+            TokenCounts {
+                input: 100,
+                output: 60,
+                cache_write_5m: 200,
+                cache_write_1h: 0,
+                cache_read: 1000
+            }
+        );
+        assert_eq!(first.source_cost, Some(Money::from_micros(12_300)));
+        assert_eq!(first.requests, 1);
+        // The second message names no directory: the session's.
+        assert_eq!(events[2].cwd, "/w/alpha");
+        assert_eq!(end.stats.lines, 7);
+        assert_eq!(end.stats.malformed, 0);
+        let cursor: DbCursor = serde_json::from_str(end.cursor.as_deref().unwrap()).unwrap();
+        assert_eq!((cursor.rowid, cursor.id.as_str()), (7, "prt_07"));
+        assert!(cursor.complete);
+    }
+
+    #[test]
+    fn only_rows_added_since_the_cursor_are_read_and_an_untouched_database_is_not_opened() {
+        let db = Db::new("wal");
+        session(&db);
+        let (_, end) = db.read(None);
+        let cursor = end.cursor.unwrap();
+        assert!(unchanged(&db.file(), &cursor));
+        let (events, again) = db.read(Some(&cursor));
+        assert!(events.is_empty());
+        assert!(again.stats.up_to_date);
+
+        db.part("prt_08", "msg_a2", "ses_1", T0 + 7_000, &step(1, 2, 3, 4, 5, 0.0002));
+        assert!(!unchanged(&db.file(), &cursor));
+        let (events, end) = db.read(Some(&cursor));
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event_id, "prt_08");
+        assert_eq!(events[0].tokens.output, 5);
+        assert_eq!(end.stats.lines, 1);
+    }
+
+    #[test]
+    fn a_step_finish_row_updated_after_it_was_read_is_read_again() {
+        let db = Db::new("wal");
+        session(&db);
+        let (_, end) = db.read(None);
+        db.writer
+            .execute(
+                "UPDATE part SET data = ?1, time_updated = ?2 WHERE id = 'prt_05'",
+                rusqlite::params![step(20, 45, 0, 1200, 0, 0.0027), T0 + 8_000],
+            )
+            .unwrap();
+        let (events, end) = db.read(end.cursor.as_deref());
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event_id, "prt_05");
+        assert_eq!(events[0].tokens.output, 45);
+        assert_eq!(events[0].source_cost, Some(Money::from_micros(2_700)));
+        // And not again.
+        let (events, _) = db.read(end.cursor.as_deref());
+        assert!(events.is_empty());
+    }
+
+    #[test]
+    fn rowids_given_again_after_a_deletion_read_the_table_again() {
+        let db = Db::new("wal");
+        session(&db);
+        let (_, end) = db.read(None);
+        // A revert deletes the newest parts; the next insert takes the freed rowid.
+        db.writer
+            .execute("DELETE FROM part WHERE id = 'prt_07'", [])
+            .unwrap();
+        db.part("prt_09", "msg_a2", "ses_1", T0 + 9_000, &step(9, 9, 0, 0, 0, 0.0001));
+        let (events, end) = db.read(end.cursor.as_deref());
+        assert!(end.stats.restarted);
+        let ids: Vec<_> = events.iter().map(|e| e.event_id.as_str()).collect();
+        // Everything again (the ledger knows the first two), and the new row.
+        assert_eq!(ids, ["prt_04", "prt_05", "prt_09"]);
+    }
+
+    #[test]
+    fn unknown_messages_corrupt_rows_and_impossible_counts_are_counted_not_fatal() {
+        let db = Db::new("wal");
+        db.part("prt_1", "msg_gone", "ses_2", T0, &step(10, 1, 0, 0, 0, 0.5));
+        db.part("prt_2", "msg_gone", "ses_2", T0, r#"{"type":"step-finish","tokens":{"input":"#);
+        db.part("prt_3", "msg_gone", "ses_2", T0, r#"{"type":"step-finish","tokens":{"input":-1}}"#);
+        let (events, end) = db.read(None);
+        assert_eq!(events.len(), 1);
+        // No message, no directory (the session's is empty, and its project's is used).
+        assert_eq!(events[0].model, "unknown");
+        assert_eq!(events[0].cwd, "/w/alpha");
+        assert_eq!(events[0].source_cost, Some(Money::from_micros(500_000)));
+        assert_eq!(end.stats.malformed, 1);
+        assert_eq!(end.stats.implausible, 1);
+    }
+
+    #[test]
+    fn rows_a_writer_has_not_committed_are_read_by_the_next_run() {
+        let db = Db::new("wal");
+        session(&db);
+        db.writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+        db.part("prt_08", "msg_a2", "ses_1", T0 + 7_000, &step(1, 1, 0, 0, 0, 0.0));
+        // WAL: the reader sees what was committed, and is not blocked.
+        let (events, end) = db.read(None);
+        assert_eq!(events.len(), 3);
+        db.writer.execute_batch("COMMIT").unwrap();
+        let (events, _) = db.read(end.cursor.as_deref());
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event_id, "prt_08");
+    }
+
+    #[test]
+    fn a_locked_database_is_skipped_with_a_reason_and_read_the_next_time() {
+        let db = Db::new("delete");
+        session(&db);
+        let (_, end) = db.read(None);
+        db.writer.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        db.part("prt_08", "msg_a2", "ses_1", T0 + 7_000, &step(1, 1, 0, 0, 0, 0.0));
+        let deadline = Instant::now() + Duration::from_millis(50);
+        let error = db
+            .read_by(end.cursor.as_deref(), Some(deadline))
+            .unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
+        assert!(error.to_string().contains("next run"), "{error}");
+        db.writer.execute_batch("COMMIT").unwrap();
+        let (events, _) = db.read(end.cursor.as_deref());
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event_id, "prt_08");
+    }
+
+    #[test]
+    fn reading_never_writes_the_database() {
+        let db = Db::new("wal");
+        session(&db);
+        let Db { _dir, path, writer } = db;
+        // OpenCode closes: the log is checkpointed and removed.
+        drop(writer);
+        let files = |dir: &Path| {
+            let mut names: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            names.sort();
+            names
+        };
+        let before = (std::fs::read(&path).unwrap(), files(_dir.path()));
+        let db = Db {
+            writer: Connection::open_in_memory().unwrap(),
+            path: path.clone(),
+            _dir,
+        };
+        let (events, _) = db.read(None);
+        assert_eq!(events.len(), 3);
+        let after = (std::fs::read(&path).unwrap(), files(db._dir.path()));
+        assert!(before == after, "the database directory changed: {:?} {:?}", before.1, after.1);
+    }
+
+    #[test]
+    fn a_read_stopped_by_its_caller_continues_where_it_stopped() {
+        let db = Db::new("wal");
+        session(&db);
+        let mut first = Vec::new();
+        let end = read(&db.file(), None, None, &mut |item| {
+            if let Item::Event(e) = item {
+                first.push(e.event_id.clone());
+            }
+            ControlFlow::Break(())
+        })
+        .unwrap();
+        assert_eq!(first, ["prt_04"]);
+        assert!(end.stats.stopped);
+        let cursor = end.cursor.unwrap();
+        assert!(!unchanged(&db.file(), &cursor));
+        let (events, _) = db.read(Some(&cursor));
+        let ids: Vec<_> = events.iter().map(|e| e.event_id.as_str()).collect();
+        assert_eq!(ids, ["prt_05", "prt_07"]);
+    }
 }
