@@ -217,7 +217,10 @@ mod tests {
     #[test]
     fn opencode_follows_xdg_and_its_own_variables() {
         let l = locate(&[("HOME", "/h")]);
-        assert_eq!(l.opencode_dir, Some(PathBuf::from("/h/.local/share/opencode")));
+        assert_eq!(
+            l.opencode_dir,
+            Some(PathBuf::from("/h/.local/share/opencode"))
+        );
         assert_eq!(l.opencode_db, None);
         let l = locate(&[("HOME", "/h"), ("XDG_DATA_HOME", "/x")]);
         assert_eq!(l.opencode_dir, Some(PathBuf::from("/x/opencode")));

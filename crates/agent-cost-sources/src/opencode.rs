@@ -74,7 +74,9 @@ impl OpenCodeSource {
                 }),
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => discovery.unreadable.push(format!("{}: {e}", path.display())),
+                Err(e) => discovery
+                    .unreadable
+                    .push(format!("{}: {e}", path.display())),
             }
         }
     }
@@ -461,6 +463,9 @@ mod tests {
         assert_eq!(m.model.as_deref(), Some("gpt-4o-mini"));
         assert_eq!(m.cwd.as_deref(), Some("/tmp/large"));
         assert_eq!(m.time_ms, Some(1000));
-        assert_eq!(rfc3339_of_millis(1_780_000_000_123), "2026-05-28T20:26:40.123Z");
+        assert_eq!(
+            rfc3339_of_millis(1_780_000_000_123),
+            "2026-05-28T20:26:40.123Z"
+        );
     }
 }

@@ -275,14 +275,18 @@ impl Reader<'_> {
         let sql = format!(
             "SELECT rowid, id, session_id, message_id, {}, data FROM part
              WHERE rowid > ?1 ORDER BY rowid",
-            if self.has_time { "time_created" } else { "NULL" }
+            if self.has_time {
+                "time_created"
+            } else {
+                "NULL"
+            }
         );
         let mut statement = self.connection.prepare(&sql)?;
         let mut rows = statement.query([previous.rowid])?;
         let mut looked = 0u64;
         while let Some(row) = rows.next()? {
             looked += 1;
-            if looked % 64 == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
+            if looked.is_multiple_of(64) && deadline.is_some_and(|d| Instant::now() >= d) {
                 cursor.complete = false;
                 self.stats.stopped = true;
                 break;
@@ -340,7 +344,11 @@ impl Reader<'_> {
     fn row_at(&self, rowid: i64) -> rusqlite::Result<Option<Row>> {
         let sql = format!(
             "SELECT rowid, id, session_id, message_id, {}, data FROM part WHERE rowid = ?1",
-            if self.has_time { "time_created" } else { "NULL" }
+            if self.has_time {
+                "time_created"
+            } else {
+                "NULL"
+            }
         );
         self.connection
             .query_row(&sql, [rowid], |row| {
@@ -350,8 +358,9 @@ impl Reader<'_> {
                     message: text_at(row, 3)?,
                     time_ms: row.get::<_, Option<i64>>(4).ok().flatten(),
                     data: match row.get_ref(5)? {
-                        rusqlite::types::ValueRef::Text(b)
-                        | rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
+                        rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => {
+                            b.to_vec()
+                        }
                         _ => Vec::new(),
                     },
                 })
@@ -403,20 +412,20 @@ impl Reader<'_> {
         if let Some(info) = self.messages.get(id) {
             return Ok(info.clone());
         }
-        let data: Option<Vec<u8>> = self
-            .connection
-            .prepare_cached("SELECT data FROM message WHERE id = ?1")
-            .and_then(|mut s| {
-                s.query_row([id], |row| {
-                    Ok(match row.get_ref(0)? {
-                        rusqlite::types::ValueRef::Text(b)
-                        | rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
-                        _ => Vec::new(),
+        let data: Option<Vec<u8>> =
+            self.connection
+                .prepare_cached("SELECT data FROM message WHERE id = ?1")
+                .and_then(|mut s| {
+                    s.query_row([id], |row| {
+                        Ok(match row.get_ref(0)? {
+                            rusqlite::types::ValueRef::Text(b)
+                            | rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
+                            _ => Vec::new(),
+                        })
                     })
+                    .optional()
                 })
-                .optional()
-            })
-            .or_else(missing_table)?;
+                .or_else(missing_table)?;
         let info = data
             .and_then(|d| serde_json::from_slice::<Value>(&d).ok())
             .map(|v| MessageInfo::from_json(&v))
@@ -518,9 +527,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("opencode.db");
             let writer = Connection::open(&path).unwrap();
-            writer
-                .pragma_update(None, "journal_mode", journal)
-                .unwrap();
+            writer.pragma_update(None, "journal_mode", journal).unwrap();
             writer.execute_batch(SCHEMA).unwrap();
             writer
                 .execute_batch(
@@ -619,8 +626,20 @@ mod tests {
             assistant("claude-sonnet-4-5", Some("/w/alpha/sub")),
         );
         db.message("msg_a2", "ses_1", assistant("claude-sonnet-4-5", None));
-        db.part("prt_01", "msg_u", "ses_1", T0, r#"{"type":"text","text":"step-finish?"}"#);
-        db.part("prt_02", "msg_a1", "ses_1", T0 + 1, r#"{"type":"step-start"}"#);
+        db.part(
+            "prt_01",
+            "msg_u",
+            "ses_1",
+            T0,
+            r#"{"type":"text","text":"step-finish?"}"#,
+        );
+        db.part(
+            "prt_02",
+            "msg_a1",
+            "ses_1",
+            T0 + 1,
+            r#"{"type":"step-start"}"#,
+        );
         db.part(
             "prt_03",
             "msg_a1",
@@ -628,10 +647,34 @@ mod tests {
             T0 + 2,
             r#"{"type":"tool","tool":"bash","state":{"status":"completed","output":"x"}}"#,
         );
-        db.part("prt_04", "msg_a1", "ses_1", T0 + 3_000, &step(100, 50, 10, 1000, 200, 0.0123));
-        db.part("prt_05", "msg_a1", "ses_1", T0 + 4_000, &step(20, 5, 0, 1200, 0, 0.0021));
-        db.part("prt_06", "msg_a2", "ses_1", T0 + 5_000, r#"{"type":"step-finish","reason":"stop"}"#);
-        db.part("prt_07", "msg_a2", "ses_1", T0 + 6_000, &step(7, 3, 0, 0, 0, 0.0001));
+        db.part(
+            "prt_04",
+            "msg_a1",
+            "ses_1",
+            T0 + 3_000,
+            &step(100, 50, 10, 1000, 200, 0.0123),
+        );
+        db.part(
+            "prt_05",
+            "msg_a1",
+            "ses_1",
+            T0 + 4_000,
+            &step(20, 5, 0, 1200, 0, 0.0021),
+        );
+        db.part(
+            "prt_06",
+            "msg_a2",
+            "ses_1",
+            T0 + 5_000,
+            r#"{"type":"step-finish","reason":"stop"}"#,
+        );
+        db.part(
+            "prt_07",
+            "msg_a2",
+            "ses_1",
+            T0 + 6_000,
+            &step(7, 3, 0, 0, 0, 0.0001),
+        );
     }
 
     #[test]
@@ -679,7 +722,13 @@ mod tests {
         assert!(events.is_empty());
         assert!(again.stats.up_to_date);
 
-        db.part("prt_08", "msg_a2", "ses_1", T0 + 7_000, &step(1, 2, 3, 4, 5, 0.0002));
+        db.part(
+            "prt_08",
+            "msg_a2",
+            "ses_1",
+            T0 + 7_000,
+            &step(1, 2, 3, 4, 5, 0.0002),
+        );
         assert!(!unchanged(&db.file(), &cursor));
         let (events, end) = db.read(Some(&cursor));
         assert_eq!(events.len(), 1);
@@ -718,7 +767,13 @@ mod tests {
         db.writer
             .execute("DELETE FROM part WHERE id = 'prt_07'", [])
             .unwrap();
-        db.part("prt_09", "msg_a2", "ses_1", T0 + 9_000, &step(9, 9, 0, 0, 0, 0.0001));
+        db.part(
+            "prt_09",
+            "msg_a2",
+            "ses_1",
+            T0 + 9_000,
+            &step(9, 9, 0, 0, 0, 0.0001),
+        );
         let (events, end) = db.read(end.cursor.as_deref());
         assert!(end.stats.restarted);
         let ids: Vec<_> = events.iter().map(|e| e.event_id.as_str()).collect();
@@ -730,8 +785,20 @@ mod tests {
     fn unknown_messages_corrupt_rows_and_impossible_counts_are_counted_not_fatal() {
         let db = Db::new("wal");
         db.part("prt_1", "msg_gone", "ses_2", T0, &step(10, 1, 0, 0, 0, 0.5));
-        db.part("prt_2", "msg_gone", "ses_2", T0, r#"{"type":"step-finish","tokens":{"input":"#);
-        db.part("prt_3", "msg_gone", "ses_2", T0, r#"{"type":"step-finish","tokens":{"input":-1}}"#);
+        db.part(
+            "prt_2",
+            "msg_gone",
+            "ses_2",
+            T0,
+            r#"{"type":"step-finish","tokens":{"input":"#,
+        );
+        db.part(
+            "prt_3",
+            "msg_gone",
+            "ses_2",
+            T0,
+            r#"{"type":"step-finish","tokens":{"input":-1}}"#,
+        );
         let (events, end) = db.read(None);
         assert_eq!(events.len(), 1);
         // No message, no directory (the session's is empty, and its project's is used).
@@ -747,7 +814,13 @@ mod tests {
         let db = Db::new("wal");
         session(&db);
         db.writer.execute_batch("BEGIN IMMEDIATE").unwrap();
-        db.part("prt_08", "msg_a2", "ses_1", T0 + 7_000, &step(1, 1, 0, 0, 0, 0.0));
+        db.part(
+            "prt_08",
+            "msg_a2",
+            "ses_1",
+            T0 + 7_000,
+            &step(1, 1, 0, 0, 0, 0.0),
+        );
         // WAL: the reader sees what was committed, and is not blocked.
         let (events, end) = db.read(None);
         assert_eq!(events.len(), 3);
@@ -763,7 +836,13 @@ mod tests {
         session(&db);
         let (_, end) = db.read(None);
         db.writer.execute_batch("BEGIN EXCLUSIVE").unwrap();
-        db.part("prt_08", "msg_a2", "ses_1", T0 + 7_000, &step(1, 1, 0, 0, 0, 0.0));
+        db.part(
+            "prt_08",
+            "msg_a2",
+            "ses_1",
+            T0 + 7_000,
+            &step(1, 1, 0, 0, 0, 0.0),
+        );
         let deadline = Instant::now() + Duration::from_millis(50);
         let error = db
             .read_by(end.cursor.as_deref(), Some(deadline))
@@ -800,7 +879,12 @@ mod tests {
         let (events, _) = db.read(None);
         assert_eq!(events.len(), 3);
         let after = (std::fs::read(&path).unwrap(), files(db._dir.path()));
-        assert!(before == after, "the database directory changed: {:?} {:?}", before.1, after.1);
+        assert!(
+            before == after,
+            "the database directory changed: {:?} {:?}",
+            before.1,
+            after.1
+        );
     }
 
     #[test]

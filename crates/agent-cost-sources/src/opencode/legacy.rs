@@ -39,7 +39,9 @@ pub fn find_messages(storage: &Path, discovery: &mut Discovery) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return,
         Err(e) => {
-            discovery.unreadable.push(format!("{}: {e}", root.display()));
+            discovery
+                .unreadable
+                .push(format!("{}: {e}", root.display()));
             return;
         }
     };
@@ -238,4 +240,153 @@ fn session_directory(message: &Path, session: &str) -> Option<String> {
             .map(str::to_owned);
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Scope;
+    use crate::Source;
+    use crate::opencode::OpenCodeSource;
+    use agent_cost_events::{Money, TokenCounts, UsageEvent};
+
+    /// The hand-written storage of `tests/fixtures/opencode`, copied with its placeholder
+    /// replaced by `/w/alpha`.
+    fn install() -> tempfile::TempDir {
+        fn copy(from: &Path, to: &Path) {
+            std::fs::create_dir_all(to).unwrap();
+            for entry in std::fs::read_dir(from).unwrap() {
+                let path = entry.unwrap().path();
+                let target = to.join(path.file_name().unwrap());
+                if path.is_dir() {
+                    copy(&path, &target);
+                } else {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    std::fs::write(target, text.replace("@REPO_A@", "/w/alpha")).unwrap();
+                }
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let fixtures =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/opencode/storage");
+        copy(&fixtures, &dir.path().join("storage"));
+        dir
+    }
+
+    fn data_file(path: &Path) -> DataFile {
+        let meta = std::fs::metadata(path).unwrap();
+        DataFile {
+            path: path.to_path_buf(),
+            modified: meta.modified().unwrap(),
+            subagent: false,
+            stamp: Some(FileStamp::of(&meta)),
+        }
+    }
+
+    fn read_one(file: &DataFile, cursor: Option<&str>) -> (Vec<UsageEvent>, ReadEnd) {
+        let mut events = Vec::new();
+        let end = read(file, cursor, &mut |item| {
+            if let Item::Event(e) = item {
+                events.push(*e);
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        (events, end)
+    }
+
+    #[test]
+    fn step_finish_parts_of_every_message_with_counts_of_what_was_skipped() {
+        let dir = install();
+        let source = OpenCodeSource::new(Some(dir.path().to_path_buf()), None);
+        let discovery = source.discover(&Scope::All);
+        assert_eq!(discovery.files.len(), 4, "{discovery:?}");
+        let mut events = Vec::new();
+        let mut malformed = 0;
+        for file in &discovery.files {
+            let (mut found, end) = read_one(file, None);
+            events.append(&mut found);
+            malformed += end.stats.malformed;
+        }
+        events.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+        let ids: Vec<_> = events.iter().map(|e| e.event_id.as_str()).collect();
+        // prt_a1f has no tokens; prt_a2b and msg_bad are cut short.
+        assert_eq!(ids, ["prt_a1c", "prt_a1e", "prt_a2a"]);
+        assert_eq!(malformed, 2);
+        let c = &events[0];
+        assert_eq!(c.model, "claude-sonnet-4-5");
+        assert_eq!(c.session_id, "ses_alpha");
+        assert_eq!(c.cwd, "/w/alpha");
+        assert_eq!(c.timestamp, "2026-06-01T10:00:30Z");
+        assert_eq!(
+            c.tokens,
+            TokenCounts {
+                input: 100,
+                output: 50,
+                cache_write_5m: 400,
+                cache_write_1h: 0,
+                cache_read: 2000
+            }
+        );
+        assert_eq!(c.source_cost, Some(Money::from_micros(12_300)));
+        // msg_a2 names no directory: its session's; a model no price list knows, with the
+        // cost OpenCode recorded.
+        let a = &events[2];
+        assert_eq!(a.cwd, "/w/alpha");
+        assert_eq!(a.model, "mystery-model-x");
+        assert_eq!(a.tokens.input, 1000);
+        assert_eq!(a.tokens.output, 500);
+        assert_eq!(a.source_cost, Some(Money::from_micros(4_321)));
+    }
+
+    #[test]
+    fn a_message_rewritten_whole_is_read_again_under_the_same_ids() {
+        let dir = install();
+        let storage = dir.path().join("storage");
+        let message = storage.join("message/ses_alpha/msg_a1.json");
+        let (events, end) = read_one(&data_file(&message), None);
+        assert_eq!(events.len(), 2);
+        let cursor = end.cursor.unwrap();
+        assert!(unchanged(&data_file(&message), &cursor));
+
+        // The next step ends: its part is added and the message rewritten with new totals.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(
+            storage.join("part/msg_a1/prt_a1g.json"),
+            r#"{"id":"prt_a1g","type":"step-finish","tokens":{"input":10,"output":20}}"#,
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(&message).unwrap();
+        std::fs::write(&message, text.replace("0.0148", "0.01513")).unwrap();
+        assert!(!unchanged(&data_file(&message), &cursor));
+        let (events, end) = read_one(&data_file(&message), Some(&cursor));
+        let ids: Vec<_> = events.iter().map(|e| e.event_id.as_str()).collect();
+        assert_eq!(ids, ["prt_a1c", "prt_a1e", "prt_a1g"]);
+        assert!(end.stats.restarted);
+        assert_eq!(events[2].source_cost, None);
+        assert!(unchanged(&data_file(&message), &end.cursor.unwrap()));
+    }
+
+    #[test]
+    fn a_hook_reads_only_the_database_when_there_is_one() {
+        let dir = install();
+        let source = OpenCodeSource::new(Some(dir.path().to_path_buf()), None);
+        let scope = Scope::Worktree(PathBuf::from("/w/alpha"));
+        assert_eq!(source.discover(&scope).files.len(), 4);
+        std::fs::write(dir.path().join("opencode.db"), b"").unwrap();
+        std::fs::write(dir.path().join("opencode-beta.db"), b"").unwrap();
+        std::fs::write(dir.path().join("opencode.db-wal"), b"").unwrap();
+        let names = |scope: &Scope| -> Vec<String> {
+            let mut names: Vec<_> = source
+                .discover(scope)
+                .files
+                .iter()
+                .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(names(&scope), ["opencode-beta.db", "opencode.db"]);
+        assert_eq!(names(&Scope::All).len(), 6);
+    }
 }
