@@ -30,6 +30,10 @@ pub struct LegacyCursor {
     pub message: Stamp,
     /// Its part directory when read (`None`: there was none).
     pub parts: Option<Stamp>,
+    /// That directory, when it is not named by the message file's name (the message's `id`
+    /// names it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
 }
 
 /// Adds every `storage/message/*/*.json` under `storage` to `discovery`.
@@ -76,10 +80,20 @@ fn storage_of(message: &Path) -> Option<&Path> {
     message.parent()?.parent()?.parent()
 }
 
-/// The part directory of a message file.
+/// The part directory of a message file (OpenCode names the file after the message's id).
 fn parts_dir(message: &Path) -> Option<PathBuf> {
     let id = message.file_stem()?;
     Some(storage_of(message)?.join("part").join(id))
+}
+
+/// The part directory of a message whose JSON names its id.
+fn parts_dir_of(message: &Path, id: Option<&str>) -> Option<PathBuf> {
+    match id {
+        Some(id) if !id.is_empty() && !id.contains(['/', '\\']) && id != ".." => {
+            Some(storage_of(message)?.join("part").join(id))
+        }
+        _ => parts_dir(message),
+    }
 }
 
 /// True when the message file and its part directory are as they were when `cursor` was
@@ -88,8 +102,9 @@ pub fn unchanged(file: &DataFile, cursor: &str) -> bool {
     let Ok(cursor) = serde_json::from_str::<LegacyCursor>(cursor) else {
         return false;
     };
+    let dir = cursor.dir.clone().or_else(|| parts_dir(&file.path));
     file.stamp.map(Stamp::from) == Some(cursor.message)
-        && parts_dir(&file.path).and_then(|d| stamp_of(&d)) == cursor.parts
+        && dir.and_then(|d| stamp_of(&d)) == cursor.parts
 }
 
 /// Reads a file of at most [`MAX_FILE`] bytes (`Ok(None)`: larger).
@@ -108,35 +123,36 @@ pub fn read(
     sink: &mut dyn FnMut(Item) -> ControlFlow<()>,
 ) -> io::Result<ReadEnd> {
     let previous: Option<LegacyCursor> = cursor.and_then(|text| serde_json::from_str(text).ok());
-    let parts = parts_dir(&file.path);
-    // Stamps before reading: a change made while we read is seen next time.
-    let cursor = LegacyCursor {
+    // Stamps before reading: a change made while we read is seen next time. (The part
+    // directory's is taken again below if the message names another one.)
+    let mut cursor = LegacyCursor {
         message: stamp_of(&file.path).unwrap_or_default(),
-        parts: parts.as_deref().and_then(stamp_of),
+        parts: parts_dir(&file.path).as_deref().and_then(stamp_of),
+        dir: None,
     };
     let mut stats = ReadStats {
         restarted: previous.is_some(),
         ..ReadStats::default()
     };
-    let end = |stats: ReadStats| {
+    let end = |stats: ReadStats, cursor: &LegacyCursor| {
         Ok(ReadEnd {
-            cursor: Some(serde_json::to_string(&cursor).unwrap_or_default()),
+            cursor: Some(serde_json::to_string(cursor).unwrap_or_default()),
             stats,
         })
     };
     let Some(bytes) = read_small(&file.path)? else {
         stats.oversize += 1;
-        return end(stats);
+        return end(stats, &cursor);
     };
     stats.lines += 1;
     stats.bytes += bytes.len() as u64;
     let Ok(message) = serde_json::from_slice::<Value>(&bytes) else {
         stats.malformed += 1;
-        return end(stats);
+        return end(stats, &cursor);
     };
     let info = MessageInfo::from_json(&message);
     if info.role.as_deref().is_some_and(|r| r != "assistant") {
-        return end(stats);
+        return end(stats, &cursor);
     }
     let session = info.session.clone().unwrap_or_else(|| {
         file.path
@@ -145,16 +161,21 @@ pub fn read(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     });
-    let Some(parts) = parts else {
-        return end(stats);
+    let id = message.get("id").and_then(Value::as_str);
+    let Some(parts) = parts_dir_of(&file.path, id) else {
+        return end(stats, &cursor);
     };
+    if Some(&parts) != parts_dir(&file.path).as_ref() {
+        cursor.parts = stamp_of(&parts);
+        cursor.dir = Some(parts.clone());
+    }
     let mut names: Vec<PathBuf> = match std::fs::read_dir(&parts) {
         Ok(entries) => entries
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|e| e == "json"))
             .collect(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return end(stats),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return end(stats, &cursor),
         Err(e) => return Err(e),
     };
     names.sort();
@@ -218,7 +239,7 @@ pub fn read(
             });
         }
     }
-    end(stats)
+    end(stats, &cursor)
 }
 
 /// The `directory` of `storage/session/<any project>/<session>.json`.
