@@ -68,7 +68,9 @@ impl OpenCodeSource {
             match std::fs::metadata(&path) {
                 Ok(meta) if meta.is_file() => discovery.files.push(DataFile {
                     modified: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
-                    stamp: Some(FileStamp::of(&meta)),
+                    // The database with its write-ahead log, so that a hook's "nothing changed"
+                    // fingerprint sees OpenCode's writes.
+                    stamp: db::stamp(&path).or(Some(FileStamp::of(&meta))),
                     subagent: false,
                     path,
                 }),

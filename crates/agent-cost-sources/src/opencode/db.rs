@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{MessageInfo, PartOutcome, Stamp, StepEvent, fnv1a, part_usage, stamp_of};
-use crate::source::{DataFile, Item, ReadEnd, ReadStats};
+use crate::source::{DataFile, FileStamp, Item, ReadEnd, ReadStats};
 
 /// How many of the latest step-finish rows are looked at again for updates.
 const RECENT_ROWS: usize = 256;
@@ -36,12 +36,9 @@ const BUSY_WAIT_HOOK: Duration = Duration::from_millis(250);
 /// Where reading a database stopped.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DbCursor {
-    /// The database file when the read began.
+    /// The database and its write-ahead log when the read began (see [`stamp`]).
     #[serde(default)]
-    pub db: Stamp,
-    /// Its `-wal` file when the read began (`None`: there was none).
-    #[serde(default)]
-    pub wal: Option<Stamp>,
+    pub stamp: Stamp,
     /// Every part row up to this rowid was looked at.
     #[serde(default)]
     pub rowid: i64,
@@ -69,11 +66,24 @@ pub fn unchanged(file: &DataFile, cursor: &str) -> bool {
     let Ok(cursor) = serde_json::from_str::<DbCursor>(cursor) else {
         return false;
     };
-    // A reader's open changes the log's status-change time, never its size or contents.
-    let content = |s: Option<Stamp>| s.map(|s| (s.len, s.mtime_ns, s.inode));
-    cursor.complete
-        && file.stamp.map(Stamp::from) == Some(cursor.db)
-        && content(stamp_of(&wal_path(&file.path))) == content(cursor.wal)
+    cursor.complete && file.stamp.map(Stamp::from) == Some(cursor.stamp)
+}
+
+/// The stamp of a database as one file: OpenCode writes to the `-wal` file while it runs (the
+/// database file changes only when the log is copied back into it), so the log's size is
+/// added to the length and its modification time counts when later. (Its status-change time
+/// is left out: opening the log to read, as root, changes it.)
+pub fn stamp(path: &Path) -> Option<FileStamp> {
+    let db = FileStamp::of(&std::fs::metadata(path).ok()?);
+    let Some(wal) = std::fs::metadata(wal_path(path)).ok() else {
+        return Some(db);
+    };
+    let wal = FileStamp::of(&wal);
+    Some(FileStamp {
+        len: db.len.saturating_add(wal.len),
+        mtime_ns: db.mtime_ns.max(wal.mtime_ns),
+        ..db
+    })
 }
 
 /// Opens a database read only. A database in WAL mode needs its `-shm` index, which SQLite
@@ -148,8 +158,8 @@ pub fn read(
 ) -> io::Result<ReadEnd> {
     let path = &file.path;
     // Stamps first: whatever is written while we read changes them, and the next run looks.
-    let db = stamp_of(path).unwrap_or_default();
     let wal = stamp_of(&wal_path(path));
+    let now = stamp(path).map(Stamp::from).unwrap_or_default();
     let previous: Option<DbCursor> = cursor.and_then(|text| serde_json::from_str(text).ok());
     let connection = open(path, wal.is_none()).map_err(|e| io_error(path, e))?;
     let wait = match deadline {
@@ -173,7 +183,7 @@ pub fn read(
         has_time: false,
     };
     let lost = cursor.is_some() && previous.is_none();
-    let result = reader.read(previous, lost, db, wal, deadline, sink);
+    let result = reader.read(previous, lost, now, deadline, sink);
     // Ends the read transaction (nothing was written).
     let _ = connection.execute_batch("ROLLBACK");
     let (cursor, stats) = result.map_err(|e| io_error(path, e))?;
@@ -208,14 +218,12 @@ impl Reader<'_> {
         &mut self,
         previous: Option<DbCursor>,
         lost: bool,
-        db: Stamp,
-        wal: Option<Stamp>,
+        stamp: Stamp,
         deadline: Option<Instant>,
         sink: &mut dyn FnMut(Item) -> ControlFlow<()>,
     ) -> rusqlite::Result<(DbCursor, ReadStats)> {
         let mut cursor = DbCursor {
-            db,
-            wal,
+            stamp,
             complete: true,
             ..DbCursor::default()
         };
@@ -569,7 +577,7 @@ mod tests {
                 path: self.path.clone(),
                 modified: meta.modified().unwrap(),
                 subagent: false,
-                stamp: Some(crate::FileStamp::of(&meta)),
+                stamp: stamp(&self.path),
             }
         }
 

@@ -15,6 +15,7 @@ mod install;
 mod ledger;
 mod managers;
 mod manual;
+mod opencode;
 mod output_errors;
 mod pricing;
 mod robustness;
