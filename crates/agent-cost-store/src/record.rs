@@ -142,6 +142,8 @@ struct Known {
     sidechain: bool,
     tokens: TokenCounts,
     quantity: Option<u64>,
+    /// The cost its source reported (pico-dollars), if any.
+    source_cost: Option<i64>,
     worktree: Option<i64>,
     /// Known only by its id and counts (imported from the first ledger's `seen` shards): no
     /// model, session or time until a copy read again describes it. (A copy that merely lacks
@@ -274,7 +276,7 @@ impl Tx<'_> {
                 "SELECT e.id, e.variant, e.sidechain, e.input, e.output, e.cache_write_5m,
                         e.cache_write_1h, e.cache_read, e.quantity, e.worktree, e.model, e.session,
                         e.speed, e.unit, e.ts_ms,
-                        m.name = '' AND s.name = '' AND e.ts_ms IS NULL
+                        m.name = '' AND s.name = '' AND e.ts_ms IS NULL, e.source_cost
                  FROM events e JOIN models m ON m.id = e.model
                  JOIN sessions s ON s.id = e.session
                  WHERE e.agent = ?1 AND e.key = ?2",
@@ -297,6 +299,7 @@ impl Tx<'_> {
                             minute: minute_of(row.get(14)?),
                         },
                         undescribed: row.get(15)?,
+                        source_cost: row.get(16)?,
                     })
                 })
                 .optional()
@@ -596,9 +599,26 @@ impl Tx<'_> {
         if target == known.tokens && target_quantity == known.quantity {
             return Ok(Recorded::Duplicate);
         }
+        // The cost the source reported follows the counts: the copy's, when the event had one
+        // (a source that reports a cost reports it for the whole request), so that a model
+        // priced from it stays priced after a repeat changed its counts.
+        let copy_cost = event.source_cost.map(|m| clamp_i64(m.picos()));
+        let target_cost = match (known.source_cost, copy_cost) {
+            (Some(old), Some(new)) if !replaces => Some(old.max(new)),
+            (Some(_), Some(new)) => Some(new),
+            (old, _) => old,
+        };
         let grows_only = target.max_fieldwise(&known.tokens) == target
             && target_quantity.unwrap_or(0) >= known.quantity.unwrap_or(0);
         self.update_event(known.id, event, &target, target_quantity, replaces)?;
+        if target_cost != known.source_cost {
+            self.tx
+                .execute(
+                    "UPDATE events SET source_cost = ?2 WHERE id = ?1",
+                    params![known.id, target_cost],
+                )
+                .map_err(|e| self.err(e))?;
+        }
         let (old_class, new_class) = (prompt_class(&known.tokens), prompt_class(&target));
         if grows_only {
             if old_class != new_class {
@@ -621,7 +641,11 @@ impl Tx<'_> {
             }
             let growth = target.saturating_sub(&known.tokens);
             let quantity_growth = target_quantity.map(|q| q - known.quantity.unwrap_or(0));
-            let charge = Sums::of_charge(&growth, 0, quantity_growth, None);
+            let cost_growth = match (known.source_cost, copy_cost, target_cost) {
+                (Some(old), Some(_), Some(new)) => Some((new - old).max(0)),
+                _ => None,
+            };
+            let charge = Sums::of_charge(&growth, 0, quantity_growth, cost_growth);
             self.insert_charge(
                 known.id,
                 known.worktree,
@@ -632,7 +656,7 @@ impl Tx<'_> {
             )?;
             return Ok(Recorded::Grew);
         }
-        self.rewrite_pending(&known, &target, target_quantity)?;
+        self.rewrite_pending(&known, &target, target_quantity, target_cost)?;
         Ok(Recorded::Replaced)
     }
 
@@ -744,6 +768,7 @@ impl Tx<'_> {
         known: &Known,
         target: &TokenCounts,
         quantity: Option<u64>,
+        cost: Option<i64>,
     ) -> Result<(), StoreError> {
         let settled_upto = self.settled_upto(known.worktree)?;
         let frozen = self.frozen_upto(known.worktree)?;
@@ -769,8 +794,13 @@ impl Tx<'_> {
         let kept_quantity = kept_sums.quantity.max(0) as u64;
         let remaining_quantity = quantity.map(|q| q.saturating_sub(kept_quantity));
         let requests = free.requests.max(0) as u64;
+        // A cost only when every charge kept carried one (else the event was never wholly
+        // priced from it).
+        let remaining_cost = cost
+            .filter(|_| kept_sums.with_source_cost == kept_sums.charges)
+            .map(|c| (c - kept_sums.source_cost).max(0));
         if !remaining.is_zero() || requests > 0 || remaining_quantity.unwrap_or(0) > 0 {
-            let charge = Sums::of_charge(&remaining, requests, remaining_quantity, None);
+            let charge = Sums::of_charge(&remaining, requests, remaining_quantity, remaining_cost);
             self.insert_charge(
                 known.id,
                 known.worktree,

@@ -106,3 +106,55 @@ fn recording_a_run_matches_recording_one_by_one() {
     };
     assert_eq!(state(true), state(false));
 }
+
+/// A source that reports each request's cost (OpenCode, manual entries) keeps it through a
+/// repeat that grows or replaces the counts: the pending group stays wholly priced by the
+/// source, at the latest copy's cost.
+#[test]
+fn a_repeat_with_a_cost_carries_the_cost_of_its_growth() {
+    use agent_cost_events::{Money, RepeatRule};
+    let (_dir, mut store, worktree) = scratch_store();
+    let tx = store.write().unwrap();
+    let id = tx.worktree_id(&worktree).unwrap();
+    let priced = |key: &str, output: u64, micros: u64, repeat: RepeatRule| {
+        let mut copy = request(key, output);
+        copy.source_cost = Some(Money::from_micros(micros));
+        copy.repeat = repeat;
+        copy
+    };
+    tx.record(
+        &priced("grows", 100, 4_000, RepeatRule::LargestCopy),
+        Some(id),
+    )
+    .unwrap();
+    tx.record(
+        &priced("grows", 300, 5_000, RepeatRule::LargestCopy),
+        Some(id),
+    )
+    .unwrap();
+    tx.record(
+        &priced("shrinks", 300, 9_000, RepeatRule::Replace),
+        Some(id),
+    )
+    .unwrap();
+    tx.record(
+        &priced("shrinks", 200, 6_000, RepeatRule::Replace),
+        Some(id),
+    )
+    .unwrap();
+    let pending = tx.pending(Some(id), None).unwrap();
+    let charges: u64 = pending.groups.iter().map(|g| g.charges).sum();
+    let with_cost: u64 = pending
+        .groups
+        .iter()
+        .map(|g| g.charges_with_source_cost)
+        .sum();
+    let cost = pending
+        .groups
+        .iter()
+        .fold(Money::ZERO, |sum, g| Money(sum.0 + g.source_cost.0));
+    assert_eq!(with_cost, charges);
+    assert_eq!(cost, Money::from_micros(11_000));
+    let output: u64 = pending.groups.iter().map(|g| g.tokens.output).sum();
+    assert_eq!(output, 500);
+}

@@ -331,3 +331,33 @@ fn a_database_locked_by_opencode_fails_nothing_and_is_read_by_the_next_commit() 
         .unwrap();
     assert_eq!(parts, 2);
 }
+
+#[test]
+fn a_model_priced_from_opencode_cost_stays_priced_when_its_step_grows() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    let db = database(&env, &repo, "wal");
+    message(&db, "msg_m", "ses_db", &assistant("mystery-model-x", &repo));
+    part(
+        &db,
+        "prt_m",
+        "msg_m",
+        "ses_db",
+        &step(1000, 500, 0, 0, 0, 0.004321),
+    );
+    env.agent_cost(&repo, &["ingest"]);
+    // Read again after OpenCode rewrote the row with more output and its new cost.
+    db.execute(
+        "UPDATE part SET data = ?1 WHERE id = 'prt_m'",
+        [step(1000, 700, 0, 0, 0, 0.005).to_string()],
+    )
+    .unwrap();
+    commit(&env, &repo, "a.txt", "Add a");
+    let lines = ai_trailers(&env, &repo, "HEAD");
+    has(
+        &lines,
+        "AI-Model: mystery-model-x agent=opencode cost=0.005000",
+    );
+    has(&lines, "AI-Tokens: req=1 in=1000 out=700 cw=0 cr=0");
+    has(&lines, "AI-Cost-Estimate: 0.005000 USD");
+}
