@@ -91,9 +91,10 @@ fn is_database_name(path: &Path) -> bool {
         .is_some_and(|n| n == "opencode.db" || (n.starts_with("opencode-") && n.ends_with(".db")))
 }
 
-/// True for a data file that is a database rather than a legacy message file.
+/// True for a data file that is a database rather than a legacy message file (`OPENCODE_DB`
+/// may name a database by any name; message files end in `.json`).
 fn is_database(file: &DataFile) -> bool {
-    file.path.extension().is_some_and(|e| e == "db")
+    file.path.extension().is_none_or(|e| e != "json")
 }
 
 impl Source for OpenCodeSource {
@@ -449,6 +450,19 @@ mod tests {
             panic!()
         };
         assert_eq!(usage.cost, None);
+    }
+
+    #[test]
+    fn opencode_db_names_a_database_by_any_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let custom = dir.path().join("custom.sqlite");
+        std::fs::write(&custom, b"").unwrap();
+        let source = OpenCodeSource::new(Some(dir.path().join("absent")), Some(custom.clone()));
+        let found = source.discover(&Scope::All);
+        assert_eq!(found.files.len(), 1);
+        assert_eq!(found.files[0].path, custom);
+        assert!(is_database(&found.files[0]));
+        assert!(found.unreadable.is_empty());
     }
 
     #[test]

@@ -271,6 +271,8 @@ impl Reader<'_> {
                 self.stats.lines += 1;
                 self.stats.bytes += row.data.len() as u64;
                 if self.emit(&row, sink)?.is_break() {
+                    // The changed rows are looked at again next time.
+                    cursor.recent = previous.recent.clone();
                     cursor.complete = false;
                     self.stats.stopped = true;
                     return Ok((cursor, std::mem::take(&mut self.stats)));
@@ -492,9 +494,15 @@ fn missing_table<T: Default>(error: rusqlite::Error) -> rusqlite::Result<T> {
     }
 }
 
-/// A text column (an id); a NULL is an empty string.
+/// A text column (an id), whatever SQLite holds there; a NULL is an empty string.
 fn text_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<String> {
-    Ok(row.get::<_, Option<String>>(index)?.unwrap_or_default())
+    use rusqlite::types::ValueRef;
+    Ok(match row.get_ref(index)? {
+        ValueRef::Text(b) | ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+        ValueRef::Integer(n) => n.to_string(),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Null => String::new(),
+    })
 }
 
 #[cfg(test)]
