@@ -102,6 +102,17 @@ impl Source for OpenCodeSource {
         AGENT
     }
 
+    fn roots(&self) -> Vec<PathBuf> {
+        let mut roots = Vec::new();
+        if let Some(dir) = &self.data_dir {
+            // The databases, then the legacy messages.
+            roots.push(dir.clone());
+            roots.push(dir.join("storage").join("message"));
+        }
+        roots.extend(self.extra_db.iter().cloned());
+        roots
+    }
+
     fn discover(&self, scope: &Scope) -> Discovery {
         let mut discovery = Discovery::default();
         self.databases(&mut discovery);

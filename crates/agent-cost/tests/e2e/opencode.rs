@@ -182,6 +182,23 @@ fn legacy_storage_is_charged_by_the_hook_and_a_rewritten_message_counts_once() {
     );
     assert_eq!(model(&total, "mystery-model-x")["agent"], "opencode");
 
+    // `agent-cost sources` says where OpenCode's data is looked for and what was found.
+    let report = env.agent_cost_json(&repo, &["sources", "--no-ingest"]);
+    let opencode = report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "opencode")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(opencode["agent"], "opencode");
+    assert_eq!(
+        opencode["roots"][0]["path"],
+        data_dir(&env).display().to_string()
+    );
+    assert_eq!(opencode["roots"][1]["exists"], true);
+    assert_eq!(opencode["files_found"], 4, "{opencode:#}");
+    assert_eq!(opencode["read"]["skipped_malformed"], 2, "{opencode:#}");
+
     // Everything read again from scratch adds nothing; the cut-short files are counted.
     env.forget_cursors();
     let again = env.agent_cost_json(&repo, &["ingest"]);
