@@ -2,11 +2,13 @@
 //!
 //! [`source`] is the interface every agent's reader implements; [`tail`] reads only the
 //! complete lines appended since a saved [`tail::Cursor`], notices files that were rewritten
-//! under it, and never loads a whole file; [`claude`] is the Claude Code source and [`codex`]
-//! the OpenAI Codex CLI source.
+//! under it, and never loads a whole file; [`claude`] is the Claude Code source, [`codex`]
+//! the OpenAI Codex CLI source and [`copilot`] the GitHub Copilot source (VS Code chat
+//! sessions, its OpenTelemetry database, and the Copilot CLI).
 
 pub mod claude;
 pub mod codex;
+pub mod copilot;
 pub mod source;
 pub mod tail;
 
