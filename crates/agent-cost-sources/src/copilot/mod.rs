@@ -370,3 +370,6 @@ mod tests {
         assert_eq!(kind_of(Path::new("/c/session-state/x/events.jsonl")), Kind::Cli);
     }
 }
+
+#[cfg(test)]
+mod fixtures;
