@@ -227,7 +227,10 @@ mod tests {
         let billing = CopilotBilling::default()
             .with_toml_str(text, "c.toml")
             .unwrap();
-        assert_eq!(billing.multiplier_micros("copilot/claude-opus-4.5"), 10_000_000);
+        assert_eq!(
+            billing.multiplier_micros("copilot/claude-opus-4.5"),
+            10_000_000
+        );
         assert_eq!(billing.multiplier_micros("gpt-4.1"), 2_000_000);
         assert_eq!(billing.micro_usd_per_request(), 50_000);
         // A later file's patterns are tried before an earlier one's.
@@ -246,9 +249,18 @@ mod tests {
     fn bad_settings_name_the_file_and_the_key() {
         for (text, message) in [
             ("[copilot]\nmultiplier = 1\n", "unknown key `multiplier`"),
-            ("[copilot.multipliers]\n\"gpt-5\" = -1\n", "`gpt-5` must be a multiplier"),
-            ("[copilot.multipliers]\n\"gpt-5\" = \"1\"\n", "`gpt-5` must be a multiplier"),
-            ("[copilot]\nusd_per_premium_request = 500\n", "must be a number of USD"),
+            (
+                "[copilot.multipliers]\n\"gpt-5\" = -1\n",
+                "`gpt-5` must be a multiplier",
+            ),
+            (
+                "[copilot.multipliers]\n\"gpt-5\" = \"1\"\n",
+                "`gpt-5` must be a multiplier",
+            ),
+            (
+                "[copilot]\nusd_per_premium_request = 500\n",
+                "must be a number of USD",
+            ),
             ("copilot = 1\n", "`copilot` must be a table"),
             ("[copilot\n", "not valid TOML"),
         ] {

@@ -209,12 +209,16 @@ pub fn parse_line(bytes: &[u8], state: &mut CliState) -> LineOutcome {
                 .as_deref()
                 .and_then(model_name)
                 .unwrap_or_else(|| state.current_model());
-            let Some(key) = text(data, "messageId").or_else(|| {
-                text(&line, "id").map(|id| format!("{}:{id}", state.stretch))
-            }) else {
+            let Some(key) = text(data, "messageId")
+                .or_else(|| text(&line, "id").map(|id| format!("{}:{id}", state.stretch)))
+            else {
                 return LineOutcome::Malformed;
             };
-            let mut draft = state.draft(format!("cli:{}:msg:{key}", state.session()), model, &timestamp);
+            let mut draft = state.draft(
+                format!("cli:{}:msg:{key}", state.session()),
+                model,
+                &timestamp,
+            );
             draft.tokens.output = output;
             draft.requests = 1;
             if !draft.tokens.is_plausible_request() {
@@ -385,9 +389,7 @@ pub fn read(
         session: session_of_path(&file.path),
         ..CliState::default()
     };
-    let mut state = previous
-        .as_ref()
-        .map_or_else(fresh, |c| c.state.clone());
+    let mut state = previous.as_ref().map_or_else(fresh, |c| c.state.clone());
     let mut stats = ReadStats::default();
     let resume_at = previous.as_ref().map_or(0, |c| c.tail.offset);
     let mut reset = false;

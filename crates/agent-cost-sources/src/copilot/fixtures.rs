@@ -49,7 +49,11 @@ impl Home {
         }
         let empty = user.join("globalStorage/emptyWindowChatSessions");
         std::fs::create_dir_all(&empty).unwrap();
-        std::fs::copy(fixture("vscode/empty-window.json"), empty.join("sess-e.json")).unwrap();
+        std::fs::copy(
+            fixture("vscode/empty-window.json"),
+            empty.join("sess-e.json"),
+        )
+        .unwrap();
         let cli = root.join(".copilot");
         let session = cli.join("session-state/cccc1111-2222-3333-4444-555566667777");
         std::fs::create_dir_all(&session).unwrap();
@@ -120,9 +124,39 @@ impl Home {
                 b + 20_000,
                 r#"{"gen_ai.usage.cache_creation.input_tokens":500}"#,
             ),
-            ("s2", "chat", "sess-a", "claude-opus-4.5", 2000, 100, 1500, b + 40_000, "{}"),
-            ("s3", "execute_tool", "sess-a", "", 0, 0, 0, b + 30_000, "{}"),
-            ("s4", "chat", "sess-x", "gpt-4o", 100, 10, 0, b + 5_000, "{}"),
+            (
+                "s2",
+                "chat",
+                "sess-a",
+                "claude-opus-4.5",
+                2000,
+                100,
+                1500,
+                b + 40_000,
+                "{}",
+            ),
+            (
+                "s3",
+                "execute_tool",
+                "sess-a",
+                "",
+                0,
+                0,
+                0,
+                b + 30_000,
+                "{}",
+            ),
+            (
+                "s4",
+                "chat",
+                "sess-x",
+                "gpt-4o",
+                100,
+                10,
+                0,
+                b + 5_000,
+                "{}",
+            ),
         ];
         for (span, op, session, model, input, output, cached, end, attributes) in rows {
             db.execute(
@@ -130,7 +164,9 @@ impl Home {
                      request_model, input_tokens, output_tokens, cached_tokens,
                      reasoning_tokens, end_time_ms, span_attributes)
                  VALUES (?1, 't1', ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)",
-                rusqlite::params![span, op, session, model, input, output, cached, end, attributes],
+                rusqlite::params![
+                    span, op, session, model, input, output, cached, end, attributes
+                ],
             )
             .unwrap();
         }
@@ -270,7 +306,9 @@ fn a_mutation_log_is_replayed_up_to_its_last_whole_line() {
 #[test]
 fn empty_window_sessions_are_unattributed() {
     let home = Home::new();
-    let path = home.user.join("globalStorage/emptyWindowChatSessions/sess-e.json");
+    let path = home
+        .user
+        .join("globalStorage/emptyWindowChatSessions/sess-e.json");
     let (events, _) = read(&home.source(), &path, None);
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].cwd, "");
@@ -307,8 +345,14 @@ fn spans_give_exact_tokens_in_place_of_the_sessions_counts() {
     let (events, _) = read(&source, &home.chat("sess-a.json"), None);
     let chat = by_id(&events);
     assert!(chat["vscode:sess-a:request_r1"].tokens.is_zero());
-    assert_eq!(billed(chat["vscode:sess-a:request_r1"]), (3_000_000, 120_000));
-    assert_eq!(chat["vscode:sess-a:request_r4"].tokens, tokens(800, 50, 0, 0));
+    assert_eq!(
+        billed(chat["vscode:sess-a:request_r1"]),
+        (3_000_000, 120_000)
+    );
+    assert_eq!(
+        chat["vscode:sess-a:request_r4"].tokens,
+        tokens(800, 50, 0, 0)
+    );
 
     // The cursor is the last row id: only new rows are read.
     let cursor = end.cursor.unwrap();
@@ -418,12 +462,18 @@ fn cli_output_per_message_and_the_rest_at_shutdown_never_twice() {
     // The unfinished last line waits for its end.
     let cursor = end.cursor.unwrap();
     assert!(source.unchanged(&data_file(&path), &cursor));
-    let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
     std::io::Write::write_all(&mut file, b"utputTokens\": 7}, \"id\": \"e15\"}\n").unwrap();
     let (events, end) = read(&source, &path, Some(&cursor));
     assert!(!end.stats.restarted);
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].event_id, "cli:cccc1111-2222-3333-4444-555566667777:msg:m5");
+    assert_eq!(
+        events[0].event_id,
+        "cli:cccc1111-2222-3333-4444-555566667777:msg:m5"
+    );
     assert_eq!(events[0].model, "gpt-4.1");
     assert_eq!(events[0].tokens.output, 7);
 }

@@ -333,9 +333,15 @@ mod tests {
 
     #[test]
     fn multipliers_are_read_from_the_details() {
-        assert_eq!(multiplier_of_details("Claude Opus 4.5 • 3x"), Some(3_000_000));
+        assert_eq!(
+            multiplier_of_details("Claude Opus 4.5 • 3x"),
+            Some(3_000_000)
+        );
         assert_eq!(multiplier_of_details("GPT-4.1 • 0x"), Some(0));
-        assert_eq!(multiplier_of_details("Claude Haiku 4.5 • 0.33x"), Some(330_000));
+        assert_eq!(
+            multiplier_of_details("Claude Haiku 4.5 • 0.33x"),
+            Some(330_000)
+        );
         assert_eq!(multiplier_of_details("Auto • 1.5×"), Some(1_500_000));
         assert_eq!(multiplier_of_details("GPT-4.1"), None);
         assert_eq!(multiplier_of_details("x • fastx"), None);
@@ -347,10 +353,16 @@ mod tests {
 
     #[test]
     fn model_names_lose_their_provider_prefix() {
-        assert_eq!(model_name("copilot/claude-opus-4.5").as_deref(), Some("claude-opus-4.5"));
+        assert_eq!(
+            model_name("copilot/claude-opus-4.5").as_deref(),
+            Some("claude-opus-4.5")
+        );
         assert_eq!(model_name("gpt-4.1").as_deref(), Some("gpt-4.1"));
         assert_eq!(model_name("copilot/"), None);
-        assert_eq!(rfc3339_of_millis(1_762_883_660_019), "2025-11-11T17:54:20.019Z");
+        assert_eq!(
+            rfc3339_of_millis(1_762_883_660_019),
+            "2025-11-11T17:54:20.019Z"
+        );
         assert_eq!(json_micros(&serde_json::json!(0.33)), Some(330_000));
         assert_eq!(json_micros(&serde_json::json!(2)), Some(2_000_000));
         assert_eq!(json_micros(&serde_json::json!(-2)), None);
@@ -358,16 +370,26 @@ mod tests {
 
     #[test]
     fn files_are_told_apart_by_where_they_lie() {
-        assert_eq!(kind_of(Path::new("/u/workspaceStorage/h/chatSessions/s.json")), Kind::Chat);
         assert_eq!(
-            kind_of(Path::new("/u/globalStorage/emptyWindowChatSessions/s.jsonl")),
+            kind_of(Path::new("/u/workspaceStorage/h/chatSessions/s.json")),
             Kind::Chat
         );
         assert_eq!(
-            kind_of(Path::new("/u/globalStorage/github.copilot-chat/agent-traces.db")),
+            kind_of(Path::new(
+                "/u/globalStorage/emptyWindowChatSessions/s.jsonl"
+            )),
+            Kind::Chat
+        );
+        assert_eq!(
+            kind_of(Path::new(
+                "/u/globalStorage/github.copilot-chat/agent-traces.db"
+            )),
             Kind::Traces
         );
-        assert_eq!(kind_of(Path::new("/c/session-state/x/events.jsonl")), Kind::Cli);
+        assert_eq!(
+            kind_of(Path::new("/c/session-state/x/events.jsonl")),
+            Kind::Cli
+        );
     }
 }
 

@@ -108,7 +108,11 @@ pub fn file_uri_path(uri: &str) -> Option<PathBuf> {
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1).copied(), bytes.get(i + 2).copied()) {
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied(),
+            bytes.get(i + 2).copied(),
+        ) {
             (b'%', Some(h), Some(l)) if hex(h).is_some() && hex(l).is_some() => {
                 decoded.push((hex(h)? * 16 + hex(l)?) as u8);
                 i += 3;
@@ -120,9 +124,8 @@ pub fn file_uri_path(uri: &str) -> Option<PathBuf> {
         }
     }
     #[cfg(unix)]
-    let path = PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(
-        decoded,
-    ));
+    let path =
+        PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(decoded));
     #[cfg(not(unix))]
     let path = PathBuf::from(String::from_utf8_lossy(&decoded).into_owned());
     Some(path)
@@ -283,7 +286,9 @@ pub fn read(
     let requests = &session.requests;
     stats.lines = requests.len() as u64;
     for (index, request) in requests.iter().enumerate() {
-        let next_ts = requests[index + 1..].iter().find_map(|r| millis(&r.timestamp));
+        let next_ts = requests[index + 1..]
+            .iter()
+            .find_map(|r| millis(&r.timestamp));
         let Some(draft) = draft(
             &session_id,
             index,
@@ -352,7 +357,9 @@ fn draft(
     // covered when a `chat` span of its session ended between it and the next request.
     let spans_cover = ts.is_some_and(|start| {
         let at = covered.partition_point(|t| *t < start);
-        covered.get(at).is_some_and(|t| next_ts.is_none_or(|next| *t < next))
+        covered
+            .get(at)
+            .is_some_and(|t| next_ts.is_none_or(|next| *t < next))
     });
     let count = |v: &Option<Value>| v.as_ref().and_then(Value::as_u64).unwrap_or(0);
     let tokens = match (&result.metadata, spans_cover) {
@@ -565,7 +572,10 @@ mod tests {
         );
         assert_eq!(file_uri_path("vscode-remote://ssh-remote+box/home/x"), None);
         assert_eq!(file_uri_path("file://otherhost/x"), None);
-        assert_eq!(file_uri_path("file:///bad%zz"), Some(PathBuf::from("/bad%zz")));
+        assert_eq!(
+            file_uri_path("file:///bad%zz"),
+            Some(PathBuf::from("/bad%zz"))
+        );
     }
 
     #[test]

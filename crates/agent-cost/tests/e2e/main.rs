@@ -6,6 +6,7 @@ mod harness;
 mod codex;
 mod commits;
 mod contract;
+mod copilot;
 mod doctor;
 mod history_rewrites;
 mod ingest;
