@@ -111,65 +111,19 @@ impl Home {
                  end_time_ms INTEGER, span_attributes TEXT);",
         )
         .unwrap();
-        let b = 1_780_000_000_000i64;
-        let rows: [(&str, &str, &str, &str, i64, i64, i64, i64, &str); 4] = [
-            (
-                "s1",
-                "chat",
-                "sess-a",
-                "claude-opus-4.5",
-                5000,
-                400,
-                3000,
-                b + 20_000,
-                r#"{"gen_ai.usage.cache_creation.input_tokens":500}"#,
-            ),
-            (
-                "s2",
-                "chat",
-                "sess-a",
-                "claude-opus-4.5",
-                2000,
-                100,
-                1500,
-                b + 40_000,
-                "{}",
-            ),
-            (
-                "s3",
-                "execute_tool",
-                "sess-a",
-                "",
-                0,
-                0,
-                0,
-                b + 30_000,
-                "{}",
-            ),
-            (
-                "s4",
-                "chat",
-                "sess-x",
-                "gpt-4o",
-                100,
-                10,
-                0,
-                b + 5_000,
-                "{}",
-            ),
-        ];
-        for (span, op, session, model, input, output, cached, end, attributes) in rows {
-            db.execute(
-                "INSERT INTO spans (span_id, trace_id, operation_name, chat_session_id,
-                     request_model, input_tokens, output_tokens, cached_tokens,
-                     reasoning_tokens, end_time_ms, span_attributes)
-                 VALUES (?1, 't1', ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)",
-                rusqlite::params![
-                    span, op, session, model, input, output, cached, end, attributes
-                ],
-            )
-            .unwrap();
-        }
+        // Times are those of sess-a's requests: r1 at 1780000000000, r2 a minute later.
+        db.execute_batch(
+            "INSERT INTO spans (span_id, trace_id, operation_name, chat_session_id,
+                 request_model, input_tokens, output_tokens, cached_tokens, reasoning_tokens,
+                 end_time_ms, span_attributes) VALUES
+               ('s1', 't1', 'chat', 'sess-a', 'claude-opus-4.5', 5000, 400, 3000, 0,
+                1780000020000, '{\"gen_ai.usage.cache_creation.input_tokens\":500}'),
+               ('s2', 't1', 'chat', 'sess-a', 'claude-opus-4.5', 2000, 100, 1500, 0,
+                1780000040000, '{}'),
+               ('s3', 't1', 'execute_tool', 'sess-a', '', 0, 0, 0, 0, 1780000030000, '{}'),
+               ('s4', 't1', 'chat', 'sess-x', 'gpt-4o', 100, 10, 0, 0, 1780000005000, '{}');",
+        )
+        .unwrap();
         db
     }
 }
