@@ -250,7 +250,7 @@ fn span(
 /// directory (looked up once, on the first span).
 struct SessionFolders {
     user: Option<PathBuf>,
-    map: std::cell::OnceCell<Vec<(String, Option<PathBuf>)>>,
+    map: std::cell::OnceCell<std::collections::HashMap<String, Option<PathBuf>>>,
 }
 
 impl SessionFolders {
@@ -266,12 +266,11 @@ impl SessionFolders {
     /// The folder of a session's workspace (empty: unattributed).
     fn folder(&self, session: &str) -> String {
         let map = self.map.get_or_init(|| match &self.user {
-            Some(user) => super::vscode::session_folders(user),
-            None => Vec::new(),
+            Some(user) => super::vscode::session_folders(user).into_iter().collect(),
+            None => Default::default(),
         });
-        map.iter()
-            .find(|(id, _)| id == session)
-            .and_then(|(_, folder)| folder.as_ref())
+        map.get(session)
+            .and_then(Option::as_ref)
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default()
     }
