@@ -57,8 +57,8 @@ pub fn discover(user: &Path, scope: &Scope, discovery: &mut Discovery) {
     }
 }
 
-/// The `workspaceStorage/<hash>` directories of a `User` directory, each with the folder its
-/// `workspace.json` names (`None`: no file, or not a local folder).
+/// The `workspaceStorage/<hash>` directories of a `User` directory that hold chat sessions,
+/// each with the folder its `workspace.json` names (`None`: no file, or not a local folder).
 pub fn workspaces(user: &Path, unreadable: &mut Vec<String>) -> Vec<(PathBuf, Option<PathBuf>)> {
     let storage = user.join("workspaceStorage");
     let entries = match std::fs::read_dir(&storage) {
@@ -72,7 +72,9 @@ pub fn workspaces(user: &Path, unreadable: &mut Vec<String>) -> Vec<(PathBuf, Op
     entries
         .filter_map(Result::ok)
         .map(|entry| entry.path())
-        .filter(|path| path.is_dir())
+        // Most workspaces hold no chat: one `stat` each, and only the others' workspace.json
+        // is read.
+        .filter(|path| path.join("chatSessions").is_dir())
         .map(|path| {
             let folder = workspace_folder(&path);
             (path, folder)
