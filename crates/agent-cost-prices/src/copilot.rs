@@ -272,4 +272,21 @@ mod tests {
             assert!(error.contains(message), "{text}: {error}");
         }
     }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let doc = include_str!("../../../docs/prices.md");
+        let example = doc
+            .split("```toml\n")
+            .filter_map(|rest| rest.split("```").next())
+            .find(|block| block.contains("[copilot]"))
+            .expect("docs/prices.md has a [copilot] example");
+        let billing = CopilotBilling::default()
+            .with_toml_str(example, "docs/prices.md")
+            .unwrap();
+        assert_eq!(billing.multiplier_micros("claude-opus-4.5"), 10_000_000);
+        assert_eq!(billing.multiplier_micros("gpt-4.1"), 0);
+        assert_eq!(billing.multiplier_micros("new-model"), 1_000_000);
+        assert_eq!(billing.micro_usd_per_request(), 40_000);
+    }
 }
