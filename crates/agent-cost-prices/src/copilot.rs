@@ -12,7 +12,7 @@
 //! [copilot.multipliers]            # patterns over normalised model names, `*` matches anything
 //! "gpt-5" = 1
 //! "claude-opus-4*" = 10
-//! "*" = 1                          # the default for models no pattern names
+//! "*" = 1                          # the default, for models no pattern names
 //! ```
 //!
 //! Model names are normalised before matching: lower case, without a provider prefix
@@ -20,7 +20,8 @@
 //! `gpt-4-1`, `claude-opus-4.5` is `claude-opus-4-5`). Patterns are normalised the same way.
 //! Overrides are tried first, then the built-in table; the first pattern that matches wins.
 //! Within one file, names without `*` are tried first, then patterns with more literal
-//! characters (so `"*"` comes last); a later file's patterns before an earlier one's.
+//! characters; a later file's patterns before an earlier one's. The pattern `"*"` alone sets
+//! the default: the multiplier of a model that neither the overrides nor the table name.
 
 use toml::Table;
 
@@ -58,6 +59,8 @@ pub struct CopilotBilling {
     /// Override patterns (normalised) with their multipliers in millionths, in the order
     /// they are tried.
     overrides: Vec<(String, u64)>,
+    /// The override of the default multiplier (the pattern `"*"`), in millionths.
+    default: Option<u64>,
     /// Micro-dollars per premium request.
     micro_usd_per_request: u64,
 }
@@ -66,6 +69,7 @@ impl Default for CopilotBilling {
     fn default() -> CopilotBilling {
         CopilotBilling {
             overrides: Vec::new(),
+            default: None,
             micro_usd_per_request: DEFAULT_MICRO_USD_PER_PREMIUM_REQUEST,
         }
     }
@@ -80,7 +84,10 @@ impl CopilotBilling {
             .map(|(pattern, micros)| (pattern.as_str(), *micros))
             .chain(BUILTIN_MULTIPLIERS.iter().copied())
             .find(|(pattern, _)| glob(pattern.as_bytes(), name.as_bytes()))
-            .map_or(DEFAULT_MULTIPLIER_MICROS, |(_, micros)| micros)
+            .map_or(
+                self.default.unwrap_or(DEFAULT_MULTIPLIER_MICROS),
+                |(_, micros)| micros,
+            )
     }
 
     /// Micro-dollars per premium request (40,000 for 0.04 USD).
@@ -152,7 +159,13 @@ impl CopilotBilling {
                                 problem: "must be a multiplier from 0 to 1000, like 0.33 or 3"
                                     .into(),
                             })?;
-                        read.push((normalise(pattern), micros));
+                        if pattern.trim() == "*" {
+                            // The default: for models neither the overrides nor the built-in
+                            // table name.
+                            self.default = Some(micros);
+                        } else {
+                            read.push((normalise(pattern), micros));
+                        }
                     }
                     // TOML tables have no order: the most specific pattern of a file is tried
                     // first (names without `*`, then more literal characters).
@@ -231,14 +244,17 @@ mod tests {
             billing.multiplier_micros("copilot/claude-opus-4.5"),
             10_000_000
         );
-        assert_eq!(billing.multiplier_micros("gpt-4.1"), 2_000_000);
+        // `"*"` is the default, not a pattern over the built-in table.
+        assert_eq!(billing.multiplier_micros("gpt-4.1"), 0);
+        assert_eq!(billing.multiplier_micros("new-model"), 2_000_000);
         assert_eq!(billing.micro_usd_per_request(), 50_000);
         // A later file's patterns are tried before an earlier one's.
         let later = billing
-            .with_toml_str("[copilot.multipliers]\n\"gpt-4*\" = 0\n", "r.toml")
+            .with_toml_str("[copilot.multipliers]\n\"gpt-*\" = 5\n", "r.toml")
             .unwrap();
-        assert_eq!(later.multiplier_micros("gpt-4.1"), 0);
-        assert_eq!(later.multiplier_micros("gpt-5"), 2_000_000);
+        assert_eq!(later.multiplier_micros("gpt-4.1"), 5_000_000);
+        assert_eq!(later.multiplier_micros("claude-opus-4.5"), 10_000_000);
+        assert_eq!(later.multiplier_micros("new-model"), 2_000_000);
         let untouched = CopilotBilling::default()
             .with_toml_str("[credits]\nusd_per_credit = 1\n", "c.toml")
             .unwrap();
