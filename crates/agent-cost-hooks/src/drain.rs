@@ -5,10 +5,12 @@
 //! exceeded its threshold. Models are named as the price list names them (dated names become
 //! undated). A model the price list does not know is priced from the cost its source reported
 //! when every charge carried one, and is otherwise written as unpriced; a group without tokens
-//! (manual entries) whose every charge carried a cost is priced at that cost, whatever its
+//! (manual entries), or with a quantity in USD (rows of a billing export that state their cost,
+//! such as Cursor's), whose every charge carried a cost is priced at that cost, whatever its
 //! model. A group in premium requests (GitHub Copilot, a subscription) is never priced by its
 //! tokens: it costs the source's estimate when every charge carried one, else its premium
-//! requests at the list price (0.04 USD each). Amounts in other units (premium requests, credits) travel as the model line's
+//! requests at the list price (0.04 USD each). Amounts in other units (premium requests, credits)
+//! travel as the model line's
 //! quantities, never as dollars; a quantity in USD (a manual entry in USD, kept in a group of
 //! its own) is not written, its cost being the group's.
 
@@ -47,6 +49,10 @@ pub fn summarize<'a>(
                 )
             });
         let all_source_cost = group.charges > 0 && group.charges_with_source_cost == group.charges;
+        let billed_in_usd = group
+            .unit
+            .as_deref()
+            .is_some_and(|u| u.eq_ignore_ascii_case("USD"));
         let premium = group.unit.as_deref() == Some(Unit::PREMIUM_REQUESTS);
         let cost = match priced {
             // Premium requests are what a Copilot subscription bills: the group costs what its
@@ -57,8 +63,11 @@ pub fn summarize<'a>(
             _ if premium => Some(Money(
                 u128::from(group.quantity) * u128::from(DEFAULT_MICRO_USD_PER_PREMIUM_REQUEST),
             )),
-            // Spend without tokens (a manual entry naming a priced model) costs what was given.
-            Some(_) if group.tokens.is_zero() && all_source_cost => Some(group.source_cost),
+            // Spend without tokens (a manual entry naming a priced model), or spend a bill
+            // states in USD (a Cursor export row with a cost), costs what was given.
+            Some(_) if (group.tokens.is_zero() || billed_in_usd) && all_source_cost => {
+                Some(group.source_cost)
+            }
             Some(priced) => Some(
                 priced
                     .prices
@@ -202,5 +211,40 @@ mod tests {
         };
         let summary = summarize([&with_tokens], &book);
         assert_eq!(summary.models[0].cost, Some(Money::from_micros(15_000)));
+    }
+
+    #[test]
+    fn a_cost_billed_in_usd_wins_over_token_prices() {
+        let book = PriceBook::builtin();
+        // A Cursor export row with tokens and a cost: the cost it states is what was paid.
+        let billed = PendingGroup {
+            agent: "cursor".to_string(),
+            model: "gpt-5".to_string(),
+            requests: 1,
+            tokens: TokenCounts {
+                input: 1_000,
+                output: 100,
+                ..TokenCounts::default()
+            },
+            unit: Some("USD".to_string()),
+            quantity: 50_000,
+            source_cost: Money::from_micros(50_000),
+            charges: 1,
+            charges_with_source_cost: 1,
+            ..PendingGroup::default()
+        };
+        let summary = summarize([&billed], &book);
+        assert_eq!(summary.models[0].cost, Some(Money::from_micros(50_000)));
+        assert!(summary.models[0].quantities.is_empty());
+        // A row without a cost is priced by its tokens: 1,000 × $1.25/M + 100 × $10/M.
+        let included = PendingGroup {
+            unit: None,
+            quantity: 0,
+            source_cost: Money::ZERO,
+            charges_with_source_cost: 0,
+            ..billed.clone()
+        };
+        let summary = summarize([&billed, &included], &book);
+        assert_eq!(summary.models[0].cost, Some(Money::from_micros(52_250)));
     }
 }

@@ -20,8 +20,9 @@ use agent_cost_paths::Locations;
 use agent_cost_sources::claude::ClaudeSource;
 use agent_cost_sources::codex::CodexSource;
 use agent_cost_sources::copilot::CopilotSource;
+use agent_cost_sources::gemini::GeminiSource;
 use agent_cost_sources::{DataFile, Item, ReadEnd, Scope, Source};
-use agent_cost_store::{Recorded, Store, StoreError};
+use agent_cost_store::{FileRead, Recorded, Store, StoreError};
 use serde::Serialize;
 
 use crate::route::Router;
@@ -38,6 +39,9 @@ pub fn sources(locations: &Locations) -> Vec<Box<dyn Source>> {
     ))];
     if let Some(home) = &locations.codex_home {
         sources.push(Box::new(CodexSource::new(home.clone())));
+    }
+    if let Some(dir) = &locations.gemini_dir {
+        sources.push(Box::new(GeminiSource::new(dir.clone())));
     }
     sources.push(Box::new(CopilotSource::new(
         locations.vscode_user_dirs.clone(),
@@ -180,6 +184,8 @@ pub fn ingest(
         events: Vec::new(),
         folded: 0,
         cursors: Vec::new(),
+        copies_read: FxHashMap::default(),
+        reads: Vec::new(),
     };
     let mut failure = None;
     let mut bulk = false;
@@ -200,22 +206,37 @@ pub fn ingest(
         for message in receiver.iter().flatten() {
             match message {
                 Message::Events(index, events, folded) => {
+                    *writer.copies_read.entry(index).or_default() += events.len() as u64 + folded;
                     writer.events.extend(events.into_iter().map(|e| (index, e)));
                     writer.folded += folded;
                 }
                 Message::Cursor(index, cursor) => writer.cursors.push((index, cursor)),
                 Message::Done(index, end) => {
                     files_done += 1;
+                    let copies = writer.copies_read.remove(&index).unwrap_or(0);
                     match end {
                         Ok(end) => {
                             account(&mut report, &end);
+                            if !end.stats.up_to_date || copies > 0 {
+                                writer.reads.push((index, file_read(&end, copies, None)));
+                            }
                             if let Some(cursor) = end.cursor {
                                 writer.cursors.push((index, cursor));
                             }
                         }
-                        Err(error) => report
-                            .unreadable
-                            .push(format!("{}: {error}", targets[index].file.path.display())),
+                        Err(error) => {
+                            let error = error.to_string();
+                            report
+                                .unreadable
+                                .push(format!("{}: {error}", targets[index].file.path.display()));
+                            let end = ReadEnd {
+                                cursor: None,
+                                stats: Default::default(),
+                            };
+                            writer
+                                .reads
+                                .push((index, file_read(&end, copies, Some(error))));
+                        }
                     }
                     progress(&report, files_done);
                 }
@@ -263,6 +284,7 @@ fn finish(
         let tx = store.write()?;
         for (source, file) in gone {
             tx.remove_cursor(source, file)?;
+            tx.remove_file_reads(source, file)?;
         }
         tx.commit()?;
     }
@@ -288,13 +310,32 @@ fn account(report: &mut IngestReport, end: &ReadEnd) {
     report.lines_read += stats.lines;
 }
 
-/// Events and cursors waiting for the next transaction.
+/// What a finished read of a file found, as the store keeps it.
+fn file_read(end: &ReadEnd, copies: u64, error: Option<String>) -> FileRead {
+    let stats = &end.stats;
+    FileRead {
+        lines: stats.lines,
+        events: copies,
+        synthetic: stats.synthetic,
+        malformed: stats.malformed,
+        implausible: stats.implausible,
+        oversize: stats.oversize,
+        restarted: stats.restarted,
+        error,
+    }
+}
+
+/// Events, cursors and read counts waiting for the next transaction.
 struct Writer {
     router: Router,
     events: Vec<(usize, UsageEvent)>,
     /// Copies the readers folded into `events` (counted as repeats).
     folded: u64,
     cursors: Vec<(usize, String)>,
+    /// Event copies read per file whose read has not finished yet.
+    copies_read: FxHashMap<usize, u64>,
+    /// What finished reads found, written with the cursors.
+    reads: Vec<(usize, FileRead)>,
 }
 
 impl Writer {
@@ -306,7 +347,7 @@ impl Writer {
         targets: &[Target<'_>],
         report: &mut IngestReport,
     ) -> Result<(), StoreError> {
-        if self.events.is_empty() && self.cursors.is_empty() {
+        if self.events.is_empty() && self.cursors.is_empty() && self.reads.is_empty() {
             return Ok(());
         }
         let mut counts = IngestReport {
@@ -315,6 +356,8 @@ impl Writer {
         };
         let events = merge_repeats(std::mem::take(&mut self.events), &mut counts);
         let cursors = std::mem::take(&mut self.cursors);
+        let reads = std::mem::take(&mut self.reads);
+        let now_ms = agent_cost_store::time::now_millis();
         let result = (|| {
             let tx = store.write()?;
             tx.defer_charges();
@@ -336,6 +379,15 @@ impl Writer {
             for (index, cursor) in &cursors {
                 let target = &targets[*index];
                 tx.set_cursor(target.source.name(), &path_key(&target.file.path), cursor)?;
+            }
+            for (index, read) in &reads {
+                let target = &targets[*index];
+                tx.record_file_read(
+                    target.source.name(),
+                    &path_key(&target.file.path),
+                    read,
+                    now_ms,
+                )?;
             }
             tx.commit()
         })();

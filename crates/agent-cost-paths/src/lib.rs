@@ -18,7 +18,8 @@ pub mod env_vars {
     /// XDG config directory (Linux): VS Code's user data lies in `$XDG_CONFIG_HOME/Code/User`
     /// (default `~/.config`).
     pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
-    /// Gemini CLI home (reserved for the Gemini source).
+    /// Gemini CLI's home: the directory holding `.gemini/` (Gemini CLI's own override of the
+    /// user's home); default the user's home.
     pub const GEMINI_CLI_HOME: &str = "GEMINI_CLI_HOME";
     /// XDG data directory, used for the default state directory.
     pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
@@ -54,6 +55,9 @@ pub struct Locations {
     pub claude_projects: Vec<PathBuf>,
     /// The Codex CLI home (`$CODEX_HOME`, else `~/.codex`), existing or not.
     pub codex_home: Option<PathBuf>,
+    /// Gemini CLI's `.gemini` directory (`$GEMINI_CLI_HOME/.gemini`, else `~/.gemini`),
+    /// existing or not.
+    pub gemini_dir: Option<PathBuf>,
     /// The GitHub Copilot CLI home (`$COPILOT_HOME`, else `~/.copilot`), existing or not.
     pub copilot_home: Option<PathBuf>,
     /// VS Code `User` directories that may hold Copilot Chat sessions (stable, Insiders,
@@ -104,6 +108,10 @@ impl Locations {
         let codex_home = lookup(env_vars::CODEX_HOME)
             .map(PathBuf::from)
             .or_else(|| home.as_ref().map(|h| h.join(".codex")));
+        let gemini_dir = lookup(env_vars::GEMINI_CLI_HOME)
+            .map(PathBuf::from)
+            .or_else(|| home.clone())
+            .map(|h| h.join(".gemini"));
         let copilot_home = lookup(env_vars::COPILOT_HOME)
             .map(PathBuf::from)
             .or_else(|| home.as_ref().map(|h| h.join(".copilot")));
@@ -113,6 +121,7 @@ impl Locations {
             state_dir,
             claude_projects,
             codex_home,
+            gemini_dir,
             copilot_home,
             vscode_user_dirs,
         })
@@ -206,6 +215,14 @@ mod tests {
         assert_eq!(l.codex_home, Some(PathBuf::from("/h/.codex")));
         let l = locate(&[("HOME", "/h"), ("CODEX_HOME", "/c")]);
         assert_eq!(l.codex_home, Some(PathBuf::from("/c")));
+    }
+
+    #[test]
+    fn gemini_dir_is_under_gemini_cli_home_else_home() {
+        let l = locate(&[("HOME", "/h")]);
+        assert_eq!(l.gemini_dir, Some(PathBuf::from("/h/.gemini")));
+        let l = locate(&[("HOME", "/h"), ("GEMINI_CLI_HOME", "/g")]);
+        assert_eq!(l.gemini_dir, Some(PathBuf::from("/g/.gemini")));
     }
 
     #[test]

@@ -168,6 +168,10 @@ impl Source for ClaudeSource {
         Agent::CLAUDE_CODE
     }
 
+    fn roots(&self) -> Vec<PathBuf> {
+        self.projects_dirs.clone()
+    }
+
     fn discover(&self, scope: &Scope) -> Discovery {
         match scope {
             Scope::All => find_transcripts(&self.projects_dirs),

@@ -141,6 +141,13 @@ impl Source for CodexSource {
         AGENT
     }
 
+    fn roots(&self) -> Vec<std::path::PathBuf> {
+        vec![
+            self.home.join("sessions"),
+            self.home.join("archived_sessions"),
+        ]
+    }
+
     fn discover(&self, scope: &Scope) -> Discovery {
         // Rollouts are stored by date, not by directory: a worktree's catch-up cannot narrow
         // the search, so it looks at every rollout (unchanged ones cost one `stat`).

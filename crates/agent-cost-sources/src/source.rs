@@ -137,6 +137,18 @@ pub trait Source: Send + Sync {
     /// A stable name, e.g. `claude-code`: the namespace of this source's cursors.
     fn name(&self) -> &'static str;
 
+    /// The agent whose logs these are, as events name it (several sources may read one
+    /// agent's surfaces). The default is the source's own name.
+    fn agent(&self) -> &'static str {
+        self.name()
+    }
+
+    /// The directories (or files) this source looks in, existing or not, for people asking
+    /// where their data is expected (`agent-cost sources`).
+    fn roots(&self) -> Vec<PathBuf> {
+        Vec::new()
+    }
+
     /// Finds the data files in `scope`, in the order they should be read.
     fn discover(&self, scope: &Scope) -> Discovery;
 

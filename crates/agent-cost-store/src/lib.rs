@@ -7,6 +7,8 @@
 //! - [`record`] applies one copy of an event: deduplication by the source's repeat rule.
 //! - [`pending`] keeps running sums of every tally's pending charges.
 //! - [`tally`] reads a worktree's pending spend, proposes drains and settles them.
+//! - [`reads`] keeps what each source's reads of each file found (for `agent-cost sources`).
+//! - [`entries`] keeps what people say of manual entries (kind of work, time, note).
 //! - [`tracking`] records which repositories charge spend to commits, and since when.
 //! - [`legacy`] reads the first ledger's files (journals and `seen` shards in git dirs,
 //!   `cursors.json`), and [`import`] brings them into the store once.
@@ -16,11 +18,13 @@
 //! transaction moves a cursor together with the events it read, so a kill at any instant
 //! leaves either both or neither, and an event id is unique, so a replay adds nothing.
 
+pub mod entries;
 pub mod error;
 pub mod import;
 pub mod legacy;
 mod names;
 pub mod pending;
+pub mod reads;
 pub mod record;
 pub mod schema;
 pub mod store;
@@ -28,8 +32,10 @@ pub mod tally;
 pub mod time;
 pub mod tracking;
 
+pub use entries::EntryDetails;
 pub use error::StoreError;
 pub use import::LegacyImport;
+pub use reads::{AgentEvents, FileRead, FileReads};
 pub use record::Recorded;
 pub use store::{Store, Tx};
 pub use tally::{Orphaned, PendingGroup, PendingSpend, Proposal};

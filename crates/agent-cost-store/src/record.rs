@@ -230,6 +230,18 @@ impl Tx<'_> {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
+    /// True when the store already has the event `key` of `agent`, pending or settled, in any
+    /// worktree: what an importer asks before recording a row it may have read before.
+    pub fn has_event(&self, agent: &str, key: &str) -> Result<bool, StoreError> {
+        self.tx
+            .prepare_cached(
+                "SELECT 1 FROM events e JOIN agents a ON a.id = e.agent
+                 WHERE a.name = ?1 AND e.key = ?2",
+            )
+            .and_then(|mut s| s.exists(params![agent, key]))
+            .map_err(|e| self.err(e))
+    }
+
     /// Records one copy of an event, charging `worktree` (`None`: unattributed) if it is new.
     pub fn record(
         &self,

@@ -8,10 +8,11 @@
 use rusqlite::{Connection, OptionalExtension};
 
 /// The newest schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migration `n` takes a database from version `n` to `n + 1`.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [r#"
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -173,7 +174,34 @@ FROM charges c
 JOIN usage_events u ON u.id = c.event
 LEFT JOIN drains d ON d.worktree = c.worktree AND d.state = 'settled'
     AND c.id BETWEEN d.first_charge AND d.upto;
-"#];
+"#,
+    r#"
+-- What the reads of each file found, for `agent-cost sources`: counts since the file was
+-- last read from its start, and when it last had something new.
+CREATE TABLE source_files (
+    source       TEXT NOT NULL,
+    path         BLOB NOT NULL,
+    lines        INTEGER NOT NULL,
+    events       INTEGER NOT NULL,
+    synthetic    INTEGER NOT NULL,
+    malformed    INTEGER NOT NULL,
+    implausible  INTEGER NOT NULL,
+    oversize     INTEGER NOT NULL,
+    restarts     INTEGER NOT NULL,
+    error        TEXT,
+    last_read_ms INTEGER NOT NULL,
+    PRIMARY KEY (source, path)
+) WITHOUT ROWID;
+
+-- What a person said of a manual entry (`agent-cost log`).
+CREATE TABLE entry_details (
+    event        INTEGER PRIMARY KEY REFERENCES events (id),
+    work_type    TEXT NOT NULL,
+    elapsed_secs INTEGER,
+    note         TEXT
+);
+"#,
+];
 
 /// The version a database is at (0 for a new, empty one).
 pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -210,4 +238,31 @@ pub fn migrate(conn: &Connection, from: i64) -> rusqlite::Result<()> {
         [SCHEMA_VERSION.to_string()],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_first_version_database_gains_the_read_counts_and_keeps_its_rows() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO meta (key, value) VALUES ('schema_version', '1');
+             INSERT INTO cursors (source, path, state) VALUES ('claude-code', x'2f61', 'c');",
+        )
+        .unwrap();
+        assert_eq!(version(&conn).unwrap(), 1);
+        migrate(&conn, 1).unwrap();
+        assert_eq!(version(&conn).unwrap(), SCHEMA_VERSION);
+        let cursors: i64 = conn
+            .query_row("SELECT COUNT(*) FROM cursors", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(cursors, 1);
+        let files: i64 = conn
+            .query_row("SELECT COUNT(*) FROM source_files", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(files, 0);
+    }
 }

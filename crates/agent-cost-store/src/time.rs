@@ -24,6 +24,11 @@ pub fn millis_of(text: &str) -> Option<i64> {
         .map(|t| t.as_millisecond())
 }
 
+/// Now, in milliseconds since the epoch.
+pub fn now_millis() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
 /// Now, as RFC 3339 text in UTC (whole seconds).
 pub fn now_rfc3339() -> String {
     rfc3339_from_seconds(jiff::Timestamp::now().as_second())

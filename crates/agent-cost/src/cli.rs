@@ -30,8 +30,11 @@ enum Command {
     InstallHooks(commands::install_hooks::InstallHooksArgs),
     Ingest(commands::ingest::IngestArgs),
     Log(commands::log::LogArgs),
+    #[command(subcommand)]
+    Import(commands::import::ImportCommand),
     Status(commands::status::StatusArgs),
     Doctor(commands::doctor::DoctorArgs),
+    Sources(commands::sources::SourcesArgs),
     #[command(subcommand)]
     Trailers(commands::trailers::TrailersCommand),
     Demo(commands::demo::DemoArgs),
@@ -51,8 +54,10 @@ pub fn run() -> ExitCode {
         Command::InstallHooks(args) => commands::install_hooks::run(args),
         Command::Ingest(args) => commands::ingest::run(args),
         Command::Log(args) => commands::log::run(args),
+        Command::Import(command) => commands::import::run(command),
         Command::Status(args) => commands::status::run(args),
         Command::Doctor(args) => commands::doctor::run(args),
+        Command::Sources(args) => commands::sources::run(args),
         Command::Trailers(command) => commands::trailers::run(command),
         Command::Demo(args) => commands::demo::run(args),
         Command::Hook(args) => return commands::hook::run(args),

@@ -91,6 +91,14 @@ impl Source for CopilotSource {
         AGENT
     }
 
+    fn roots(&self) -> Vec<PathBuf> {
+        self.vscode_user_dirs
+            .iter()
+            .cloned()
+            .chain(self.cli_home.clone())
+            .collect()
+    }
+
     fn discover(&self, scope: &Scope) -> Discovery {
         let mut discovery = Discovery::default();
         for user in &self.vscode_user_dirs {

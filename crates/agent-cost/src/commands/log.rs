@@ -7,7 +7,7 @@ use std::time::Duration;
 use agent_cost_events::{Agent, Money, PICOS_PER_MICRO, Quantity, RepeatRule, Unit, UsageEvent};
 use agent_cost_git::Worktree;
 use agent_cost_hooks::pricing::credit_rate;
-use agent_cost_store::{Recorded, Store};
+use agent_cost_store::{EntryDetails, Recorded, Store};
 use serde::Serialize;
 
 use crate::output::{CommandError, CommandResult, errln, outln, print_json};
@@ -182,6 +182,15 @@ pub fn run(args: LogArgs) -> CommandResult {
         .is_some();
     let id = tx.worktree_id(&worktree)?;
     let recorded = tx.record(&event, Some(id))?;
+    tx.set_entry_details(
+        &agent,
+        &event_id,
+        &EntryDetails {
+            work_type: args.work_type.as_str().to_string(),
+            elapsed_secs: args.elapsed,
+            note: args.note.clone(),
+        },
+    )?;
     tx.commit()?;
     if !matches!(recorded, Recorded::New) {
         return Err(CommandError::msg(format!(

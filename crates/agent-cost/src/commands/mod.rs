@@ -3,9 +3,11 @@
 pub mod demo;
 pub mod doctor;
 pub mod hook;
+pub mod import;
 pub mod ingest;
 pub mod install_hooks;
 pub mod log;
+pub mod sources;
 pub mod status;
 pub mod trailers;
 

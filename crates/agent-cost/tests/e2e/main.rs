@@ -7,7 +7,9 @@ mod codex;
 mod commits;
 mod contract;
 mod copilot;
+mod cursor;
 mod doctor;
+mod gemini;
 mod history_rewrites;
 mod ingest;
 mod install;
@@ -17,6 +19,7 @@ mod manual;
 mod output_errors;
 mod pricing;
 mod robustness;
+mod sources;
 mod upgrade;
 
 #[test]

@@ -61,6 +61,19 @@ fn kiro_credits_and_claude_code_spend_share_a_commit() {
     assert_eq!(entry["elapsed_secs"], 600);
     assert_eq!(entry["note"], "spec for the parser");
     assert!(entry["event_id"].as_str().unwrap().starts_with("manual-"));
+    let kept: (String, i64, String) = env
+        .ledger()
+        .query_row(
+            "SELECT d.work_type, d.elapsed_secs, d.note FROM entry_details d
+             JOIN events e ON e.id = d.event WHERE e.key = ?1",
+            [entry["event_id"].as_str().unwrap()],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        kept,
+        ("feat".to_string(), 600, "spec for the parser".to_string())
+    );
 
     commit(&env, &repo, "a.txt", "Parser");
     let lines = ai_trailers(&env, &repo, "HEAD");

@@ -1,0 +1,70 @@
+//! What people say of the spend they enter by hand (`agent-cost log`): the kind of work, how
+//! long it took and a note, kept beside the entry's event for reports.
+
+use rusqlite::{OptionalExtension, params};
+
+use crate::error::StoreError;
+use crate::store::Tx;
+
+/// The details of one manual entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryDetails {
+    /// The kind of work: fix, feat, refac, test, doc, config or other.
+    pub work_type: String,
+    /// How long the work took, in seconds.
+    pub elapsed_secs: Option<u64>,
+    /// A note for people.
+    pub note: Option<String>,
+}
+
+impl Tx<'_> {
+    /// Keeps the details of the entry recorded as `agent`'s event `event_id`; `false` when no
+    /// such event is recorded.
+    pub fn set_entry_details(
+        &self,
+        agent: &str,
+        event_id: &str,
+        details: &EntryDetails,
+    ) -> Result<bool, StoreError> {
+        let elapsed = details
+            .elapsed_secs
+            .map(|s| i64::try_from(s).unwrap_or(i64::MAX));
+        self.tx
+            .execute(
+                "INSERT INTO entry_details (event, work_type, elapsed_secs, note)
+                 SELECT e.id, ?3, ?4, ?5 FROM events e JOIN agents a ON a.id = e.agent
+                 WHERE a.name = ?1 AND e.key = ?2
+                 ON CONFLICT (event) DO UPDATE SET work_type = excluded.work_type,
+                     elapsed_secs = excluded.elapsed_secs, note = excluded.note",
+                params![agent, event_id, details.work_type, elapsed, details.note],
+            )
+            .map(|changed| changed > 0)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The details of `agent`'s event `event_id`, if any were kept.
+    pub fn entry_details(
+        &self,
+        agent: &str,
+        event_id: &str,
+    ) -> Result<Option<EntryDetails>, StoreError> {
+        self.tx
+            .query_row(
+                "SELECT d.work_type, d.elapsed_secs, d.note FROM entry_details d
+                 JOIN events e ON e.id = d.event JOIN agents a ON a.id = e.agent
+                 WHERE a.name = ?1 AND e.key = ?2",
+                params![agent, event_id],
+                |row| {
+                    Ok(EntryDetails {
+                        work_type: row.get(0)?,
+                        elapsed_secs: row
+                            .get::<_, Option<i64>>(1)?
+                            .map(|s| u64::try_from(s).unwrap_or(0)),
+                        note: row.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+}
