@@ -7,14 +7,17 @@
 //! when every charge carried one, and is otherwise written as unpriced; a group without tokens
 //! (manual entries), or with a quantity in USD (rows of a billing export that state their cost,
 //! such as Cursor's), whose every charge carried a cost is priced at that cost, whatever its
-//! model. Amounts in other units (premium requests, credits) travel as the model line's
+//! model. A group in premium requests (GitHub Copilot, a subscription) is never priced by its
+//! tokens: it costs the source's estimate when every charge carried one, else its premium
+//! requests at the list price (0.04 USD each). Amounts in other units (premium requests, credits)
+//! travel as the model line's
 //! quantities, never as dollars; a quantity in USD (a manual entry in USD, kept in a group of
 //! its own) is not written, its cost being the group's.
 
 use std::collections::{BTreeMap, HashMap};
 
-use agent_cost_events::Money;
-use agent_cost_prices::{PriceBook, PricedModel};
+use agent_cost_events::{Money, Unit};
+use agent_cost_prices::{DEFAULT_MICRO_USD_PER_PREMIUM_REQUEST, PriceBook, PricedModel};
 use agent_cost_store::PendingGroup;
 use agent_cost_trailers::ModelLine;
 
@@ -50,7 +53,16 @@ pub fn summarize<'a>(
             .unit
             .as_deref()
             .is_some_and(|u| u.eq_ignore_ascii_case("USD"));
+        let premium = group.unit.as_deref() == Some(Unit::PREMIUM_REQUESTS);
         let cost = match priced {
+            // Premium requests are what a Copilot subscription bills: the group costs what its
+            // source estimated for them, never its tokens' list price.
+            _ if premium && all_source_cost => Some(group.source_cost),
+            // Some charges without a cost (a request read again with another count): the
+            // premium requests at the list price.
+            _ if premium => Some(Money(
+                u128::from(group.quantity) * u128::from(DEFAULT_MICRO_USD_PER_PREMIUM_REQUEST),
+            )),
             // Spend without tokens (a manual entry naming a priced model), or spend a bill
             // states in USD (a Cursor export row with a cost), costs what was given.
             Some(_) if (group.tokens.is_zero() || billed_in_usd) && all_source_cost => {
@@ -132,15 +144,46 @@ mod tests {
             text.contains("AI-Cost-Estimate: 4.5 premium-requests"),
             "{text}"
         );
-        // The dollar estimate holds the token prices only: 1,000 in + 100 out at list prices.
         let parsed = &parse_blocks(&format!("Subject\n\n{text}\n"))[0];
         assert_eq!(
             parsed.unit_amounts()["premium-requests"],
             Money::from_micros(4_500_000)
         );
-        let sonnet = 1_000 * 3 + 100 * 15;
-        let gpt5 = (1_000 * 125 + 100 * 1_000) / 100;
-        assert_eq!(parsed.usd(), Money::from_micros(sonnet + gpt5));
+        // No charge carried a cost: the premium requests at 0.04 USD, not the tokens' list
+        // price: 4.5 × 0.04 = 0.18 USD.
+        assert_eq!(parsed.usd(), Money::from_micros(180_000));
+    }
+
+    #[test]
+    fn premium_requests_cost_their_source_estimate_whatever_the_tokens() {
+        let book = PriceBook::builtin();
+        // Copilot: 3 requests to a priced model, 2 premium requests estimated at 0.05 USD
+        // each (a configured rate), with tokens that would cost 0.0045 USD at list prices.
+        let copilot = PendingGroup {
+            source_cost: Money::from_micros(100_000),
+            charges_with_source_cost: 3,
+            ..group("claude-sonnet-4-5", Some("premium-requests"), 2_000_000)
+        };
+        let summary = summarize([&copilot], &book);
+        assert_eq!(summary.models[0].cost, Some(Money::from_micros(100_000)));
+        // One charge without a cost: the list price of the premium requests, 2 × 0.04.
+        let mixed = PendingGroup {
+            charges_with_source_cost: 2,
+            ..copilot.clone()
+        };
+        let summary = summarize([&mixed], &book);
+        assert_eq!(summary.models[0].cost, Some(Money::from_micros(80_000)));
+        // Zero premium requests (an included model) cost nothing, tokens or not.
+        let included = PendingGroup {
+            source_cost: Money::ZERO,
+            ..group("gpt-4.1", Some("premium-requests"), 0)
+        };
+        let included = PendingGroup {
+            charges_with_source_cost: included.charges,
+            ..included
+        };
+        let summary = summarize([&included], &book);
+        assert_eq!(summary.models[0].cost, Some(Money::ZERO));
     }
 
     #[test]

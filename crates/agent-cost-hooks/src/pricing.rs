@@ -1,10 +1,11 @@
 //! The price book a worktree uses: built-in prices, then `$AGENT_COST_HOME/config.toml`, then
 //! the repository's `agent-cost.toml` (later files win); and the USD rate of credits, read
-//! from the same files.
+//! from the same files. A broken `[copilot]` table of the user's file (premium-request
+//! multipliers, read by the catch-up) is reported with the price warnings.
 
 use std::path::{Path, PathBuf};
 
-use agent_cost_prices::{CreditRate, PriceBook, PriceOverrides};
+use agent_cost_prices::{CopilotBilling, CreditRate, PriceBook, PriceOverrides};
 
 /// Loads the price book for a worktree. Problems with override files are returned as
 /// warnings (the file is then ignored), never as failures: pricing must not stop a commit.
@@ -29,6 +30,12 @@ pub fn price_book(config_file: &Path, workdir: Option<&Path>) -> (PriceBook, Vec
         match PriceOverrides::from_toml_str(&text, &file) {
             Ok(overrides) => book = book.with_overrides(&overrides),
             Err(e) => warnings.push(format!("{e}; the file's prices are ignored")),
+        }
+        // Copilot's `[copilot]` settings are read by the catch-up from the user's file only.
+        if file == config_file
+            && let Err(e) = CopilotBilling::default().with_toml_str(&text, &file)
+        {
+            warnings.push(format!("{e}; Copilot's built-in multipliers are used"));
         }
     }
     (book, warnings)

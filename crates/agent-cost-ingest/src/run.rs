@@ -19,6 +19,7 @@ use agent_cost_events::{RepeatRule, UsageEvent};
 use agent_cost_paths::Locations;
 use agent_cost_sources::claude::ClaudeSource;
 use agent_cost_sources::codex::CodexSource;
+use agent_cost_sources::copilot::CopilotSource;
 use agent_cost_sources::gemini::GeminiSource;
 use agent_cost_sources::opencode::OpenCodeSource;
 use agent_cost_sources::{DataFile, Item, ReadEnd, Scope, Source};
@@ -49,7 +50,27 @@ pub fn sources(locations: &Locations) -> Vec<Box<dyn Source>> {
             locations.opencode_db.clone(),
         )));
     }
+    sources.push(Box::new(CopilotSource::new(
+        locations.vscode_user_dirs.clone(),
+        locations.copilot_home.clone(),
+        copilot_billing(&locations.config_file()),
+    )));
     sources
+}
+
+/// Copilot's premium-request multipliers and list price: the built-in table, then the
+/// `[copilot]` table of `$AGENT_COST_HOME/config.toml`. A file that cannot be read or a table
+/// that is not valid leaves the built-in values (a hook must not fail over it; the price
+/// book's loader warns about it in `status` and the hook).
+pub fn copilot_billing(config_file: &std::path::Path) -> agent_cost_prices::CopilotBilling {
+    let billing = agent_cost_prices::CopilotBilling::default();
+    match std::fs::read_to_string(config_file) {
+        Ok(text) => billing
+            .clone()
+            .with_toml_str(&text, config_file)
+            .unwrap_or(billing),
+        Err(_) => billing,
+    }
 }
 
 /// Limits of one run.

@@ -12,6 +12,12 @@ pub mod env_vars {
     pub const CLAUDE_CONFIG_DIR: &str = "CLAUDE_CONFIG_DIR";
     /// Codex CLI home (`sessions/`, `archived_sessions/`, `config.toml`); default `~/.codex`.
     pub const CODEX_HOME: &str = "CODEX_HOME";
+    /// GitHub Copilot CLI home (`session-state/`, `history-session-state/`); default
+    /// `~/.copilot`.
+    pub const COPILOT_HOME: &str = "COPILOT_HOME";
+    /// XDG config directory (Linux): VS Code's user data lies in `$XDG_CONFIG_HOME/Code/User`
+    /// (default `~/.config`).
+    pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
     /// Gemini CLI's home: the directory holding `.gemini/` (Gemini CLI's own override of the
     /// user's home); default the user's home.
     pub const GEMINI_CLI_HOME: &str = "GEMINI_CLI_HOME";
@@ -63,6 +69,11 @@ pub struct Locations {
     pub opencode_dir: Option<PathBuf>,
     /// The database `OPENCODE_DB` names, if it names a file.
     pub opencode_db: Option<PathBuf>,
+    /// The GitHub Copilot CLI home (`$COPILOT_HOME`, else `~/.copilot`), existing or not.
+    pub copilot_home: Option<PathBuf>,
+    /// VS Code `User` directories that may hold Copilot Chat sessions (stable, Insiders,
+    /// VSCodium, and a remote server's), existing or not.
+    pub vscode_user_dirs: Vec<PathBuf>,
 }
 
 impl Locations {
@@ -128,6 +139,11 @@ impl Locations {
                 opencode_dir.as_ref().map(|dir| dir.join(name))
             }
         });
+        let copilot_home = lookup(env_vars::COPILOT_HOME)
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".copilot")));
+        let config_home = lookup(env_vars::XDG_CONFIG_HOME).map(PathBuf::from);
+        let vscode_user_dirs = vscode_user_dirs(home.as_deref(), config_home.as_deref());
         Ok(Locations {
             state_dir,
             claude_projects,
@@ -135,6 +151,8 @@ impl Locations {
             gemini_dir,
             opencode_dir,
             opencode_db,
+            copilot_home,
+            vscode_user_dirs,
         })
     }
 
@@ -142,6 +160,28 @@ impl Locations {
     pub fn config_file(&self) -> PathBuf {
         self.state_dir.join("config.toml")
     }
+}
+
+/// VS Code's editions whose `User` directories hold Copilot Chat sessions.
+const VSCODE_EDITIONS: [&str; 3] = ["Code", "Code - Insiders", "VSCodium"];
+
+/// The `User` directories of every VS Code edition: under `$XDG_CONFIG_HOME` (else
+/// `~/.config`) on Linux and other Unixes, `~/Library/Application Support` on macOS, and a
+/// remote server's `~/.vscode-server/data/User`.
+fn vscode_user_dirs(home: Option<&Path>, config_home: Option<&Path>) -> Vec<PathBuf> {
+    let Some(home) = home else {
+        return Vec::new();
+    };
+    let config = if cfg!(target_os = "macos") {
+        home.join("Library").join("Application Support")
+    } else {
+        config_home.map_or_else(|| home.join(".config"), Path::to_path_buf)
+    };
+    VSCODE_EDITIONS
+        .iter()
+        .map(|edition| config.join(edition).join("User"))
+        .chain([home.join(".vscode-server").join("data").join("User")])
+        .collect()
 }
 
 /// A `CLAUDE_CONFIG_DIR` entry names a config dir holding `projects/`, or `projects/` itself.
@@ -235,5 +275,26 @@ mod tests {
         assert_eq!(l.opencode_db, Some(PathBuf::from("/d/oc.db")));
         let l = locate(&[("HOME", "/h"), ("OPENCODE_DB", ":memory:")]);
         assert_eq!(l.opencode_db, None);
+    }
+
+    #[test]
+    fn copilot_homes_follow_the_variables_else_the_home() {
+        let l = locate(&[("HOME", "/h")]);
+        assert_eq!(l.copilot_home, Some(PathBuf::from("/h/.copilot")));
+        let l = locate(&[("HOME", "/h"), ("COPILOT_HOME", "/c")]);
+        assert_eq!(l.copilot_home, Some(PathBuf::from("/c")));
+        assert_eq!(l.vscode_user_dirs.len(), 4);
+        assert_eq!(
+            l.vscode_user_dirs[3],
+            PathBuf::from("/h/.vscode-server/data/User")
+        );
+        if !cfg!(target_os = "macos") {
+            assert_eq!(l.vscode_user_dirs[0], PathBuf::from("/h/.config/Code/User"));
+            let l = locate(&[("HOME", "/h"), ("XDG_CONFIG_HOME", "/x")]);
+            assert_eq!(
+                l.vscode_user_dirs[1],
+                PathBuf::from("/x/Code - Insiders/User")
+            );
+        }
     }
 }

@@ -19,6 +19,7 @@
 //! the override file format.
 
 mod book;
+mod copilot;
 mod credits;
 mod names;
 mod overrides;
@@ -28,6 +29,10 @@ mod snapshot;
 mod table;
 
 pub use book::{PriceBook, PriceSource, PricedModel};
+pub use copilot::{
+    BUILTIN_MULTIPLIERS, CopilotBilling, DEFAULT_MICRO_USD_PER_PREMIUM_REQUEST,
+    DEFAULT_MULTIPLIER_MICROS,
+};
 pub use credits::{CreditRate, DEFAULT_USD_PER_CREDIT};
 pub use overrides::{PriceError, PriceOverrides};
 pub use prices::{

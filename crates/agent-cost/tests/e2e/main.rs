@@ -6,6 +6,7 @@ mod harness;
 mod codex;
 mod commits;
 mod contract;
+mod copilot;
 mod cursor;
 mod doctor;
 mod gemini;
