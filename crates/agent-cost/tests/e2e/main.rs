@@ -9,6 +9,7 @@ mod contract;
 mod copilot;
 mod cursor;
 mod doctor;
+mod every_agent;
 mod gemini;
 mod history_rewrites;
 mod ingest;
