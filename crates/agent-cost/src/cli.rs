@@ -10,8 +10,9 @@ use crate::output::{self, CommandError, CommandResult};
 
 /// Git history as the cost ledger of AI coding agents.
 ///
-/// agent-cost reads the session logs your coding agents write (Claude Code today), tallies
-/// each request's tokens and cost against the git worktree it ran in, and writes the pending
+/// agent-cost reads the session logs your coding agents write (Claude Code, Codex CLI, Gemini
+/// CLI, OpenCode, GitHub Copilot; Cursor by import, anything else by `log`), tallies each
+/// request's tokens and cost against the git worktree it ran in, and writes the pending
 /// spend into your next commit as trailers (AI-Model:, AI-Cost-Estimate:, AI-Cost-Id:). From
 /// then on `git log` shows what each commit cost, and `agent-cost trailers sum main..HEAD`
 /// adds up a branch.
