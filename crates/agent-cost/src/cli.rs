@@ -36,6 +36,7 @@ enum Command {
     Status(commands::status::StatusArgs),
     Doctor(commands::doctor::DoctorArgs),
     Sources(commands::sources::SourcesArgs),
+    Watch(commands::watch::WatchArgs),
     #[command(subcommand)]
     Trailers(commands::trailers::TrailersCommand),
     Demo(commands::demo::DemoArgs),
@@ -59,6 +60,7 @@ pub fn run() -> ExitCode {
         Command::Status(args) => commands::status::run(args),
         Command::Doctor(args) => commands::doctor::run(args),
         Command::Sources(args) => commands::sources::run(args),
+        Command::Watch(args) => commands::watch::run(args),
         Command::Trailers(command) => commands::trailers::run(command),
         Command::Demo(args) => commands::demo::run(args),
         Command::Hook(args) => return commands::hook::run(args),

@@ -10,6 +10,7 @@ pub mod log;
 pub mod sources;
 pub mod status;
 pub mod trailers;
+pub mod watch;
 
 use agent_cost_paths::Locations;
 
