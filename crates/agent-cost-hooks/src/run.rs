@@ -178,13 +178,24 @@ fn write_drain_in(
         deadline: Some(catch_up),
         scope: Scope::Worktree(worktree.workdir.clone()),
     };
-    match ingest(
-        &mut store,
-        &sources(&run.locations),
-        &options,
-        &mut |_, _| {},
-    ) {
-        Ok(report) => {
+    // A watcher that has caught up with every change it saw has read what this catch-up
+    // would: the commit does not wait for a second read.
+    let watched = agent_cost_watch::running(&run.locations.state_dir)
+        .is_some_and(|watcher| watcher.is_current());
+    let caught_up = if watched {
+        Ok(None)
+    } else {
+        ingest(
+            &mut store,
+            &sources(&run.locations),
+            &options,
+            &mut |_, _| {},
+        )
+        .map(Some)
+    };
+    match caught_up {
+        Ok(None) => {}
+        Ok(Some(report)) => {
             if !report.complete {
                 warnings.push(
                     "reading new agent logs took longer than the hook's time budget; the rest \

@@ -287,6 +287,24 @@ fn state_findings(worktree: &Worktree) -> Result<Vec<Finding>, CommandError> {
             "see the message; AGENT_COST_HOME moves the state directory",
         )),
     }
+    let watcher = super::status::WatcherJson::of(&locations.state_dir);
+    let summary = watcher.summary();
+    let found = summary.trim_start_matches("watcher: ").to_string();
+    findings.push(if watcher.last_error.is_some() {
+        warning(
+            "watcher",
+            found,
+            "see the error; hooks catch up themselves meanwhile",
+        )
+    } else if watcher.running && !watcher.current && watcher.behind_ms > 10_000 {
+        warning(
+            "watcher",
+            found,
+            "it is catching up on a lot, or stuck: hooks catch up themselves meanwhile",
+        )
+    } else {
+        ok("watcher", found)
+    });
     let mut logs_found = 0;
     for source in sources(&locations) {
         let all = source.discover(&Scope::All);
@@ -312,8 +330,8 @@ fn state_findings(worktree: &Worktree) -> Result<Vec<Finding>, CommandError> {
         findings.push(warning(
             "agent logs",
             "none found for any agent",
-            "agent-cost finds them once an agent has run (CLAUDE_CONFIG_DIR and CODEX_HOME \
-             move Claude Code's and Codex's)",
+            "agent-cost finds them once an agent has run; `agent-cost sources` shows where it \
+             looks (CLAUDE_CONFIG_DIR, CODEX_HOME, GEMINI_CLI_HOME, XDG_DATA_HOME move them)",
         ));
     }
     Ok(findings)

@@ -114,6 +114,67 @@ struct StatusJson {
     orphaned: Vec<OrphanedJson>,
     outstanding_drains: usize,
     hooks: HooksJson,
+    watcher: WatcherJson,
+}
+
+/// Whether `agent-cost watch` runs for this state directory, and how far behind it is.
+#[derive(Debug, Serialize)]
+pub struct WatcherJson {
+    /// True when a watcher holds the state directory.
+    pub running: bool,
+    /// Its process id.
+    pub pid: Option<u32>,
+    /// When it started.
+    pub started: Option<String>,
+    /// True when it has caught up with every change it saw.
+    pub current: bool,
+    /// How long the oldest change it has not caught up with has waited, in milliseconds.
+    pub behind_ms: i64,
+    /// When its last catch-up ended.
+    pub caught_up: Option<String>,
+    /// Its last catch-up's failure.
+    pub last_error: Option<String>,
+}
+
+impl WatcherJson {
+    /// The watcher of `state_dir`, as `status` and `doctor` report it.
+    pub fn of(state_dir: &std::path::Path) -> WatcherJson {
+        let running = agent_cost_watch::running(state_dir);
+        let state = running.as_ref().and_then(|r| r.state.as_ref());
+        WatcherJson {
+            running: running.is_some(),
+            pid: running.as_ref().map(|r| r.pid),
+            started: running.as_ref().map(|r| r.started.clone()),
+            current: running.as_ref().is_some_and(|r| r.is_current()),
+            behind_ms: running.as_ref().map_or(0, |r| {
+                r.behind_ms(agent_cost_store::time::now_millis())
+            }),
+            caught_up: state
+                .and_then(|s| s.caught_up_ms)
+                .map(|ms| agent_cost_store::time::rfc3339_from_seconds(ms.div_euclid(1000))),
+            last_error: state.and_then(|s| s.last_error.clone()),
+        }
+    }
+
+    /// One line for people.
+    pub fn summary(&self) -> String {
+        match (self.running, self.pid) {
+            (false, _) => "watcher: not running (`agent-cost watch` keeps tallies current)".into(),
+            (true, pid) => {
+                let pid = pid.map_or_else(|| "?".to_string(), |p| p.to_string());
+                if let Some(error) = &self.last_error {
+                    format!("watcher: running (process {pid}), its last catch-up failed: {error}")
+                } else if self.current {
+                    format!("watcher: running (process {pid}), current")
+                } else {
+                    format!(
+                        "watcher: running (process {pid}), {:.1} s behind",
+                        self.behind_ms as f64 / 1000.0
+                    )
+                }
+            }
+        }
+    }
 }
 
 /// Whether git runs agent-cost's hooks in this worktree (what `doctor` checks in detail).
@@ -142,7 +203,9 @@ pub fn run(args: StatusArgs) -> CommandResult {
     })?;
     let locations = super::locations()?;
     let mut store = Store::open(&locations.state_dir, Duration::from_secs(30))?;
-    if !args.no_ingest {
+    // A current watcher has read everything already.
+    let watcher = WatcherJson::of(&locations.state_dir);
+    if !args.no_ingest && !watcher.current {
         let mut progress = Progress::new();
         let result = ingest(
             &mut store,
@@ -198,6 +261,7 @@ pub fn run(args: StatusArgs) -> CommandResult {
             .collect(),
         outstanding_drains: outstanding,
         hooks,
+        watcher,
     };
     if let Some(warning) = warning {
         errln!("warning: {warning}");
@@ -218,6 +282,9 @@ pub fn run(args: StatusArgs) -> CommandResult {
         } else {
             outln!("{}; run `agent-cost doctor`", report.hooks.summary)?;
         }
+    }
+    if report.watcher.running {
+        outln!("{}", report.watcher.summary())?;
     }
     print_spend("pending for the next commit", &report.pending)?;
     if report.before_tracking.requests > 0 {
