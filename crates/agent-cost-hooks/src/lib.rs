@@ -8,9 +8,12 @@
 //! - [`drain`] turns pending charges into a trailer block, priced with [`pricing`].
 //! - [`run`] is what each git hook does: settle what history shows committed, catch up,
 //!   propose a drain.
+//! - [`claude_settings`] adds (and removes) agent-cost's entries among Claude Code's own
+//!   hooks, so each finished turn is read at once without a watcher.
 //! - [`marker`] is the hint file that spares `commit-msg` opening the ledger, [`quiet`] the one
 //!   that spares `prepare-commit-msg` opening it when nothing changed.
 
+pub mod claude_settings;
 pub mod drain;
 pub mod error;
 pub mod health;

@@ -177,6 +177,7 @@ fn write_drain_in(
     let options = IngestOptions {
         deadline: Some(catch_up),
         scope: Scope::Worktree(worktree.workdir.clone()),
+        files: None,
     };
     // A watcher that has caught up with every change it saw has read what this catch-up
     // would: the commit does not wait for a second read.

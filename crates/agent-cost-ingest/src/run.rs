@@ -80,6 +80,9 @@ pub struct IngestOptions {
     pub deadline: Option<Instant>,
     /// Which data to look at.
     pub scope: Scope,
+    /// Only these files (an agent's hook names the transcript it wrote), instead of
+    /// discovering any; files no source knows are ignored.
+    pub files: Option<Vec<std::path::PathBuf>>,
 }
 
 impl Default for IngestOptions {
@@ -87,6 +90,7 @@ impl Default for IngestOptions {
         IngestOptions {
             deadline: None,
             scope: Scope::All,
+            files: None,
         }
     }
 }
@@ -160,7 +164,13 @@ pub fn ingest(
     {
         let tx = store.read()?;
         for source in sources {
-            let discovery = source.discover(&options.scope);
+            let discovery = match &options.files {
+                Some(paths) => agent_cost_sources::Discovery {
+                    files: paths.iter().filter_map(|p| source.file(p)).collect(),
+                    unreadable: Vec::new(),
+                },
+                None => source.discover(&options.scope),
+            };
             report.unreadable.extend(discovery.unreadable);
             let mut cursors: FxHashMap<Vec<u8>, String> =
                 tx.cursors(source.name())?.into_iter().collect();
@@ -179,7 +189,7 @@ pub fn ingest(
                     cursor,
                 });
             }
-            if options.scope == Scope::All {
+            if options.scope == Scope::All && options.files.is_none() {
                 gone.extend(cursors.into_keys().map(|file| (source.name(), file)));
             }
         }

@@ -59,6 +59,9 @@ pub struct Locations {
     pub state_dir: PathBuf,
     /// Claude Code `projects/` directories to scan, in order, existing or not.
     pub claude_projects: Vec<PathBuf>,
+    /// Claude Code's user settings (`settings.json` in the first `CLAUDE_CONFIG_DIR` entry,
+    /// else `~/.claude`), existing or not.
+    pub claude_settings: Option<PathBuf>,
     /// The Codex CLI home (`$CODEX_HOME`, else `~/.codex`), existing or not.
     pub codex_home: Option<PathBuf>,
     /// Gemini CLI's `.gemini` directory (`$GEMINI_CLI_HOME/.gemini`, else `~/.gemini`),
@@ -116,6 +119,25 @@ impl Locations {
                 })
                 .collect(),
         };
+        let claude_settings = match lookup(env_vars::CLAUDE_CONFIG_DIR) {
+            Some(list) => list
+                .to_string_lossy()
+                .split(',')
+                .map(str::trim)
+                .find(|entry| !entry.is_empty())
+                .map(|entry| {
+                    let dir = Path::new(entry);
+                    match dir.file_name() {
+                        Some(name) if name == "projects" && !dir.join("projects").is_dir() => {
+                            dir.parent().unwrap_or(dir).join("settings.json")
+                        }
+                        _ => dir.join("settings.json"),
+                    }
+                }),
+            None => home
+                .as_ref()
+                .map(|h| h.join(".claude").join("settings.json")),
+        };
         let codex_home = lookup(env_vars::CODEX_HOME)
             .map(PathBuf::from)
             .or_else(|| home.as_ref().map(|h| h.join(".codex")));
@@ -147,6 +169,7 @@ impl Locations {
         Ok(Locations {
             state_dir,
             claude_projects,
+            claude_settings,
             codex_home,
             gemini_dir,
             opencode_dir,

@@ -172,6 +172,19 @@ impl Source for ClaudeSource {
         self.projects_dirs.clone()
     }
 
+    fn file(&self, path: &Path) -> Option<DataFile> {
+        if !is_transcript(path) {
+            return None;
+        }
+        let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
+        Some(DataFile {
+            subagent: in_subagents_dir(path),
+            modified: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+            stamp: Some(FileStamp::of(&meta)),
+            path: path.to_path_buf(),
+        })
+    }
+
     fn discover(&self, scope: &Scope) -> Discovery {
         match scope {
             Scope::All => find_transcripts(&self.projects_dirs),

@@ -149,6 +149,12 @@ pub trait Source: Send + Sync {
         Vec::new()
     }
 
+    /// The data file at `path` when it is one of this source's (an agent's own hook names the
+    /// transcript it just wrote), without looking for any other. The default knows none.
+    fn file(&self, _path: &std::path::Path) -> Option<DataFile> {
+        None
+    }
+
     /// Finds the data files in `scope`, in the order they should be read.
     fn discover(&self, scope: &Scope) -> Discovery;
 

@@ -9,6 +9,7 @@
 //! - [`tally`] reads a worktree's pending spend, proposes drains and settles them.
 //! - [`reads`] keeps what each source's reads of each file found (for `agent-cost sources`).
 //! - [`entries`] keeps what people say of manual entries (kind of work, time, note).
+//! - [`sessions`] sums one agent session's spend (for the statusline).
 //! - [`tracking`] records which repositories charge spend to commits, and since when.
 //! - [`legacy`] reads the first ledger's files (journals and `seen` shards in git dirs,
 //!   `cursors.json`), and [`import`] brings them into the store once.
@@ -27,6 +28,7 @@ pub mod pending;
 pub mod reads;
 pub mod record;
 pub mod schema;
+pub mod sessions;
 pub mod store;
 pub mod tally;
 pub mod time;

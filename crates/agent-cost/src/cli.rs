@@ -37,6 +37,8 @@ enum Command {
     Doctor(commands::doctor::DoctorArgs),
     Sources(commands::sources::SourcesArgs),
     Watch(commands::watch::WatchArgs),
+    InstallAgentHook(commands::agent_hook::InstallAgentHookArgs),
+    Statusline(commands::statusline::StatuslineArgs),
     #[command(subcommand)]
     Trailers(commands::trailers::TrailersCommand),
     Demo(commands::demo::DemoArgs),
@@ -61,6 +63,8 @@ pub fn run() -> ExitCode {
         Command::Doctor(args) => commands::doctor::run(args),
         Command::Sources(args) => commands::sources::run(args),
         Command::Watch(args) => commands::watch::run(args),
+        Command::InstallAgentHook(args) => commands::agent_hook::run(args),
+        Command::Statusline(args) => commands::statusline::run(args),
         Command::Trailers(command) => commands::trailers::run(command),
         Command::Demo(args) => commands::demo::run(args),
         Command::Hook(args) => return commands::hook::run(args),

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod agent_hook;
 pub mod demo;
 pub mod doctor;
 pub mod hook;
@@ -9,6 +10,7 @@ pub mod install_hooks;
 pub mod log;
 pub mod sources;
 pub mod status;
+pub mod statusline;
 pub mod trailers;
 pub mod watch;
 

@@ -146,9 +146,9 @@ impl WatcherJson {
             pid: running.as_ref().map(|r| r.pid),
             started: running.as_ref().map(|r| r.started.clone()),
             current: running.as_ref().is_some_and(|r| r.is_current()),
-            behind_ms: running.as_ref().map_or(0, |r| {
-                r.behind_ms(agent_cost_store::time::now_millis())
-            }),
+            behind_ms: running
+                .as_ref()
+                .map_or(0, |r| r.behind_ms(agent_cost_store::time::now_millis())),
             caught_up: state
                 .and_then(|s| s.caught_up_ms)
                 .map(|ms| agent_cost_store::time::rfc3339_from_seconds(ms.div_euclid(1000))),

@@ -23,6 +23,7 @@ mod pricing;
 mod robustness;
 mod sources;
 mod upgrade;
+mod watch;
 
 #[test]
 fn every_test_module_is_listed() {

@@ -29,14 +29,10 @@ fn start_watcher(env: &TestEnv, cwd: &Path) -> Watcher {
         .unwrap();
     let watcher = Watcher(child);
     let pid = watcher.0.id();
-    wait_for(
-        "the watcher's first catch-up",
-        || {
-            let status = env.agent_cost_json(cwd, &["status", "--no-ingest"]);
-            (status["watcher"]["pid"] == pid && status["watcher"]["current"] == true)
-                .then_some(())
-        },
-    );
+    wait_for("the watcher's first catch-up", || {
+        let status = env.agent_cost_json(cwd, &["status", "--no-ingest"]);
+        (status["watcher"]["pid"] == pid && status["watcher"]["current"] == true).then_some(())
+    });
     watcher
 }
 
@@ -127,7 +123,7 @@ fn the_watcher_keeps_status_current_as_agents_write() {
 #[test]
 fn a_second_watcher_says_who_holds_the_state_and_exits_3() {
     let env = TestEnv::new();
-    let dir = env.outside();
+    let dir = env.tracked_repo("alpha");
     let first = start_watcher(&env, &dir);
     let second = env.output(BIN, &dir, &["watch"], &[]);
     assert_eq!(second.status.code(), Some(3));
@@ -141,9 +137,11 @@ fn a_second_watcher_says_who_holds_the_state_and_exits_3() {
     );
     // Once the first is gone, a new one starts.
     drop(first);
-    let status = env.agent_cost_json(&dir, &["doctor"]);
-    let text = status.to_string();
-    assert!(text.contains("not running"), "{text}");
+    let status = env.agent_cost_json(&dir, &["status", "--no-ingest"]);
+    assert_eq!(status["watcher"]["running"], false, "{status:#}");
+    let doctor = env.output(BIN, &dir, &["doctor"], &[]);
+    let text = String::from_utf8_lossy(&doctor.stdout);
+    assert!(text.contains("watcher: not running"), "{text}");
     let _again = start_watcher(&env, &dir);
 }
 
@@ -205,4 +203,128 @@ fn killing_the_watcher_while_it_writes_and_commits_race_it_lose_and_double_nothi
         requests
     );
     assert!(committed_requests > 0, "no commit carried anything");
+}
+
+/// Runs `agent-cost ARGS` with `stdin` as its input.
+fn with_stdin(env: &TestEnv, cwd: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = env
+        .command(BIN, cwd)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn claude_codes_own_hooks_charge_each_turn_without_a_watcher() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    let settings = env.claude.join("settings.json");
+    std::fs::write(
+        &settings,
+        r#"{"theme": "dark", "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "say done"}]}]}}"#,
+    )
+    .unwrap();
+    let out = env
+        .agent_cost(&repo, &["install-agent-hook", "claude"])
+        .stdout;
+    assert!(
+        out.contains("added to hooks.Stop and hooks.SubagentStop"),
+        "{out}"
+    );
+    let merged: Value = serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    assert_eq!(merged["theme"], "dark");
+    assert_eq!(
+        merged["hooks"]["Stop"][0]["hooks"][0]["command"],
+        "say done"
+    );
+    let command = merged["hooks"]["Stop"][1]["hooks"][0]["command"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(command.ends_with(" ingest --claude-hook"), "{command}");
+    assert_eq!(
+        merged["hooks"]["SubagentStop"][0]["hooks"][0]["command"],
+        command.as_str()
+    );
+
+    // What Claude Code does at the end of a turn: the hook reads the transcript it names.
+    let transcript = env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
+    let input = serde_json::json!({
+        "session_id": "s1", "transcript_path": transcript, "hook_event_name": "Stop",
+        "cwd": repo, "stop_hook_active": false
+    })
+    .to_string();
+    let ran = with_stdin(&env, &repo, &["ingest", "--claude-hook"], &input);
+    assert!(ran.status.success());
+    assert!(ran.stdout.is_empty());
+    assert_eq!(pending(&env, &repo)["requests"], 1);
+
+    // A subagent's transcript, named by a SubagentStop, and bad input: never a failure.
+    let subagent = transcript
+        .with_extension("")
+        .join("subagents/agent-a1.jsonl");
+    std::fs::create_dir_all(subagent.parent().unwrap()).unwrap();
+    let mut line: Value = serde_json::from_str(&sonnet("msg_2", 5, 50).line(&repo, "s1")).unwrap();
+    line["isSidechain"] = Value::Bool(true);
+    append(&subagent, &format!("{line}\n"));
+    let input = serde_json::json!({"session_id": "s1", "transcript_path": transcript,
+        "hook_event_name": "SubagentStop"})
+    .to_string();
+    assert!(
+        with_stdin(&env, &repo, &["ingest", "--claude-hook"], &input)
+            .status
+            .success()
+    );
+    assert_eq!(pending(&env, &repo)["requests"], 2);
+    let bad = with_stdin(&env, &repo, &["ingest", "--claude-hook"], "not json");
+    assert!(bad.status.success());
+    assert!(bad.stdout.is_empty());
+
+    // The status line: the worktree's uncommitted spend and the session's.
+    // 100 × $3/M + 1,000 × $15/M + 5 × $3/M + 50 × $15/M = $0.016065.
+    let status_input = serde_json::json!({"session_id": "s1", "cwd": repo,
+        "workspace": {"current_dir": repo}, "model": {"id": "claude-sonnet-4-5"}})
+    .to_string();
+    let line = with_stdin(&env, &repo, &["statusline"], &status_input);
+    assert_eq!(
+        String::from_utf8_lossy(&line.stdout),
+        "AI $0.02 uncommitted · session $0.02\n"
+    );
+    commit(&env, &repo, "a.txt", "Work");
+    let line = with_stdin(&env, &repo, &["statusline"], &status_input);
+    assert_eq!(
+        String::from_utf8_lossy(&line.stdout),
+        "AI $0.00 uncommitted · session $0.02\n"
+    );
+    let nothing = with_stdin(&env, &repo, &["statusline"], "{");
+    assert!(nothing.status.success());
+    assert!(nothing.stdout.is_empty());
+
+    let out = env
+        .agent_cost(&repo, &["install-agent-hook", "claude", "--uninstall"])
+        .stdout;
+    assert!(
+        out.contains("removed agent-cost's Stop and SubagentStop hooks"),
+        "{out}"
+    );
+    let back: Value = serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    assert_eq!(
+        back,
+        serde_json::json!({"theme": "dark", "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "say done"}]}]}})
+    );
+
+    // --project writes the repository's own settings.
+    env.agent_cost(&repo, &["install-agent-hook", "claude", "--project"]);
+    assert!(repo.join(".claude/settings.json").exists());
 }
