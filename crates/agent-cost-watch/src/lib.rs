@@ -5,11 +5,13 @@
 //! - [`lock`] makes sure one watcher runs per state directory, and says who holds it.
 //! - [`state`] is what a running watcher tells others (`status`, `doctor`, hooks): whether it
 //!   is current and how far behind it is.
+//! - [`service`] writes the systemd user unit or launchd agent that runs the watcher.
 //! - [`watch`] is the loop: arm watches on the roots (or on the nearest existing parent of a
 //!   root not there yet), wait for a burst of changes to settle, catch up, repeat; it sleeps in
 //!   the kernel while nothing changes.
 
 pub mod lock;
+pub mod service;
 pub mod state;
 pub mod watch;
 

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use agent_cost_git::{History, Worktree};
-use agent_cost_hooks::run::reconcile;
 use agent_cost_hooks::pricing::price_book;
+use agent_cost_hooks::run::reconcile;
 use agent_cost_store::Store;
 use agent_cost_trailers::Block;
 

@@ -26,10 +26,21 @@ pub struct WatchArgs {
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
+    /// Write a systemd user unit (Linux) or launchd agent (macOS) that runs the watcher, and
+    /// print how to start it. The variables that move agent-cost's and the agents' files, as
+    /// set now, are written into it.
+    #[arg(long, conflicts_with_all = ["quiet", "uninstall_service"])]
+    install_service: bool,
+    /// Remove that unit or agent, and print how to stop it.
+    #[arg(long, conflicts_with = "quiet")]
+    uninstall_service: bool,
 }
 
 /// Runs the command.
 pub fn run(args: WatchArgs) -> CommandResult {
+    if args.install_service || args.uninstall_service {
+        return service(args.install_service);
+    }
     let locations = super::locations()?;
     let sources = sources(&locations);
     let mut first = true;
@@ -94,4 +105,61 @@ fn report(catch_up: &CatchUp<'_>, first: bool) {
     for problem in &report.unreadable {
         errln!("warning: skipped unreadable file {problem}");
     }
+}
+
+/// Writes or removes the service definition.
+fn service(install: bool) -> CommandResult {
+    use agent_cost_watch::service::{Manager, PASSED_ON, service};
+    let home = std::env::var_os(agent_cost_paths::env_vars::HOME)
+        .filter(|h| !h.is_empty())
+        .map(std::path::PathBuf::from)
+        .ok_or_else(|| CommandError::msg("HOME is not set: cannot tell where services go"))?;
+    let config_home = std::env::var_os(agent_cost_paths::env_vars::XDG_CONFIG_HOME)
+        .filter(|h| !h.is_empty())
+        .map(std::path::PathBuf::from);
+    let binary = std::env::current_exe()
+        .map_err(|e| CommandError::msg(format!("cannot tell where agent-cost is: {e}")))?;
+    let environment: Vec<(String, String)> = PASSED_ON
+        .iter()
+        .filter_map(|key| {
+            let value = std::env::var(key).ok().filter(|v| !v.is_empty())?;
+            Some((key.to_string(), value))
+        })
+        .collect();
+    let service = service(
+        Manager::native(),
+        &binary,
+        &environment,
+        &home,
+        config_home.as_deref(),
+    );
+    let io = |e: std::io::Error| CommandError::msg(format!("{}: {e}", service.path.display()));
+    if install {
+        if let Some(dir) = service.path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        std::fs::write(&service.path, &service.text).map_err(io)?;
+        outln!("wrote {}:\n", service.path.display())?;
+        outln!("{}", service.text)?;
+        outln!("start it (and at every login) with:")?;
+        for command in &service.start {
+            outln!("  {command}")?;
+        }
+        return Ok(());
+    }
+    match std::fs::remove_file(&service.path) {
+        Ok(()) => outln!("removed {}", service.path.display())?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return outln!(
+                "no service to remove ({} does not exist)",
+                service.path.display()
+            );
+        }
+        Err(e) => return Err(io(e)),
+    }
+    outln!("if it is running, stop it with:")?;
+    for command in &service.stop {
+        outln!("  {command}")?;
+    }
+    Ok(())
 }

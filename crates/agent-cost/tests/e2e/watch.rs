@@ -328,3 +328,47 @@ fn claude_codes_own_hooks_charge_each_turn_without_a_watcher() {
     env.agent_cost(&repo, &["install-agent-hook", "claude", "--project"]);
     assert!(repo.join(".claude/settings.json").exists());
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn install_service_writes_a_user_unit_that_runs_this_binary_and_uninstall_removes_it() {
+    let env = TestEnv::new();
+    let dir = env.outside();
+    let out = env.agent_cost(&dir, &["watch", "--install-service"]).stdout;
+    let unit = env
+        .root
+        .join("home/.config/systemd/user/agent-cost-watch.service");
+    let text = std::fs::read_to_string(&unit).unwrap();
+    assert!(out.contains(&format!("wrote {}", unit.display())), "{out}");
+    assert!(
+        out.contains("systemctl --user enable --now agent-cost-watch.service"),
+        "{out}"
+    );
+    assert!(
+        text.contains(&format!("ExecStart=\"{BIN}\" watch --quiet")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "Environment=\"AGENT_COST_HOME={}\"",
+            env.state.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "Environment=\"CODEX_HOME={}\"",
+            env.codex.display()
+        )),
+        "{text}"
+    );
+    let out = env
+        .agent_cost(&dir, &["watch", "--uninstall-service"])
+        .stdout;
+    assert!(out.contains("systemctl --user disable --now"), "{out}");
+    assert!(!unit.exists());
+    let again = env
+        .agent_cost(&dir, &["watch", "--uninstall-service"])
+        .stdout;
+    assert!(again.contains("no service to remove"), "{again}");
+}
