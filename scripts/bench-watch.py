@@ -93,7 +93,10 @@ def main():
                                           capture_output=True)
         run("git", "init", "-q")
         run("git", "commit", "-q", "--allow-empty", "-m", "init")
-        run(binary, "install-hooks")
+        # Tracking from long before the transcripts: pending spend is then read from the
+        # running sums alone (spend in the minute tracking started is split charge by charge,
+        # which would make every request here, all written this minute, a boundary case).
+        run(binary, "install-hooks", "--since", "2020-01-01")
         project = root / "claude" / "projects" / str(repo).replace("/", "-").replace(".", "-")
         project.mkdir(parents=True)
         files = [project / f"s{i}.jsonl" for i in range(args.files)]

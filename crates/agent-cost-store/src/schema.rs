@@ -193,6 +193,9 @@ CREATE TABLE source_files (
     PRIMARY KEY (source, path)
 ) WITHOUT ROWID;
 
+-- A session's events (the status line's "this session").
+CREATE INDEX events_by_session ON events (session);
+
 -- What a person said of a manual entry (`agent-cost log`).
 CREATE TABLE entry_details (
     event        INTEGER PRIMARY KEY REFERENCES events (id),

@@ -24,9 +24,9 @@ impl Tx<'_> {
                         SUM(e.cache_write_1h), SUM(e.cache_read), SUM(e.requests),
                         SUM(COALESCE(e.quantity, 0)), SUM(COALESCE(e.source_cost, 0)),
                         COUNT(*), COUNT(e.source_cost)
-                 FROM events e
-                 JOIN agents a ON a.id = e.agent
-                 JOIN sessions s ON s.id = e.session
+                 FROM sessions s
+                 JOIN agents a ON a.id = s.agent
+                 JOIN events e ON e.session = s.id
                  JOIN models m ON m.id = e.model
                  WHERE a.name = ?1 AND s.name = ?2
                  GROUP BY m.name, e.speed, e.unit",

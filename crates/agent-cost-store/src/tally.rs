@@ -176,6 +176,26 @@ impl Tx<'_> {
         worktree: Option<i64>,
         since_ms: Option<i64>,
     ) -> Result<PendingSpend, StoreError> {
+        self.pending_with(worktree, since_ms, true)
+    }
+
+    /// [`Tx::pending`] without counting distinct sessions (`sessions` stays empty): what a
+    /// reader that shows only amounts needs (the status line), at a fraction of the cost when
+    /// many sessions are pending.
+    pub fn pending_amounts(
+        &self,
+        worktree: Option<i64>,
+        since_ms: Option<i64>,
+    ) -> Result<PendingSpend, StoreError> {
+        self.pending_with(worktree, since_ms, false)
+    }
+
+    fn pending_with(
+        &self,
+        worktree: Option<i64>,
+        since_ms: Option<i64>,
+        sessions: bool,
+    ) -> Result<PendingSpend, StoreError> {
         self.flush_pending()?;
         let settled = self.settled_upto(worktree)?;
         let key = worktree.unwrap_or(0);
@@ -217,7 +237,9 @@ impl Tx<'_> {
         if let (true, Some(since)) = (split_minute, since_ms) {
             self.split_minute(worktree, settled, since, &mut spend)?;
         }
-        self.count_sessions(key, worktree, settled, since_ms, &mut spend)?;
+        if sessions {
+            self.count_sessions(key, worktree, settled, since_ms, &mut spend)?;
+        }
         Ok(spend)
     }
 

@@ -95,7 +95,7 @@ fn line() -> Option<String> {
             .ok()
             .flatten();
         let pending = tx
-            .pending(Some(id), tracking.as_ref().map(|t| t.since_ms))
+            .pending_amounts(Some(id), tracking.as_ref().map(|t| t.since_ms))
             .ok()?;
         parts.push(format!("AI {} uncommitted", usd(&pending.groups, &book)));
     }
