@@ -41,6 +41,9 @@ pub mod env_vars {
     pub const AGENT_COST_BIN: &str = "AGENT_COST_BIN";
     /// The working tree git runs a hook for, when it set one apart from the git dir.
     pub const GIT_WORK_TREE: &str = "GIT_WORK_TREE";
+    /// Makes `agent-cost watch` also look every this many milliseconds, for file systems that
+    /// do not notify changes (it does so on its own, every 5 s, for network mounts it knows).
+    pub const AGENT_COST_WATCH_POLL_MS: &str = "AGENT_COST_WATCH_POLL_MS";
     /// Set (to anything) when running the CLI reference test to rewrite `docs/cli.md`.
     pub const UPDATE_CLI_REFERENCE: &str = "UPDATE_CLI_REFERENCE";
 }

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 pub use lock::{Holder, WatchLock};
 pub use state::{Running, WatchState, running};
-pub use watch::{CatchUp, WatchOptions, watch};
+pub use watch::{CatchUp, WatchOptions, roots_without_notifications, watch};
 
 /// Why the watcher cannot run.
 #[derive(Debug, thiserror::Error)]

@@ -24,6 +24,9 @@ pub struct WatchOptions {
     /// A catch-up starts at most this long after the first change of a burst, however busy
     /// the agents are.
     pub max_delay: Duration,
+    /// Also catch up this often when nothing was notified: for roots whose file system does
+    /// not notify (network file systems, some FUSE mounts). `None`: never wake up unasked.
+    pub poll: Option<Duration>,
 }
 
 impl Default for WatchOptions {
@@ -31,6 +34,7 @@ impl Default for WatchOptions {
         WatchOptions {
             quiet: Duration::from_millis(20),
             max_delay: Duration::from_millis(200),
+            poll: None,
         }
     }
 }
@@ -142,7 +146,21 @@ fn wait_for_burst(
     options: &WatchOptions,
 ) -> Option<Burst> {
     let mut burst = loop {
-        let message = receiver.recv().ok()?;
+        let message = match options.poll {
+            None => receiver.recv().ok()?,
+            Some(every) => match receiver.recv_timeout(every) {
+                Ok(message) => message,
+                // Nothing notified: look anyway (a file system that does not notify).
+                Err(RecvTimeoutError::Timeout) => {
+                    return Some(Burst {
+                        first_seen_ms: now_millis(),
+                        rearm: true,
+                        rescan: false,
+                    });
+                }
+                Err(RecvTimeoutError::Disconnected) => return None,
+            },
+        };
         if let Some(burst) = roots.classify(&message) {
             break burst;
         }
@@ -292,5 +310,103 @@ impl Roots {
             .iter()
             .map(|root| (root.clone(), self.watched.contains(root)))
             .collect()
+    }
+}
+
+/// File system types whose changes made elsewhere are not notified (network and FUSE mounts).
+fn does_not_notify(fs_type: &str) -> bool {
+    matches!(
+        fs_type,
+        "nfs"
+            | "nfs4"
+            | "cifs"
+            | "smb3"
+            | "smbfs"
+            | "9p"
+            | "afs"
+            | "ceph"
+            | "glusterfs"
+            | "virtiofs"
+            | "fuse"
+    ) || fs_type.starts_with("fuse.")
+}
+
+/// The file system type of the mount holding `path`, from a `/proc/self/mounts` text.
+fn fs_type_in<'a>(mounts: &'a str, path: &Path) -> Option<&'a str> {
+    mounts
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let _device = fields.next()?;
+            let point = fields.next()?.replace("\\040", " ");
+            let fs_type = fields.next()?;
+            path.starts_with(&point).then_some((point.len(), fs_type))
+        })
+        .max_by_key(|(length, _)| *length)
+        .map(|(_, fs_type)| fs_type)
+}
+
+/// The roots among `roots` (those that exist) on a file system that does not notify changes
+/// made by other machines (Linux; elsewhere none are known).
+pub fn roots_without_notifications(roots: &[PathBuf]) -> Vec<PathBuf> {
+    let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") else {
+        return Vec::new();
+    };
+    roots
+        .iter()
+        .filter(|root| root.exists())
+        .filter(|root| {
+            let real = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+            fs_type_in(&mounts, &real).is_some_and(does_not_notify)
+        })
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_polling_a_quiet_channel_still_brings_a_catch_up_and_without_it_waits() {
+        let (sender, receiver) = channel::<notify::Result<Event>>();
+        let roots = Roots::new(BTreeSet::new(), Path::new("/state"));
+        let polling = WatchOptions {
+            poll: Some(Duration::from_millis(30)),
+            ..WatchOptions::default()
+        };
+        let burst = wait_for_burst(&receiver, &roots, &polling).expect("a periodic catch-up");
+        assert!(burst.rearm && !burst.rescan);
+        // Without polling, nothing but a notification (or the end of the channel) wakes it.
+        let waiter = std::thread::spawn(move || {
+            wait_for_burst(&receiver, &roots, &WatchOptions::default()).is_none()
+        });
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(!waiter.is_finished());
+        drop(sender);
+        assert!(waiter.join().unwrap());
+    }
+
+    #[test]
+    fn the_deepest_mount_names_the_file_system_and_network_ones_do_not_notify() {
+        let mounts = "/dev/vda / ext4 rw 0 0\n\
+                      server:/export /home/u/net nfs4 rw 0 0\n\
+                      sshfs#h: /home/u/My\\040Drive fuse.sshfs rw 0 0\n";
+        assert_eq!(
+            fs_type_in(mounts, Path::new("/home/u/.claude")),
+            Some("ext4")
+        );
+        assert_eq!(
+            fs_type_in(mounts, Path::new("/home/u/net/.claude/projects")),
+            Some("nfs4")
+        );
+        assert_eq!(
+            fs_type_in(mounts, Path::new("/home/u/My Drive/x")),
+            Some("fuse.sshfs")
+        );
+        assert!(does_not_notify("nfs4"));
+        assert!(does_not_notify("fuse.sshfs"));
+        assert!(!does_not_notify("ext4"));
+        assert!(!does_not_notify("tmpfs"));
     }
 }

@@ -43,12 +43,44 @@ pub fn run(args: WatchArgs) -> CommandResult {
     }
     let locations = super::locations()?;
     let sources = sources(&locations);
+    let mut options = WatchOptions::default();
+    let roots: Vec<std::path::PathBuf> = sources.iter().flat_map(|s| s.roots()).collect();
+    let unnotified = agent_cost_watch::roots_without_notifications(&roots);
+    match std::env::var(agent_cost_paths::env_vars::AGENT_COST_WATCH_POLL_MS) {
+        Ok(text) if !text.is_empty() => {
+            let ms: u64 = text
+                .trim()
+                .parse()
+                .ok()
+                .filter(|ms| *ms >= 10)
+                .ok_or_else(|| {
+                    CommandError::msg(format!(
+                        "AGENT_COST_WATCH_POLL_MS must be a number of milliseconds, at least 10 \
+                     (it is {text:?})"
+                    ))
+                })?;
+            options.poll = Some(std::time::Duration::from_millis(ms));
+        }
+        _ if !unnotified.is_empty() => {
+            options.poll = Some(std::time::Duration::from_secs(5));
+        }
+        _ => {}
+    }
+    if !args.quiet {
+        for root in &unnotified {
+            outln!(
+                "{} is on a file system that does not notify changes: looking every {} s",
+                root.display(),
+                options.poll.map_or(5, |p| p.as_secs().max(1))
+            )?;
+        }
+    }
     let mut first = true;
     let mut printed_roots = false;
     let result = watch(
         &locations.state_dir,
         &sources,
-        &WatchOptions::default(),
+        &options,
         &mut |catch_up: &CatchUp<'_>| {
             if args.quiet {
                 return;

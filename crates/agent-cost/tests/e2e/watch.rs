@@ -372,3 +372,21 @@ fn install_service_writes_a_user_unit_that_runs_this_binary_and_uninstall_remove
         .stdout;
     assert!(again.contains("no service to remove"), "{again}");
 }
+
+#[test]
+fn a_poll_interval_that_is_not_a_number_of_milliseconds_is_refused() {
+    let env = TestEnv::new();
+    let dir = env.outside();
+    let refused = env.output(
+        BIN,
+        &dir,
+        &["watch"],
+        &[("AGENT_COST_WATCH_POLL_MS", "soon")],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("AGENT_COST_WATCH_POLL_MS must be a number of milliseconds"),
+        "{stderr}"
+    );
+}
