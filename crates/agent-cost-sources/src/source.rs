@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use agent_cost_events::UsageEvent;
+use serde::{Deserialize, Serialize};
 
 /// One file (or database) a source reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +29,9 @@ pub struct DataFile {
     pub stamp: Option<FileStamp>,
 }
 
-/// What `stat` said of a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What `stat` said of a file. Cursors save it as JSON (`len`, `mtime_ns`, `ctime_ns`,
+/// `inode`), enough to tell the file changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileStamp {
     /// Size in bytes.
     pub len: u64,
