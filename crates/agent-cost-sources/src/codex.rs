@@ -568,18 +568,12 @@ pub fn read_rollout(
         // describes the new content.
         state = RolloutState::default();
     }
-    stats.lines = outcome.lines;
-    stats.bytes = outcome.bytes;
-    stats.oversize = outcome.oversize;
-    stats.stopped = outcome.stopped;
-    stats.restarted = start == Start::Restart;
-    stats.up_to_date = start == Start::UpToDate;
+    stats.record_tail(&outcome, start);
     let new_cursor = CodexCursor {
         tail: new_tail,
         state,
     };
-    let cursor = (!stats.up_to_date && previous.as_ref() != Some(&new_cursor))
-        .then(|| serde_json::to_string(&new_cursor).expect("a cursor serializes"));
+    let cursor = tail::changed_cursor(start, previous.as_ref(), &new_cursor);
     Ok(ReadEnd { cursor, stats })
 }
 

@@ -25,7 +25,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::source::{DataFile, Discovery, FileStamp, Item, ReadEnd, ReadStats, Scope, Source};
-use crate::tail::{self, Cursor, LineBytes, ReadOptions, Start};
+use crate::tail::{self, Cursor, LineBytes, ReadOptions};
 
 pub mod chat;
 pub mod project;
@@ -305,18 +305,12 @@ pub fn read_jsonl(
             ControlFlow::Continue(())
         },
     )?;
-    stats.lines = outcome.lines;
-    stats.bytes = outcome.bytes;
-    stats.oversize = outcome.oversize;
-    stats.stopped = outcome.stopped;
-    stats.restarted = start == Start::Restart;
-    stats.up_to_date = start == Start::UpToDate;
+    stats.record_tail(&outcome, start);
     let new_cursor = GeminiCursor {
         tail: new_tail,
         state,
     };
-    let cursor = (!stats.up_to_date && previous.as_ref() != Some(&new_cursor))
-        .then(|| serde_json::to_string(&new_cursor).expect("a cursor serializes"));
+    let cursor = tail::changed_cursor(start, previous.as_ref(), &new_cursor);
     Ok(ReadEnd { cursor, stats })
 }
 

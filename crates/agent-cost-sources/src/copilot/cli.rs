@@ -433,17 +433,11 @@ pub fn read(
     if start == Start::Restart && !reset {
         state = fresh();
     }
-    stats.lines = outcome.lines;
-    stats.bytes = outcome.bytes;
-    stats.oversize = outcome.oversize;
-    stats.stopped = outcome.stopped;
-    stats.restarted = start == Start::Restart;
-    stats.up_to_date = start == Start::UpToDate;
+    stats.record_tail(&outcome, start);
     let new_cursor = CliCursor {
         tail: new_tail,
         state,
     };
-    let cursor = (!stats.up_to_date && previous.as_ref() != Some(&new_cursor))
-        .then(|| serde_json::to_string(&new_cursor).expect("a cursor serializes"));
+    let cursor = tail::changed_cursor(start, previous.as_ref(), &new_cursor);
     Ok(ReadEnd { cursor, stats })
 }
