@@ -36,12 +36,7 @@ pub fn find_transcripts(projects_dirs: &[PathBuf]) -> Discovery {
         }
     }
     let mut discovery = walk.discovery;
-    // Paths are unique, so the order is total and an unstable sort gives the same one.
-    discovery.files.sort_unstable_by(|a, b| {
-        b.modified
-            .cmp(&a.modified)
-            .then_with(|| a.path.cmp(&b.path))
-    });
+    discovery.sort_newest_first();
     discovery
 }
 

@@ -182,18 +182,14 @@ impl Source for GeminiSource {
                 find_chats(&folder.path, &mut discovery);
             }
         }
-        discovery.files.sort_unstable_by(|a, b| {
-            b.modified
-                .cmp(&a.modified)
-                .then_with(|| a.path.cmp(&b.path))
-        });
+        discovery.sort_newest_first();
         *self.projects.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(projects));
         discovery
     }
 
     fn unchanged(&self, file: &DataFile, cursor: &str) -> bool {
         file.stamp.is_some_and(|stamp| {
-            tail::cursor_unchanged(&stamp, cursor, tail_text, |text| {
+            tail::cursor_unchanged(&stamp, cursor, tail::wrapped_tail_text, |text| {
                 serde_json::from_str::<GeminiCursor<serde_json::Value>>(text)
                     .ok()
                     .map(|c| c.tail)
@@ -216,14 +212,6 @@ impl Source for GeminiSource {
             read_jsonl(file, cursor, deadline, &context, sink)
         }
     }
-}
-
-/// The stamp of a cursor's `tail` read without parsing the state after it, when the cursor is
-/// exactly as this version writes it (`tail` first, without `pending`); `None` otherwise.
-fn tail_text(text: &str) -> Option<&str> {
-    let rest = text.strip_prefix("{\"tail\":")?;
-    let end = rest.find('}')?;
-    Some(&rest[..=end])
 }
 
 /// A Gemini cursor: the tail reader's position (for a legacy file: its stamp when read) and

@@ -125,11 +125,7 @@ impl Source for OpenCodeSource {
         if legacy && let Some(dir) = &self.data_dir {
             legacy::find_messages(&dir.join("storage"), &mut discovery);
         }
-        discovery.files.sort_by(|a, b| {
-            b.modified
-                .cmp(&a.modified)
-                .then_with(|| a.path.cmp(&b.path))
-        });
+        discovery.sort_newest_first();
         discovery
     }
 

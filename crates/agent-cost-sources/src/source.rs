@@ -79,6 +79,18 @@ pub struct Discovery {
     pub unreadable: Vec<String>,
 }
 
+impl Discovery {
+    /// Puts the files in reading order: newest first, those modified at the same time by path
+    /// (a stable sort, so even equal entries keep one order).
+    pub fn sort_newest_first(&mut self) {
+        self.files.sort_by(|a, b| {
+            b.modified
+                .cmp(&a.modified)
+                .then_with(|| a.path.cmp(&b.path))
+        });
+    }
+}
+
 /// Which data a reader needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {

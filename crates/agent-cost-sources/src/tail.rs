@@ -343,6 +343,17 @@ pub fn cursor_unchanged(
     )
 }
 
+/// The text of the `tail` of a source's cursor that wraps the tail cursor with more state
+/// (`{"tail":…,"state":…}`), found without parsing the state after it, for
+/// [`cursor_unchanged`]'s `quick`: the stamp is then read from it when the cursor is exactly as
+/// this version writes it (`tail` first, without `pending`), and the cursor is parsed whole
+/// otherwise.
+pub fn wrapped_tail_text(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix("{\"tail\":")?;
+    let end = rest.find('}')?;
+    Some(&rest[..=end])
+}
+
 /// The fields [`unchanged`] compares (`size`, `mtime_ns`, `ctime_ns`, `inode`), read straight
 /// from a cursor's text when it is exactly in the form this version writes without `pending`
 /// (every cursor of a file read to a line's end); `None` for any other text, which then has to

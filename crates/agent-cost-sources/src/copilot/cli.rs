@@ -353,17 +353,9 @@ fn session_of_path(path: &Path) -> Option<String> {
     name.to_str().map(str::to_owned)
 }
 
-/// The stamp of a cursor's `tail` read without parsing the state after it (see
-/// [`tail::cursor_unchanged`]).
-fn tail_text(text: &str) -> Option<&str> {
-    let rest = text.strip_prefix("{\"tail\":")?;
-    let end = rest.find('}')?;
-    Some(&rest[..=end])
-}
-
 /// True when the log is as its cursor saw it.
 pub fn unchanged(stamp: &FileStamp, cursor: &str) -> bool {
-    tail::cursor_unchanged(stamp, cursor, tail_text, |text| {
+    tail::cursor_unchanged(stamp, cursor, tail::wrapped_tail_text, |text| {
         serde_json::from_str::<CliCursor>(text).ok().map(|c| c.tail)
     })
 }

@@ -109,11 +109,7 @@ impl Source for CopilotSource {
             // looks at every one (an unchanged log costs a `stat`).
             cli::discover(home, &mut discovery);
         }
-        discovery.files.sort_by(|a, b| {
-            b.modified
-                .cmp(&a.modified)
-                .then_with(|| a.path.cmp(&b.path))
-        });
+        discovery.sort_newest_first();
         discovery
     }
 
