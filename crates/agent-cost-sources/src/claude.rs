@@ -16,7 +16,7 @@ use agent_cost_events::{Agent, RepeatRule, TokenCounts, UsageEvent};
 use serde::Deserialize;
 
 use crate::source::{DataFile, Discovery, FileStamp, Item, ReadEnd, ReadStats, Scope, Source};
-use crate::tail::{self, Cursor, LineBytes, ReadOptions, Start};
+use crate::tail::{self, Cursor, LineBytes, ReadOptions};
 
 mod oversize;
 mod quick;
@@ -36,12 +36,7 @@ pub fn find_transcripts(projects_dirs: &[PathBuf]) -> Discovery {
         }
     }
     let mut discovery = walk.discovery;
-    // Paths are unique, so the order is total and an unstable sort gives the same one.
-    discovery.files.sort_unstable_by(|a, b| {
-        b.modified
-            .cmp(&a.modified)
-            .then_with(|| a.path.cmp(&b.path))
-    });
+    discovery.sort_newest_first();
     discovery
 }
 
@@ -311,14 +306,8 @@ fn read_transcript(
             }
             ControlFlow::Continue(())
         })?;
-    stats.lines = outcome.lines;
-    stats.bytes = outcome.bytes;
-    stats.oversize = outcome.oversize;
-    stats.stopped = outcome.stopped;
-    stats.restarted = start == Start::Restart;
-    stats.up_to_date = start == Start::UpToDate;
-    let cursor = (!stats.up_to_date && previous.as_ref() != Some(&new_cursor))
-        .then(|| serde_json::to_string(&new_cursor).expect("a cursor serializes"));
+    stats.record_tail(&outcome, start);
+    let cursor = tail::changed_cursor(start, previous.as_ref(), &new_cursor);
     Ok((ReadEnd { cursor, stats }, outcome))
 }
 

@@ -128,11 +128,7 @@ pub fn find_rollouts(home: &Path) -> Discovery {
             path,
         });
     }
-    discovery.files.sort_unstable_by(|a, b| {
-        b.modified
-            .cmp(&a.modified)
-            .then_with(|| a.path.cmp(&b.path))
-    });
+    discovery.sort_newest_first();
     discovery
 }
 
@@ -157,7 +153,7 @@ impl Source for CodexSource {
 
     fn unchanged(&self, file: &DataFile, cursor: &str) -> bool {
         file.stamp.is_some_and(|stamp| {
-            tail::cursor_unchanged(&stamp, cursor, tail_text, |text| {
+            tail::cursor_unchanged(&stamp, cursor, tail::wrapped_tail_text, |text| {
                 serde_json::from_str::<CodexCursor>(text)
                     .ok()
                     .map(|c| c.tail)
@@ -177,14 +173,6 @@ impl Source for CodexSource {
         let fallback = || configured.get_or_init(|| self.configured_model()).clone();
         read_rollout(file, cursor, deadline, &fallback, sink)
     }
-}
-
-/// The stamp of a cursor's `tail` read without parsing the state after it, when the cursor is
-/// exactly as this version writes it (`tail` first, without `pending`); `None` otherwise.
-fn tail_text(text: &str) -> Option<&str> {
-    let rest = text.strip_prefix("{\"tail\":")?;
-    let end = rest.find('}')?;
-    Some(&rest[..=end])
 }
 
 /// A Codex cursor: where the tail reader stopped, and what the lines before it said.
@@ -568,18 +556,12 @@ pub fn read_rollout(
         // describes the new content.
         state = RolloutState::default();
     }
-    stats.lines = outcome.lines;
-    stats.bytes = outcome.bytes;
-    stats.oversize = outcome.oversize;
-    stats.stopped = outcome.stopped;
-    stats.restarted = start == Start::Restart;
-    stats.up_to_date = start == Start::UpToDate;
+    stats.record_tail(&outcome, start);
     let new_cursor = CodexCursor {
         tail: new_tail,
         state,
     };
-    let cursor = (!stats.up_to_date && previous.as_ref() != Some(&new_cursor))
-        .then(|| serde_json::to_string(&new_cursor).expect("a cursor serializes"));
+    let cursor = tail::changed_cursor(start, previous.as_ref(), &new_cursor);
     Ok(ReadEnd { cursor, stats })
 }
 
@@ -851,7 +833,7 @@ mod tests {
         let (_, end) = read(&path, None);
         let cursor = end.cursor.unwrap();
         let parsed: CodexCursor = serde_json::from_str(&cursor).unwrap();
-        let quick = tail_text(&cursor)
+        let quick = tail::wrapped_tail_text(&cursor)
             .and_then(tail::stamp_of_cursor)
             .expect("the written form is read quickly");
         assert_eq!(

@@ -25,7 +25,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::source::{DataFile, Discovery, FileStamp, Item, ReadEnd, ReadStats, Scope, Source};
-use crate::tail::{self, Cursor, LineBytes, ReadOptions, Start};
+use crate::tail::{self, Cursor, LineBytes, ReadOptions};
 
 pub mod chat;
 pub mod project;
@@ -182,18 +182,14 @@ impl Source for GeminiSource {
                 find_chats(&folder.path, &mut discovery);
             }
         }
-        discovery.files.sort_unstable_by(|a, b| {
-            b.modified
-                .cmp(&a.modified)
-                .then_with(|| a.path.cmp(&b.path))
-        });
+        discovery.sort_newest_first();
         *self.projects.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(projects));
         discovery
     }
 
     fn unchanged(&self, file: &DataFile, cursor: &str) -> bool {
         file.stamp.is_some_and(|stamp| {
-            tail::cursor_unchanged(&stamp, cursor, tail_text, |text| {
+            tail::cursor_unchanged(&stamp, cursor, tail::wrapped_tail_text, |text| {
                 serde_json::from_str::<GeminiCursor<serde_json::Value>>(text)
                     .ok()
                     .map(|c| c.tail)
@@ -216,14 +212,6 @@ impl Source for GeminiSource {
             read_jsonl(file, cursor, deadline, &context, sink)
         }
     }
-}
-
-/// The stamp of a cursor's `tail` read without parsing the state after it, when the cursor is
-/// exactly as this version writes it (`tail` first, without `pending`); `None` otherwise.
-fn tail_text(text: &str) -> Option<&str> {
-    let rest = text.strip_prefix("{\"tail\":")?;
-    let end = rest.find('}')?;
-    Some(&rest[..=end])
 }
 
 /// A Gemini cursor: the tail reader's position (for a legacy file: its stamp when read) and
@@ -305,18 +293,12 @@ pub fn read_jsonl(
             ControlFlow::Continue(())
         },
     )?;
-    stats.lines = outcome.lines;
-    stats.bytes = outcome.bytes;
-    stats.oversize = outcome.oversize;
-    stats.stopped = outcome.stopped;
-    stats.restarted = start == Start::Restart;
-    stats.up_to_date = start == Start::UpToDate;
+    stats.record_tail(&outcome, start);
     let new_cursor = GeminiCursor {
         tail: new_tail,
         state,
     };
-    let cursor = (!stats.up_to_date && previous.as_ref() != Some(&new_cursor))
-        .then(|| serde_json::to_string(&new_cursor).expect("a cursor serializes"));
+    let cursor = tail::changed_cursor(start, previous.as_ref(), &new_cursor);
     Ok(ReadEnd { cursor, stats })
 }
 

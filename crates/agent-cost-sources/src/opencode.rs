@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use agent_cost_events::{Agent, Money, RepeatRule, TokenCounts, UsageEvent};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::source::{DataFile, Discovery, FileStamp, Item, ReadEnd, Scope, Source};
@@ -126,11 +125,7 @@ impl Source for OpenCodeSource {
         if legacy && let Some(dir) = &self.data_dir {
             legacy::find_messages(&dir.join("storage"), &mut discovery);
         }
-        discovery.files.sort_by(|a, b| {
-            b.modified
-                .cmp(&a.modified)
-                .then_with(|| a.path.cmp(&b.path))
-        });
+        discovery.sort_newest_first();
         discovery
     }
 
@@ -157,35 +152,9 @@ impl Source for OpenCodeSource {
     }
 }
 
-/// What a file or database looked like (saved in cursors; enough to tell it changed).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stamp {
-    /// Size in bytes.
-    pub len: u64,
-    /// Modification time, nanoseconds since the epoch.
-    pub mtime_ns: i128,
-    /// Status-change time, nanoseconds since the epoch (0 where unknown).
-    pub ctime_ns: i128,
-    /// Inode number (0 where unknown).
-    pub inode: u64,
-}
-
-impl From<FileStamp> for Stamp {
-    fn from(s: FileStamp) -> Stamp {
-        Stamp {
-            len: s.len,
-            mtime_ns: s.mtime_ns,
-            ctime_ns: s.ctime_ns,
-            inode: s.inode,
-        }
-    }
-}
-
 /// The stamp of whatever is at `path` now (`None`: nothing there).
-fn stamp_of(path: &Path) -> Option<Stamp> {
-    std::fs::metadata(path)
-        .ok()
-        .map(|m| FileStamp::of(&m).into())
+fn stamp_of(path: &Path) -> Option<FileStamp> {
+    std::fs::metadata(path).ok().map(|m| FileStamp::of(&m))
 }
 
 /// The usage of one step, read from a `step-finish` part.

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use agent_cost_events::UsageEvent;
+use serde::{Deserialize, Serialize};
 
 /// One file (or database) a source reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +29,9 @@ pub struct DataFile {
     pub stamp: Option<FileStamp>,
 }
 
-/// What `stat` said of a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What `stat` said of a file. Cursors save it as JSON (`len`, `mtime_ns`, `ctime_ns`,
+/// `inode`), enough to tell the file changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileStamp {
     /// Size in bytes.
     pub len: u64,
@@ -75,6 +77,18 @@ pub struct Discovery {
     pub files: Vec<DataFile>,
     /// Entries that could not be looked at (a dangling link, a permission problem), with why.
     pub unreadable: Vec<String>,
+}
+
+impl Discovery {
+    /// Puts the files in reading order: newest first, those modified at the same time by path
+    /// (a stable sort, so even equal entries keep one order).
+    pub fn sort_newest_first(&mut self) {
+        self.files.sort_by(|a, b| {
+            b.modified
+                .cmp(&a.modified)
+                .then_with(|| a.path.cmp(&b.path))
+        });
+    }
 }
 
 /// Which data a reader needs.

@@ -60,7 +60,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::source::FileStamp;
+use crate::source::{FileStamp, ReadStats};
 
 /// How many bytes before the offset are hashed to detect a rewritten file.
 const WINDOW: u64 = 64;
@@ -341,6 +341,17 @@ pub fn cursor_unchanged(
         stamp.inode,
         &tail,
     )
+}
+
+/// The text of the `tail` of a source's cursor that wraps the tail cursor with more state
+/// (`{"tail":…,"state":…}`), found without parsing the state after it, for
+/// [`cursor_unchanged`]'s `quick`: the stamp is then read from it when the cursor is exactly as
+/// this version writes it (`tail` first, without `pending`), and the cursor is parsed whole
+/// otherwise.
+pub fn wrapped_tail_text(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix("{\"tail\":")?;
+    let end = rest.find('}')?;
+    Some(&rest[..=end])
 }
 
 /// The fields [`unchanged`] compares (`size`, `mtime_ns`, `ctime_ns`, `inode`), read straight
@@ -768,6 +779,31 @@ fn read_opened(
     };
     outcome.read_bytes = snapshot.read_bytes.get();
     Ok((new_cursor, outcome, start))
+}
+
+impl ReadStats {
+    /// Records what [`read_lines`] did in a read that started at `start` and ended with
+    /// `outcome`: lines, bytes and oversize lines consumed, whether it stopped early, read the
+    /// file again from the top, or found nothing new.
+    pub fn record_tail(&mut self, outcome: &ReadOutcome, start: Start) {
+        self.lines = outcome.lines;
+        self.bytes = outcome.bytes;
+        self.oversize = outcome.oversize;
+        self.stopped = outcome.stopped;
+        self.restarted = start == Start::Restart;
+        self.up_to_date = start == Start::UpToDate;
+    }
+}
+
+/// The text of `new`, a source's cursor after a read that started at `start`, or `None` when
+/// it did not change (nothing was new, or it is `previous` again).
+pub fn changed_cursor<C: Serialize + PartialEq>(
+    start: Start,
+    previous: Option<&C>,
+    new: &C,
+) -> Option<String> {
+    (start != Start::UpToDate && previous != Some(new))
+        .then(|| serde_json::to_string(new).expect("a cursor serializes"))
 }
 
 /// The 64-bit FNV-1a hash: stable across runs and platforms.

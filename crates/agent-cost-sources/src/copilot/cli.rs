@@ -353,17 +353,9 @@ fn session_of_path(path: &Path) -> Option<String> {
     name.to_str().map(str::to_owned)
 }
 
-/// The stamp of a cursor's `tail` read without parsing the state after it (see
-/// [`tail::cursor_unchanged`]).
-fn tail_text(text: &str) -> Option<&str> {
-    let rest = text.strip_prefix("{\"tail\":")?;
-    let end = rest.find('}')?;
-    Some(&rest[..=end])
-}
-
 /// True when the log is as its cursor saw it.
 pub fn unchanged(stamp: &FileStamp, cursor: &str) -> bool {
-    tail::cursor_unchanged(stamp, cursor, tail_text, |text| {
+    tail::cursor_unchanged(stamp, cursor, tail::wrapped_tail_text, |text| {
         serde_json::from_str::<CliCursor>(text).ok().map(|c| c.tail)
     })
 }
@@ -433,17 +425,11 @@ pub fn read(
     if start == Start::Restart && !reset {
         state = fresh();
     }
-    stats.lines = outcome.lines;
-    stats.bytes = outcome.bytes;
-    stats.oversize = outcome.oversize;
-    stats.stopped = outcome.stopped;
-    stats.restarted = start == Start::Restart;
-    stats.up_to_date = start == Start::UpToDate;
+    stats.record_tail(&outcome, start);
     let new_cursor = CliCursor {
         tail: new_tail,
         state,
     };
-    let cursor = (!stats.up_to_date && previous.as_ref() != Some(&new_cursor))
-        .then(|| serde_json::to_string(&new_cursor).expect("a cursor serializes"));
+    let cursor = tail::changed_cursor(start, previous.as_ref(), &new_cursor);
     Ok(ReadEnd { cursor, stats })
 }

@@ -109,11 +109,7 @@ impl Source for CopilotSource {
             // looks at every one (an unchanged log costs a `stat`).
             cli::discover(home, &mut discovery);
         }
-        discovery.files.sort_by(|a, b| {
-            b.modified
-                .cmp(&a.modified)
-                .then_with(|| a.path.cmp(&b.path))
-        });
+        discovery.sort_newest_first();
         discovery
     }
 
@@ -122,7 +118,7 @@ impl Source for CopilotSource {
             return false;
         };
         match kind_of(&file.path) {
-            Kind::Chat => WholeCursor::parse(cursor).is_some_and(|c| c.stamp == stamp.into()),
+            Kind::Chat => WholeCursor::parse(cursor).is_some_and(|c| c.stamp == stamp),
             // Its writes land in the `-wal` file first: always asked (one indexed query).
             Kind::Traces => false,
             Kind::Cli => cli::unchanged(&stamp, cursor),
@@ -144,36 +140,12 @@ impl Source for CopilotSource {
     }
 }
 
-/// What `stat` said of a file, as cursors keep it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stamp {
-    /// Size in bytes.
-    pub len: u64,
-    /// Modification time, nanoseconds since the epoch.
-    pub mtime_ns: i128,
-    /// Status-change time, nanoseconds since the epoch.
-    pub ctime_ns: i128,
-    /// Inode number.
-    pub inode: u64,
-}
-
-impl From<FileStamp> for Stamp {
-    fn from(s: FileStamp) -> Stamp {
-        Stamp {
-            len: s.len,
-            mtime_ns: s.mtime_ns,
-            ctime_ns: s.ctime_ns,
-            inode: s.inode,
-        }
-    }
-}
-
 /// The cursor of a file read whole every time it changes (chat sessions): its stamp, and a
 /// hash of its content, so a file touched but not changed is not parsed again.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WholeCursor {
     /// The file's stamp when read.
-    pub stamp: Stamp,
+    pub stamp: FileStamp,
     /// FNV-1a hash of its content.
     pub hash: u64,
 }

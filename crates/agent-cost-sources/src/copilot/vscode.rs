@@ -236,7 +236,7 @@ pub fn read(
     let previous = cursor.and_then(WholeCursor::parse);
     let file = std::fs::File::open(path)?;
     let meta = file.metadata()?;
-    let stamp = FileStamp::of(&meta).into();
+    let stamp = FileStamp::of(&meta);
     if previous.is_some_and(|c| c.stamp == stamp) {
         return Ok(ReadEnd {
             cursor: None,

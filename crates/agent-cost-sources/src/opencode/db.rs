@@ -23,7 +23,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{MessageInfo, PartOutcome, Stamp, StepEvent, fnv1a, part_usage, stamp_of};
+use super::{MessageInfo, PartOutcome, StepEvent, fnv1a, part_usage, stamp_of};
 use crate::source::{DataFile, FileStamp, Item, ReadEnd, ReadStats};
 
 /// How many of the latest step-finish rows are looked at again for updates.
@@ -38,7 +38,7 @@ const BUSY_WAIT_HOOK: Duration = Duration::from_millis(250);
 pub struct DbCursor {
     /// The database and its write-ahead log when the read began (see [`stamp`]).
     #[serde(default)]
-    pub stamp: Stamp,
+    pub stamp: FileStamp,
     /// Every part row up to this rowid was looked at.
     #[serde(default)]
     pub rowid: i64,
@@ -66,7 +66,7 @@ pub fn unchanged(file: &DataFile, cursor: &str) -> bool {
     let Ok(cursor) = serde_json::from_str::<DbCursor>(cursor) else {
         return false;
     };
-    cursor.complete && file.stamp.map(Stamp::from) == Some(cursor.stamp)
+    cursor.complete && file.stamp == Some(cursor.stamp)
 }
 
 /// The stamp of a database as one file: OpenCode writes to the `-wal` file while it runs (the
@@ -159,7 +159,7 @@ pub fn read(
     let path = &file.path;
     // Stamps first: whatever is written while we read changes them, and the next run looks.
     let wal = stamp_of(&wal_path(path));
-    let now = stamp(path).map(Stamp::from).unwrap_or_default();
+    let now = stamp(path).unwrap_or_default();
     let previous: Option<DbCursor> = cursor.and_then(|text| serde_json::from_str(text).ok());
     let connection = open(path, wal.is_none()).map_err(|e| io_error(path, e))?;
     let wait = match deadline {
@@ -218,7 +218,7 @@ impl Reader<'_> {
         &mut self,
         previous: Option<DbCursor>,
         lost: bool,
-        stamp: Stamp,
+        stamp: FileStamp,
         deadline: Option<Instant>,
         sink: &mut dyn FnMut(Item) -> ControlFlow<()>,
     ) -> rusqlite::Result<(DbCursor, ReadStats)> {

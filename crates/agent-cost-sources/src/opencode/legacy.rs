@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{MessageInfo, PartOutcome, Stamp, StepEvent, part_usage, stamp_of};
+use super::{MessageInfo, PartOutcome, StepEvent, part_usage, stamp_of};
 use crate::source::{DataFile, Discovery, FileStamp, Item, ReadEnd, ReadStats};
 
 /// The largest message or part file read (a step-finish part is a few hundred bytes; larger
@@ -27,9 +27,9 @@ const MAX_FILE: u64 = 8 << 20;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LegacyCursor {
     /// The message file when read.
-    pub message: Stamp,
+    pub message: FileStamp,
     /// Its part directory when read (`None`: there was none).
-    pub parts: Option<Stamp>,
+    pub parts: Option<FileStamp>,
     /// That directory, when it is not named by the message file's name (the message's `id`
     /// names it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -103,8 +103,7 @@ pub fn unchanged(file: &DataFile, cursor: &str) -> bool {
         return false;
     };
     let dir = cursor.dir.clone().or_else(|| parts_dir(&file.path));
-    file.stamp.map(Stamp::from) == Some(cursor.message)
-        && dir.and_then(|d| stamp_of(&d)) == cursor.parts
+    file.stamp == Some(cursor.message) && dir.and_then(|d| stamp_of(&d)) == cursor.parts
 }
 
 /// Reads a file of at most [`MAX_FILE`] bytes (`Ok(None)`: larger).
