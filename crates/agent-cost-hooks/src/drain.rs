@@ -9,10 +9,9 @@
 //! such as Cursor's), whose every charge carried a cost is priced at that cost, whatever its
 //! model. A group in premium requests (GitHub Copilot, a subscription) is never priced by its
 //! tokens: it costs the source's estimate when every charge carried one, else its premium
-//! requests at the list price (0.04 USD each). Amounts in other units (premium requests, credits)
-//! travel as the model line's
-//! quantities, never as dollars; a quantity in USD (a manual entry in USD, kept in a group of
-//! its own) is not written, its cost being the group's.
+//! requests at the list price (0.04 USD each). Amounts in other units (premium requests,
+//! credits) travel as the model line's quantities, never as dollars; a quantity in USD (a
+//! manual entry in USD, kept in a group of its own) is not written, its cost being the group's.
 
 use std::collections::{BTreeMap, HashMap};
 
