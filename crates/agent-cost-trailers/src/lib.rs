@@ -29,4 +29,4 @@ pub use block::{
 };
 pub use message::{has_content, insert_block, remove_final_blocks, remove_our_lines};
 pub use parse::parse_blocks;
-pub use totals::{ModelTotal, RangeTotals, TokenTotals, Totals, UnitTotal};
+pub use totals::{BlockFate, ModelTotal, RangeTotals, TokenTotals, Totals, UnitTotal, block_fates};

@@ -116,6 +116,49 @@ fn add_unit(units: &mut Vec<UnitTotal>, unit: &str, amount: Money) {
     }
 }
 
+/// Whether a block of a range counts, by the rule every reader of history shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockFate {
+    /// The block counts: the first block with its id (or a block without an id).
+    Counted,
+    /// An earlier block of the range has the same id: a copy made by git (squash, rebase,
+    /// cherry-pick) of spend already counted.
+    Duplicate,
+    /// Another block of the range lists this block's id in `AI-Cost-Replaces:` (it was merged
+    /// into that block by `--amend`).
+    Replaced,
+}
+
+/// The fate of each block of a range, in the order given (walk order): each id counts once,
+/// at its first block; a block replaced by another block of the range does not count; blocks
+/// without an id always count. [`RangeTotals::finish`] sums by this rule, and reports that
+/// charge each drain to one commit use it to pick that commit (the one of the counted block).
+pub fn block_fates<'a>(blocks: impl IntoIterator<Item = &'a Block> + Clone) -> Vec<BlockFate> {
+    let mut replaced: HashSet<&str> = HashSet::new();
+    for block in blocks.clone() {
+        for id in &block.replaces {
+            if *id != block.id {
+                replaced.insert(id);
+            }
+        }
+    }
+    let mut seen: HashSet<&str> = HashSet::new();
+    blocks
+        .into_iter()
+        .map(|block| {
+            if block.id.is_empty() {
+                BlockFate::Counted
+            } else if !seen.insert(&block.id) {
+                BlockFate::Duplicate
+            } else if replaced.contains(block.id.as_str()) {
+                BlockFate::Replaced
+            } else {
+                BlockFate::Counted
+            }
+        })
+        .collect()
+}
+
 impl RangeTotals {
     /// An empty accumulator.
     pub fn new() -> RangeTotals {
@@ -137,30 +180,21 @@ impl RangeTotals {
     /// no model lines); its amount in each other unit is [`Block::unit_amounts`], summed per
     /// unit and never into the cost.
     pub fn finish(self) -> Totals {
-        let mut replaced: HashSet<&str> = HashSet::new();
-        for block in &self.blocks {
-            for id in &block.replaces {
-                if *id != block.id {
-                    replaced.insert(id);
-                }
-            }
-        }
-
         let mut totals = Totals {
             commits: self.commits,
             commits_with_cost: self.commits_with_cost,
             ..Totals::default()
         };
-        let mut seen: HashSet<&str> = HashSet::new();
         let mut models: BTreeMap<(&str, &str), ModelTotal> = BTreeMap::new();
         let mut units: Vec<UnitTotal> = Vec::new();
-        for block in &self.blocks {
-            if !block.id.is_empty() {
-                if !seen.insert(&block.id) {
+        for (block, fate) in self.blocks.iter().zip(block_fates(&self.blocks)) {
+            match fate {
+                BlockFate::Counted => {}
+                BlockFate::Duplicate => {
                     totals.duplicate_blocks += 1;
                     continue;
                 }
-                if replaced.contains(block.id.as_str()) {
+                BlockFate::Replaced => {
                     totals.replaced_blocks += 1;
                     continue;
                 }
