@@ -1,0 +1,19 @@
+//! Reports over git history: the AI-cost trailers of a range of commits turned into per-key
+//! tables (by agent, model, author, type, pull request, ticket, day, week, month, unit), the
+//! most recent commits with their cost, and one export row per commit, agent, model and unit.
+//!
+//! - [`Ledger::read`] walks a range with [`agent_cost_git::History::walk_details`], parses
+//!   each message with [`agent_cost_trailers::parse_blocks`] and charges every drain to exactly
+//!   one commit by [`agent_cost_trailers::block_fates`], the rule `trailers sum` counts by.
+//! - [`Ledger::table`] groups the charges by one or more [`Key`]s into [`Table`] rows.
+//! - [`classify`] holds what a commit is from its text: type, PR, tickets, calendar keys.
+//!
+//! Money stays in integers ([`Money`], pico-dollars holding whole micro-units) until output.
+
+pub mod classify;
+mod ledger;
+mod table;
+
+pub use agent_cost_events::Money;
+pub use ledger::{Charge, CommitInfo, Filter, Ledger, ReportError};
+pub use table::{Key, KeyParseError, Row, Table, TokenCounts};
