@@ -48,6 +48,8 @@ pub struct CommitInfo {
     pub author_time: i64,
     /// The author's UTC offset in seconds.
     pub author_offset: i32,
+    /// Committer time, seconds since the epoch (what "recent" means for `tail`).
+    pub commit_time: i64,
     /// First line of the message.
     pub subject: String,
     /// [`classify::commit_type`] of the subject.
@@ -146,6 +148,7 @@ impl Ledger {
                 author_email: details.author_email,
                 author_time: details.author_time,
                 author_offset: details.author_offset,
+                commit_time: details.commit_time,
                 kind: classify::commit_type(&subject),
                 pr: classify::pr_number(&subject),
                 tickets: classify::tickets(&details.message),

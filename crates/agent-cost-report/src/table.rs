@@ -280,6 +280,7 @@ mod tests {
             author_email: "dana@example.com".to_string(),
             author_time: 1_796_167_800,
             author_offset: 0,
+            commit_time: 1_796_167_800,
             subject: subject.to_string(),
             kind: classify::commit_type(subject),
             pr: classify::pr_number(subject),

@@ -41,6 +41,9 @@ enum Command {
     Statusline(commands::statusline::StatuslineArgs),
     #[command(subcommand)]
     Trailers(commands::trailers::TrailersCommand),
+    Report(commands::report::ReportArgs),
+    Tail(commands::report::TailArgs),
+    Export(commands::report::ExportArgs),
     Demo(commands::demo::DemoArgs),
     Hook(commands::hook::HookArgs),
 }
@@ -66,6 +69,9 @@ pub fn run() -> ExitCode {
         Command::InstallAgentHook(args) => commands::agent_hook::run(args),
         Command::Statusline(args) => commands::statusline::run(args),
         Command::Trailers(command) => commands::trailers::run(command),
+        Command::Report(args) => commands::report::report(args),
+        Command::Tail(args) => commands::report::tail(args),
+        Command::Export(args) => commands::report::export(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Hook(args) => return commands::hook::run(args),
     };

@@ -20,6 +20,7 @@ mod manual;
 mod opencode;
 mod output_errors;
 mod pricing;
+mod report;
 mod robustness;
 mod sources;
 mod upgrade;
