@@ -242,3 +242,381 @@ total                    5    2.194345    0.438869      3.5                12   
     assert_eq!(micros(&sum["cost_usd"]), 2_194_345);
     assert_eq!(sum["duplicate_blocks"], 2);
 }
+
+#[test]
+fn report_by_pr_in_json_takes_true_merges_and_squash_subjects() {
+    let env = TestEnv::new();
+    let repo = shop(&env);
+    let report = env.agent_cost_json(&repo, &["report", "--by", "pr"]);
+    let tokens = |input: u64, output: u64, cache_write: u64, cache_read: u64| json!({"input": input, "output": output, "cache_write": cache_write, "cache_read": cache_read});
+    assert_eq!(
+        report,
+        json!({
+            "range": "HEAD",
+            "since": null,
+            "until": null,
+            "keys": ["pr"],
+            "commits": 12,
+            "commits_with_cost": 5,
+            "duplicate_blocks": 2,
+            "replaced_blocks": 0,
+            "rows": [
+                {
+                    "commits": 1,
+                    "cost_usd": "1.200000",
+                    "cost_micro_usd": 1_200_000,
+                    "cost_per_commit_usd": "1.200000",
+                    "unpriced": false,
+                    "units": [],
+                    "requests": 6,
+                    "tokens": tokens(11, 22, 33, 44),
+                    "key": {"pr": "#13"},
+                },
+                {
+                    "commits": 2,
+                    "cost_usd": "0.532000",
+                    "cost_micro_usd": 532_000,
+                    "cost_per_commit_usd": "0.266000",
+                    "unpriced": false,
+                    "units": [
+                        {"unit": "credits", "amount": "3.5", "amount_micro": 3_500_000},
+                        {"unit": "premium-requests", "amount": "12", "amount_micro": 12_000_000},
+                    ],
+                    "requests": 15,
+                    "tokens": tokens(0, 0, 0, 0),
+                    "key": {"pr": "#12"},
+                },
+                {
+                    "commits": 2,
+                    "cost_usd": "0.462345",
+                    "cost_micro_usd": 462_345,
+                    "cost_per_commit_usd": "0.231173",
+                    "unpriced": false,
+                    "units": [],
+                    "requests": 19,
+                    "tokens": tokens(1600, 7900, 4000, 120_050),
+                    "key": {"pr": "none"},
+                },
+            ],
+            "total": {
+                "commits": 5,
+                "cost_usd": "2.194345",
+                "cost_micro_usd": 2_194_345,
+                "cost_per_commit_usd": "0.438869",
+                "unpriced": false,
+                "units": [
+                    {"unit": "credits", "amount": "3.5", "amount_micro": 3_500_000},
+                    {"unit": "premium-requests", "amount": "12", "amount_micro": 12_000_000},
+                ],
+                "requests": 40,
+                "tokens": tokens(1611, 7922, 4033, 120_094),
+            },
+        })
+    );
+}
+
+/// `(key, commits, cost_usd)` of each row of `report --json`, the total last.
+fn rows(env: &TestEnv, repo: &Path, args: &[&str]) -> Vec<(String, u64, String)> {
+    let mut args = args.to_vec();
+    args.insert(0, "report");
+    let report = env.agent_cost_json(repo, &args);
+    let mut rows: Vec<(String, u64, String)> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let key: Vec<&str> = row["key"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            (
+                key.join(" / "),
+                row["commits"].as_u64().unwrap(),
+                row["cost_usd"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let total = &report["total"];
+    rows.push((
+        "total".to_string(),
+        total["commits"].as_u64().unwrap(),
+        total["cost_usd"].as_str().unwrap().to_string(),
+    ));
+    rows
+}
+
+fn row(key: &str, commits: u64, cost: &str) -> (String, u64, String) {
+    (key.to_string(), commits, cost.to_string())
+}
+
+#[test]
+fn report_by_author_type_ticket_week_and_agent() {
+    let env = TestEnv::new();
+    let repo = shop(&env);
+    // `.mailmap` makes Dana's old address hers.
+    assert_eq!(
+        rows(&env, &repo, &["--by", "author"]),
+        vec![
+            row("Dana Developer <dana@example.com>", 3, "1.662345"),
+            row("Sam Second <sam@example.com>", 2, "0.532000"),
+            row("total", 5, "2.194345"),
+        ]
+    );
+    assert_eq!(
+        rows(&env, &repo, &["--by", "type"]),
+        vec![
+            row("other", 1, "1.200000"),
+            row("doc", 1, "0.480000"),
+            row("feat", 1, "0.412345"),
+            row("test", 1, "0.052000"),
+            row("fix", 1, "0.050000"),
+            row("total", 5, "2.194345"),
+        ]
+    );
+    // SHOP-77 is named in the squash commit's body (by the squashed commit's subject).
+    assert_eq!(
+        rows(&env, &repo, &["--by", "ticket"]),
+        vec![
+            row("SHOP-77", 1, "1.200000"),
+            row("none", 1, "0.480000"),
+            row("SHOP-42", 2, "0.462345"),
+            row("OPS-7", 1, "0.052000"),
+            row("total", 5, "2.194345"),
+        ]
+    );
+    assert_eq!(
+        rows(&env, &repo, &["--by", "week"]),
+        vec![
+            row("2026-W49", 4, "2.144345"),
+            row("2026-W48", 1, "0.050000"),
+            row("total", 5, "2.194345"),
+        ]
+    );
+    assert_eq!(
+        rows(&env, &repo, &["--by", "month", "--by", "agent"]),
+        vec![
+            row("2026-12 / claude-code", 1, "1.200000"),
+            row("2026-12 / copilot", 1, "0.480000"),
+            row("2026-11 / claude-code", 1, "0.412345"),
+            row("2026-12 / kiro", 1, "0.052000"),
+            row("2026-11 / codex", 1, "0.050000"),
+            row("total", 5, "2.194345"),
+        ]
+    );
+    assert_eq!(
+        rows(&env, &repo, &["--by", "day", "--by", "type"]),
+        vec![
+            row("2026-12-03 / other", 1, "1.200000"),
+            row("2026-12-01 / doc", 1, "0.480000"),
+            row("2026-11-30 / feat", 1, "0.412345"),
+            row("2026-12-01 / test", 1, "0.052000"),
+            row("2026-11-24 / fix", 1, "0.050000"),
+            row("total", 5, "2.194345"),
+        ]
+    );
+}
+
+#[test]
+fn units_are_rows_of_their_own_and_never_added_to_usd() {
+    let env = TestEnv::new();
+    let repo = shop(&env);
+    let out = env.agent_cost(&repo, &["report", "--by", "unit"]).stdout;
+    assert_eq!(
+        out,
+        "\
+HEAD: 12 commits, 5 with AI cost
+(not counted again: 2 copies of drains already counted, 0 drains replaced by an amended one)
+unit              commits  cost (USD)  per commit  credits  premium-requests  requests  input  output  cache-write  cache-read
+USD                     5    2.194345    0.438869        0                 0        40   1611    7922         4033      120094
+credits                 1    0.000000    0.000000      3.5                 0         3      0       0            0           0
+premium-requests        1    0.000000    0.000000        0                12        12      0       0            0           0
+total                   5    2.194345    0.438869      3.5                12        40   1611    7922         4033      120094
+"
+    );
+}
+
+#[test]
+fn since_and_until_keep_commits_by_author_date_after_drains_are_counted_once() {
+    let env = TestEnv::new();
+    let repo = shop(&env);
+    // 1 and 2 December: the pull request's two commits, its merge and `thing`'s two commits,
+    // whose drains are charged to the squash commit of 3 December, so they add nothing.
+    let report = env.agent_cost_json(
+        &repo,
+        &[
+            "report",
+            "--since",
+            "2026-12-01",
+            "--until",
+            "2026-12-02",
+            "--by",
+            "author",
+        ],
+    );
+    assert_eq!(report["commits"], 5);
+    assert_eq!(report["commits_with_cost"], 2);
+    assert_eq!(report["duplicate_blocks"], 2);
+    assert_eq!(report["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        report["rows"][0]["key"]["author"],
+        "Sam Second <sam@example.com>"
+    );
+    assert_eq!(report["total"]["cost_micro_usd"], 532_000);
+    // A range: what `thing` added over main's merge of #12 is charged to its own commits.
+    assert_eq!(
+        rows(&env, &repo, &["main~2..thing", "--by", "type"]),
+        vec![
+            row("feat", 1, "1.000000"),
+            row("refac", 1, "0.200000"),
+            row("total", 2, "1.200000"),
+        ]
+    );
+    let bad = env.output(BIN, &repo, &["report", "--since", "last week"], &[]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--since `last week` is not a date"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
+
+#[test]
+fn report_as_csv_and_markdown() {
+    let env = TestEnv::new();
+    let repo = shop(&env);
+    let csv = env
+        .agent_cost(&repo, &["report", "--by", "week", "--csv"])
+        .stdout;
+    assert_eq!(
+        csv,
+        "\
+week,commits,cost_usd,cost_per_commit_usd,credits,premium_requests,requests,input,output,cache_write,cache_read
+2026-W49,4,2.144345,0.536086,3.5,12,38,1511,7722,4033,120044
+2026-W48,1,0.050000,0.050000,0,0,2,100,200,0,50
+total,5,2.194345,0.438869,3.5,12,40,1611,7922,4033,120094
+"
+    );
+    let markdown = env
+        .agent_cost(&repo, &["report", "--by", "agent", "--markdown"])
+        .stdout;
+    assert_eq!(
+        markdown,
+        "\
+| agent | commits | cost (USD) | per commit | credits | premium-requests | requests | input | output | cache-write | cache-read |
+|---|---|---|---|---|---|---|---|---|---|---|
+| claude-code | 2 | 1.612345 | 0.806173 | 0 | 0 | 23 | 1511 | 7722 | 4033 | 120044 |
+| copilot | 1 | 0.480000 | 0.480000 | 0 | 12 | 12 | 0 | 0 | 0 | 0 |
+| kiro | 1 | 0.052000 | 0.052000 | 3.5 | 0 | 3 | 0 | 0 | 0 | 0 |
+| codex | 1 | 0.050000 | 0.050000 | 0 | 0 | 2 | 100 | 200 | 0 | 50 |
+| total | 5 | 2.194345 | 0.438869 | 3.5 | 12 | 40 | 1611 | 7922 | 4033 | 120094 |
+"
+    );
+}
+
+#[test]
+fn tail_lists_the_newest_commits_with_what_they_were_charged() {
+    let env = TestEnv::new();
+    let repo = shop(&env);
+    let short = |rev: &str| id(&env, &repo, rev)[..10].to_string();
+    let out = env.agent_cost(&repo, &["tail", "3"]).stdout;
+    assert_eq!(
+        out,
+        format!(
+            "\
+commit      date        author          models                             subject               cost (USD)
+{}  2026-12-04  Dana Developer  -                                  Update readme                  -
+{}  2026-12-03  Dana Developer  -                                  Merge branch 'thing'           -
+{}  2026-12-03  Dana Developer  claude-sonnet-4-5,claude-opus-4-1  Add thing (#13)         1.200000
+",
+            short("HEAD"),
+            short("HEAD~1"),
+            short("HEAD~2"),
+        )
+    );
+    let tail = env.agent_cost_json(&repo, &["tail", "4"]);
+    assert_eq!(tail.as_array().unwrap().len(), 4);
+    assert_eq!(
+        tail[2],
+        json!({
+            "id": id(&env, &repo, "HEAD~2"),
+            "date": "2026-12-03T09:00:00+00:00",
+            "author": "Dana Developer",
+            "email": "dana@example.com",
+            "subject": "Add thing (#13)",
+            "cost_usd": "1.200000",
+            "cost_micro_usd": 1_200_000,
+            "unpriced": false,
+            "models": ["claude-sonnet-4-5", "claude-opus-4-1"],
+            "units": [],
+        })
+    );
+    // `thing`'s last commit: its drain is the squash commit's, so it is charged nothing.
+    assert_eq!(tail[3]["id"], id(&env, &repo, "thing"));
+    assert_eq!(tail[3]["cost_micro_usd"], 0);
+    assert_eq!(tail[3]["models"], json!([]));
+}
+
+#[test]
+fn export_has_one_row_per_commit_agent_model_and_unit() {
+    let env = TestEnv::new();
+    let repo = shop(&env);
+    let squash = id(&env, &repo, "HEAD~2");
+    let feat = id(&env, &repo, "main~3^1");
+    let test = id(&env, &repo, "x/y");
+    let docs = id(&env, &repo, "x/y~1");
+    let fix = id(&env, &repo, "main~5");
+    let csv = env.agent_cost(&repo, &["export", "--csv"]).stdout;
+    let expected = format!(
+        "\
+commit,date,author,email,subject,type,pr,tickets,agent,model,unit,amount,requests,input,output,cache_write,cache_read,cost_usd,unpriced
+{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-sonnet-4-5,USD,0.200000,5,10,20,30,40,0.200000,false
+{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-opus-4-1,USD,1.000000,1,1,2,3,4,1.000000,false
+{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-haiku-4-5,USD,0.011111,3,300,900,0,0,0.011111,false
+{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-sonnet-4-5,USD,0.401234,14,1200,6800,4000,120000,0.401234,false
+{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,USD,0.052000,3,0,0,0,0,0.052000,false
+{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,credits,3.5,0,0,0,0,0,0.000000,false
+{fix},2026-11-24T09:00:00+00:00,Dana Developer,dana@example.com,fix: SHOP-42 rounding of totals,fix,,SHOP-42,codex,gpt-5,USD,0.050000,2,100,200,0,50,0.050000,false
+{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,USD,0.480000,12,0,0,0,0,0.480000,false
+{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,premium-requests,12,0,0,0,0,0,0.000000,false
+"
+    );
+    assert_eq!(csv, expected);
+    let json = env.agent_cost_json(&repo, &["export"]);
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 9);
+    assert_eq!(
+        rows[5],
+        json!({
+            "commit": test,
+            "date": "2026-12-01T10:00:00+00:00",
+            "author": "Sam Second",
+            "email": "sam@example.com",
+            "subject": "test: cover totals OPS-7",
+            "type": "test",
+            "pr": 12,
+            "tickets": ["OPS-7"],
+            "agent": "kiro",
+            "model": "claude-sonnet-4-5",
+            "unit": "credits",
+            "amount": "3.5",
+            "requests": 0,
+            "input": 0,
+            "output": 0,
+            "cache_write": 0,
+            "cache_read": 0,
+            "cost_usd": "0.000000",
+            "unpriced": false,
+        })
+    );
+    // Summing cost_usd gives the report's total, to the micro-dollar.
+    let total: u64 = rows
+        .iter()
+        .map(|r| {
+            let text = r["cost_usd"].as_str().unwrap().replace('.', "");
+            text.parse::<u64>().unwrap()
+        })
+        .sum();
+    assert_eq!(total, 2_194_345);
+}
