@@ -342,10 +342,13 @@ mod tests {
         assert_eq!(table.total.tokens.cache_read, 12);
     }
 
+    /// A unit row: its key, USD micros and amounts by unit.
+    type UnitRow = (String, u128, Vec<(String, u128)>);
+
     #[test]
     fn units_are_rows_of_their_own_and_never_usd() {
         let table = ledger().table(&[Key::Unit]);
-        let rows: Vec<(String, u128, Vec<(String, u128)>)> = table
+        let rows: Vec<UnitRow> = table
             .rows
             .iter()
             .map(|r| {
