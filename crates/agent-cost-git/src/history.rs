@@ -36,6 +36,18 @@ pub struct CommitDetails {
     pub message: String,
 }
 
+/// Lines a commit changed, against its first parent (a root commit: against the empty tree),
+/// as `git diff --numstat` counts them; binary files count no lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineStats {
+    /// Lines added.
+    pub added: u64,
+    /// Lines removed.
+    pub removed: u64,
+    /// Files whose lines changed.
+    pub files: u64,
+}
+
 /// Why history could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
@@ -414,6 +426,37 @@ impl History {
             author_offset: author_time.offset,
             commit_time,
             message: String::from_utf8_lossy(message_raw_sloppy(data)).into_owned(),
+        })
+    }
+
+    /// Lines the commit `id` (full hex) changed against its first parent (no rename
+    /// detection). A merge is diffed against its first parent too; callers that follow
+    /// `git log --numstat` (which shows no lines for merges) skip merges themselves.
+    pub fn line_stats(&self, id: &str) -> Result<LineStats, HistoryError> {
+        let id = gix::ObjectId::from_hex(id.as_bytes()).map_err(read_error)?;
+        let commit = self.repo.find_commit(id).map_err(read_error)?;
+        let tree = commit.tree().map_err(read_error)?;
+        let parent_tree = match commit.parent_ids().next() {
+            Some(parent) => parent
+                .object()
+                .map_err(read_error)?
+                .into_commit()
+                .tree()
+                .map_err(read_error)?,
+            None => self.repo.empty_tree(),
+        };
+        let stats = parent_tree
+            .changes()
+            .map_err(read_error)?
+            .options(|options| {
+                options.track_rewrites(None);
+            })
+            .stats(&tree)
+            .map_err(read_error)?;
+        Ok(LineStats {
+            added: stats.lines_added,
+            removed: stats.lines_removed,
+            files: stats.files_changed,
         })
     }
 

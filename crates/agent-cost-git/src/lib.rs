@@ -8,5 +8,5 @@ pub mod history;
 mod packed;
 pub mod worktree;
 
-pub use history::{CommitDetails, CommitMessage, History, HistoryError};
+pub use history::{CommitDetails, CommitMessage, History, HistoryError, LineStats};
 pub use worktree::Worktree;

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use agent_cost_events::Money;
-use agent_cost_git::{History, HistoryError};
+use agent_cost_git::{History, HistoryError, LineStats};
 use agent_cost_trailers::{Block, BlockFate, block_fates, parse_blocks};
 
 use crate::classify;
@@ -59,6 +59,9 @@ pub struct CommitInfo {
     pub pr: Option<u64>,
     /// [`classify::tickets`] of the whole message.
     pub tickets: Vec<String>,
+    /// Lines changed, once [`Ledger::count_lines`] has counted them (merges: none, as
+    /// `git log --numstat` shows them).
+    pub lines: Option<LineStats>,
 }
 
 impl CommitInfo {
@@ -152,6 +155,7 @@ impl Ledger {
                 kind: classify::commit_type(&subject),
                 pr: classify::pr_number(&subject),
                 tickets: classify::tickets(&details.message),
+                lines: None,
                 subject,
                 id: details.id,
             };
@@ -188,6 +192,30 @@ impl Ledger {
             }
         }
         Ok(ledger)
+    }
+
+    /// Counts the lines changed by every commit with a charge (a diff against its first
+    /// parent; merges count none, their lines are their branch's commits'), calling
+    /// `progress(done, total)` after each.
+    pub fn count_lines(
+        &mut self,
+        history: &History,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<(), ReportError> {
+        let mut charged: Vec<usize> = self.charges.iter().map(|c| c.commit).collect();
+        charged.sort_unstable();
+        charged.dedup();
+        let total = charged.len() as u64;
+        for (done, i) in charged.into_iter().enumerate() {
+            let commit = &mut self.commits[i];
+            commit.lines = Some(if commit.parent_count > 1 {
+                LineStats::default()
+            } else {
+                history.line_stats(&commit.id)?
+            });
+            progress(done as u64 + 1, total);
+        }
+        Ok(())
     }
 
     /// USD charged to each commit (index into [`Ledger::commits`]); commits without counted

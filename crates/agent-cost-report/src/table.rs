@@ -114,6 +114,10 @@ pub struct Row {
     pub tokens: TokenCounts,
     /// API requests.
     pub requests: u64,
+    /// Lines added by the row's commits (0 when lines were not counted).
+    pub lines_added: u64,
+    /// Lines removed by the row's commits.
+    pub lines_removed: u64,
 }
 
 impl Row {
@@ -125,6 +129,17 @@ impl Row {
         let n = u128::from(self.commits);
         let micros = (self.cost.micros() * 2 + n) / (2 * n);
         Money(micros * PICOS_PER_MICRO)
+    }
+
+    /// USD per changed line (added + removed), rounded half up to micro-dollars; `None`
+    /// without changed lines.
+    pub fn cost_per_line(&self) -> Option<Money> {
+        let lines = u128::from(self.lines_added.saturating_add(self.lines_removed));
+        if lines == 0 {
+            return None;
+        }
+        let micros = (self.cost.micros() * 2 + lines) / (2 * lines);
+        Some(Money(micros * PICOS_PER_MICRO))
     }
 
     fn add(&mut self, charge: &Charge, usd: bool, unit: Option<&str>) {
@@ -161,6 +176,8 @@ pub struct Table {
     pub total: Row,
     /// Units other than USD that appear in some row, sorted.
     pub units: Vec<String>,
+    /// Whether the commits' lines were counted ([`Ledger::count_lines`]).
+    pub lines: bool,
 }
 
 impl Ledger {
@@ -191,11 +208,18 @@ impl Ledger {
                 entry.1.insert(charge.commit);
             }
         }
-        total.commits = total_commits.len() as u64;
+        let with_lines = |row: &mut Row, commits: &BTreeSet<usize>| {
+            row.commits = commits.len() as u64;
+            for lines in commits.iter().filter_map(|&i| self.commits[i].lines) {
+                row.lines_added = row.lines_added.saturating_add(lines.added);
+                row.lines_removed = row.lines_removed.saturating_add(lines.removed);
+            }
+        };
+        with_lines(&mut total, &total_commits);
         let mut rows: Vec<Row> = rows
             .into_values()
             .map(|(mut row, commits)| {
-                row.commits = commits.len() as u64;
+                with_lines(&mut row, &commits);
                 row
             })
             .collect();
@@ -204,6 +228,9 @@ impl Ledger {
             keys: keys.to_vec(),
             rows,
             units: total.units.keys().cloned().collect(),
+            lines: total_commits
+                .iter()
+                .any(|&i| self.commits[i].lines.is_some()),
             total,
         }
     }
@@ -285,6 +312,7 @@ mod tests {
             kind: classify::commit_type(subject),
             pr: classify::pr_number(subject),
             tickets: tickets.iter().map(|t| t.to_string()).collect(),
+            lines: None,
         }
     }
 

@@ -19,7 +19,9 @@ use crate::output::{self, CommandError, CommandResult, outln, print_json};
 /// Keys: agent, model, author (name and email after .mailmap), type (conventional-commit
 /// prefix: fix, feat, refac, test, doc, config, other), pr (from `Merge pull request #N` and
 /// `… (#N)` subjects), ticket ([A-Z]+-\d+ in the message), day, week (ISO), month (author
-/// date, the author's own offset), unit. Examples:
+/// date, the author's own offset), unit. Lines added and removed are those of the row's
+/// commits against their first parent (merges: none, as `git log --numstat`), and cost per
+/// line is USD over lines added plus removed. Examples:
 ///
 ///   agent-cost report                          # by model (the default key)
 ///   agent-cost report main..HEAD --by author
@@ -38,6 +40,9 @@ pub struct ReportArgs {
     /// Group by KEY (repeatable): agent, model, author, type, pr, ticket, day, week, month, unit.
     #[arg(long = "by", value_name = "KEY")]
     by: Vec<Key>,
+    /// Do not count the lines each commit changed (faster: no diffs).
+    #[arg(long)]
+    no_lines: bool,
     /// Print one JSON object: keys, commits, rows [{key, commits, cost_usd, …}], total.
     #[arg(long, conflicts_with_all = ["csv", "markdown"])]
     json: bool,
@@ -150,7 +155,14 @@ pub fn report(args: ReportArgs) -> CommandResult {
     } else {
         args.by.clone()
     };
-    let ledger = read(args.range.as_deref(), filter)?;
+    let history = open_history()?;
+    let mut ledger = Ledger::read(&history, args.range.as_deref(), filter)
+        .map_err(|e| CommandError::from_error(&e))?;
+    if !args.no_lines {
+        ledger
+            .count_lines(&history, |_, _| {})
+            .map_err(|e| CommandError::from_error(&e))?;
+    }
     let table = ledger.table(&keys);
     let range = args.range.as_deref().unwrap_or("HEAD");
     if args.json {
@@ -190,6 +202,9 @@ pub fn report(args: ReportArgs) -> CommandResult {
 fn report_cells(table: &Table) -> (Vec<String>, Vec<Vec<String>>) {
     let mut header: Vec<String> = table.keys.iter().map(|k| k.name().to_string()).collect();
     header.extend(["commits", "cost (USD)", "per commit"].map(String::from));
+    if table.lines {
+        header.extend(["added", "removed", "per line"].map(String::from));
+    }
     header.extend(table.units.iter().cloned());
     header.extend(["requests", "input", "output", "cache-write", "cache-read"].map(String::from));
     let cells = |key: Vec<String>, row: &Row| {
@@ -197,6 +212,14 @@ fn report_cells(table: &Table) -> (Vec<String>, Vec<Vec<String>>) {
         cells.push(row.commits.to_string());
         cells.push(cost_cell(row));
         cells.push(row.cost_per_commit().to_decimal());
+        if table.lines {
+            cells.push(row.lines_added.to_string());
+            cells.push(row.lines_removed.to_string());
+            cells.push(
+                row.cost_per_line()
+                    .map_or("-".to_string(), Money::to_decimal),
+            );
+        }
         for unit in &table.units {
             cells.push(
                 row.units
@@ -240,6 +263,9 @@ fn print_csv(header: &[String], rows: &[Vec<String>]) -> CommandResult {
         .map(|h| match h.as_str() {
             "cost (USD)" => "cost_usd".to_string(),
             "per commit" => "cost_per_commit_usd".to_string(),
+            "added" => "lines_added".to_string(),
+            "removed" => "lines_removed".to_string(),
+            "per line" => "cost_per_line_usd".to_string(),
             other => other.replace('-', "_"),
         })
         .collect();
@@ -252,7 +278,8 @@ fn print_csv(header: &[String], rows: &[Vec<String>]) -> CommandResult {
     output::stdout(format_args!("{}", String::from_utf8_lossy(&bytes)))
 }
 
-fn row_json(row: &Row) -> Value {
+fn row_json(row: &Row, lines: bool) -> Value {
+    let line_value = |n: u64| if lines { json!(n) } else { Value::Null };
     json!({
         "commits": row.commits,
         "cost_usd": row.cost.to_decimal(),
@@ -266,6 +293,9 @@ fn row_json(row: &Row) -> Value {
         })).collect::<Vec<_>>(),
         "requests": row.requests,
         "tokens": row.tokens,
+        "lines_added": line_value(row.lines_added),
+        "lines_removed": line_value(row.lines_removed),
+        "cost_per_line_usd": row.cost_per_line().filter(|_| lines).map(Money::to_decimal),
     })
 }
 
@@ -274,7 +304,7 @@ fn report_json(range: &str, args: &ReportArgs, ledger: &Ledger, table: &Table) -
         .rows
         .iter()
         .map(|row| {
-            let mut value = row_json(row);
+            let mut value = row_json(row, table.lines);
             let key: serde_json::Map<String, Value> = table
                 .keys
                 .iter()
@@ -297,7 +327,7 @@ fn report_json(range: &str, args: &ReportArgs, ledger: &Ledger, table: &Table) -
         "duplicate_blocks": ledger.duplicate_blocks,
         "replaced_blocks": ledger.replaced_blocks,
         "rows": rows,
-        "total": row_json(&table.total),
+        "total": row_json(&table.total, table.lines),
     })
 }
 

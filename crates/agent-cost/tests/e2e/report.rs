@@ -75,10 +75,21 @@ fn git_as(env: &TestEnv, repo: &Path, args: &[&str], who: (&str, &str), date: &s
     );
 }
 
-/// Writes `file`, stages it and commits `message` exactly.
-fn commit_as(env: &TestEnv, repo: &Path, file: &str, message: &str, who: (&str, &str), date: &str) {
-    std::fs::write(repo.join(file), format!("{file}\n")).unwrap();
-    env.git(repo, &["add", file]);
+/// Writes each file with that many lines (`name 1`, `name 2`, …), stages them and commits
+/// `message` exactly.
+fn commit_as(
+    env: &TestEnv,
+    repo: &Path,
+    files: &[(&str, usize)],
+    message: &str,
+    who: (&str, &str),
+    date: &str,
+) {
+    for (file, lines) in files {
+        let text: String = (1..=*lines).map(|i| format!("{file} {i}\n")).collect();
+        std::fs::write(repo.join(file), text).unwrap();
+        env.git(repo, &["add", file]);
+    }
     let message_file = env.root.join("message.txt");
     std::fs::write(&message_file, message).unwrap();
     git_as(
@@ -114,7 +125,7 @@ fn shop(env: &TestEnv) -> PathBuf {
     commit_as(
         env,
         &repo,
-        "round.txt",
+        &[("round.txt", 4)],
         &format!("fix: SHOP-42 rounding of totals\n\n{B2}\n"),
         DANA_OLD,
         "2026-11-24T09:00:00Z",
@@ -122,7 +133,7 @@ fn shop(env: &TestEnv) -> PathBuf {
     commit_as(
         env,
         &repo,
-        "cart.txt",
+        &[("cart.txt", 30), ("round.txt", 2)],
         &format!("feat(cart): add cart total\n\nPart of SHOP-42.\n\n{B1}\n"),
         DANA,
         "2026-11-30T10:00:00Z",
@@ -131,7 +142,7 @@ fn shop(env: &TestEnv) -> PathBuf {
     commit_as(
         env,
         &repo,
-        "docs.txt",
+        &[("docs.txt", 12)],
         &format!("docs: explain totals\n\n{B3}\n"),
         SAM,
         "2026-12-01T09:00:00Z",
@@ -139,7 +150,7 @@ fn shop(env: &TestEnv) -> PathBuf {
     commit_as(
         env,
         &repo,
-        "tests.txt",
+        &[("tests.txt", 20)],
         &format!("test: cover totals OPS-7\n\n{B4}\n"),
         SAM,
         "2026-12-01T10:00:00Z",
@@ -163,7 +174,7 @@ fn shop(env: &TestEnv) -> PathBuf {
     commit_as(
         env,
         &repo,
-        "split.txt",
+        &[("split.txt", 50)],
         &format!("refactor: split cart\n\n{B5}\n"),
         DANA,
         "2026-12-02T10:00:00Z",
@@ -171,18 +182,16 @@ fn shop(env: &TestEnv) -> PathBuf {
     commit_as(
         env,
         &repo,
-        "thing.txt",
+        &[("thing.txt", 10)],
         &format!("feat: thing SHOP-77\n\n{B6}\n"),
         SAM,
         "2026-12-02T11:00:00Z",
     );
     env.git(&repo, &["checkout", "-q", "main"]);
-    std::fs::write(repo.join("split.txt"), "split.txt\n").unwrap();
-    env.git(&repo, &["add", "split.txt"]);
     commit_as(
         env,
         &repo,
-        "thing.txt",
+        &[("split.txt", 50), ("thing.txt", 10)],
         &format!(
             "Add thing (#13)\n\n* refactor: split cart\n\n{B5}\n\n* feat: thing SHOP-77\n\n{B6}\n\n\
              ---------\n\nCo-authored-by: Sam Second <sam@example.com>\n"
@@ -207,7 +216,7 @@ fn shop(env: &TestEnv) -> PathBuf {
     commit_as(
         env,
         &repo,
-        "README.md",
+        &[("README.md", 3)],
         "Update readme\n",
         DANA,
         "2026-12-04T12:00:00Z",
@@ -229,12 +238,12 @@ fn report_by_model_is_the_default_and_counts_each_drain_once() {
         "\
 HEAD: 12 commits, 5 with AI cost
 (not counted again: 2 copies of drains already counted, 0 drains replaced by an amended one)
-model              commits  cost (USD)  per commit  credits  premium-requests  requests  input  output  cache-write  cache-read
-claude-opus-4-1          1    1.000000    1.000000        0                 0         1      1       2            3           4
-claude-sonnet-4-5        3    0.653234    0.217745      3.5                 0        22   1210    6820         4030      120040
-gpt-5                    2    0.530000    0.265000        0                12        14    100     200            0          50
-claude-haiku-4-5         1    0.011111    0.011111        0                 0         3    300     900            0           0
-total                    5    2.194345    0.438869      3.5                12        40   1611    7922         4033      120094
+model              commits  cost (USD)  per commit  added  removed  per line  credits  premium-requests  requests  input  output  cache-write  cache-read
+claude-opus-4-1          1    1.000000    1.000000     60        0  0.016667        0                 0         1      1       2            3           4
+claude-sonnet-4-5        3    0.653234    0.217745    110        2  0.005832      3.5                 0        22   1210    6820         4030      120040
+gpt-5                    2    0.530000    0.265000     16        0  0.033125        0                12        14    100     200            0          50
+claude-haiku-4-5         1    0.011111    0.011111     30        2  0.000347        0                 0         3    300     900            0           0
+total                    5    2.194345    0.438869    126        2  0.017143      3.5                12        40   1611    7922         4033      120094
 "
     );
     // The same USD total as `trailers sum`, which counts by the same rule.
@@ -252,66 +261,78 @@ fn report_by_pr_in_json_takes_true_merges_and_squash_subjects() {
     assert_eq!(
         report,
         json!({
-            "range": "HEAD",
-            "since": null,
-            "until": null,
-            "keys": ["pr"],
-            "commits": 12,
-            "commits_with_cost": 5,
-            "duplicate_blocks": 2,
-            "replaced_blocks": 0,
-            "rows": [
-                {
-                    "commits": 1,
-                    "cost_usd": "1.200000",
-                    "cost_micro_usd": 1_200_000,
-                    "cost_per_commit_usd": "1.200000",
-                    "unpriced": false,
-                    "units": [],
-                    "requests": 6,
-                    "tokens": tokens(11, 22, 33, 44),
-                    "key": {"pr": "#13"},
-                },
-                {
-                    "commits": 2,
-                    "cost_usd": "0.532000",
-                    "cost_micro_usd": 532_000,
-                    "cost_per_commit_usd": "0.266000",
-                    "unpriced": false,
-                    "units": [
-                        {"unit": "credits", "amount": "3.5", "amount_micro": 3_500_000},
-                        {"unit": "premium-requests", "amount": "12", "amount_micro": 12_000_000},
-                    ],
-                    "requests": 15,
-                    "tokens": tokens(0, 0, 0, 0),
-                    "key": {"pr": "#12"},
-                },
-                {
-                    "commits": 2,
-                    "cost_usd": "0.462345",
-                    "cost_micro_usd": 462_345,
-                    "cost_per_commit_usd": "0.231173",
-                    "unpriced": false,
-                    "units": [],
-                    "requests": 19,
-                    "tokens": tokens(1600, 7900, 4000, 120_050),
-                    "key": {"pr": "none"},
-                },
-            ],
-            "total": {
-                "commits": 5,
-                "cost_usd": "2.194345",
-                "cost_micro_usd": 2_194_345,
-                "cost_per_commit_usd": "0.438869",
-                "unpriced": false,
-                "units": [
-                    {"unit": "credits", "amount": "3.5", "amount_micro": 3_500_000},
-                    {"unit": "premium-requests", "amount": "12", "amount_micro": 12_000_000},
-                ],
-                "requests": 40,
-                "tokens": tokens(1611, 7922, 4033, 120_094),
-            },
-        })
+                   "range": "HEAD",
+                   "since": null,
+                   "until": null,
+                   "keys": ["pr"],
+                   "commits": 12,
+                   "commits_with_cost": 5,
+                   "duplicate_blocks": 2,
+                   "replaced_blocks": 0,
+                   "rows": [
+                       {
+                           "commits": 1,
+                           "cost_usd": "1.200000",
+                           "cost_micro_usd": 1_200_000,
+                           "cost_per_commit_usd": "1.200000",
+                           "unpriced": false,
+                           "units": [],
+                           "requests": 6,
+                           "tokens": tokens(11, 22, 33, 44),
+        "lines_added": 60,
+        "lines_removed": 0,
+        "cost_per_line_usd": "0.020000",
+                           "key": {"pr": "#13"},
+                       },
+                       {
+                           "commits": 2,
+                           "cost_usd": "0.532000",
+                           "cost_micro_usd": 532_000,
+                           "cost_per_commit_usd": "0.266000",
+                           "unpriced": false,
+                           "units": [
+                               {"unit": "credits", "amount": "3.5", "amount_micro": 3_500_000},
+                               {"unit": "premium-requests", "amount": "12", "amount_micro": 12_000_000},
+                           ],
+                           "requests": 15,
+                           "tokens": tokens(0, 0, 0, 0),
+        "lines_added": 32,
+        "lines_removed": 0,
+        "cost_per_line_usd": "0.016625",
+                           "key": {"pr": "#12"},
+                       },
+                       {
+                           "commits": 2,
+                           "cost_usd": "0.462345",
+                           "cost_micro_usd": 462_345,
+                           "cost_per_commit_usd": "0.231173",
+                           "unpriced": false,
+                           "units": [],
+                           "requests": 19,
+                           "tokens": tokens(1600, 7900, 4000, 120_050),
+        "lines_added": 34,
+        "lines_removed": 2,
+        "cost_per_line_usd": "0.012843",
+                           "key": {"pr": "none"},
+                       },
+                   ],
+                   "total": {
+                       "commits": 5,
+                       "cost_usd": "2.194345",
+                       "cost_micro_usd": 2_194_345,
+                       "cost_per_commit_usd": "0.438869",
+                       "unpriced": false,
+                       "units": [
+                           {"unit": "credits", "amount": "3.5", "amount_micro": 3_500_000},
+                           {"unit": "premium-requests", "amount": "12", "amount_micro": 12_000_000},
+                       ],
+                       "requests": 40,
+                       "tokens": tokens(1611, 7922, 4033, 120_094),
+        "lines_added": 126,
+        "lines_removed": 2,
+        "cost_per_line_usd": "0.017143",
+                   },
+               })
     );
 }
 
@@ -428,11 +449,11 @@ fn units_are_rows_of_their_own_and_never_added_to_usd() {
         "\
 HEAD: 12 commits, 5 with AI cost
 (not counted again: 2 copies of drains already counted, 0 drains replaced by an amended one)
-unit              commits  cost (USD)  per commit  credits  premium-requests  requests  input  output  cache-write  cache-read
-USD                     5    2.194345    0.438869        0                 0        40   1611    7922         4033      120094
-credits                 1    0.000000    0.000000      3.5                 0         3      0       0            0           0
-premium-requests        1    0.000000    0.000000        0                12        12      0       0            0           0
-total                   5    2.194345    0.438869      3.5                12        40   1611    7922         4033      120094
+unit              commits  cost (USD)  per commit  added  removed  per line  credits  premium-requests  requests  input  output  cache-write  cache-read
+USD                     5    2.194345    0.438869    126        2  0.017143        0                 0        40   1611    7922         4033      120094
+credits                 1    0.000000    0.000000     20        0  0.000000      3.5                 0         3      0       0            0           0
+premium-requests        1    0.000000    0.000000     12        0  0.000000        0                12        12      0       0            0           0
+total                   5    2.194345    0.438869    126        2  0.017143      3.5                12        40   1611    7922         4033      120094
 "
     );
 }
@@ -492,14 +513,17 @@ fn report_as_csv_and_markdown() {
     assert_eq!(
         csv,
         "\
-week,commits,cost_usd,cost_per_commit_usd,credits,premium_requests,requests,input,output,cache_write,cache_read
-2026-W49,4,2.144345,0.536086,3.5,12,38,1511,7722,4033,120044
-2026-W48,1,0.050000,0.050000,0,0,2,100,200,0,50
-total,5,2.194345,0.438869,3.5,12,40,1611,7922,4033,120094
+week,commits,cost_usd,cost_per_commit_usd,lines_added,lines_removed,cost_per_line_usd,credits,premium_requests,requests,input,output,cache_write,cache_read
+2026-W49,4,2.144345,0.536086,122,2,0.017293,3.5,12,38,1511,7722,4033,120044
+2026-W48,1,0.050000,0.050000,4,0,0.012500,0,0,2,100,200,0,50
+total,5,2.194345,0.438869,126,2,0.017143,3.5,12,40,1611,7922,4033,120094
 "
     );
     let markdown = env
-        .agent_cost(&repo, &["report", "--by", "agent", "--markdown"])
+        .agent_cost(
+            &repo,
+            &["report", "--by", "agent", "--markdown", "--no-lines"],
+        )
         .stdout;
     assert_eq!(
         markdown,
