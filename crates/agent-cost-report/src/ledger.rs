@@ -136,8 +136,19 @@ impl Ledger {
         spec: Option<&str>,
         filter: Filter,
     ) -> Result<Ledger, ReportError> {
+        Ledger::read_with_progress(history, spec, filter, |_| {})
+    }
+
+    /// [`Ledger::read`], calling `progress(commits read)` after each commit of the walk.
+    pub fn read_with_progress(
+        history: &History,
+        spec: Option<&str>,
+        filter: Filter,
+        mut progress: impl FnMut(u64),
+    ) -> Result<Ledger, ReportError> {
         let mut walked: Vec<Walked> = Vec::new();
         let count = history.walk_details(spec, |details| {
+            progress(walked.len() as u64 + 1);
             let subject = details
                 .message
                 .lines()

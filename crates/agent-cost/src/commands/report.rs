@@ -43,6 +43,9 @@ pub struct ReportArgs {
     /// Do not count the lines each commit changed (faster: no diffs).
     #[arg(long)]
     no_lines: bool,
+    /// Show progress on stderr while reading (only when stderr is a terminal).
+    #[arg(long)]
+    progress: bool,
     /// Print one JSON object: keys, commits, rows [{key, commits, cost_usd, …}], total.
     #[arg(long, conflicts_with_all = ["csv", "markdown"])]
     json: bool,
@@ -94,6 +97,18 @@ fn open_history() -> Result<History, CommandError> {
 
 fn read(spec: Option<&str>, filter: Filter) -> Result<Ledger, CommandError> {
     Ledger::read(&open_history()?, spec, filter).map_err(|e| CommandError::from_error(&e))
+}
+
+/// A spinner on stderr when `wanted` and stderr is a terminal (never in pipes or files).
+fn progress_bar(wanted: bool) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !wanted || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar.set_message("reading history");
+    Some(bar)
 }
 
 /// `YYYY-MM-DD` (from the start of that UTC day, or to its end) or an RFC 3339 instant, as
@@ -156,12 +171,30 @@ pub fn report(args: ReportArgs) -> CommandResult {
         args.by.clone()
     };
     let history = open_history()?;
-    let mut ledger = Ledger::read(&history, args.range.as_deref(), filter)
-        .map_err(|e| CommandError::from_error(&e))?;
+    let bar = progress_bar(args.progress);
+    let mut ledger = Ledger::read_with_progress(&history, args.range.as_deref(), filter, |n| {
+        if let Some(bar) = &bar
+            && n % 256 == 0
+        {
+            bar.set_message(format!("{n} commits read"));
+            bar.tick();
+        }
+    })
+    .map_err(|e| CommandError::from_error(&e))?;
     if !args.no_lines {
         ledger
-            .count_lines(&history, |_, _| {})
+            .count_lines(&history, |done, total| {
+                if let Some(bar) = &bar
+                    && (done % 64 == 0 || done == total)
+                {
+                    bar.set_message(format!("lines of {done}/{total} commits with AI cost"));
+                    bar.tick();
+                }
+            })
             .map_err(|e| CommandError::from_error(&e))?;
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
     let table = ledger.table(&keys);
     let range = args.range.as_deref().unwrap_or("HEAD");

@@ -519,6 +519,10 @@ week,commits,cost_usd,cost_per_commit_usd,lines_added,lines_removed,cost_per_lin
 total,5,2.194345,0.438869,126,2,0.017143,3.5,12,40,1611,7922,4033,120094
 "
     );
+    // --progress draws only on a terminal: through a pipe, stdout is the same and stderr empty.
+    let piped = env.agent_cost(&repo, &["report", "--by", "week", "--csv", "--progress"]);
+    assert_eq!(piped.stdout, csv);
+    assert_eq!(piped.stderr, "");
     let markdown = env
         .agent_cost(
             &repo,
