@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use agent_cost_events::Money;
 use agent_cost_trailers::{
-    Block, ModelLine, Quantity, RangeTotals, Totals, UNIT_CREDITS, UNIT_PREMIUM_REQUESTS, UNIT_USD,
-    UnitTotal, parse_blocks,
+    Block, BlockFate, ModelLine, Quantity, RangeTotals, Totals, UNIT_CREDITS,
+    UNIT_PREMIUM_REQUESTS, UNIT_USD, UnitTotal, block_fates, parse_blocks,
 };
 use common::{model, sample_block, units_block};
 
@@ -515,5 +515,39 @@ fn amend_merges_units_without_counting_them_twice() {
     assert!(
         lines.contains(&"AI-Cost-Estimate: 5.5 credits".to_string()),
         "{lines:?}"
+    );
+}
+
+#[test]
+fn block_fates_count_the_first_copy_skip_later_copies_and_replaced_blocks() {
+    let old = one_model_block("aaaaaaaaaaaaaaaa", Some(1_000_000));
+    let merged = Block::merge(
+        "bbbbbbbbbbbbbbbb".to_string(),
+        std::slice::from_ref(&old),
+        vec![model("claude-code", "claude-sonnet-4-5", Some(500_000))],
+        &BTreeMap::new(),
+    );
+    let other = one_model_block("cccccccccccccccc", Some(7));
+    let no_id = one_model_block("", Some(9));
+    let blocks = [
+        other.clone(),
+        old,
+        merged.clone(),
+        other,
+        merged,
+        no_id.clone(),
+        no_id,
+    ];
+    assert_eq!(
+        block_fates(&blocks),
+        vec![
+            BlockFate::Counted,
+            BlockFate::Replaced,
+            BlockFate::Counted,
+            BlockFate::Duplicate,
+            BlockFate::Duplicate,
+            BlockFate::Counted,
+            BlockFate::Counted,
+        ]
     );
 }

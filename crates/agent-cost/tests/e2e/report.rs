@@ -494,6 +494,13 @@ fn since_and_until_keep_commits_by_author_date_after_drains_are_counted_once() {
             row("total", 2, "1.200000"),
         ]
     );
+    // Up to the squash commit only (GitHub's squash and merge: the squashed commits are not
+    // in the history), its body's blocks are its own, and nothing is a copy.
+    let squash_only = env.agent_cost_json(&repo, &["report", "main~2", "--by", "pr"]);
+    assert_eq!(squash_only["duplicate_blocks"], 0);
+    assert_eq!(squash_only["rows"][0]["key"]["pr"], "#13");
+    assert_eq!(squash_only["rows"][0]["cost_micro_usd"], 1_200_000);
+    assert_eq!(squash_only["total"]["cost_micro_usd"], 2_194_345);
     let bad = env.output(BIN, &repo, &["report", "--since", "last week"], &[]);
     assert!(!bad.status.success());
     assert!(
@@ -647,4 +654,60 @@ commit,date,author,email,subject,type,pr,tickets,agent,model,unit,amount,request
         })
         .sum();
     assert_eq!(total, 2_194_345);
+}
+
+#[test]
+fn a_local_merge_squash_takes_the_drain_once_with_its_indented_copy() {
+    let env = TestEnv::new();
+    let repo = env.repo("local");
+    env.git(&repo, &["checkout", "-q", "-b", "work"]);
+    commit_as(
+        &env,
+        &repo,
+        &[("a.txt", 5)],
+        &format!("feat: part SHOP-9\n\n{B5}\n"),
+        SAM,
+        "2026-12-02T10:00:00Z",
+    );
+    env.git(&repo, &["checkout", "-q", "main"]);
+    env.git(&repo, &["merge", "-q", "--squash", "work"]);
+    git_as(
+        &env,
+        &repo,
+        &["commit", "-q", "--no-edit"],
+        DANA,
+        "2026-12-03T10:00:00Z",
+    );
+    let message = env.git(&repo, &["log", "-1", "--format=%B"]).stdout;
+    assert!(
+        message.contains("    AI-Cost-Id: 5555555555555555"),
+        "{message}"
+    );
+    // Then the branch is merged too: both copies are in main's history.
+    git_as(
+        &env,
+        &repo,
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge branch 'work'",
+            "work",
+        ],
+        DANA,
+        "2026-12-03T11:00:00Z",
+    );
+    let report = env.agent_cost_json(&repo, &["report", "--by", "author", "--by", "ticket"]);
+    assert_eq!(report["duplicate_blocks"], 1);
+    assert_eq!(report["commits_with_cost"], 1);
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        rows[0]["key"],
+        json!({"author": "Dana Developer <dana@example.com>", "ticket": "SHOP-9"})
+    );
+    assert_eq!(rows[0]["cost_micro_usd"], 200_000);
+    assert_eq!(rows[0]["lines_added"], 5);
+    assert_eq!(rows[0]["cost_per_line_usd"], "0.040000");
 }
