@@ -429,34 +429,15 @@ impl History {
         })
     }
 
-    /// Lines the commit `id` (full hex) changed against its first parent (no rename
-    /// detection). A merge is diffed against its first parent too; callers that follow
-    /// `git log --numstat` (which shows no lines for merges) skip merges themselves.
-    pub fn line_stats(&self, id: &str) -> Result<LineStats, HistoryError> {
-        let id = gix::ObjectId::from_hex(id.as_bytes()).map_err(read_error)?;
-        let commit = self.repo.find_commit(id).map_err(read_error)?;
-        let tree = commit.tree().map_err(read_error)?;
-        let parent_tree = match commit.parent_ids().next() {
-            Some(parent) => parent
-                .object()
-                .map_err(read_error)?
-                .into_commit()
-                .tree()
+    /// A counter of the lines commits changed, reusing one diff cache (the attributes it
+    /// needs are read once, not per commit).
+    pub fn line_counter(&self) -> Result<LineCounter<'_>, HistoryError> {
+        Ok(LineCounter {
+            history: self,
+            cache: self
+                .repo
+                .diff_resource_cache_for_tree_diff()
                 .map_err(read_error)?,
-            None => self.repo.empty_tree(),
-        };
-        let stats = parent_tree
-            .changes()
-            .map_err(read_error)?
-            .options(|options| {
-                options.track_rewrites(None);
-            })
-            .stats(&tree)
-            .map_err(read_error)?;
-        Ok(LineStats {
-            added: stats.lines_added,
-            removed: stats.lines_removed,
-            files: stats.files_changed,
         })
     }
 
@@ -603,5 +584,57 @@ impl History {
         id: gix::ObjectId,
     ) -> Result<gix::ObjectId, Box<dyn std::error::Error + Send + Sync>> {
         Ok(self.repo.find_object(id)?.peel_to_commit()?.id)
+    }
+}
+
+/// Counts the lines commits changed; made by [`History::line_counter`].
+pub struct LineCounter<'h> {
+    history: &'h History,
+    cache: gix::diff::blob::Platform,
+}
+
+impl LineCounter<'_> {
+    /// Lines the commit `id` (full hex) changed against its first parent (a root commit:
+    /// against the empty tree), without rename detection. A merge is diffed against its first
+    /// parent too; callers that follow `git log --numstat` (which shows no lines for merges)
+    /// skip merges themselves.
+    pub fn line_stats(&mut self, id: &str) -> Result<LineStats, HistoryError> {
+        let repo = &self.history.repo;
+        let id = gix::ObjectId::from_hex(id.as_bytes()).map_err(read_error)?;
+        let commit = repo.find_commit(id).map_err(read_error)?;
+        let tree = commit.tree().map_err(read_error)?;
+        let parent_tree = match commit.parent_ids().next() {
+            Some(parent) => parent
+                .object()
+                .map_err(read_error)?
+                .into_commit()
+                .tree()
+                .map_err(read_error)?,
+            None => repo.empty_tree(),
+        };
+        let mut stats = LineStats::default();
+        let cache = &mut self.cache;
+        parent_tree
+            .changes()
+            .map_err(read_error)?
+            .options(|options| {
+                options.track_rewrites(None);
+            })
+            .for_each_to_obtain_tree(&tree, |change| {
+                if let Some(counts) = change
+                    .diff(cache)
+                    .ok()
+                    .and_then(|mut platform| platform.line_counts().ok())
+                    .flatten()
+                {
+                    stats.files += 1;
+                    stats.added += u64::from(counts.insertions);
+                    stats.removed += u64::from(counts.removals);
+                }
+                cache.clear_resource_cache_keep_allocation();
+                Ok(std::ops::ControlFlow::Continue(()))
+            })
+            .map_err(read_error)?;
+        Ok(stats)
     }
 }

@@ -8,5 +8,5 @@ pub mod history;
 mod packed;
 pub mod worktree;
 
-pub use history::{CommitDetails, CommitMessage, History, HistoryError, LineStats};
+pub use history::{CommitDetails, CommitMessage, History, HistoryError, LineCounter, LineStats};
 pub use worktree::Worktree;

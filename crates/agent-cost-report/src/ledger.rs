@@ -217,12 +217,13 @@ impl Ledger {
         charged.sort_unstable();
         charged.dedup();
         let total = charged.len() as u64;
+        let mut counter = history.line_counter()?;
         for (done, i) in charged.into_iter().enumerate() {
             let commit = &mut self.commits[i];
             commit.lines = Some(if commit.parent_count > 1 {
                 LineStats::default()
             } else {
-                history.line_stats(&commit.id)?
+                counter.line_stats(&commit.id)?
             });
             progress(done as u64 + 1, total);
         }
