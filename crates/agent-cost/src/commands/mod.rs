@@ -8,6 +8,7 @@ pub mod import;
 pub mod ingest;
 pub mod install_hooks;
 pub mod log;
+pub mod sessions;
 pub mod sources;
 pub mod status;
 pub mod statusline;
