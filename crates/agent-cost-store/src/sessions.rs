@@ -284,14 +284,17 @@ impl Tx<'_> {
         {
             acc.worktrees.push(id);
         }
-        let group = acc.parts.entry(key.clone()).or_insert_with(|| PendingGroup {
-            agent: acc.agent.clone(),
-            model: key.model.clone(),
-            speed: (!key.speed.is_empty()).then(|| key.speed.clone()),
-            min_prompt_tokens: key.prompt_class.max(0) as u64,
-            unit: (!key.unit.is_empty()).then(|| key.unit.clone()),
-            ..PendingGroup::default()
-        });
+        let group = acc
+            .parts
+            .entry(key.clone())
+            .or_insert_with(|| PendingGroup {
+                agent: acc.agent.clone(),
+                model: key.model.clone(),
+                speed: (!key.speed.is_empty()).then(|| key.speed.clone()),
+                min_prompt_tokens: key.prompt_class.max(0) as u64,
+                unit: (!key.unit.is_empty()).then(|| key.unit.clone()),
+                ..PendingGroup::default()
+            });
         group.tokens += tokens;
         group.requests += row.get::<_, i64>(16)?.max(0) as u64;
         group.quantity += quantity.unwrap_or(0).max(0) as u64;
@@ -401,11 +404,8 @@ fn classify(
 
 fn finish_session(acc: SessionAcc, worktrees: &FxHashMap<i64, WorktreeRow>) -> SessionSpend {
     let workdir = |id: i64| worktrees.get(&id).map(|w| w.workdir.clone());
-    let mut commits: Vec<(i64, String)> = acc
-        .parts
-        .keys()
-        .filter_map(|k| k.commit.clone())
-        .collect();
+    let mut commits: Vec<(i64, String)> =
+        acc.parts.keys().filter_map(|k| k.commit.clone()).collect();
     commits.sort();
     let mut seen = std::collections::HashSet::new();
     commits.retain(|(_, commit)| seen.insert(commit.clone()));

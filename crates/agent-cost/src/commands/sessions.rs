@@ -269,9 +269,14 @@ impl Row {
 /// A session's status from the states its spend is in.
 fn status(states: &BTreeMap<SpendState, Amount>) -> &'static str {
     let has = |state| states.contains_key(&state);
-    let open = has(SpendState::Pending) || has(SpendState::Orphaned) || has(SpendState::Unattributed);
+    let open =
+        has(SpendState::Pending) || has(SpendState::Orphaned) || has(SpendState::Unattributed);
     if has(SpendState::Committed) {
-        return if open { "partly-committed" } else { "committed" };
+        return if open {
+            "partly-committed"
+        } else {
+            "committed"
+        };
     }
     [
         SpendState::Pending,
@@ -377,7 +382,9 @@ pub fn run(args: SessionsArgs) -> CommandResult {
     };
     let locations = super::locations()?;
     let mut store = Store::open(&locations.state_dir, Duration::from_secs(30))?;
-    if !args.no_ingest && !agent_cost_watch::running(&locations.state_dir).is_some_and(|r| r.is_current()) {
+    if !args.no_ingest
+        && !agent_cost_watch::running(&locations.state_dir).is_some_and(|r| r.is_current())
+    {
         let mut progress = Progress::new();
         let result = ingest(
             &mut store,
@@ -453,7 +460,10 @@ pub fn run(args: SessionsArgs) -> CommandResult {
     if rows.is_empty() {
         return Ok(());
     }
-    output::stdout(format_args!("{}", session_table(&rows.iter().collect::<Vec<_>>(), true)))?;
+    output::stdout(format_args!(
+        "{}",
+        session_table(&rows.iter().collect::<Vec<_>>(), true)
+    ))?;
     let units = total.units_text();
     outln!(
         "total: {} USD in {} requests{}",
@@ -553,7 +563,11 @@ fn session_table(rows: &[&Row], full: bool) -> String {
                 cells.push(if row.commits.is_empty() {
                     "-".to_string()
                 } else {
-                    row.commits.iter().map(|c| short(c)).collect::<Vec<_>>().join(" ")
+                    row.commits
+                        .iter()
+                        .map(|c| short(c))
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 });
             }
             cells

@@ -21,6 +21,7 @@ mod opencode;
 mod output_errors;
 mod pricing;
 mod robustness;
+mod sessions;
 mod sources;
 mod upgrade;
 mod watch;
