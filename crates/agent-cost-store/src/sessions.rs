@@ -163,9 +163,19 @@ struct WorktreeRow {
     settled_upto: i64,
     tracking_since_ms: Option<i64>,
     gone: bool,
-    /// Its settled drains, by first charge: (first_charge, upto, since_ms, drain row id,
-    /// commit).
-    drains: Vec<(i64, i64, Option<i64>, i64, Option<String>)>,
+    /// Its settled drains, by first charge.
+    drains: Vec<SettledDrain>,
+}
+
+/// A settled drain: the charges it took from its worktree's tally.
+struct SettledDrain {
+    first_charge: i64,
+    upto: i64,
+    /// Its tracking start: its charges of events logged before were not in the commit.
+    since_ms: Option<i64>,
+    /// Its row id (the order drains were settled in).
+    id: i64,
+    commit: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -348,13 +358,13 @@ impl Tx<'_> {
             let read = || -> rusqlite::Result<_> {
                 Ok((
                     row.get::<_, Option<i64>>(0)?,
-                    (
-                        row.get(1)?,
-                        row.get(2)?,
-                        row.get(3)?,
-                        row.get(4)?,
-                        row.get(5)?,
-                    ),
+                    SettledDrain {
+                        first_charge: row.get(1)?,
+                        upto: row.get(2)?,
+                        since_ms: row.get(3)?,
+                        id: row.get(4)?,
+                        commit: row.get(5)?,
+                    },
                 ))
             };
             let (worktree, drain) = read().map_err(|e| self.err(e))?;
@@ -379,16 +389,16 @@ fn classify(
     let before = |since: Option<i64>| matches!((ts_ms, since), (Some(ts), Some(s)) if ts < s);
     if charge <= w.settled_upto {
         // The drain whose range holds the charge: the last one starting at or before it.
-        let at = w.drains.partition_point(|d| d.0 <= charge);
+        let at = w.drains.partition_point(|d| d.first_charge <= charge);
         let drain = at
             .checked_sub(1)
             .map(|i| &w.drains[i])
-            .filter(|d| charge <= d.1);
+            .filter(|d| charge <= d.upto);
         return match drain {
-            Some(d) if before(d.2) => (SpendState::BeforeTracking, None),
+            Some(d) if before(d.since_ms) => (SpendState::BeforeTracking, None),
             Some(d) => (
                 SpendState::Committed,
-                d.4.as_ref().map(|commit| (d.3, commit.clone())),
+                d.commit.as_ref().map(|commit| (d.id, commit.clone())),
             ),
             None => (SpendState::Committed, None),
         };

@@ -413,3 +413,41 @@ fn sessions_summary_totals_each_state_and_day() {
         "{text}"
     );
 }
+
+#[test]
+fn sessions_show_amounts_in_other_units() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("shop");
+    let entry = env.agent_cost_json(
+        &repo,
+        &["log", "2.5", "--agent", "kiro", "--unit", "credits"],
+    );
+    let cost = entry["cost_usd_micros"].as_u64().unwrap();
+    assert!(cost > 0, "{entry:#}");
+    let json = env.agent_cost_json(&repo, &["sessions"]);
+    let sessions = json["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0]["agent"], "kiro");
+    assert_eq!(sessions[0]["status"], "pending");
+    assert_eq!(sessions[0]["cost_usd_micros"], cost);
+    assert_eq!(
+        sessions[0]["units"],
+        serde_json::json!([{"unit": "credits", "amount": 2.5}])
+    );
+    let table = env.agent_cost(&repo, &["sessions"]).stdout;
+    assert!(table.contains("other units"), "{table}");
+    assert!(table.contains("2.5 credits"), "{table}");
+
+    // Once committed, the summary's committed row carries the credits.
+    commit(&env, &repo, "a.txt", "Spec");
+    let summary = env.agent_cost_json(&repo, &["sessions", "--summary"]);
+    assert_eq!(summary["states"][0]["state"], "committed");
+    assert_eq!(summary["states"][0]["cost_usd_micros"], cost);
+    assert_eq!(
+        summary["states"][0]["units"],
+        serde_json::json!([{"unit": "credits", "amount": 2.5}])
+    );
+    assert_eq!(summary["states"][1]["units"], serde_json::json!([]));
+    let text = env.agent_cost(&repo, &["sessions", "--summary"]).stdout;
+    assert!(text.contains("credits"), "{text}");
+}
