@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::output::{self, CommandError, CommandResult, Progress, errln, outln, print_json};
 
-/// List agent sessions with their cost and the commits they reached.
+/// List agent sessions with their cost and the commits they reached
 ///
 /// One row per session (Claude Code, Codex, ... and manual entries): first and last request,
 /// requests, tokens, cost, the worktrees it was charged to, the commits whose trailers carried
