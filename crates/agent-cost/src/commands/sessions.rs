@@ -742,12 +742,29 @@ fn summary(scope: Scope, rows: &[Row], json: bool) -> CommandResult {
     output::stdout(format_args!("{}", output::table(&header, 1, &cells)))
 }
 
-/// One CSV row per session.
+/// One CSV row per session (RFC 4180, through the `csv` crate).
 fn csv(rows: &[Row]) -> CommandResult {
-    outln!(
-        "agent,session,status,first_request,last_request,requests,input,output,cache_write,\
-         cache_read,cost_usd,incomplete,units,worktrees,commits"
-    )?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let failed = |e: csv::Error| CommandError::msg(format!("cannot write CSV: {e}"));
+    writer
+        .write_record([
+            "agent",
+            "session",
+            "status",
+            "first_request",
+            "last_request",
+            "requests",
+            "input",
+            "output",
+            "cache_write",
+            "cache_read",
+            "cost_usd",
+            "incomplete",
+            "units",
+            "worktrees",
+            "commits",
+        ])
+        .map_err(failed)?;
     for row in rows {
         let t = &row.total.tokens;
         let units = row
@@ -757,40 +774,28 @@ fn csv(rows: &[Row]) -> CommandResult {
             .map(|(unit, amount)| format!("{unit}={}", amount.to_decimal_trimmed()))
             .collect::<Vec<_>>()
             .join(" ");
-        let fields = [
-            row.agent.clone(),
-            row.session.clone(),
-            row.status.to_string(),
-            row.first_ms.map(time_text).unwrap_or_default(),
-            row.last_ms.map(time_text).unwrap_or_default(),
-            row.total.requests.to_string(),
-            t.input.to_string(),
-            t.output.to_string(),
-            t.cache_write.to_string(),
-            t.cache_read.to_string(),
-            row.total.cost.to_decimal(),
-            row.total.unpriced.to_string(),
-            units,
-            row.worktrees.join(" "),
-            row.commits.join(" "),
-        ];
-        outln!(
-            "{}",
-            fields
-                .iter()
-                .map(|f| csv_field(f))
-                .collect::<Vec<_>>()
-                .join(",")
-        )?;
+        writer
+            .write_record([
+                row.agent.clone(),
+                row.session.clone(),
+                row.status.to_string(),
+                row.first_ms.map(time_text).unwrap_or_default(),
+                row.last_ms.map(time_text).unwrap_or_default(),
+                row.total.requests.to_string(),
+                t.input.to_string(),
+                t.output.to_string(),
+                t.cache_write.to_string(),
+                t.cache_read.to_string(),
+                row.total.cost.to_decimal(),
+                row.total.unpriced.to_string(),
+                units,
+                row.worktrees.join(" "),
+                row.commits.join(" "),
+            ])
+            .map_err(failed)?;
     }
-    Ok(())
-}
-
-/// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| CommandError::msg(format!("cannot write CSV: {e}")))?;
+    output::stdout(format_args!("{}", String::from_utf8_lossy(&bytes)))
 }
