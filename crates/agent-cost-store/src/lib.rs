@@ -9,7 +9,8 @@
 //! - [`tally`] reads a worktree's pending spend, proposes drains and settles them.
 //! - [`reads`] keeps what each source's reads of each file found (for `agent-cost sources`).
 //! - [`entries`] keeps what people say of manual entries (kind of work, time, note).
-//! - [`sessions`] sums one agent session's spend (for the statusline).
+//! - [`sessions`] sums agent sessions' spend: one session's (for the statusline), and every
+//!   session's by where it stands (for `agent-cost sessions`).
 //! - [`tracking`] records which repositories charge spend to commits, and since when.
 //! - [`legacy`] reads the first ledger's files (journals and `seen` shards in git dirs,
 //!   `cursors.json`), and [`import`] brings them into the store once.
@@ -39,6 +40,7 @@ pub use error::StoreError;
 pub use import::LegacyImport;
 pub use reads::{AgentEvents, FileRead, FileReads};
 pub use record::Recorded;
+pub use sessions::{SessionFilter, SessionPart, SessionSpend, SpendState};
 pub use store::{Store, Tx};
 pub use tally::{Orphaned, PendingGroup, PendingSpend, Proposal};
 pub use tracking::Tracking;

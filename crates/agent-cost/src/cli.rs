@@ -39,6 +39,7 @@ enum Command {
     Watch(commands::watch::WatchArgs),
     InstallAgentHook(commands::agent_hook::InstallAgentHookArgs),
     Statusline(commands::statusline::StatuslineArgs),
+    Sessions(commands::sessions::SessionsArgs),
     #[command(subcommand)]
     Trailers(commands::trailers::TrailersCommand),
     Report(commands::report::ReportArgs),
@@ -68,6 +69,7 @@ pub fn run() -> ExitCode {
         Command::Watch(args) => commands::watch::run(args),
         Command::InstallAgentHook(args) => commands::agent_hook::run(args),
         Command::Statusline(args) => commands::statusline::run(args),
+        Command::Sessions(args) => commands::sessions::run(args),
         Command::Trailers(command) => commands::trailers::run(command),
         Command::Report(args) => commands::report::report(args),
         Command::Tail(args) => commands::report::tail(args),

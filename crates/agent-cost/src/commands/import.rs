@@ -352,7 +352,11 @@ fn target(repo: Option<&Path>) -> Result<Worktree, CommandError> {
 
 /// `--since`/`--until` as an instant: RFC 3339, or a date (UTC). A date as `--until` means the
 /// end of that day, so `--since D --until D` is the day D.
-fn instant(text: &str, flag: &str, end_of_day: bool) -> Result<jiff::Timestamp, CommandError> {
+pub(crate) fn instant(
+    text: &str,
+    flag: &str,
+    end_of_day: bool,
+) -> Result<jiff::Timestamp, CommandError> {
     let bad = || {
         CommandError::msg(format!("{flag} `{text}` is not a date"))
             .hint("write a date as YYYY-MM-DD (UTC) or an instant as 2026-11-30T17:00:00Z")

@@ -22,6 +22,7 @@ mod output_errors;
 mod pricing;
 mod report;
 mod robustness;
+mod sessions;
 mod sources;
 mod upgrade;
 mod watch;
