@@ -432,12 +432,15 @@ impl History {
     /// A counter of the lines commits changed, reusing one diff cache (the attributes it
     /// needs are read once, not per commit).
     pub fn line_counter(&self) -> Result<LineCounter<'_>, HistoryError> {
+        let cache = || {
+            self.repo
+                .diff_resource_cache_for_tree_diff()
+                .map_err(read_error)
+        };
         Ok(LineCounter {
             history: self,
-            cache: self
-                .repo
-                .diff_resource_cache_for_tree_diff()
-                .map_err(read_error)?,
+            cache: cache()?,
+            tree_cache: cache()?,
         })
     }
 
@@ -590,7 +593,11 @@ impl History {
 /// Counts the lines commits changed; made by [`History::line_counter`].
 pub struct LineCounter<'h> {
     history: &'h History,
+    /// Diffs each changed file's blobs.
     cache: gix::diff::blob::Platform,
+    /// Handed to the tree diff, which otherwise builds one per call (reading attributes,
+    /// the index and `HEAD` again for every commit); unused without rename tracking.
+    tree_cache: gix::diff::blob::Platform,
 }
 
 impl LineCounter<'_> {
@@ -613,14 +620,16 @@ impl LineCounter<'_> {
             None => repo.empty_tree(),
         };
         let mut stats = LineStats::default();
-        let cache = &mut self.cache;
+        let LineCounter {
+            cache, tree_cache, ..
+        } = self;
         parent_tree
             .changes()
             .map_err(read_error)?
             .options(|options| {
                 options.track_rewrites(None);
             })
-            .for_each_to_obtain_tree(&tree, |change| {
+            .for_each_to_obtain_tree_with_cache(&tree, tree_cache, |change| {
                 if let Some(counts) = change
                     .diff(cache)
                     .ok()
