@@ -331,23 +331,14 @@ fn plural(n: usize) -> &'static str {
 
 /// The worktree to charge: the one containing `--repo`, or the current one.
 fn target(repo: Option<&Path>) -> Result<Worktree, CommandError> {
-    match repo {
-        Some(path) => path
-            .canonicalize()
-            .ok()
-            .and_then(|path| Worktree::containing(&path))
-            .ok_or_else(|| {
-                CommandError::msg(format!(
-                    "--repo {} is not a git repository or worktree",
-                    path.display()
-                ))
-                .hint("give the directory of the repository the Cursor spend was for")
-            }),
-        None => Worktree::current().ok_or_else(|| {
+    super::repository(
+        repo,
+        "give the directory of the repository the Cursor spend was for",
+        || {
             CommandError::msg("agent-cost import must run inside a git repository")
                 .hint("cd into the repository the spend was for, or give --repo PATH")
-        }),
-    }
+        },
+    )
 }
 
 /// `--since`/`--until` as an instant: RFC 3339, or a date (UTC). A date as `--until` means the

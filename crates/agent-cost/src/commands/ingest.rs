@@ -6,7 +6,7 @@ use agent_cost_hooks::run::settle_committed;
 use agent_cost_ingest::{IngestOptions, ingest, sources};
 use agent_cost_store::Store;
 
-use crate::output::{CommandError, CommandResult, Progress, errln, outln, print_json, thousands};
+use crate::output::{CommandError, CommandResult, errln, outln, print_json, thousands};
 
 /// Read every new line of the agents' logs now and charge it to its worktree.
 ///
@@ -34,16 +34,8 @@ pub fn run(args: IngestArgs) -> CommandResult {
         return Ok(());
     }
     let locations = super::locations()?;
-    let mut progress = Progress::new();
     let mut store = Store::open(&locations.state_dir, Duration::from_secs(30))?;
-    let result = ingest(
-        &mut store,
-        &sources(&locations),
-        &IngestOptions::default(),
-        &mut |report, done| progress.ingest(report, done),
-    );
-    progress.finish();
-    let report = result?;
+    let report = super::catch_up(&mut store, &locations)?;
     // Commits made since the last hook run: their drains are in history, so settle them.
     if let Err(e) = settle_committed(&mut store) {
         errln!("warning: could not settle drains already committed: {e}");

@@ -6,11 +6,10 @@ use agent_cost_hooks::install::{HookChange, binary_to_link, hooks_dir, install, 
 use agent_cost_hooks::managers::{self, LefthookSetup, Owner};
 use std::time::Duration;
 
-use agent_cost_ingest::{IngestOptions, ingest, sources};
 use agent_cost_store::time::{now_rfc3339, rfc3339_from_seconds};
 use agent_cost_store::{Store, Tracking};
 
-use crate::output::{CommandError, CommandResult, Progress, errln, outln};
+use crate::output::{CommandError, CommandResult, errln, outln};
 
 /// Install the git hooks that write AI spend into this repository's commits.
 ///
@@ -156,15 +155,7 @@ pub fn run(args: InstallHooksArgs) -> CommandResult {
         worktree.workdir.display()
     )?;
     if !args.no_ingest {
-        let mut progress = Progress::new();
-        let result = ingest(
-            &mut store,
-            &sources(&locations),
-            &IngestOptions::default(),
-            &mut |report, done| progress.ingest(report, done),
-        );
-        progress.finish();
-        let report = result?;
+        let report = super::catch_up(&mut store, &locations)?;
         outln!(
             "read {} new log lines from {} agent log files",
             report.lines_read,

@@ -16,11 +16,58 @@ pub mod statusline;
 pub mod trailers;
 pub mod watch;
 
-use agent_cost_paths::Locations;
+use std::path::Path;
 
-use crate::output::CommandError;
+use agent_cost_git::Worktree;
+use agent_cost_ingest::{IngestOptions, IngestReport, ingest};
+use agent_cost_paths::Locations;
+use agent_cost_store::Store;
+
+use crate::output::{CommandError, Progress};
 
 /// Resolves agent-cost's locations from the environment.
 pub fn locations() -> Result<Locations, CommandError> {
     Locations::from_env().map_err(|e| CommandError::from_error(&e))
+}
+
+/// A full catch-up of every source, with a progress line on a terminal.
+pub fn catch_up(store: &mut Store, locations: &Locations) -> Result<IngestReport, CommandError> {
+    let mut progress = Progress::new();
+    let result = ingest(
+        store,
+        &agent_cost_ingest::sources(locations),
+        &IngestOptions::default(),
+        &mut |report, done| progress.ingest(report, done),
+    );
+    progress.finish();
+    Ok(result?)
+}
+
+/// True when a watcher runs for `locations` and has read everything it was told of: a
+/// command's own catch-up would find nothing.
+pub fn watcher_is_current(locations: &Locations) -> bool {
+    agent_cost_watch::running(&locations.state_dir).is_some_and(|r| r.is_current())
+}
+
+/// The worktree `--repo` names (any directory inside it), or the current one; `outside` is the
+/// error when there is none, `hint` what to give `--repo` instead.
+pub fn repository(
+    repo: Option<&Path>,
+    hint: &str,
+    outside: impl FnOnce() -> CommandError,
+) -> Result<Worktree, CommandError> {
+    match repo {
+        Some(path) => path
+            .canonicalize()
+            .ok()
+            .and_then(|path| Worktree::containing(&path))
+            .ok_or_else(|| {
+                CommandError::msg(format!(
+                    "--repo {} is not a git repository or worktree",
+                    path.display()
+                ))
+                .hint(hint)
+            }),
+        None => Worktree::current().ok_or_else(outside),
+    }
 }

@@ -14,14 +14,13 @@ use agent_cost_git::Worktree;
 use agent_cost_hooks::drain::summarize;
 use agent_cost_hooks::pricing::price_book;
 use agent_cost_hooks::run::settle_committed;
-use agent_cost_ingest::{IngestOptions, ingest, sources};
 use agent_cost_prices::PriceBook;
 use agent_cost_store::time::rfc3339_from_seconds;
 use agent_cost_store::{SessionFilter, SessionSpend, SpendState, Store};
 use agent_cost_trailers::{ModelLine, TokenTotals};
 use serde::Serialize;
 
-use crate::output::{self, CommandError, CommandResult, Progress, errln, outln, print_json};
+use crate::output::{self, CommandError, CommandResult, errln, outln, print_json};
 
 /// List agent sessions with their cost and the commits they reached
 ///
@@ -382,18 +381,8 @@ pub fn run(args: SessionsArgs) -> CommandResult {
     };
     let locations = super::locations()?;
     let mut store = Store::open(&locations.state_dir, Duration::from_secs(30))?;
-    if !args.no_ingest
-        && !agent_cost_watch::running(&locations.state_dir).is_some_and(|r| r.is_current())
-    {
-        let mut progress = Progress::new();
-        let result = ingest(
-            &mut store,
-            &sources(&locations),
-            &IngestOptions::default(),
-            &mut |report, done| progress.ingest(report, done),
-        );
-        progress.finish();
-        result?;
+    if !args.no_ingest && !super::watcher_is_current(&locations) {
+        super::catch_up(&mut store, &locations)?;
     }
     // Commits made since the last hook run carry drains not yet settled.
     if let Err(e) = settle_committed(&mut store) {
@@ -479,23 +468,14 @@ pub fn run(args: SessionsArgs) -> CommandResult {
 
 /// The repository `--repo` names, or the current one.
 fn repository(repo: Option<&Path>) -> Result<Worktree, CommandError> {
-    match repo {
-        Some(path) => path
-            .canonicalize()
-            .ok()
-            .and_then(|path| Worktree::containing(&path))
-            .ok_or_else(|| {
-                CommandError::msg(format!(
-                    "--repo {} is not a git repository or worktree",
-                    path.display()
-                ))
-                .hint("give the directory of a repository, or --all for every session")
-            }),
-        None => Worktree::current().ok_or_else(|| {
+    super::repository(
+        repo,
+        "give the directory of a repository, or --all for every session",
+        || {
             CommandError::msg("not inside a git working tree")
                 .hint("cd into a repository, give --repo PATH, or --all for every session")
-        }),
-    }
+        },
+    )
 }
 
 fn scope_line(scope: &Scope, sessions: usize) -> String {

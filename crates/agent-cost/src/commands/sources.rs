@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use agent_cost_ingest::{IngestOptions, IngestReport, ingest, sources};
+use agent_cost_ingest::{IngestReport, sources};
 use agent_cost_sources::{Scope, Source};
 use agent_cost_store::time::rfc3339_from_seconds;
 use agent_cost_store::{AgentEvents, FileReads, Store};
 use serde::Serialize;
 
-use crate::output::{CommandResult, Progress, errln, outln, print_json, thousands};
+use crate::output::{CommandResult, errln, outln, print_json, thousands};
 
 /// Show every agent's logs: where agent-cost looks, what it found and what it skipped.
 ///
@@ -131,15 +131,7 @@ pub fn run(args: SourcesArgs) -> CommandResult {
     let ingested = if args.no_ingest {
         None
     } else {
-        let mut progress = Progress::new();
-        let result = ingest(
-            &mut store,
-            &all,
-            &IngestOptions::default(),
-            &mut |report, done| progress.ingest(report, done),
-        );
-        progress.finish();
-        Some(result?)
+        Some(super::catch_up(&mut store, &locations)?)
     };
 
     let tx = store.read()?;

@@ -6,14 +6,13 @@ use agent_cost_git::{History, Worktree};
 use agent_cost_hooks::drain::summarize;
 use agent_cost_hooks::pricing::price_book;
 use agent_cost_hooks::run::reconcile;
-use agent_cost_ingest::{IngestOptions, ingest, sources};
 use agent_cost_prices::PriceBook;
 use agent_cost_store::{PendingGroup, Store};
 use agent_cost_trailers::{Block, TokenTotals};
 use serde::Serialize;
 
 use crate::output::{
-    self, CommandError, CommandResult, ModelRow, Progress, errln, model_table, outln, print_json,
+    self, CommandError, CommandResult, ModelRow, errln, model_table, outln, print_json,
 };
 
 /// Show the AI spend pending for the next commit in this worktree.
@@ -206,15 +205,7 @@ pub fn run(args: StatusArgs) -> CommandResult {
     // A current watcher has read everything already.
     let watcher = WatcherJson::of(&locations.state_dir);
     if !args.no_ingest && !watcher.current {
-        let mut progress = Progress::new();
-        let result = ingest(
-            &mut store,
-            &sources(&locations),
-            &IngestOptions::default(),
-            &mut |report, done| progress.ingest(report, done),
-        );
-        progress.finish();
-        result?;
+        super::catch_up(&mut store, &locations)?;
     }
     let (book, warnings) = price_book(&locations.config_file(), Some(&worktree.workdir));
     for warning in warnings {
