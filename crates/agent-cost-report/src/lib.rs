@@ -6,14 +6,18 @@
 //!   each message with [`agent_cost_trailers::parse_blocks`] and charges every drain to exactly
 //!   one commit by [`agent_cost_trailers::block_fates`], the rule `trailers sum` counts by.
 //! - [`Ledger::table`] groups the charges by one or more [`Key`]s into [`Table`] rows.
+//! - [`pareto`] finds the fewest commits, pull requests or authors holding 50 % and 80 % of
+//!   the spend.
 //! - [`classify`] holds what a commit is from its text: type, PR, tickets, calendar keys.
 //!
 //! Money stays in integers ([`Money`], pico-dollars holding whole micro-units) until output.
 
 pub mod classify;
 mod ledger;
+pub mod pareto;
 mod table;
 
 pub use agent_cost_events::Money;
 pub use ledger::{Charge, CommitInfo, Filter, Ledger, ReportError};
+pub use pareto::{ParetoShare, pareto};
 pub use table::{Key, KeyParseError, Row, Table, TokenCounts};

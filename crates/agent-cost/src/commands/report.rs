@@ -2,7 +2,7 @@
 //! commits and per-commit rows of `agent-cost-report`, printed as text, JSON, CSV or Markdown.
 
 use agent_cost_git::History;
-use agent_cost_report::{Charge, Filter, Key, Ledger, Money, Row, Table};
+use agent_cost_report::{Charge, Filter, Key, Ledger, Money, Row, Table, pareto};
 use serde_json::{Value, json};
 
 use crate::output::{self, CommandError, CommandResult, outln, print_json};
@@ -55,6 +55,10 @@ pub struct ReportArgs {
     /// Print a Markdown table.
     #[arg(long)]
     markdown: bool,
+    /// Also show how concentrated the spend is: the fewest commits, pull requests and authors
+    /// holding 50 % and 80 % of it, named (JSON: a `pareto` object).
+    #[arg(long, conflicts_with_all = ["csv", "markdown"])]
+    pareto: bool,
 }
 
 /// The most recent commits with their AI cost, model(s), author and subject.
@@ -199,7 +203,11 @@ pub fn report(args: ReportArgs) -> CommandResult {
     let table = ledger.table(&keys);
     let range = args.range.as_deref().unwrap_or("HEAD");
     if args.json {
-        return print_json(&report_json(range, &args, &ledger, &table));
+        let mut value = report_json(range, &args, &ledger, &table);
+        if args.pareto {
+            value["pareto"] = pareto_json(&ledger);
+        }
+        return print_json(&value);
     }
     let (header, rows) = report_cells(&table);
     if args.csv {
@@ -228,7 +236,82 @@ pub fn report(args: ReportArgs) -> CommandResult {
     if table.total.unpriced {
         outln!("note: some models have no known price; USD covers priced models only")?;
     }
+    if args.pareto {
+        for (what, items) in concentration(&ledger) {
+            for share in pareto(items) {
+                outln!(
+                    "{}% of spend: {} of {} {what} ({}%): {}",
+                    share.percent,
+                    share.items,
+                    share.of,
+                    share.items_percent(),
+                    share
+                        .top
+                        .iter()
+                        .take(5)
+                        .map(|(label, cost)| format!("{label} ({})", cost.to_decimal()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )?;
+            }
+        }
+    }
     Ok(())
+}
+
+/// The items whose concentration `--pareto` shows: commits (`<short id> <subject>`), pull
+/// requests (`#N`, commits without one left out) and authors, each with its USD.
+fn concentration(ledger: &Ledger) -> Vec<(&'static str, Vec<(String, Money)>)> {
+    let by_commit = ledger.cost_by_commit();
+    let mut prs: std::collections::BTreeMap<String, Money> = Default::default();
+    let mut authors: std::collections::BTreeMap<String, Money> = Default::default();
+    let mut commits = Vec::new();
+    for (&index, &cost) in &by_commit {
+        let commit = &ledger.commits[index];
+        commits.push((
+            format!(
+                "{} {}",
+                &commit.id[..7.min(commit.id.len())],
+                commit.subject
+            ),
+            cost,
+        ));
+        if let Some(pr) = commit.pr {
+            let entry = prs.entry(format!("#{pr}")).or_default();
+            *entry = Money(entry.0 + cost.0);
+        }
+        let entry = authors.entry(commit.author()).or_default();
+        *entry = Money(entry.0 + cost.0);
+    }
+    vec![
+        ("commits", commits),
+        ("pull requests", prs.into_iter().collect()),
+        ("authors", authors.into_iter().collect()),
+    ]
+}
+
+fn pareto_json(ledger: &Ledger) -> Value {
+    let mut out = serde_json::Map::new();
+    for (what, items) in concentration(ledger) {
+        let shares: Vec<Value> = pareto(items)
+            .into_iter()
+            .map(|share| {
+                json!({
+                    "percent_of_spend": share.percent,
+                    "items": share.items,
+                    "of": share.of,
+                    "percent_of_items": share.items_percent(),
+                    "top": share.top.iter().map(|(label, cost)| json!({
+                        "item": label,
+                        "cost_usd": cost.to_decimal(),
+                        "cost_micro_usd": u64::try_from(cost.micros()).unwrap_or(u64::MAX),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        out.insert(what.replace(' ', "_"), Value::Array(shares));
+    }
+    Value::Object(out)
 }
 
 /// The header and cells of a report table, the total last (text, CSV and Markdown alike).

@@ -711,3 +711,78 @@ fn a_local_merge_squash_takes_the_drain_once_with_its_indented_copy() {
     assert_eq!(rows[0]["lines_added"], 5);
     assert_eq!(rows[0]["cost_per_line_usd"], "0.040000");
 }
+
+#[test]
+fn pareto_names_the_fewest_commits_prs_and_authors_holding_half_and_most_of_the_spend() {
+    let env = TestEnv::new();
+    let repo = shop(&env);
+    let squash = id(&env, &repo, "HEAD~2");
+    let feat = id(&env, &repo, "main~3^1");
+    let docs = id(&env, &repo, "x/y~1");
+    // Per commit (see the export test): the squash 1.200000, feat 0.412345, docs 0.480000,
+    // test 0.052000, fix 0.050000; 2.194345 in all. Half is reached by the squash alone
+    // (54.7 %); 80 % needs the squash, docs and feat (76.6 % after two, 95.4 % after three).
+    let report = env.agent_cost_json(&repo, &["report", "--pareto"]);
+    let share = |what: &str, i: usize| report["pareto"][what][i].clone();
+    let half = share("commits", 0);
+    assert_eq!(half["percent_of_spend"], 50);
+    assert_eq!(
+        (half["items"].clone(), half["of"].clone()),
+        (json!(1), json!(5))
+    );
+    assert_eq!(half["percent_of_items"], 20);
+    assert_eq!(
+        half["top"],
+        json!([{"item": format!("{} Add thing (#13)", &squash[..7]),
+                "cost_usd": "1.200000", "cost_micro_usd": 1_200_000}])
+    );
+    let most = share("commits", 1);
+    assert_eq!(
+        (most["items"].clone(), most["percent_of_items"].clone()),
+        (json!(3), json!(60))
+    );
+    let items: Vec<&str> = most["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["item"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        items,
+        [
+            format!("{} Add thing (#13)", &squash[..7]),
+            format!("{} docs: explain totals", &docs[..7]),
+            format!("{} feat(cart): add cart total", &feat[..7]),
+        ]
+    );
+    // Pull requests: #13 1.200000, #12 (docs and test) 0.532000; 1.2 is 69 % of 1.732.
+    let prs = (share("pull_requests", 0), share("pull_requests", 1));
+    assert_eq!(prs.0["top"][0]["item"], "#13");
+    assert_eq!(
+        (prs.0["items"].clone(), prs.0["of"].clone()),
+        (json!(1), json!(2))
+    );
+    assert_eq!(prs.1["items"], 2);
+    assert_eq!(prs.1["top"][1]["cost_micro_usd"], 532_000);
+    // Authors: Dana 1.662345 (75.8 %), Sam 0.532000.
+    let authors = (share("authors", 0), share("authors", 1));
+    assert_eq!(
+        authors.0["top"],
+        json!([{"item": "Dana Developer <dana@example.com>",
+                "cost_usd": "1.662345", "cost_micro_usd": 1_662_345}])
+    );
+    assert_eq!(authors.1["items"], 2);
+
+    let text = env.agent_cost(&repo, &["report", "--pareto"]).stdout;
+    assert!(
+        text.contains(&format!(
+            "50% of spend: 1 of 5 commits (20%): {} Add thing (#13) (1.200000)",
+            &squash[..7]
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("80% of spend: 2 of 2 authors (100%): Dana Developer <dana@example.com> (1.662345), Sam Second <sam@example.com> (0.532000)"),
+        "{text}"
+    );
+}
