@@ -133,27 +133,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let gemini = dir.path();
         let tmp = gemini.join("tmp");
-        let hashed = sha256::hex_digest(b"/work/old");
+        let hashed = sha256::hex_digest(b"/home/dev/old");
         for name in ["shop", "shop-1", "lost", hashed.as_str(), "bin"] {
             std::fs::create_dir_all(tmp.join(name)).unwrap();
         }
-        std::fs::write(tmp.join("shop/.project_root"), "/work/shop\n").unwrap();
+        std::fs::write(tmp.join("shop/.project_root"), "/home/dev/shop\n").unwrap();
         std::fs::write(
             gemini.join("projects.json"),
-            r#"{"projects": {"/work/shop": "shop", "/work/other/shop": "shop-1"}}"#,
+            r#"{"projects": {"/home/dev/shop": "shop", "/home/dev/other/shop": "shop-1"}}"#,
         )
         .unwrap();
         let projects = Projects::load(gemini, &[]);
-        assert_eq!(projects.root_of_folder("shop"), Some("/work/shop"));
-        assert_eq!(projects.root_of_folder("shop-1"), Some("/work/other/shop"));
+        assert_eq!(projects.root_of_folder("shop"), Some("/home/dev/shop"));
+        assert_eq!(projects.root_of_folder("shop-1"), Some("/home/dev/other/shop"));
         assert_eq!(projects.root_of_folder("lost"), None);
         // An old hash-named folder is known only with its root as a candidate.
         assert_eq!(projects.root_of_folder(&hashed), None);
-        let projects = Projects::load(gemini, &[PathBuf::from("/work/old")]);
-        assert_eq!(projects.root_of_folder(&hashed), Some("/work/old"));
+        let projects = Projects::load(gemini, &[PathBuf::from("/home/dev/old")]);
+        assert_eq!(projects.root_of_folder(&hashed), Some("/home/dev/old"));
         assert_eq!(
-            projects.root_of_hash(&sha256::hex_digest(b"/work/shop")),
-            Some("/work/shop")
+            projects.root_of_hash(&sha256::hex_digest(b"/home/dev/shop")),
+            Some("/home/dev/shop")
         );
     }
 
