@@ -145,7 +145,10 @@ mod tests {
         .unwrap();
         let projects = Projects::load(gemini, &[]);
         assert_eq!(projects.root_of_folder("shop"), Some("/home/dev/shop"));
-        assert_eq!(projects.root_of_folder("shop-1"), Some("/home/dev/other/shop"));
+        assert_eq!(
+            projects.root_of_folder("shop-1"),
+            Some("/home/dev/other/shop")
+        );
         assert_eq!(projects.root_of_folder("lost"), None);
         // An old hash-named folder is known only with its root as a candidate.
         assert_eq!(projects.root_of_folder(&hashed), None);
