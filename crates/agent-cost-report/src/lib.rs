@@ -8,6 +8,8 @@
 //! - [`Ledger::table`] groups the charges by one or more [`Key`]s into [`Table`] rows.
 //! - [`pareto`] finds the fewest commits, pull requests or authors holding 50 % and 80 % of
 //!   the spend.
+//! - [`Ledger::waste`] lists the commits whose spend bought little (low-leverage types, few
+//!   changed lines) and the share of spend on them.
 //! - [`classify`] holds what a commit is from its text: type, PR, tickets, calendar keys.
 //!
 //! Money stays in integers ([`Money`], pico-dollars holding whole micro-units) until output.
@@ -16,8 +18,10 @@ pub mod classify;
 mod ledger;
 pub mod pareto;
 mod table;
+mod waste;
 
 pub use agent_cost_events::Money;
 pub use ledger::{Charge, CommitInfo, Filter, Ledger, ReportError};
 pub use pareto::{ParetoShare, pareto};
 pub use table::{Key, KeyParseError, Row, Table, TokenCounts};
+pub use waste::{LOW_LEVERAGE_TYPES, SpendShare, Waste, WasteCandidate, WasteReason, WasteRules};

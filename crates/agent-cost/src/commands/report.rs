@@ -2,7 +2,9 @@
 //! commits and per-commit rows of `agent-cost-report`, printed as text, JSON, CSV or Markdown.
 
 use agent_cost_git::History;
-use agent_cost_report::{Charge, Filter, Key, Ledger, Money, Row, Table, pareto};
+use agent_cost_report::{
+    Charge, Filter, Key, Ledger, Money, Row, Table, Waste, WasteRules, pareto,
+};
 use serde_json::{Value, json};
 
 use crate::output::{self, CommandError, CommandResult, outln, print_json};
@@ -59,6 +61,17 @@ pub struct ReportArgs {
     /// holding 50 % and 80 % of it, named (JSON: a `pareto` object).
     #[arg(long, conflicts_with_all = ["csv", "markdown"])]
     pareto: bool,
+    /// Also list waste candidates: commits costing more than --waste-threshold that are fixes,
+    /// docs or config, or changed at most --waste-lines lines; and the share of all spend on
+    /// such changes (JSON: a `waste` object).
+    #[arg(long, conflicts_with_all = ["csv", "markdown", "no_lines"])]
+    waste: bool,
+    /// The cost above which a commit can be a waste candidate, in USD.
+    #[arg(long, value_name = "USD", default_value = "0.50", requires = "waste")]
+    waste_threshold: String,
+    /// A change of at most this many lines (added + removed) is small.
+    #[arg(long, value_name = "LINES", default_value_t = 5, requires = "waste")]
+    waste_lines: u64,
 }
 
 /// The most recent commits with their AI cost, model(s), author and subject.
@@ -174,6 +187,16 @@ pub fn report(args: ReportArgs) -> CommandResult {
     } else {
         args.by.clone()
     };
+    let waste_rules = WasteRules {
+        threshold: Money::parse_decimal(&args.waste_threshold).map_err(|_| {
+            CommandError::msg(format!(
+                "--waste-threshold `{}` is not an amount",
+                args.waste_threshold
+            ))
+            .hint("write USD as a decimal, e.g. --waste-threshold 0.50")
+        })?,
+        max_lines: args.waste_lines,
+    };
     let history = open_history()?;
     let bar = progress_bar(args.progress);
     let mut ledger = Ledger::read_with_progress(&history, args.range.as_deref(), filter, |n| {
@@ -206,6 +229,9 @@ pub fn report(args: ReportArgs) -> CommandResult {
         let mut value = report_json(range, &args, &ledger, &table);
         if args.pareto {
             value["pareto"] = pareto_json(&ledger);
+        }
+        if args.waste {
+            value["waste"] = waste_json(&ledger, &ledger.waste(waste_rules));
         }
         return print_json(&value);
     }
@@ -256,7 +282,103 @@ pub fn report(args: ReportArgs) -> CommandResult {
             }
         }
     }
+    if args.waste {
+        print_waste(&ledger, &ledger.waste(waste_rules))?;
+    }
     Ok(())
+}
+
+fn print_waste(ledger: &Ledger, waste: &Waste) -> CommandResult {
+    let rules = waste.rules;
+    outln!()?;
+    outln!(
+        "Waste candidates (above {} USD; a fix, doc or config commit, or at most {} changed lines): {} commits, {} USD, {}% of spend",
+        rules.threshold.to_decimal(),
+        rules.max_lines,
+        waste.candidates.len(),
+        waste.candidates_share.cost.to_decimal(),
+        waste.candidates_share.percent()
+    )?;
+    if !waste.candidates.is_empty() {
+        let rows: Vec<Vec<String>> = waste
+            .candidates
+            .iter()
+            .map(|candidate| {
+                let commit = &ledger.commits[candidate.commit];
+                let why: Vec<&str> = candidate.reasons.iter().map(|r| r.name()).collect();
+                vec![
+                    commit.id.chars().take(10).collect(),
+                    commit.date().to_string(),
+                    commit.kind.to_string(),
+                    candidate.lines.to_string(),
+                    candidate.cost.to_decimal(),
+                    why.join("+"),
+                    commit.subject.clone(),
+                ]
+            })
+            .collect();
+        output::stdout(format_args!(
+            "{}",
+            output::table(
+                &[
+                    "commit",
+                    "date",
+                    "type",
+                    "lines",
+                    "cost (USD)",
+                    "why",
+                    "subject"
+                ],
+                7,
+                &rows
+            )
+        ))?;
+    }
+    outln!(
+        "{}% of spend on changes of at most {} lines ({} commits, {} USD); {}% on fix, doc and config commits ({} commits, {} USD)",
+        waste.small_changes.percent(),
+        rules.max_lines,
+        waste.small_changes.commits,
+        waste.small_changes.cost.to_decimal(),
+        waste.low_leverage.percent(),
+        waste.low_leverage.commits,
+        waste.low_leverage.cost.to_decimal()
+    )
+}
+
+fn waste_json(ledger: &Ledger, waste: &Waste) -> Value {
+    let share = |share: &agent_cost_report::SpendShare| {
+        json!({
+            "commits": share.commits,
+            "cost_usd": share.cost.to_decimal(),
+            "cost_micro_usd": share.cost.micros() as u64,
+            "percent_of_spend": share.percent(),
+        })
+    };
+    json!({
+        "threshold_usd": waste.rules.threshold.to_decimal(),
+        "max_lines": waste.rules.max_lines,
+        "low_leverage_types": agent_cost_report::LOW_LEVERAGE_TYPES,
+        "candidates": waste.candidates.iter().map(|candidate| {
+            let commit = &ledger.commits[candidate.commit];
+            json!({
+                "id": commit.id,
+                "date": commit.rfc3339(),
+                "author": commit.author(),
+                "subject": commit.subject,
+                "type": commit.kind,
+                "lines": candidate.lines,
+                "cost_usd": candidate.cost.to_decimal(),
+                "cost_micro_usd": candidate.cost.micros() as u64,
+                "reasons": candidate.reasons.iter().map(|r| r.name()).collect::<Vec<_>>(),
+            })
+        }).collect::<Vec<_>>(),
+        "candidates_total": share(&waste.candidates_share),
+        "small_changes": share(&waste.small_changes),
+        "low_leverage": share(&waste.low_leverage),
+        "total_usd": waste.total.to_decimal(),
+        "total_micro_usd": waste.total.micros() as u64,
+    })
 }
 
 /// The items whose concentration `--pareto` shows: commits (`<short id> <subject>`), pull

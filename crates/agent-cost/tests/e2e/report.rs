@@ -786,3 +786,86 @@ fn pareto_names_the_fewest_commits_prs_and_authors_holding_half_and_most_of_the_
         "{text}"
     );
 }
+
+#[test]
+fn waste_lists_costly_small_or_low_leverage_commits_and_their_share_of_spend() {
+    let env = TestEnv::new();
+    let repo = shop(&env);
+    let docs = id(&env, &repo, "x/y~1");
+    // Per commit: squash 1.200000 (60 lines), feat 0.412345 (32), docs 0.480000 (12 lines,
+    // type doc), test 0.052000 (20), fix 0.050000 (4 lines, type fix); 2.194345 in all.
+    let report = env.agent_cost_json(
+        &repo,
+        &[
+            "report",
+            "--waste",
+            "--waste-threshold",
+            "0.4",
+            "--waste-lines",
+            "12",
+        ],
+    );
+    let waste = &report["waste"];
+    assert_eq!(waste["threshold_usd"], "0.400000");
+    assert_eq!(waste["max_lines"], 12);
+    assert_eq!(
+        waste["candidates"],
+        json!([{
+            "id": docs,
+            "date": "2026-12-01T09:00:00+00:00",
+            "author": "Sam Second <sam@example.com>",
+            "subject": "docs: explain totals",
+            "type": "doc",
+            "lines": 12,
+            "cost_usd": "0.480000",
+            "cost_micro_usd": 480_000,
+            "reasons": ["type", "lines"],
+        }])
+    );
+    // 0.48 of 2.194345 is 21.87 %; docs and fix (0.53) are 24.15 %.
+    assert_eq!(
+        waste["candidates_total"],
+        json!({"commits": 1, "cost_usd": "0.480000", "cost_micro_usd": 480_000, "percent_of_spend": "21.9"})
+    );
+    assert_eq!(
+        waste["small_changes"],
+        json!({"commits": 2, "cost_usd": "0.530000", "cost_micro_usd": 530_000, "percent_of_spend": "24.2"})
+    );
+    assert_eq!(waste["low_leverage"]["commits"], 2);
+    assert_eq!(waste["low_leverage"]["cost_micro_usd"], 530_000);
+    assert_eq!(waste["total_micro_usd"], 2_194_345);
+
+    // The defaults (0.50 USD, 5 lines): no candidate; the 4-line fix is 2.28 % of spend.
+    let text = env.agent_cost(&repo, &["report", "--waste"]).stdout;
+    assert!(
+        text.contains("Waste candidates (above 0.500000 USD; a fix, doc or config commit, or at most 5 changed lines): 0 commits, 0.000000 USD, 0.0% of spend"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2.3% of spend on changes of at most 5 lines (1 commits, 0.050000 USD); 24.2% on fix, doc and config commits (2 commits, 0.530000 USD)"),
+        "{text}"
+    );
+    let text = env
+        .agent_cost(&repo, &["report", "--waste", "--waste-threshold", "0.4"])
+        .stdout;
+    assert!(
+        text.contains(&format!(
+            "{}  2026-12-01  doc   12     0.480000    type  docs:",
+            &docs[..10]
+        )),
+        "{text}"
+    );
+
+    let stderr = |args: &[&str]| {
+        let out = env.output(BIN, &repo, args, &[]);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let bad = stderr(&["report", "--waste", "--waste-threshold", "lots"]);
+    assert!(
+        bad.contains("--waste-threshold `lots` is not an amount"),
+        "{bad}"
+    );
+    let bad = stderr(&["report", "--waste", "--no-lines"]);
+    assert!(bad.contains("--no-lines"), "{bad}");
+}
