@@ -211,14 +211,24 @@ impl Ledger {
     pub fn count_lines(
         &mut self,
         history: &History,
-        mut progress: impl FnMut(u64, u64),
+        progress: impl FnMut(u64, u64),
     ) -> Result<(), ReportError> {
         let mut charged: Vec<usize> = self.charges.iter().map(|c| c.commit).collect();
         charged.sort_unstable();
         charged.dedup();
-        let total = charged.len() as u64;
+        self.count_lines_of(history, &charged, progress)
+    }
+
+    /// [`Ledger::count_lines`] for the commits at `indices` of [`Ledger::commits`] only.
+    pub fn count_lines_of(
+        &mut self,
+        history: &History,
+        indices: &[usize],
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<(), ReportError> {
+        let total = indices.len() as u64;
         let mut counter = history.line_counter()?;
-        for (done, i) in charged.into_iter().enumerate() {
+        for (done, &i) in indices.iter().enumerate() {
             let commit = &mut self.commits[i];
             commit.lines = Some(if commit.parent_count > 1 {
                 LineStats::default()

@@ -104,16 +104,16 @@ pub struct ExportArgs {
     /// Print a JSON array of the same rows.
     #[arg(long)]
     json: bool,
+    /// Do not count the lines each commit changed (faster: no diffs; the line columns are
+    /// empty).
+    #[arg(long)]
+    no_lines: bool,
 }
 
 fn open_history() -> Result<History, CommandError> {
     let cwd = std::env::current_dir().map_err(CommandError::from)?;
     History::discover(&cwd)
         .map_err(|e| CommandError::from_error(&e).hint("run this inside a git repository"))
-}
-
-fn read(spec: Option<&str>, filter: Filter) -> Result<Ledger, CommandError> {
-    Ledger::read(&open_history()?, spec, filter).map_err(|e| CommandError::from_error(&e))
 }
 
 /// A spinner on stderr when `wanted` and stderr is a terminal (never in pipes or files).
@@ -582,11 +582,17 @@ fn models_of<'a>(charges: impl Iterator<Item = &'a Charge>) -> Vec<String> {
 
 /// Runs `agent-cost tail`.
 pub fn tail(args: TailArgs) -> CommandResult {
-    let ledger = read(None, Filter::default())?;
+    let history = open_history()?;
+    let mut ledger = Ledger::read(&history, None, Filter::default())
+        .map_err(|e| CommandError::from_error(&e))?;
     let costs = ledger.cost_by_commit();
     let mut order: Vec<usize> = (0..ledger.commits.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(ledger.commits[i].commit_time));
     order.truncate(args.count);
+    ledger
+        .count_lines_of(&history, &order, |_, _| {})
+        .map_err(|e| CommandError::from_error(&e))?;
+    let lines_of = |i: usize| ledger.commits[i].lines.unwrap_or_default();
     let charges_of = |i: usize| ledger.charges.iter().filter(move |c| c.commit == i);
     if args.json {
         let rows: Vec<Value> = order
@@ -607,6 +613,8 @@ pub fn tail(args: TailArgs) -> CommandResult {
                     "author": commit.author_name,
                     "email": commit.author_email,
                     "subject": commit.subject,
+                    "lines_added": lines_of(i).added,
+                    "lines_removed": lines_of(i).removed,
                     "cost_usd": cost.to_decimal(),
                     "cost_micro_usd": cost.micros() as u64,
                     "unpriced": charges_of(i).any(|c| c.cost.is_none()),
@@ -634,6 +642,7 @@ pub fn tail(args: TailArgs) -> CommandResult {
                     models.join(",")
                 },
                 commit.subject.clone(),
+                format!("+{} -{}", lines_of(i).added, lines_of(i).removed),
                 costs.get(&i).map_or("-".to_string(), |c| c.to_decimal()),
             ]
         })
@@ -647,6 +656,7 @@ pub fn tail(args: TailArgs) -> CommandResult {
                 "author",
                 "models",
                 "subject",
+                "lines",
                 "cost (USD)"
             ],
             5,
@@ -656,7 +666,7 @@ pub fn tail(args: TailArgs) -> CommandResult {
 }
 
 /// The export's column names.
-const EXPORT_COLUMNS: [&str; 19] = [
+const EXPORT_COLUMNS: [&str; 21] = [
     "commit",
     "date",
     "author",
@@ -676,11 +686,27 @@ const EXPORT_COLUMNS: [&str; 19] = [
     "cache_read",
     "cost_usd",
     "unpriced",
+    "lines_added",
+    "lines_removed",
 ];
 
 /// Runs `agent-cost export`.
 pub fn export(args: ExportArgs) -> CommandResult {
-    let ledger = read(args.range.as_deref(), Filter::default())?;
+    let history = open_history()?;
+    let mut ledger = Ledger::read(&history, args.range.as_deref(), Filter::default())
+        .map_err(|e| CommandError::from_error(&e))?;
+    if !args.no_lines {
+        ledger
+            .count_lines(&history, |_, _| {})
+            .map_err(|e| CommandError::from_error(&e))?;
+    }
+    // A commit's lines go on its first row only, so that summing the column counts them once.
+    let mut lines_written = std::collections::HashSet::new();
+    let mut lines_cells = |commit: usize| match ledger.commits[commit].lines {
+        None => [String::new(), String::new()],
+        Some(_) if !lines_written.insert(commit) => ["0".to_string(), "0".to_string()],
+        Some(lines) => [lines.added.to_string(), lines.removed.to_string()],
+    };
     let mut rows: Vec<Vec<String>> = Vec::new();
     for charge in &ledger.charges {
         let commit = &ledger.commits[charge.commit];
@@ -701,12 +727,14 @@ pub fn export(args: ExportArgs) -> CommandResult {
         usd.extend(["USD".to_string(), cost.clone(), charge.requests.to_string()]);
         usd.extend(charge.tokens.iter().map(u64::to_string));
         usd.extend([cost, charge.cost.is_none().to_string()]);
+        usd.extend(lines_cells(charge.commit));
         rows.push(usd);
         for (unit, amount) in &charge.units {
             let mut row = head.clone();
             row.extend([unit.clone(), unit_amount(*amount)]);
             row.extend(std::iter::repeat_n("0".to_string(), 5));
             row.extend([Money::ZERO.to_decimal(), "false".to_string()]);
+            row.extend(lines_cells(charge.commit));
             rows.push(row);
         }
     }
@@ -719,7 +747,9 @@ pub fn export(args: ExportArgs) -> CommandResult {
                     .zip(row)
                     .map(|(column, cell)| {
                         let value = match *column {
-                            "requests" | "input" | "output" | "cache_write" | "cache_read" => {
+                            "lines_added" | "lines_removed" if cell.is_empty() => Value::Null,
+                            "requests" | "input" | "output" | "cache_write" | "cache_read"
+                            | "lines_added" | "lines_removed" => {
                                 json!(cell.parse::<u64>().unwrap_or(0))
                             }
                             "pr" if cell.is_empty() => Value::Null,

@@ -560,10 +560,10 @@ fn tail_lists_the_newest_commits_with_what_they_were_charged() {
         out,
         format!(
             "\
-commit      date        author          models                             subject               cost (USD)
-{}  2026-12-04  Dana Developer  -                                  Update readme                  -
-{}  2026-12-03  Dana Developer  -                                  Merge branch 'thing'           -
-{}  2026-12-03  Dana Developer  claude-sonnet-4-5,claude-opus-4-1  Add thing (#13)         1.200000
+commit      date        author          models                             subject                lines  cost (USD)
+{}  2026-12-04  Dana Developer  -                                  Update readme          +3 -1           -
+{}  2026-12-03  Dana Developer  -                                  Merge branch 'thing'   +0 -0           -
+{}  2026-12-03  Dana Developer  claude-sonnet-4-5,claude-opus-4-1  Add thing (#13)       +60 -0    1.200000
 ",
             short("HEAD"),
             short("HEAD~1"),
@@ -580,6 +580,8 @@ commit      date        author          models                             subje
             "author": "Dana Developer",
             "email": "dana@example.com",
             "subject": "Add thing (#13)",
+            "lines_added": 60,
+            "lines_removed": 0,
             "cost_usd": "1.200000",
             "cost_micro_usd": 1_200_000,
             "unpriced": false,
@@ -605,16 +607,16 @@ fn export_has_one_row_per_commit_agent_model_and_unit() {
     let csv = env.agent_cost(&repo, &["export", "--csv"]).stdout;
     let expected = format!(
         "\
-commit,date,author,email,subject,type,pr,tickets,agent,model,unit,amount,requests,input,output,cache_write,cache_read,cost_usd,unpriced
-{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-sonnet-4-5,USD,0.200000,5,10,20,30,40,0.200000,false
-{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-opus-4-1,USD,1.000000,1,1,2,3,4,1.000000,false
-{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-haiku-4-5,USD,0.011111,3,300,900,0,0,0.011111,false
-{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-sonnet-4-5,USD,0.401234,14,1200,6800,4000,120000,0.401234,false
-{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,USD,0.052000,3,0,0,0,0,0.052000,false
-{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,credits,3.5,0,0,0,0,0,0.000000,false
-{fix},2026-11-24T09:00:00+00:00,Dana Developer,dana@example.com,fix: SHOP-42 rounding of totals,fix,,SHOP-42,codex,gpt-5,USD,0.050000,2,100,200,0,50,0.050000,false
-{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,USD,0.480000,12,0,0,0,0,0.480000,false
-{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,premium-requests,12,0,0,0,0,0,0.000000,false
+commit,date,author,email,subject,type,pr,tickets,agent,model,unit,amount,requests,input,output,cache_write,cache_read,cost_usd,unpriced,lines_added,lines_removed
+{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-sonnet-4-5,USD,0.200000,5,10,20,30,40,0.200000,false,60,0
+{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-opus-4-1,USD,1.000000,1,1,2,3,4,1.000000,false,0,0
+{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-haiku-4-5,USD,0.011111,3,300,900,0,0,0.011111,false,30,2
+{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-sonnet-4-5,USD,0.401234,14,1200,6800,4000,120000,0.401234,false,0,0
+{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,USD,0.052000,3,0,0,0,0,0.052000,false,20,0
+{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,credits,3.5,0,0,0,0,0,0.000000,false,0,0
+{fix},2026-11-24T09:00:00+00:00,Dana Developer,dana@example.com,fix: SHOP-42 rounding of totals,fix,,SHOP-42,codex,gpt-5,USD,0.050000,2,100,200,0,50,0.050000,false,4,0
+{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,USD,0.480000,12,0,0,0,0,0.480000,false,12,0
+{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,premium-requests,12,0,0,0,0,0,0.000000,false,0,0
 "
     );
     assert_eq!(csv, expected);
@@ -643,8 +645,24 @@ commit,date,author,email,subject,type,pr,tickets,agent,model,unit,amount,request
             "cache_read": 0,
             "cost_usd": "0.000000",
             "unpriced": false,
+            "lines_added": 0,
+            "lines_removed": 0,
         })
     );
+    assert_eq!(
+        (
+            rows[4]["lines_added"].clone(),
+            rows[4]["lines_removed"].clone()
+        ),
+        (json!(20), json!(0))
+    );
+    let added: u64 = rows
+        .iter()
+        .map(|r| r["lines_added"].as_u64().unwrap())
+        .sum();
+    assert_eq!(added, 60 + 30 + 20 + 4 + 12);
+    let no_lines = env.agent_cost_json(&repo, &["export", "--no-lines"]);
+    assert_eq!(no_lines[0]["lines_added"], serde_json::Value::Null);
     // Summing cost_usd gives the report's total, to the micro-dollar.
     let total: u64 = rows
         .iter()
