@@ -281,6 +281,24 @@ impl History {
         }
     }
 
+    /// The repository's name: its working tree's directory name, or for a bare repository its
+    /// directory name without `.git` (`shop.git` → `shop`).
+    pub fn name(&self) -> String {
+        let dir = match self.repo.workdir() {
+            Some(workdir) => workdir.to_path_buf(),
+            None => self.repo.git_dir().to_path_buf(),
+        };
+        let dir = dir.canonicalize().unwrap_or(dir);
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match name.strip_suffix(".git") {
+            Some(stem) if !stem.is_empty() => stem.to_string(),
+            _ => name,
+        }
+    }
+
     /// When `HEAD` was committed (seconds since the epoch), or `None` for an unborn branch.
     pub fn head_time(&self) -> Option<i64> {
         let commit = self.repo.head_commit().ok()?;

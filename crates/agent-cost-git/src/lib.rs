@@ -4,9 +4,11 @@
 //! `.git` entries, which is fast enough to do per event and needs no git process. [`history`]
 //! walks commit ranges and reads messages with gix, for the readers and the hooks.
 
+pub mod discover;
 pub mod history;
 mod packed;
 pub mod worktree;
 
+pub use discover::repositories_under;
 pub use history::{CommitDetails, CommitMessage, History, HistoryError, LineCounter, LineStats};
 pub use worktree::Worktree;

@@ -36,6 +36,9 @@ impl Filter {
 /// One commit of the range, classified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitInfo {
+    /// The repository's name ([`History::name`], or the label a multi-repository report
+    /// gives it).
+    pub repo: String,
     /// Full hex id.
     pub id: String,
     /// Number of parents (2 or more: a merge).
@@ -147,6 +150,7 @@ impl Ledger {
         mut progress: impl FnMut(u64),
     ) -> Result<Ledger, ReportError> {
         let mut walked: Vec<Walked> = Vec::new();
+        let repo = history.name();
         let count = history.walk_details(spec, |details| {
             progress(walked.len() as u64 + 1);
             let subject = details
@@ -157,6 +161,7 @@ impl Ledger {
                 .trim()
                 .to_string();
             let info = CommitInfo {
+                repo: repo.clone(),
                 parent_count: details.parents.len(),
                 author_name: details.author_name,
                 author_email: details.author_email,
@@ -238,6 +243,33 @@ impl Ledger {
             progress(done as u64 + 1, total);
         }
         Ok(())
+    }
+
+    /// Adds another repository's ledger after this one's commits and charges (their
+    /// repository names should differ).
+    pub fn append(&mut self, other: Ledger) {
+        let offset = self.commits.len();
+        self.commits.extend(other.commits);
+        self.charges
+            .extend(other.charges.into_iter().map(|charge| Charge {
+                commit: charge.commit + offset,
+                ..charge
+            }));
+        self.walked += other.walked;
+        self.duplicate_blocks += other.duplicate_blocks;
+        self.replaced_blocks += other.replaced_blocks;
+    }
+
+    /// Sets the repository name of every commit.
+    pub fn set_repo(&mut self, name: &str) {
+        for commit in &mut self.commits {
+            commit.repo = name.to_string();
+        }
+    }
+
+    /// Whether the commits come from more than one repository.
+    pub fn is_multi_repo(&self) -> bool {
+        self.commits.windows(2).any(|w| w[0].repo != w[1].repo)
     }
 
     /// USD charged to each commit (index into [`Ledger::commits`]); commits without counted

@@ -32,19 +32,21 @@ pub enum Key {
     Month,
     /// `USD` or another unit; a charge with an amount in two units is in both rows.
     Unit,
+    /// The repository ([`crate::CommitInfo::repo`]).
+    Repo,
 }
 
 /// A key name that is not one of [`Key::NAMES`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown key `{0}`: use one of agent, model, author, type, pr, ticket, day, week, month, unit"
+    "unknown key `{0}`: use one of agent, model, author, type, pr, ticket, day, week, month, unit, repo"
 )]
 pub struct KeyParseError(pub String);
 
 impl Key {
     /// Every key's name, as `--by` takes it.
-    pub const NAMES: [&'static str; 10] = [
-        "agent", "model", "author", "type", "pr", "ticket", "day", "week", "month", "unit",
+    pub const NAMES: [&'static str; 11] = [
+        "agent", "model", "author", "type", "pr", "ticket", "day", "week", "month", "unit", "repo",
     ];
 
     /// The key's name.
@@ -60,6 +62,7 @@ impl Key {
             Key::Week => "week",
             Key::Month => "month",
             Key::Unit => "unit",
+            Key::Repo => "repo",
         }
     }
 }
@@ -79,6 +82,7 @@ impl std::str::FromStr for Key {
             "week" => Key::Week,
             "month" => Key::Month,
             "unit" => Key::Unit,
+            "repo" => Key::Repo,
             _ => return Err(KeyParseError(s.to_string())),
         })
     }
@@ -264,6 +268,7 @@ impl Ledger {
                 Key::Day => vec![(classify::day_key(commit.date()), true, None)],
                 Key::Week => vec![(classify::week_key(commit.date()), true, None)],
                 Key::Month => vec![(classify::month_key(commit.date()), true, None)],
+                Key::Repo => vec![(commit.repo.clone(), true, None)],
                 Key::Unit => {
                     let mut units = Vec::new();
                     if charge.cost.is_some() || charge.units.is_empty() {
@@ -301,6 +306,7 @@ mod tests {
 
     fn commit(subject: &str, tickets: &[&str]) -> CommitInfo {
         CommitInfo {
+            repo: "shop".to_string(),
             id: "0".repeat(40),
             parent_count: 1,
             author_name: "Dana".to_string(),

@@ -7,7 +7,8 @@ use agent_cost_report::{
 };
 use serde_json::{Value, json};
 
-use crate::output::{self, CommandError, CommandResult, outln, print_json};
+use crate::commands::report_scope::{ReadProgress, RepoScope};
+use crate::output::{self, CommandError, CommandResult, errln, outln, print_json};
 
 /// Spend in history by agent, model, author, type, pull request, ticket, date or unit.
 ///
@@ -39,9 +40,12 @@ pub struct ReportArgs {
     /// Only commits authored on or before this date (the whole day, UTC) or instant.
     #[arg(long, value_name = "DATE")]
     until: Option<String>,
-    /// Group by KEY (repeatable): agent, model, author, type, pr, ticket, day, week, month, unit.
+    /// Group by KEY (repeatable): agent, model, author, type, pr, ticket, day, week, month,
+    /// unit, repo. Default: model, or repo over several repositories.
     #[arg(long = "by", value_name = "KEY")]
     by: Vec<Key>,
+    #[command(flatten)]
+    scope: RepoScope,
     /// Do not count the lines each commit changed (faster: no diffs).
     #[arg(long)]
     no_lines: bool,
@@ -104,6 +108,8 @@ pub struct ExportArgs {
     /// Print a JSON array of the same rows.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    scope: RepoScope,
     /// Do not count the lines each commit changed (faster: no diffs; the line columns are
     /// empty).
     #[arg(long)]
@@ -126,6 +132,31 @@ fn progress_bar(wanted: bool) -> Option<indicatif::ProgressBar> {
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar.set_message("reading history");
     Some(bar)
+}
+
+/// [`progress_bar`]'s spinner as reading progress: commits read, then lines counted.
+struct Spinner(Option<indicatif::ProgressBar>);
+
+impl ReadProgress for Spinner {
+    fn read(&self, repository: &str, commits: u64) {
+        if let Some(bar) = &self.0
+            && commits % 256 == 0
+        {
+            bar.set_message(format!("{repository}: {commits} commits read"));
+            bar.tick();
+        }
+    }
+
+    fn lines(&self, repository: &str, done: u64, total: u64) {
+        if let Some(bar) = &self.0
+            && (done % 64 == 0 || done == total)
+        {
+            bar.set_message(format!(
+                "{repository}: lines of {done}/{total} commits with AI cost"
+            ));
+            bar.tick();
+        }
+    }
 }
 
 /// `YYYY-MM-DD` (from the start of that UTC day, or to its end) or an RFC 3339 instant, as
@@ -182,7 +213,9 @@ pub fn report(args: ReportArgs) -> CommandResult {
             .map(|t| instant(t, "--until", true))
             .transpose()?,
     };
-    let keys = if args.by.is_empty() {
+    let keys = if args.by.is_empty() && args.scope.is_multi() {
+        vec![Key::Repo]
+    } else if args.by.is_empty() {
         vec![Key::Model]
     } else {
         args.by.clone()
@@ -197,36 +230,25 @@ pub fn report(args: ReportArgs) -> CommandResult {
         })?,
         max_lines: args.waste_lines,
     };
-    let history = open_history()?;
-    let bar = progress_bar(args.progress);
-    let mut ledger = Ledger::read_with_progress(&history, args.range.as_deref(), filter, |n| {
-        if let Some(bar) = &bar
-            && n % 256 == 0
-        {
-            bar.set_message(format!("{n} commits read"));
-            bar.tick();
-        }
-    })
-    .map_err(|e| CommandError::from_error(&e))?;
-    if !args.no_lines {
-        ledger
-            .count_lines(&history, |done, total| {
-                if let Some(bar) = &bar
-                    && (done % 64 == 0 || done == total)
-                {
-                    bar.set_message(format!("lines of {done}/{total} commits with AI cost"));
-                    bar.tick();
-                }
-            })
-            .map_err(|e| CommandError::from_error(&e))?;
-    }
-    if let Some(bar) = bar {
+    let bar = Spinner(progress_bar(args.progress));
+    let scoped = args
+        .scope
+        .read(args.range.as_deref(), filter, !args.no_lines, &bar)?;
+    if let Some(bar) = bar.0 {
         bar.finish_and_clear();
     }
+    for skipped in &scoped.skipped {
+        errln!("skipped {}: {}", skipped.path, skipped.reason);
+    }
+    let ledger = scoped.ledger;
     let table = ledger.table(&keys);
     let range = args.range.as_deref().unwrap_or("HEAD");
     if args.json {
         let mut value = report_json(range, &args, &ledger, &table);
+        if args.scope.is_multi() {
+            value["repositories"] = json!(scoped.repositories);
+            value["skipped"] = json!(scoped.skipped);
+        }
         if args.pareto {
             value["pareto"] = pareto_json(&ledger);
         }
@@ -242,11 +264,20 @@ pub fn report(args: ReportArgs) -> CommandResult {
     if args.markdown {
         return output::stdout(format_args!("{}", markdown(&header, &rows)));
     }
-    outln!(
-        "{range}: {} commits, {} with AI cost",
-        ledger.commits.len(),
-        table.total.commits
-    )?;
+    if args.scope.is_multi() {
+        outln!(
+            "{range} in {} repositories: {} commits, {} with AI cost",
+            scoped.repositories.len(),
+            ledger.commits.len(),
+            table.total.commits
+        )?;
+    } else {
+        outln!(
+            "{range}: {} commits, {} with AI cost",
+            ledger.commits.len(),
+            table.total.commits
+        )?;
+    }
     if ledger.duplicate_blocks + ledger.replaced_blocks > 0 {
         outln!(
             "(not counted again: {} copies of drains already counted, {} drains replaced by an amended one)",
@@ -362,6 +393,7 @@ fn waste_json(ledger: &Ledger, waste: &Waste) -> Value {
         "candidates": waste.candidates.iter().map(|candidate| {
             let commit = &ledger.commits[candidate.commit];
             json!({
+                "repo": commit.repo,
                 "id": commit.id,
                 "date": commit.rfc3339(),
                 "author": commit.author(),
@@ -388,18 +420,29 @@ fn concentration(ledger: &Ledger) -> Vec<(&'static str, Vec<(String, Money)>)> {
     let mut prs: std::collections::BTreeMap<String, Money> = Default::default();
     let mut authors: std::collections::BTreeMap<String, Money> = Default::default();
     let mut commits = Vec::new();
+    // Across repositories, commits and pull requests are named with their repository's name.
+    let repo_of = |repo: &str, separator: &str| {
+        if ledger.is_multi_repo() {
+            format!("{repo}{separator}")
+        } else {
+            String::new()
+        }
+    };
     for (&index, &cost) in &by_commit {
         let commit = &ledger.commits[index];
         commits.push((
             format!(
-                "{} {}",
+                "{}{} {}",
+                repo_of(&commit.repo, " "),
                 &commit.id[..7.min(commit.id.len())],
                 commit.subject
             ),
             cost,
         ));
         if let Some(pr) = commit.pr {
-            let entry = prs.entry(format!("#{pr}")).or_default();
+            let entry = prs
+                .entry(format!("{}#{pr}", repo_of(&commit.repo, "")))
+                .or_default();
             *entry = Money(entry.0 + cost.0);
         }
         let entry = authors.entry(commit.author()).or_default();
@@ -666,7 +709,7 @@ pub fn tail(args: TailArgs) -> CommandResult {
 }
 
 /// The export's column names.
-const EXPORT_COLUMNS: [&str; 21] = [
+const EXPORT_COLUMNS: [&str; 22] = [
     "commit",
     "date",
     "author",
@@ -688,18 +731,21 @@ const EXPORT_COLUMNS: [&str; 21] = [
     "unpriced",
     "lines_added",
     "lines_removed",
+    "repo",
 ];
 
 /// Runs `agent-cost export`.
 pub fn export(args: ExportArgs) -> CommandResult {
-    let history = open_history()?;
-    let mut ledger = Ledger::read(&history, args.range.as_deref(), Filter::default())
-        .map_err(|e| CommandError::from_error(&e))?;
-    if !args.no_lines {
-        ledger
-            .count_lines(&history, |_, _| {})
-            .map_err(|e| CommandError::from_error(&e))?;
+    let scoped = args.scope.read(
+        args.range.as_deref(),
+        Filter::default(),
+        !args.no_lines,
+        &Spinner(None),
+    )?;
+    for skipped in &scoped.skipped {
+        errln!("skipped {}: {}", skipped.path, skipped.reason);
     }
+    let ledger = scoped.ledger;
     // A commit's lines go on its first row only, so that summing the column counts them once.
     let mut lines_written = std::collections::HashSet::new();
     let mut lines_cells = |commit: usize| match ledger.commits[commit].lines {
@@ -728,6 +774,7 @@ pub fn export(args: ExportArgs) -> CommandResult {
         usd.extend(charge.tokens.iter().map(u64::to_string));
         usd.extend([cost, charge.cost.is_none().to_string()]);
         usd.extend(lines_cells(charge.commit));
+        usd.push(commit.repo.clone());
         rows.push(usd);
         for (unit, amount) in &charge.units {
             let mut row = head.clone();
@@ -735,6 +782,7 @@ pub fn export(args: ExportArgs) -> CommandResult {
             row.extend(std::iter::repeat_n("0".to_string(), 5));
             row.extend([Money::ZERO.to_decimal(), "false".to_string()]);
             row.extend(lines_cells(charge.commit));
+            row.push(commit.repo.clone());
             rows.push(row);
         }
     }

@@ -607,16 +607,16 @@ fn export_has_one_row_per_commit_agent_model_and_unit() {
     let csv = env.agent_cost(&repo, &["export", "--csv"]).stdout;
     let expected = format!(
         "\
-commit,date,author,email,subject,type,pr,tickets,agent,model,unit,amount,requests,input,output,cache_write,cache_read,cost_usd,unpriced,lines_added,lines_removed
-{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-sonnet-4-5,USD,0.200000,5,10,20,30,40,0.200000,false,60,0
-{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-opus-4-1,USD,1.000000,1,1,2,3,4,1.000000,false,0,0
-{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-haiku-4-5,USD,0.011111,3,300,900,0,0,0.011111,false,30,2
-{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-sonnet-4-5,USD,0.401234,14,1200,6800,4000,120000,0.401234,false,0,0
-{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,USD,0.052000,3,0,0,0,0,0.052000,false,20,0
-{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,credits,3.5,0,0,0,0,0,0.000000,false,0,0
-{fix},2026-11-24T09:00:00+00:00,Dana Developer,dana@example.com,fix: SHOP-42 rounding of totals,fix,,SHOP-42,codex,gpt-5,USD,0.050000,2,100,200,0,50,0.050000,false,4,0
-{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,USD,0.480000,12,0,0,0,0,0.480000,false,12,0
-{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,premium-requests,12,0,0,0,0,0,0.000000,false,0,0
+commit,date,author,email,subject,type,pr,tickets,agent,model,unit,amount,requests,input,output,cache_write,cache_read,cost_usd,unpriced,lines_added,lines_removed,repo
+{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-sonnet-4-5,USD,0.200000,5,10,20,30,40,0.200000,false,60,0,shop
+{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-opus-4-1,USD,1.000000,1,1,2,3,4,1.000000,false,0,0,shop
+{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-haiku-4-5,USD,0.011111,3,300,900,0,0,0.011111,false,30,2,shop
+{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-sonnet-4-5,USD,0.401234,14,1200,6800,4000,120000,0.401234,false,0,0,shop
+{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,USD,0.052000,3,0,0,0,0,0.052000,false,20,0,shop
+{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,credits,3.5,0,0,0,0,0,0.000000,false,0,0,shop
+{fix},2026-11-24T09:00:00+00:00,Dana Developer,dana@example.com,fix: SHOP-42 rounding of totals,fix,,SHOP-42,codex,gpt-5,USD,0.050000,2,100,200,0,50,0.050000,false,4,0,shop
+{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,USD,0.480000,12,0,0,0,0,0.480000,false,12,0,shop
+{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,premium-requests,12,0,0,0,0,0,0.000000,false,0,0,shop
 "
     );
     assert_eq!(csv, expected);
@@ -647,6 +647,7 @@ commit,date,author,email,subject,type,pr,tickets,agent,model,unit,amount,request
             "unpriced": false,
             "lines_added": 0,
             "lines_removed": 0,
+            "repo": "shop",
         })
     );
     assert_eq!(
@@ -829,6 +830,7 @@ fn waste_lists_costly_small_or_low_leverage_commits_and_their_share_of_spend() {
     assert_eq!(
         waste["candidates"],
         json!([{
+            "repo": "shop",
             "id": docs,
             "date": "2026-12-01T09:00:00+00:00",
             "author": "Sam Second <sam@example.com>",
@@ -886,4 +888,162 @@ fn waste_lists_costly_small_or_low_leverage_commits_and_their_share_of_spend() {
     );
     let bad = stderr(&["report", "--waste", "--no-lines"]);
     assert!(bad.contains("--no-lines"), "{bad}");
+}
+
+/// `team/api` (a `feat: … (#3)` commit with B1 and a fix with B2), `team/web` (Sam's docs
+/// commit with B3, in premium requests) and `team/empty` (no commit yet).
+fn team(env: &TestEnv) -> PathBuf {
+    let api = env.repo("team/api");
+    commit_as(
+        env,
+        &api,
+        &[("api.txt", 7)],
+        &format!("feat: api (#3)\n\n{B1}\n"),
+        DANA,
+        "2026-11-30T10:00:00Z",
+    );
+    commit_as(
+        env,
+        &api,
+        &[("api.txt", 8)],
+        &format!("fix: api\n\n{B2}\n"),
+        SAM,
+        "2026-12-01T10:00:00Z",
+    );
+    let web = env.repo("team/web");
+    commit_as(
+        env,
+        &web,
+        &[("web.txt", 2)],
+        &format!("docs: web\n\n{B3}\n"),
+        SAM,
+        "2026-12-01T11:00:00Z",
+    );
+    let empty = env.root.join("team/empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    env.git(&empty, &["init", "-q"]);
+    env.root.join("team")
+}
+
+#[test]
+fn several_repositories_make_one_report_by_repo_and_skip_an_empty_clone() {
+    let env = TestEnv::new();
+    let team = team(&env);
+    let outside = env.outside();
+    let team_arg = team.to_str().unwrap();
+    let report = env.agent_cost_json(&outside, &["report", "--repos", team_arg]);
+    assert_eq!(report["keys"], json!(["repo"]));
+    let rows: Vec<(String, u64, String)> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["key"]["repo"].as_str().unwrap().to_string(),
+                r["commits"].as_u64().unwrap(),
+                r["cost_usd"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![row("web", 1, "0.480000"), row("api", 2, "0.462345")]
+    );
+    assert_eq!(report["total"]["cost_micro_usd"], 942_345);
+    assert_eq!(report["total"]["lines_added"], 7 + 1 + 2);
+    let repositories: Vec<(String, u64)> = report["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["commits"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        repositories,
+        vec![("api".to_string(), 3), ("web".to_string(), 2)]
+    );
+    assert_eq!(report["skipped"].as_array().unwrap().len(), 1);
+    assert!(
+        report["skipped"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("empty")
+    );
+
+    let ran = env.agent_cost(&outside, &["report", "--repos", team_arg, "--by", "author"]);
+    assert!(
+        ran.stdout
+            .starts_with("HEAD in 2 repositories: 5 commits, 3 with AI cost\n"),
+        "{}",
+        ran.stdout
+    );
+    assert!(ran.stderr.contains("skipped "), "{}", ran.stderr);
+    assert!(
+        ran.stdout
+            .contains("Sam Second <sam@example.com>             2    0.530000    0.265000      3"),
+        "{}",
+        ran.stdout
+    );
+
+    // Named one by one, with the current repository's: the same names, no skip to report.
+    let shop = shop(&env);
+    let api = team.join("api");
+    let pareto = env.agent_cost_json(
+        &shop,
+        &[
+            "report",
+            "--repo",
+            shop.to_str().unwrap(),
+            "--repo",
+            api.to_str().unwrap(),
+            "--pareto",
+        ],
+    );
+    let names: Vec<&str> = pareto["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"]["repo"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["shop", "api"]);
+    assert_eq!(pareto["total"]["cost_micro_usd"], 2_194_345 + 462_345);
+    // Pull requests across repositories are named with their repository: shop#13 1.2,
+    // shop#12 0.532, api#3 0.412345; 80 % of 2.144345 takes the first two (80.8 %).
+    let prs: Vec<&str> = pareto["pareto"]["pull_requests"][1]["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["item"].as_str().unwrap())
+        .collect();
+    assert_eq!(prs, ["shop#13", "shop#12"]);
+    assert_eq!(pareto["pareto"]["pull_requests"][1]["of"], 3);
+
+    let csv = env
+        .agent_cost(&outside, &["export", "--repos", team_arg])
+        .stdout;
+    let repos: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap())
+        .collect();
+    assert_eq!(repos, ["api", "api", "api", "web", "web"]);
+
+    let fails = |args: &[&str]| {
+        let out = env.output(BIN, &outside, args, &[]);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let missing = env.root.join("nowhere");
+    let bad = fails(&["report", "--repo", missing.to_str().unwrap()]);
+    assert!(bad.contains("is not a git repository or worktree"), "{bad}");
+    let bare_dir = env.root.join("no-repos-here");
+    std::fs::create_dir_all(&bare_dir).unwrap();
+    let bad = fails(&["report", "--repos", bare_dir.to_str().unwrap()]);
+    assert!(bad.contains("no git repository under"), "{bad}");
+    let bad = fails(&["report"]);
+    assert!(bad.contains("--repo PATH"), "{bad}");
 }
