@@ -140,7 +140,7 @@ struct Spinner(Option<indicatif::ProgressBar>);
 impl ReadProgress for Spinner {
     fn read(&self, repository: &str, commits: u64) {
         if let Some(bar) = &self.0
-            && commits % 256 == 0
+            && commits.is_multiple_of(256)
         {
             bar.set_message(format!("{repository}: {commits} commits read"));
             bar.tick();
@@ -149,7 +149,7 @@ impl ReadProgress for Spinner {
 
     fn lines(&self, repository: &str, done: u64, total: u64) {
         if let Some(bar) = &self.0
-            && (done % 64 == 0 || done == total)
+            && (done.is_multiple_of(64) || done == total)
         {
             bar.set_message(format!(
                 "{repository}: lines of {done}/{total} commits with AI cost"
