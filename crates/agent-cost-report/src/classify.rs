@@ -14,6 +14,12 @@ pub fn commit_type(subject: &str) -> &'static str {
         Some(_) => return "other",
         None => head,
     };
+    work_type(word)
+}
+
+/// A type word (`fix`, `Feat`, `refactor`, `docs`, `ci` …) as one of the types
+/// [`commit_type`] gives; `other` for any other word.
+pub fn work_type(word: &str) -> &'static str {
     match word.to_ascii_lowercase().as_str() {
         "fix" => "fix",
         "feat" => "feat",

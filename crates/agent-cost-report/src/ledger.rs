@@ -105,6 +105,16 @@ pub struct Charge {
     pub cost: Option<Money>,
     /// Amounts in units other than USD, by unit (never added to `cost`).
     pub units: BTreeMap<String, Money>,
+    /// The kind of work given to `agent-cost log` for this spend (the model line's `type=`),
+    /// as [`classify::work_type`] reads it.
+    pub work_type: Option<&'static str>,
+}
+
+impl Charge {
+    /// The charge's type: the kind of work logged with it, else its commit's.
+    pub fn kind(&self, commit: &CommitInfo) -> &'static str {
+        self.work_type.unwrap_or(commit.kind)
+    }
 }
 
 /// The commits of a range (walk order: newest first from the tips) and every counted drain's
@@ -296,6 +306,7 @@ fn charges_of(commit: usize, block: &Block) -> Vec<Charge> {
             tokens: [0; 4],
             cost: Some(block.usd()),
             units: block.unit_amounts(),
+            work_type: None,
         }];
     }
     block
@@ -313,6 +324,7 @@ fn charges_of(commit: usize, block: &Block) -> Vec<Charge> {
                 .iter()
                 .map(|q| (q.unit.clone(), q.amount))
                 .collect(),
+            work_type: line.work_type.as_deref().map(classify::work_type),
         })
         .collect()
 }

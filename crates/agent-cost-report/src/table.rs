@@ -253,7 +253,7 @@ impl Ledger {
                 Key::Agent => vec![(charge.agent.clone(), true, None)],
                 Key::Model => vec![(charge.model.clone(), true, None)],
                 Key::Author => vec![(commit.author(), true, None)],
-                Key::Type => vec![(commit.kind.to_string(), true, None)],
+                Key::Type => vec![(charge.kind(commit).to_string(), true, None)],
                 Key::Pr => vec![(
                     commit.pr.map_or("none".to_string(), |n| format!("#{n}")),
                     true,
@@ -334,6 +334,7 @@ mod tests {
                 .iter()
                 .map(|(u, m)| (u.to_string(), Money::from_micros(*m)))
                 .collect(),
+            work_type: None,
         }
     }
 

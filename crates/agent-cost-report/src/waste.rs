@@ -195,6 +195,7 @@ mod tests {
             tokens: [0; 4],
             cost: micros.map(Money::from_micros),
             units: Default::default(),
+            work_type: None,
         }
     }
 

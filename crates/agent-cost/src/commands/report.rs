@@ -762,7 +762,7 @@ pub fn export(args: ExportArgs) -> CommandResult {
             commit.author_name.clone(),
             commit.author_email.clone(),
             commit.subject.clone(),
-            commit.kind.to_string(),
+            charge.kind(commit).to_string(),
             commit.pr.map_or(String::new(), |n| n.to_string()),
             commit.tickets.join(" "),
             charge.agent.clone(),
