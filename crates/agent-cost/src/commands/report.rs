@@ -49,9 +49,10 @@ pub struct ReportArgs {
     /// Do not count the lines each commit changed (faster: no diffs).
     #[arg(long)]
     no_lines: bool,
-    /// Show progress on stderr while reading (only when stderr is a terminal).
+    /// Draw no progress spinner (drawn on stderr while reading, only when stderr is a
+    /// terminal).
     #[arg(long)]
-    progress: bool,
+    no_progress: bool,
     /// Print one JSON object: keys, commits, rows [{key, commits, cost_usd, …}], total.
     #[arg(long, conflicts_with_all = ["csv", "markdown"])]
     json: bool,
@@ -129,8 +130,9 @@ fn progress_bar(wanted: bool) -> Option<indicatif::ProgressBar> {
         return None;
     }
     let bar = indicatif::ProgressBar::new_spinner();
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar.set_message("reading history");
+    bar.tick();
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
     Some(bar)
 }
 
@@ -230,7 +232,7 @@ pub fn report(args: ReportArgs) -> CommandResult {
         })?,
         max_lines: args.waste_lines,
     };
-    let bar = Spinner(progress_bar(args.progress));
+    let bar = Spinner(progress_bar(!args.no_progress));
     let scoped = args
         .scope
         .read(args.range.as_deref(), filter, !args.no_lines, &bar)?;

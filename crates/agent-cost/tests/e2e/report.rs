@@ -526,10 +526,26 @@ week,commits,cost_usd,cost_per_commit_usd,lines_added,lines_removed,cost_per_lin
 total,5,2.194345,0.438869,126,2,0.017143,3.5,12,40,1611,7922,4033,120094
 "
     );
-    // --progress draws only on a terminal: through a pipe, stdout is the same and stderr empty.
-    let piped = env.agent_cost(&repo, &["report", "--by", "week", "--csv", "--progress"]);
+    // Progress is drawn only on a terminal: through a pipe, stderr stays empty.
+    let piped = env.agent_cost(&repo, &["report", "--by", "week", "--csv"]);
     assert_eq!(piped.stdout, csv);
     assert_eq!(piped.stderr, "");
+    // On a terminal (a pseudo-terminal from util-linux `script`), the spinner is drawn on
+    // stderr and cleared, unless --no-progress.
+    let on_terminal = |extra: &str| {
+        let command = format!("{BIN} report --by week --csv {extra} 2>&1 >/dev/null");
+        let out = env.output(
+            "script",
+            &repo,
+            &["-qec", &command, "/dev/null"],
+            &[("TERM", "xterm")],
+        );
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let drawn = on_terminal("");
+    assert!(drawn.contains("reading history"), "{drawn:?}");
+    assert!(!on_terminal("--no-progress").contains("reading history"));
     let markdown = env
         .agent_cost(
             &repo,
