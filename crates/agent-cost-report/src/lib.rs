@@ -1,6 +1,7 @@
 //! Reports over git history: the AI-cost trailers of a range of commits turned into per-key
-//! tables (by agent, model, author, type, pull request, ticket, day, week, month, unit), the
-//! most recent commits with their cost, and one export row per commit, agent, model and unit.
+//! tables (by agent, model, author, type, pull request, ticket, branch, day, week, month,
+//! unit), the most recent commits with their cost, and one export row per commit, agent, model
+//! and unit.
 //!
 //! - [`Ledger::read`] walks a range with [`agent_cost_git::History::walk_details`], parses
 //!   each message with [`agent_cost_trailers::parse_blocks`] and charges every drain to exactly
@@ -8,16 +9,21 @@
 //! - [`Ledger::table`] groups the charges by one or more [`Key`]s into [`Table`] rows.
 //! - [`pareto`] finds the fewest commits, pull requests or authors holding 50 % and 80 % of
 //!   the spend.
-//! - [`classify`] holds what a commit is from its text: type, PR, tickets, calendar keys.
+//! - [`classify`] holds what a commit is from its text: type, PR, merged branch, calendar
+//!   keys; [`ReportConfig`] (the `[report]` settings) finds tickets and configured PR forms.
+//! - [`branches`] names the branch each commit was made on, from history alone.
 //!
 //! Money stays in integers ([`Money`], pico-dollars holding whole micro-units) until output.
 
+pub mod branches;
 pub mod classify;
+mod config;
 mod ledger;
 pub mod pareto;
 mod table;
 
 pub use agent_cost_events::Money;
+pub use config::{ConfigError, DEFAULT_TICKET_PATTERN, ReportConfig};
 pub use ledger::{Charge, CommitInfo, Filter, Ledger, ReportError};
 pub use pareto::{ParetoShare, pareto};
 pub use table::{Key, KeyParseError, Row, Table, TokenCounts};

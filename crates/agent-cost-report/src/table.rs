@@ -24,6 +24,8 @@ pub enum Key {
     Pr,
     /// Ticket; a commit naming two tickets is in both rows; `none` without one.
     Ticket,
+    /// The branch the commit was made on ([`crate::branches`]), or `none`.
+    Branch,
     /// The author's local date, `2026-12-01`.
     Day,
     /// ISO week, `2026-W49`.
@@ -37,14 +39,15 @@ pub enum Key {
 /// A key name that is not one of [`Key::NAMES`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown key `{0}`: use one of agent, model, author, type, pr, ticket, day, week, month, unit"
+    "unknown key `{0}`: use one of agent, model, author, type, pr, ticket, branch, day, week, month, unit"
 )]
 pub struct KeyParseError(pub String);
 
 impl Key {
     /// Every key's name, as `--by` takes it.
-    pub const NAMES: [&'static str; 10] = [
-        "agent", "model", "author", "type", "pr", "ticket", "day", "week", "month", "unit",
+    pub const NAMES: [&'static str; 11] = [
+        "agent", "model", "author", "type", "pr", "ticket", "branch", "day", "week", "month",
+        "unit",
     ];
 
     /// The key's name.
@@ -56,6 +59,7 @@ impl Key {
             Key::Type => "type",
             Key::Pr => "pr",
             Key::Ticket => "ticket",
+            Key::Branch => "branch",
             Key::Day => "day",
             Key::Week => "week",
             Key::Month => "month",
@@ -75,6 +79,7 @@ impl std::str::FromStr for Key {
             "type" => Key::Type,
             "pr" => Key::Pr,
             "ticket" => Key::Ticket,
+            "branch" => Key::Branch,
             "day" => Key::Day,
             "week" => Key::Week,
             "month" => Key::Month,
@@ -261,6 +266,11 @@ impl Ledger {
                     .iter()
                     .map(|t| (t.clone(), true, None))
                     .collect(),
+                Key::Branch => vec![(
+                    commit.branch.clone().unwrap_or_else(|| "none".to_string()),
+                    true,
+                    None,
+                )],
                 Key::Day => vec![(classify::day_key(commit.date()), true, None)],
                 Key::Week => vec![(classify::week_key(commit.date()), true, None)],
                 Key::Month => vec![(classify::month_key(commit.date()), true, None)],
@@ -312,6 +322,7 @@ mod tests {
             kind: classify::commit_type(subject),
             pr: classify::pr_number(subject),
             tickets: tickets.iter().map(|t| t.to_string()).collect(),
+            branch: None,
             lines: None,
         }
     }

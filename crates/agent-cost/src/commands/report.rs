@@ -1,13 +1,13 @@
 //! `agent-cost report`, `agent-cost tail` and `agent-cost export`: the per-key tables, recent
 //! commits and per-commit rows of `agent-cost-report`, printed as text, JSON, CSV or Markdown.
 
-use agent_cost_git::History;
-use agent_cost_report::{Charge, Filter, Key, Ledger, Money, Row, Table, pareto};
+use agent_cost_git::{History, Worktree};
+use agent_cost_report::{Charge, Filter, Key, Ledger, Money, ReportConfig, Row, Table, pareto};
 use serde_json::{Value, json};
 
 use crate::output::{self, CommandError, CommandResult, outln, print_json};
 
-/// Spend in history by agent, model, author, type, pull request, ticket, date or unit.
+/// Spend in history by agent, model, author, type, pull request, ticket, branch, date or unit.
 ///
 /// Reads the AI-cost trailers of every commit in the range (default: all of HEAD's history),
 /// counts each drain (AI-Cost-Id) once, charged to the newest commit carrying it (a squash
@@ -18,10 +18,15 @@ use crate::output::{self, CommandError, CommandResult, outln, print_json};
 ///
 /// Keys: agent, model, author (name and email after .mailmap), type (conventional-commit
 /// prefix: fix, feat, refac, test, doc, config, other), pr (from `Merge pull request #N` and
-/// `… (#N)` subjects), ticket ([A-Z]+-\d+ in the message), day, week (ISO), month (author
-/// date, the author's own offset), unit. Lines added and removed are those of the row's
-/// commits against their first parent (merges: none, as `git log --numstat`), and cost per
-/// line is USD over lines added plus removed. Examples:
+/// `… (#N)` subjects, or [report] pr_pattern), ticket ([A-Z]+-\d+, or [report]
+/// ticket_pattern, in the message, then in the branch name), branch (the default branch's
+/// first-parent line, then the branch a merge's subject names for the commits it brought in,
+/// then the other local branches' first-parent lines, else none), day, week (ISO), month
+/// (author date, the author's own offset), unit. The [report] table of
+/// $AGENT_COST_HOME/config.toml and of the repository's agent-cost.toml (which wins) sets
+/// ticket_pattern, pr_pattern and default_branch. Lines added and removed are those of the
+/// row's commits against their first parent (merges: none, as `git log --numstat`), and cost
+/// per line is USD over lines added plus removed. Examples:
 ///
 ///   agent-cost report                          # by model (the default key)
 ///   agent-cost report main..HEAD --by author
@@ -37,7 +42,8 @@ pub struct ReportArgs {
     /// Only commits authored on or before this date (the whole day, UTC) or instant.
     #[arg(long, value_name = "DATE")]
     until: Option<String>,
-    /// Group by KEY (repeatable): agent, model, author, type, pr, ticket, day, week, month, unit.
+    /// Group by KEY (repeatable): agent, model, author, type, pr, ticket, branch, day, week,
+    /// month, unit.
     #[arg(long = "by", value_name = "KEY")]
     by: Vec<Key>,
     /// Do not count the lines each commit changed (faster: no diffs).
@@ -99,8 +105,25 @@ fn open_history() -> Result<History, CommandError> {
         .map_err(|e| CommandError::from_error(&e).hint("run this inside a git repository"))
 }
 
+/// The `[report]` settings of `$AGENT_COST_HOME/config.toml`, then of the repository's
+/// `agent-cost.toml`.
+fn report_config() -> Result<ReportConfig, CommandError> {
+    let mut files = Vec::new();
+    if let Ok(locations) = super::locations() {
+        files.push(locations.config_file());
+    }
+    if let Some(worktree) = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| Worktree::containing(&cwd))
+    {
+        files.push(worktree.workdir.join("agent-cost.toml"));
+    }
+    ReportConfig::load(&files).map_err(|e| CommandError::from_error(&e))
+}
+
 fn read(spec: Option<&str>, filter: Filter) -> Result<Ledger, CommandError> {
-    Ledger::read(&open_history()?, spec, filter).map_err(|e| CommandError::from_error(&e))
+    let config = report_config()?;
+    Ledger::read(&open_history()?, spec, filter, &config).map_err(|e| CommandError::from_error(&e))
 }
 
 /// A spinner on stderr when `wanted` and stderr is a terminal (never in pipes or files).
@@ -174,17 +197,19 @@ pub fn report(args: ReportArgs) -> CommandResult {
     } else {
         args.by.clone()
     };
+    let config = report_config()?;
     let history = open_history()?;
     let bar = progress_bar(args.progress);
-    let mut ledger = Ledger::read_with_progress(&history, args.range.as_deref(), filter, |n| {
-        if let Some(bar) = &bar
-            && n % 256 == 0
-        {
-            bar.set_message(format!("{n} commits read"));
-            bar.tick();
-        }
-    })
-    .map_err(|e| CommandError::from_error(&e))?;
+    let mut ledger =
+        Ledger::read_with_progress(&history, args.range.as_deref(), filter, &config, |n| {
+            if let Some(bar) = &bar
+                && n % 256 == 0
+            {
+                bar.set_message(format!("{n} commits read"));
+                bar.tick();
+            }
+        })
+        .map_err(|e| CommandError::from_error(&e))?;
     if !args.no_lines {
         ledger
             .count_lines(&history, |done, total| {
