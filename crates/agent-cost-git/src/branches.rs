@@ -107,3 +107,68 @@ fn tips(references: gix::reference::iter::Iter<'_, '_>, prefix: &str) -> Vec<Bra
     found.sort_by(|a, b| a.name.cmp(&b.name));
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    #[test]
+    fn local_and_origin_branches_head_and_origin_head() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path();
+        git(repo, &["init", "-q", "-b", "main"]);
+        git(repo, &["commit", "-q", "--allow-empty", "-m", "one"]);
+        let one = git(repo, &["rev-parse", "HEAD"]);
+        git(repo, &["checkout", "-q", "-b", "feature/SHOP-1"]);
+        git(repo, &["commit", "-q", "--allow-empty", "-m", "two"]);
+        let two = git(repo, &["rev-parse", "HEAD"]);
+        git(repo, &["update-ref", "refs/remotes/origin/trunk", &one]);
+        git(repo, &["update-ref", "refs/remotes/upstream/other", &one]);
+        git(repo, &["tag", "-a", "-m", "v1", "v1", &one]);
+        git(repo, &["pack-refs", "--all"]);
+        git(
+            repo,
+            &[
+                "symbolic-ref",
+                "refs/remotes/origin/HEAD",
+                "refs/remotes/origin/trunk",
+            ],
+        );
+
+        let history = History::discover(repo).unwrap();
+        let branches = history.branches().unwrap();
+        let branch = |name: &str, tip: &str| Branch {
+            name: name.to_string(),
+            tip: tip.to_string(),
+        };
+        assert_eq!(
+            branches.local,
+            vec![branch("feature/SHOP-1", &two), branch("main", &one)]
+        );
+        assert_eq!(branches.origin, vec![branch("trunk", &one)]);
+        assert_eq!(branches.head.as_deref(), Some("feature/SHOP-1"));
+        assert_eq!(branches.origin_head.as_deref(), Some("trunk"));
+        let links = history.commit_links(&two).unwrap();
+        assert_eq!(links.parents, vec![one]);
+        assert!(links.commit_time > 0);
+
+        git(repo, &["checkout", "-q", "--detach"]);
+        let branches = History::discover(repo).unwrap().branches().unwrap();
+        assert_eq!(branches.head, None);
+    }
+}

@@ -418,6 +418,22 @@ mod tests {
     }
 
     #[test]
+    fn branches_are_rows_and_commits_without_one_are_none() {
+        let mut ledger = ledger();
+        ledger.commits[1].branch = Some("feature/cart".to_string());
+        let table = ledger.table(&[Key::Branch]);
+        let rows: Vec<(&str, u64, u128)> = table
+            .rows
+            .iter()
+            .map(|r| (r.key[0].as_str(), r.commits, r.cost.micros()))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![("feature/cart", 1, 500_000), ("none", 1, 300_000)]
+        );
+    }
+
+    #[test]
     fn two_keys_make_one_row_per_pair_and_cost_per_commit_rounds_half_up() {
         let table = ledger().table(&[Key::Type, Key::Pr]);
         let keys: Vec<Vec<String>> = table.rows.iter().map(|r| r.key.clone()).collect();
@@ -435,6 +451,12 @@ mod tests {
         };
         assert_eq!(row.cost_per_commit().micros(), 1);
         assert!("weekly".parse::<Key>().is_err());
+        assert_eq!("branch".parse::<Key>(), Ok(Key::Branch));
+        assert!(
+            Key::NAMES
+                .iter()
+                .all(|n| n.parse::<Key>().map(Key::name) == Ok(*n))
+        );
         assert_eq!("Week".parse::<Key>(), Ok(Key::Week));
     }
 }
