@@ -189,8 +189,10 @@ impl Ledger {
             };
             walked.push(Walked {
                 blocks: parse_blocks(&details.message),
-                merged_pr: config.merged_pr(&details.message).filter(|_| merge),
-                merged_branch: classify::merged_branch(&info.subject).filter(|_| merge),
+                merged_pr: merge.then(|| config.merged_pr(&details.message)).flatten(),
+                merged_branch: merge
+                    .then(|| classify::merged_branch(&info.subject))
+                    .flatten(),
                 parents: details.parents,
                 info,
             });
