@@ -197,13 +197,13 @@ fn walk_breadth_first(
 #[error("commit {0} could not be decoded")]
 struct CorruptCommit(gix::ObjectId);
 
-fn read_error(e: impl std::error::Error + Send + Sync + 'static) -> HistoryError {
+pub(crate) fn read_error(e: impl std::error::Error + Send + Sync + 'static) -> HistoryError {
     HistoryError::Read(Box::new(e))
 }
 
 /// An open repository for reading history.
 pub struct History {
-    repo: gix::Repository,
+    pub(crate) repo: gix::Repository,
 }
 
 impl History {

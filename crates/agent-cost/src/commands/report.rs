@@ -7,10 +7,10 @@ use agent_cost_report::{
 };
 use serde_json::{Value, json};
 
-use crate::commands::report_scope::{ReadProgress, RepoScope};
+use crate::commands::report_scope::{ReadProgress, RepoScope, report_config};
 use crate::output::{self, CommandError, CommandResult, errln, outln, print_json};
 
-/// Spend in history by agent, model, author, type, pull request, ticket, date or unit.
+/// Spend in history by agent, model, author, type, pull request, ticket, branch, date or unit.
 ///
 /// Reads the AI-cost trailers of every commit in the range (default: all of HEAD's history),
 /// counts each drain (AI-Cost-Id) once, charged to the newest commit carrying it (a squash
@@ -21,10 +21,15 @@ use crate::output::{self, CommandError, CommandResult, errln, outln, print_json}
 ///
 /// Keys: agent, model, author (name and email after .mailmap), type (conventional-commit
 /// prefix: fix, feat, refac, test, doc, config, other), pr (from `Merge pull request #N` and
-/// `… (#N)` subjects), ticket ([A-Z]+-\d+ in the message), day, week (ISO), month (author
-/// date, the author's own offset), unit. Lines added and removed are those of the row's
-/// commits against their first parent (merges: none, as `git log --numstat`), and cost per
-/// line is USD over lines added plus removed. Examples:
+/// `… (#N)` subjects, or [report] pr_pattern), ticket ([A-Z]+-\d+, or [report]
+/// ticket_pattern, in the message, then in the branch name), branch (the default branch's
+/// first-parent line, then the branch a merge's subject names for the commits it brought in,
+/// then the other local branches' first-parent lines, else none), day, week (ISO), month
+/// (author date, the author's own offset), unit. The [report] table of
+/// $AGENT_COST_HOME/config.toml and of the repository's agent-cost.toml (which wins) sets
+/// ticket_pattern, pr_pattern and default_branch. Lines added and removed are those of the
+/// row's commits against their first parent (merges: none, as `git log --numstat`), and cost
+/// per line is USD over lines added plus removed. Examples:
 ///
 ///   agent-cost report                          # by model (the default key)
 ///   agent-cost report main..HEAD --by author
@@ -40,8 +45,8 @@ pub struct ReportArgs {
     /// Only commits authored on or before this date (the whole day, UTC) or instant.
     #[arg(long, value_name = "DATE")]
     until: Option<String>,
-    /// Group by KEY (repeatable): agent, model, author, type, pr, ticket, day, week, month,
-    /// unit, repo. Default: model, or repo over several repositories.
+    /// Group by KEY (repeatable): agent, model, author, type, pr, ticket, branch, day, week,
+    /// month, unit, repo. Default: model, or repo over several repositories.
     #[arg(long = "by", value_name = "KEY")]
     by: Vec<Key>,
     #[command(flatten)]
@@ -628,7 +633,9 @@ fn models_of<'a>(charges: impl Iterator<Item = &'a Charge>) -> Vec<String> {
 /// Runs `agent-cost tail`.
 pub fn tail(args: TailArgs) -> CommandResult {
     let history = open_history()?;
-    let mut ledger = Ledger::read(&history, None, Filter::default())
+    let cwd = std::env::current_dir().map_err(CommandError::from)?;
+    let config = report_config(&cwd)?;
+    let mut ledger = Ledger::read(&history, None, Filter::default(), &config)
         .map_err(|e| CommandError::from_error(&e))?;
     let costs = ledger.cost_by_commit();
     let mut order: Vec<usize> = (0..ledger.commits.len()).collect();

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use agent_cost_git::{History, repositories_under};
-use agent_cost_report::{Filter, Ledger};
+use agent_cost_git::{History, Worktree, repositories_under};
+use agent_cost_report::{Filter, Ledger, ReportConfig};
 use serde::Serialize;
 
 use crate::output::CommandError;
@@ -94,10 +94,12 @@ impl RepoScope {
                 .map_err(|e| CommandError::from_error(&e))
                 .and_then(|history| {
                     let name = target.name.clone().unwrap_or_else(|| history.name());
-                    let mut ledger = Ledger::read_with_progress(&history, spec, filter, |n| {
-                        progress.read(&name, n)
-                    })
-                    .map_err(|e| CommandError::from_error(&e))?;
+                    let config = report_config(&target.path)?;
+                    let mut ledger =
+                        Ledger::read_with_progress(&history, spec, filter, &config, |n| {
+                            progress.read(&name, n)
+                        })
+                        .map_err(|e| CommandError::from_error(&e))?;
                     if lines {
                         ledger
                             .count_lines(&history, |done, total| progress.lines(&name, done, total))
@@ -206,6 +208,21 @@ impl RepoScope {
         }
         Ok(targets)
     }
+}
+
+/// The `[report]` settings for the repository at `path`: those of
+/// `$AGENT_COST_HOME/config.toml`, then of the repository's `agent-cost.toml`, which wins key
+/// by key.
+pub fn report_config(path: &Path) -> Result<ReportConfig, CommandError> {
+    let mut files = Vec::new();
+    if let Ok(locations) = super::locations() {
+        files.push(locations.config_file());
+    }
+    let absolute = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    if let Some(worktree) = Worktree::containing(&absolute) {
+        files.push(worktree.workdir.join("agent-cost.toml"));
+    }
+    ReportConfig::load(&files).map_err(|e| CommandError::from_error(&e))
 }
 
 struct Target {

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::harness::*;
 
@@ -1062,4 +1062,353 @@ fn several_repositories_make_one_report_by_repo_and_skip_an_empty_clone() {
     assert!(bad.contains("no git repository under"), "{bad}");
     let bad = fails(&["report"]);
     assert!(bad.contains("--repo PATH"), "{bad}");
+}
+
+/// 0.030000 USD: claude-code haiku.
+const B7: &str = "AI-Agent: claude-code sessions=1 cost=0.030000
+AI-Model: claude-haiku-4-5 agent=claude-code cost=0.030000
+AI-Tokens: req=1 in=10 out=10 cw=0 cr=0
+AI-Cost-Estimate: 0.030000 USD
+AI-Cost-Id: 7777777777777777";
+
+/// Commits `message` (`{block}` replaced by its block) on the current branch, touching `file`.
+fn spend(env: &TestEnv, repo: &Path, file: &str, message: &str, date: &str) {
+    commit_as(env, repo, &[(file, 3)], message, DANA, date);
+}
+
+/// Merges `branch` into the current one with a true merge and exactly `message`.
+fn merge(env: &TestEnv, repo: &Path, branch: &str, message: &str, date: &str) {
+    git_as(
+        env,
+        repo,
+        &["merge", "-q", "--no-ff", "-m", message, branch],
+        DANA,
+        date,
+    );
+}
+
+/// The repository `store`: on `main`, `feat: catalogue` (B2); branch `SHOP-7-cart` (`feat:
+/// cart` B1, `fix: rounding, see SHOP-8` B5) merged by `Merge pull request #5 from
+/// dana/SHOP-7-cart`; branch `fix/OPS-3` (`fix: totals` B4) merged by `Merge branch
+/// 'fix/OPS-3'` whose body is GitLab's `See merge request shop/web!42`; both branches deleted
+/// after their merge (only history names them); `chore: bump` (B3) on `main`; the open
+/// branch `feature/SHOP-9-search` (`feat: search, see OPS-3`, B6); and, on a detached HEAD
+/// above it, `test: spike` (B7), which no branch holds.
+fn store(env: &TestEnv) -> PathBuf {
+    let repo = env.repo("store");
+    spend(
+        env,
+        &repo,
+        "catalogue.txt",
+        &format!("feat: catalogue\n\n{B2}\n"),
+        "2026-11-20T09:00:00Z",
+    );
+    env.git(&repo, &["checkout", "-q", "-b", "SHOP-7-cart"]);
+    spend(
+        env,
+        &repo,
+        "cart.txt",
+        &format!("feat: cart\n\n{B1}\n"),
+        "2026-11-21T09:00:00Z",
+    );
+    spend(
+        env,
+        &repo,
+        "round.txt",
+        &format!("fix: rounding, see SHOP-8\n\n{B5}\n"),
+        "2026-11-22T09:00:00Z",
+    );
+    env.git(&repo, &["checkout", "-q", "main"]);
+    merge(
+        env,
+        &repo,
+        "SHOP-7-cart",
+        "Merge pull request #5 from dana/SHOP-7-cart",
+        "2026-11-23T09:00:00Z",
+    );
+    env.git(&repo, &["branch", "-q", "-D", "SHOP-7-cart"]);
+    env.git(&repo, &["checkout", "-q", "-b", "fix/OPS-3"]);
+    spend(
+        env,
+        &repo,
+        "totals.txt",
+        &format!("fix: totals\n\n{B4}\n"),
+        "2026-11-24T09:00:00Z",
+    );
+    env.git(&repo, &["checkout", "-q", "main"]);
+    merge(
+        env,
+        &repo,
+        "fix/OPS-3",
+        "Merge branch 'fix/OPS-3'\n\nSee merge request shop/web!42",
+        "2026-11-25T09:00:00Z",
+    );
+    env.git(&repo, &["branch", "-q", "-D", "fix/OPS-3"]);
+    env.git(&repo, &["checkout", "-q", "-b", "feature/SHOP-9-search"]);
+    spend(
+        env,
+        &repo,
+        "search.txt",
+        &format!("feat: search, see OPS-3\n\n{B6}\n"),
+        "2026-11-26T09:00:00Z",
+    );
+    env.git(&repo, &["checkout", "-q", "main"]);
+    spend(
+        env,
+        &repo,
+        "deps.txt",
+        &format!("chore: bump\n\n{B3}\n"),
+        "2026-11-27T09:00:00Z",
+    );
+    env.git(
+        &repo,
+        &["checkout", "-q", "--detach", "feature/SHOP-9-search"],
+    );
+    spend(
+        env,
+        &repo,
+        "spike.txt",
+        &format!("test: spike\n\n{B7}\n"),
+        "2026-11-28T09:00:00Z",
+    );
+    repo
+}
+
+#[test]
+fn report_by_branch_names_the_mainline_merged_open_and_unknown_branches() {
+    let env = TestEnv::new();
+    let repo = store(&env);
+    // HEAD is the spike: its history holds the open branch but not `main`'s last commit, so
+    // `main` is followed from its tip, above the range, into it.
+    assert_eq!(
+        rows(&env, &repo, &["--by", "branch"]),
+        vec![
+            row("feature/SHOP-9-search", 1, "1.000000"),
+            row("SHOP-7-cart", 2, "0.612345"),
+            row("fix/OPS-3", 1, "0.052000"),
+            row("main", 1, "0.050000"),
+            row("none", 1, "0.030000"),
+            row("total", 6, "1.744345"),
+        ]
+    );
+    assert_eq!(
+        rows(&env, &repo, &["main", "--by", "branch"]),
+        vec![
+            row("SHOP-7-cart", 2, "0.612345"),
+            row("main", 2, "0.530000"),
+            row("fix/OPS-3", 1, "0.052000"),
+            row("total", 5, "1.194345"),
+        ]
+    );
+    assert_eq!(
+        rows(
+            &env,
+            &repo,
+            &["main..HEAD", "--by", "branch", "--by", "type"]
+        ),
+        vec![
+            row("feature/SHOP-9-search / feat", 1, "1.000000"),
+            row("none / test", 1, "0.030000"),
+            row("total", 2, "1.030000"),
+        ]
+    );
+    let text = env.agent_cost(&repo, &["report", "main", "--by", "branch", "--no-lines"]);
+    assert!(
+        text.stdout.contains("SHOP-7-cart ") && text.stdout.contains("fix/OPS-3 "),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn tickets_come_from_the_message_then_from_the_branch_name() {
+    let env = TestEnv::new();
+    let repo = store(&env);
+    // `fix: rounding, see SHOP-8` on SHOP-7-cart names both; `feat: search, see OPS-3` on
+    // feature/SHOP-9-search too.
+    assert_eq!(
+        rows(&env, &repo, &["--by", "ticket"]),
+        vec![
+            row("OPS-3", 2, "1.052000"),
+            row("SHOP-9", 1, "1.000000"),
+            row("SHOP-7", 2, "0.612345"),
+            row("SHOP-8", 1, "0.200000"),
+            row("none", 2, "0.080000"),
+            row("total", 6, "1.744345"),
+        ]
+    );
+    let export = env.agent_cost_json(&repo, &["export"]);
+    let tickets: Vec<(String, Value)> = export
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["unit"] == "USD")
+        .map(|r| {
+            (
+                r["subject"].as_str().unwrap().to_string(),
+                r["tickets"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        tickets.contains(&(
+            "feat: search, see OPS-3".to_string(),
+            json!(["OPS-3", "SHOP-9"])
+        )),
+        "{tickets:?}"
+    );
+    assert!(
+        tickets.contains(&(
+            "fix: rounding, see SHOP-8".to_string(),
+            json!(["SHOP-8", "SHOP-7"])
+        )),
+        "{tickets:?}"
+    );
+    assert!(
+        tickets.contains(&("feat: catalogue".to_string(), json!([]))),
+        "{tickets:?}"
+    );
+}
+
+#[test]
+fn the_report_table_sets_patterns_and_the_default_branch_the_repository_s_file_winning() {
+    let env = TestEnv::new();
+    let repo = store(&env);
+    assert_eq!(
+        rows(&env, &repo, &["--by", "pr"]),
+        vec![
+            row("none", 4, "1.132000"),
+            row("#5", 2, "0.612345"),
+            row("total", 6, "1.744345"),
+        ]
+    );
+    std::fs::write(
+        env.state.join("config.toml"),
+        "[report]\nticket_pattern = 'OPS-\\d+'\npr_pattern = 'See merge request [^!\\s]+!(\\d+)'\n",
+    )
+    .unwrap();
+    // GitLab's merge names !42 in its body: the merge's commits are in it.
+    assert_eq!(
+        rows(&env, &repo, &["--by", "pr"]),
+        vec![
+            row("none", 3, "1.080000"),
+            row("#5", 2, "0.612345"),
+            row("#42", 1, "0.052000"),
+            row("total", 6, "1.744345"),
+        ]
+    );
+    assert_eq!(
+        rows(&env, &repo, &["--by", "ticket"]),
+        vec![
+            row("OPS-3", 2, "1.052000"),
+            row("none", 4, "0.692345"),
+            row("total", 6, "1.744345"),
+        ]
+    );
+    // The repository's pattern wins; its group 1 is the ticket.
+    std::fs::write(
+        repo.join("agent-cost.toml"),
+        "[report]\nticket_pattern = 'SHOP-(\\d+)'\n",
+    )
+    .unwrap();
+    assert_eq!(
+        rows(&env, &repo, &["--by", "ticket"]),
+        vec![
+            row("9", 1, "1.000000"),
+            row("7", 2, "0.612345"),
+            row("8", 1, "0.200000"),
+            row("none", 3, "0.132000"),
+            row("total", 6, "1.744345"),
+        ]
+    );
+    // With the open branch as the default one, `main` keeps only its own last commit.
+    std::fs::write(
+        repo.join("agent-cost.toml"),
+        "[report]\ndefault_branch = \"feature/SHOP-9-search\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        rows(&env, &repo, &["main", "--by", "branch"]),
+        vec![
+            row("SHOP-7-cart", 2, "0.612345"),
+            row("main", 1, "0.480000"),
+            row("fix/OPS-3", 1, "0.052000"),
+            row("feature/SHOP-9-search", 1, "0.050000"),
+            row("total", 5, "1.194345"),
+        ]
+    );
+}
+
+#[test]
+fn origin_head_names_the_default_branch() {
+    let env = TestEnv::new();
+    let repo = store(&env);
+    // A clone's `origin/HEAD` points to `origin/trunk`, which holds the open branch's commit.
+    let search = id(&env, &repo, "feature/SHOP-9-search");
+    env.git(&repo, &["update-ref", "refs/remotes/origin/trunk", &search]);
+    env.git(
+        &repo,
+        &[
+            "symbolic-ref",
+            "refs/remotes/origin/HEAD",
+            "refs/remotes/origin/trunk",
+        ],
+    );
+    assert_eq!(
+        rows(&env, &repo, &["--by", "branch"]),
+        vec![
+            row("trunk", 2, "1.050000"),
+            row("SHOP-7-cart", 2, "0.612345"),
+            row("fix/OPS-3", 1, "0.052000"),
+            row("none", 1, "0.030000"),
+            row("total", 6, "1.744345"),
+        ]
+    );
+}
+
+/// `report` run in `repo`: it fails, and its stderr.
+fn failing_report(env: &TestEnv, repo: &Path) -> String {
+    let out = env.output(BIN, repo, &["report", "--by", "ticket"], &[]);
+    assert!(!out.status.success(), "report should fail");
+    assert!(out.stdout.is_empty());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn errors_in_the_report_table_name_the_file_the_key_and_the_fix() {
+    let env = TestEnv::new();
+    let repo = store(&env);
+    let repo_file = repo.join("agent-cost.toml");
+    std::fs::write(&repo_file, "[report]\nticket_pattern = '([A-Z]+-\\d+'\n").unwrap();
+    let stderr = failing_report(&env, &repo);
+    assert!(
+        stderr.contains(&format!(
+            "{}: [report] ticket_pattern is not a valid regular expression (unclosed group): ",
+            repo_file.display()
+        )) && stderr.contains("like ticket_pattern = '"),
+        "{stderr}"
+    );
+    std::fs::write(&repo_file, "[report]\ndefault_branch = 'main'\n").unwrap();
+    let user_file = env.state.join("config.toml");
+    std::fs::write(&user_file, "[report]\npr_pattern = 42\n").unwrap();
+    let stderr = failing_report(&env, &repo);
+    assert!(
+        stderr.contains(&format!(
+            "{}: [report] pr_pattern must be a non-empty string, like pr_pattern = 'See merge request [^!\\s]+!(\\d+)'",
+            user_file.display()
+        )),
+        "{stderr}"
+    );
+    std::fs::write(&user_file, "[report]\nbranch_pattern = 'x'\n").unwrap();
+    let stderr = failing_report(&env, &repo);
+    assert!(
+        stderr.contains(&format!(
+            "{}: unknown key `branch_pattern` in [report]: use ticket_pattern, pr_pattern, default_branch, or remove it",
+            user_file.display()
+        )),
+        "{stderr}"
+    );
+    let out = env.output(BIN, &repo, &["export"], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("branch_pattern"));
 }
