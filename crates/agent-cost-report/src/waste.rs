@@ -167,6 +167,7 @@ mod tests {
     fn commit(subject: &str, lines: Option<(u64, u64)>, parents: usize) -> CommitInfo {
         CommitInfo {
             repo: "shop".to_string(),
+            branch: None,
             id: format!("{subject:0>40}"),
             parent_count: parents,
             author_name: "Dana".to_string(),

@@ -76,12 +76,14 @@ pub struct ReportArgs {
     /// such changes (JSON: a `waste` object).
     #[arg(long, conflicts_with_all = ["csv", "markdown", "no_lines"])]
     waste: bool,
-    /// The cost above which a commit can be a waste candidate, in USD.
-    #[arg(long, value_name = "USD", default_value = "0.50", requires = "waste")]
-    waste_threshold: String,
-    /// A change of at most this many lines (added + removed) is small.
-    #[arg(long, value_name = "LINES", default_value_t = 5, requires = "waste")]
-    waste_lines: u64,
+    /// The cost above which a commit can be a waste candidate, in USD (default: the
+    /// `[report]` table's waste_threshold, else 0.50).
+    #[arg(long, value_name = "USD", requires = "waste")]
+    waste_threshold: Option<String>,
+    /// A change of at most this many lines (added + removed) is small (default: the
+    /// `[report]` table's waste_lines, else 5).
+    #[arg(long, value_name = "LINES", requires = "waste")]
+    waste_lines: Option<u64>,
 }
 
 /// The most recent commits with their AI cost, model(s), author and subject.
@@ -227,16 +229,7 @@ pub fn report(args: ReportArgs) -> CommandResult {
     } else {
         args.by.clone()
     };
-    let waste_rules = WasteRules {
-        threshold: Money::parse_decimal(&args.waste_threshold).map_err(|_| {
-            CommandError::msg(format!(
-                "--waste-threshold `{}` is not an amount",
-                args.waste_threshold
-            ))
-            .hint("write USD as a decimal, e.g. --waste-threshold 0.50")
-        })?,
-        max_lines: args.waste_lines,
-    };
+    let waste_rules = waste_rules(&args)?;
     let bar = Spinner(progress_bar(!args.no_progress));
     let scoped = args
         .scope
@@ -324,6 +317,27 @@ pub fn report(args: ReportArgs) -> CommandResult {
         print_waste(&ledger, &ledger.waste(waste_rules))?;
     }
     Ok(())
+}
+
+/// The waste rules: the flags, else the `[report]` table (of the user's settings and the
+/// current repository's), else the defaults.
+fn waste_rules(args: &ReportArgs) -> Result<WasteRules, CommandError> {
+    if !args.waste {
+        return Ok(WasteRules::default());
+    }
+    let cwd = std::env::current_dir().map_err(CommandError::from)?;
+    let configured = report_config(&cwd)?.waste;
+    let threshold = match &args.waste_threshold {
+        None => configured.threshold,
+        Some(text) => Money::parse_decimal(text).map_err(|_| {
+            CommandError::msg(format!("--waste-threshold `{text}` is not an amount"))
+                .hint("write USD as a decimal, e.g. --waste-threshold 0.50")
+        })?,
+    };
+    Ok(WasteRules {
+        threshold,
+        max_lines: args.waste_lines.unwrap_or(configured.max_lines),
+    })
 }
 
 fn print_waste(ledger: &Ledger, waste: &Waste) -> CommandResult {
@@ -665,6 +679,7 @@ pub fn tail(args: TailArgs) -> CommandResult {
                     "author": commit.author_name,
                     "email": commit.author_email,
                     "subject": commit.subject,
+                    "branch": commit.branch,
                     "lines_added": lines_of(i).added,
                     "lines_removed": lines_of(i).removed,
                     "cost_usd": cost.to_decimal(),
@@ -718,7 +733,7 @@ pub fn tail(args: TailArgs) -> CommandResult {
 }
 
 /// The export's column names.
-const EXPORT_COLUMNS: [&str; 22] = [
+const EXPORT_COLUMNS: [&str; 23] = [
     "commit",
     "date",
     "author",
@@ -741,6 +756,7 @@ const EXPORT_COLUMNS: [&str; 22] = [
     "lines_added",
     "lines_removed",
     "repo",
+    "branch",
 ];
 
 /// Runs `agent-cost export`.
@@ -784,6 +800,7 @@ pub fn export(args: ExportArgs) -> CommandResult {
         usd.extend([cost, charge.cost.is_none().to_string()]);
         usd.extend(lines_cells(charge.commit));
         usd.push(commit.repo.clone());
+        usd.push(commit.branch.clone().unwrap_or_default());
         rows.push(usd);
         for (unit, amount) in &charge.units {
             let mut row = head.clone();
@@ -792,6 +809,7 @@ pub fn export(args: ExportArgs) -> CommandResult {
             row.extend([Money::ZERO.to_decimal(), "false".to_string()]);
             row.extend(lines_cells(charge.commit));
             row.push(commit.repo.clone());
+            row.push(commit.branch.clone().unwrap_or_default());
             rows.push(row);
         }
     }
@@ -809,7 +827,7 @@ pub fn export(args: ExportArgs) -> CommandResult {
                             | "lines_added" | "lines_removed" => {
                                 json!(cell.parse::<u64>().unwrap_or(0))
                             }
-                            "pr" if cell.is_empty() => Value::Null,
+                            "pr" | "branch" if cell.is_empty() => Value::Null,
                             "pr" => json!(cell.parse::<u64>().unwrap_or(0)),
                             "unpriced" => json!(cell == "true"),
                             "tickets" => json!(cell.split_whitespace().collect::<Vec<_>>()),

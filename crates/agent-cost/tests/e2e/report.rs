@@ -596,6 +596,7 @@ commit      date        author          models                             subje
             "author": "Dana Developer",
             "email": "dana@example.com",
             "subject": "Add thing (#13)",
+            "branch": "main",
             "lines_added": 60,
             "lines_removed": 0,
             "cost_usd": "1.200000",
@@ -623,16 +624,16 @@ fn export_has_one_row_per_commit_agent_model_and_unit() {
     let csv = env.agent_cost(&repo, &["export", "--csv"]).stdout;
     let expected = format!(
         "\
-commit,date,author,email,subject,type,pr,tickets,agent,model,unit,amount,requests,input,output,cache_write,cache_read,cost_usd,unpriced,lines_added,lines_removed,repo
-{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-sonnet-4-5,USD,0.200000,5,10,20,30,40,0.200000,false,60,0,shop
-{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-opus-4-1,USD,1.000000,1,1,2,3,4,1.000000,false,0,0,shop
-{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-haiku-4-5,USD,0.011111,3,300,900,0,0,0.011111,false,30,2,shop
-{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-sonnet-4-5,USD,0.401234,14,1200,6800,4000,120000,0.401234,false,0,0,shop
-{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,USD,0.052000,3,0,0,0,0,0.052000,false,20,0,shop
-{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,credits,3.5,0,0,0,0,0,0.000000,false,0,0,shop
-{fix},2026-11-24T09:00:00+00:00,Dana Developer,dana@example.com,fix: SHOP-42 rounding of totals,fix,,SHOP-42,codex,gpt-5,USD,0.050000,2,100,200,0,50,0.050000,false,4,0,shop
-{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,USD,0.480000,12,0,0,0,0,0.480000,false,12,0,shop
-{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,premium-requests,12,0,0,0,0,0,0.000000,false,0,0,shop
+commit,date,author,email,subject,type,pr,tickets,agent,model,unit,amount,requests,input,output,cache_write,cache_read,cost_usd,unpriced,lines_added,lines_removed,repo,branch
+{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-sonnet-4-5,USD,0.200000,5,10,20,30,40,0.200000,false,60,0,shop,main
+{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-opus-4-1,USD,1.000000,1,1,2,3,4,1.000000,false,0,0,shop,main
+{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-haiku-4-5,USD,0.011111,3,300,900,0,0,0.011111,false,30,2,shop,main
+{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-sonnet-4-5,USD,0.401234,14,1200,6800,4000,120000,0.401234,false,0,0,shop,main
+{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,USD,0.052000,3,0,0,0,0,0.052000,false,20,0,shop,y
+{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,credits,3.5,0,0,0,0,0,0.000000,false,0,0,shop,y
+{fix},2026-11-24T09:00:00+00:00,Dana Developer,dana@example.com,fix: SHOP-42 rounding of totals,fix,,SHOP-42,codex,gpt-5,USD,0.050000,2,100,200,0,50,0.050000,false,4,0,shop,main
+{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,USD,0.480000,12,0,0,0,0,0.480000,false,12,0,shop,y
+{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,premium-requests,12,0,0,0,0,0,0.000000,false,0,0,shop,y
 "
     );
     assert_eq!(csv, expected);
@@ -664,6 +665,7 @@ commit,date,author,email,subject,type,pr,tickets,agent,model,unit,amount,request
             "lines_added": 0,
             "lines_removed": 0,
             "repo": "shop",
+            "branch": "y",
         })
     );
     assert_eq!(
@@ -892,6 +894,18 @@ fn waste_lists_costly_small_or_low_leverage_commits_and_their_share_of_spend() {
         "{text}"
     );
 
+    // The [report] table sets the rules; flags win over it.
+    std::fs::write(
+        repo.join("agent-cost.toml"),
+        "[report]\nwaste_threshold = 0.4\nwaste_lines = 12\n",
+    )
+    .unwrap();
+    let configured = env.agent_cost_json(&repo, &["report", "--waste"]);
+    assert_eq!(configured["waste"], report["waste"]);
+    let flagged = env.agent_cost_json(&repo, &["report", "--waste", "--waste-lines", "4"]);
+    assert_eq!(flagged["waste"]["max_lines"], 4);
+    assert_eq!(flagged["waste"]["threshold_usd"], "0.400000");
+    assert_eq!(flagged["waste"]["small_changes"]["cost_micro_usd"], 50_000);
     let stderr = |args: &[&str]| {
         let out = env.output(BIN, &repo, args, &[]);
         assert!(!out.status.success(), "{args:?} succeeded");
@@ -1044,7 +1058,7 @@ fn several_repositories_make_one_report_by_repo_and_skip_an_empty_clone() {
     let repos: Vec<&str> = csv
         .lines()
         .skip(1)
-        .map(|l| l.rsplit(',').next().unwrap())
+        .map(|l| l.rsplit(',').nth(1).unwrap())
         .collect();
     assert_eq!(repos, ["api", "api", "api", "web", "web"]);
 
@@ -1403,7 +1417,7 @@ fn errors_in_the_report_table_name_the_file_the_key_and_the_fix() {
     let stderr = failing_report(&env, &repo);
     assert!(
         stderr.contains(&format!(
-            "{}: unknown key `branch_pattern` in [report]: use ticket_pattern, pr_pattern, default_branch, or remove it",
+            "{}: unknown key `branch_pattern` in [report]: use ticket_pattern, pr_pattern, default_branch, waste_threshold, waste_lines, or remove it",
             user_file.display()
         )),
         "{stderr}"
