@@ -122,6 +122,10 @@ pub struct ExportArgs {
     /// empty).
     #[arg(long)]
     no_lines: bool,
+    /// Draw no progress spinner (drawn on stderr while reading, only when stderr is a
+    /// terminal).
+    #[arg(long)]
+    no_progress: bool,
 }
 
 fn open_history() -> Result<History, CommandError> {
@@ -761,12 +765,16 @@ const EXPORT_COLUMNS: [&str; 23] = [
 
 /// Runs `agent-cost export`.
 pub fn export(args: ExportArgs) -> CommandResult {
+    let bar = Spinner(progress_bar(!args.no_progress));
     let scoped = args.scope.read(
         args.range.as_deref(),
         Filter::default(),
         !args.no_lines,
-        &Spinner(None),
+        &bar,
     )?;
+    if let Some(bar) = bar.0 {
+        bar.finish_and_clear();
+    }
     for skipped in &scoped.skipped {
         errln!("skipped {}: {}", skipped.path, skipped.reason);
     }
