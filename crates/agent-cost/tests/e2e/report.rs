@@ -1426,3 +1426,109 @@ fn errors_in_the_report_table_name_the_file_the_key_and_the_fix() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("branch_pattern"));
 }
+
+#[test]
+fn both_github_squash_styles_count_each_drain_once_at_the_squash_commit() {
+    let env = TestEnv::new();
+    let repo = env.repo("squashes");
+    let block = |id: char, micros: u64| {
+        let cost = format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000);
+        format!(
+            "AI-Agent: claude-code sessions=1 cost={cost}\n\
+             AI-Model: claude-sonnet-4-5 agent=claude-code cost={cost}\n\
+             AI-Tokens: req=1 in=1 out=1 cw=0 cr=0\n\
+             AI-Cost-Estimate: {cost} USD\n\
+             AI-Cost-Id: {}",
+            id.to_string().repeat(16)
+        )
+    };
+    let (b1, b2, b3) = (block('a', 700_000), block('b', 250_000), block('c', 50_000));
+    // `one`: a single commit. GitHub's squash of a one-commit pull request keeps its message
+    // and appends `(#21)` to the subject: the block is repeated verbatim.
+    env.git(&repo, &["checkout", "-q", "-b", "one"]);
+    commit_as(
+        &env,
+        &repo,
+        &[("one.txt", 5)],
+        &format!("feat: one\n\nWhy it matters.\n\n{b1}\n"),
+        DANA,
+        "2026-12-01T09:00:00Z",
+    );
+    // `two`: two commits. The squash of several lists each commit's message as `* subject`
+    // and its body, blocks included.
+    env.git(&repo, &["checkout", "-q", "main"]);
+    env.git(&repo, &["checkout", "-q", "-b", "two"]);
+    commit_as(
+        &env,
+        &repo,
+        &[("two.txt", 3)],
+        &format!("feat: two a\n\n{b2}\n"),
+        SAM,
+        "2026-12-01T10:00:00Z",
+    );
+    commit_as(
+        &env,
+        &repo,
+        &[("two.txt", 4)],
+        &format!("fix: two b\n\n{b3}\n"),
+        SAM,
+        "2026-12-01T11:00:00Z",
+    );
+    env.git(&repo, &["checkout", "-q", "main"]);
+    commit_as(
+        &env,
+        &repo,
+        &[("one.txt", 5)],
+        &format!("feat: one (#21)\n\nWhy it matters.\n\n{b1}\n"),
+        DANA,
+        "2026-12-02T09:00:00Z",
+    );
+    commit_as(
+        &env,
+        &repo,
+        &[("two.txt", 4)],
+        &format!(
+            "Two things (#22)\n\n* feat: two a\n\n{b2}\n\n* fix: two b\n\n{b3}\n\n\
+             ---------\n\nCo-authored-by: Sam Second <sam@example.com>\n"
+        ),
+        DANA,
+        "2026-12-02T10:00:00Z",
+    );
+    // The branches merged afterwards: their commits are in main's history beside the squashes.
+    for branch in ["one", "two"] {
+        git_as(
+            &env,
+            &repo,
+            &[
+                "merge",
+                "-q",
+                "--no-ff",
+                "-m",
+                &format!("Merge branch '{branch}'"),
+                branch,
+            ],
+            DANA,
+            "2026-12-03T09:00:00Z",
+        );
+    }
+    let range = ["--by", "pr", "--no-lines"];
+    assert_eq!(
+        rows(&env, &repo, &range),
+        vec![
+            row("#21", 1, "0.700000"),
+            row("#22", 1, "0.300000"),
+            row("total", 2, "1.000000"),
+        ]
+    );
+    let mut args = vec!["report"];
+    args.extend(range);
+    let report = env.agent_cost_json(&repo, &args);
+    assert_eq!(report["duplicate_blocks"], 3);
+    let sum = env.agent_cost_json(&repo, &["trailers", "sum", "HEAD"]);
+    assert_eq!(micros(&sum["cost_usd"]), 1_000_000);
+    // A branch alone: each drain at its own commit, without a pull request.
+    assert_eq!(
+        rows(&env, &repo, &["--by", "pr", "--no-lines", "two"]),
+        vec![row("none", 2, "0.300000"), row("total", 2, "0.300000")]
+    );
+}
