@@ -96,6 +96,29 @@ impl CommitInfo {
     }
 }
 
+#[cfg(test)]
+impl CommitInfo {
+    /// A commit of Dana's on 2026-12-01 with `subject`, classified, for unit tests.
+    pub(crate) fn example(subject: &str) -> CommitInfo {
+        CommitInfo {
+            repo: "shop".to_string(),
+            id: "0".repeat(40),
+            parent_count: 1,
+            author_name: "Dana".to_string(),
+            author_email: "dana@example.com".to_string(),
+            author_time: 1_796_167_800,
+            author_offset: 0,
+            commit_time: 1_796_167_800,
+            subject: subject.to_string(),
+            kind: classify::commit_type(subject),
+            pr: classify::pr_number(subject),
+            tickets: Vec::new(),
+            branch: None,
+            lines: None,
+        }
+    }
+}
+
 /// What one (agent, model) of one counted drain cost, charged to one commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Charge {

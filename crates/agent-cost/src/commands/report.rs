@@ -7,8 +7,8 @@ use agent_cost_report::{
 };
 use serde_json::{Value, json};
 
-use crate::commands::report_scope::{ReadProgress, RepoScope, report_config};
-use crate::output::{self, CommandError, CommandResult, errln, outln, print_json};
+use crate::commands::report_scope::{ReadOptions, report_config};
+use crate::output::{self, CommandError, CommandResult, outln, print_json};
 
 /// Spend in history by agent, model, author, type, pull request, ticket, branch, date or unit.
 ///
@@ -50,14 +50,7 @@ pub struct ReportArgs {
     #[arg(long = "by", value_name = "KEY")]
     by: Vec<Key>,
     #[command(flatten)]
-    scope: RepoScope,
-    /// Do not count the lines each commit changed (faster: no diffs).
-    #[arg(long)]
-    no_lines: bool,
-    /// Draw no progress spinner (drawn on stderr while reading, only when stderr is a
-    /// terminal).
-    #[arg(long)]
-    no_progress: bool,
+    read: ReadOptions,
     /// Print one JSON object: keys, commits, rows [{key, commits, cost_usd, …}], total.
     #[arg(long, conflicts_with_all = ["csv", "markdown"])]
     json: bool,
@@ -117,59 +110,13 @@ pub struct ExportArgs {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
-    scope: RepoScope,
-    /// Do not count the lines each commit changed (faster: no diffs; the line columns are
-    /// empty).
-    #[arg(long)]
-    no_lines: bool,
-    /// Draw no progress spinner (drawn on stderr while reading, only when stderr is a
-    /// terminal).
-    #[arg(long)]
-    no_progress: bool,
+    read: ReadOptions,
 }
 
 fn open_history() -> Result<History, CommandError> {
     let cwd = std::env::current_dir().map_err(CommandError::from)?;
     History::discover(&cwd)
         .map_err(|e| CommandError::from_error(&e).hint("run this inside a git repository"))
-}
-
-/// A spinner on stderr when `wanted` and stderr is a terminal (never in pipes or files).
-fn progress_bar(wanted: bool) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    if !wanted || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_message("reading history");
-    bar.tick();
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    Some(bar)
-}
-
-/// [`progress_bar`]'s spinner as reading progress: commits read, then lines counted.
-struct Spinner(Option<indicatif::ProgressBar>);
-
-impl ReadProgress for Spinner {
-    fn read(&self, repository: &str, commits: u64) {
-        if let Some(bar) = &self.0
-            && commits.is_multiple_of(256)
-        {
-            bar.set_message(format!("{repository}: {commits} commits read"));
-            bar.tick();
-        }
-    }
-
-    fn lines(&self, repository: &str, done: u64, total: u64) {
-        if let Some(bar) = &self.0
-            && (done.is_multiple_of(64) || done == total)
-        {
-            bar.set_message(format!(
-                "{repository}: lines of {done}/{total} commits with AI cost"
-            ));
-            bar.tick();
-        }
-    }
 }
 
 /// `YYYY-MM-DD` (from the start of that UTC day, or to its end) or an RFC 3339 instant, as
@@ -226,7 +173,7 @@ pub fn report(args: ReportArgs) -> CommandResult {
             .map(|t| instant(t, "--until", true))
             .transpose()?,
     };
-    let keys = if args.by.is_empty() && args.scope.is_multi() {
+    let keys = if args.by.is_empty() && args.read.scope.is_multi() {
         vec![Key::Repo]
     } else if args.by.is_empty() {
         vec![Key::Model]
@@ -234,22 +181,13 @@ pub fn report(args: ReportArgs) -> CommandResult {
         args.by.clone()
     };
     let waste_rules = waste_rules(&args)?;
-    let bar = Spinner(progress_bar(!args.no_progress));
-    let scoped = args
-        .scope
-        .read(args.range.as_deref(), filter, !args.no_lines, &bar)?;
-    if let Some(bar) = bar.0 {
-        bar.finish_and_clear();
-    }
-    for skipped in &scoped.skipped {
-        errln!("skipped {}: {}", skipped.path, skipped.reason);
-    }
+    let scoped = args.read.read(args.range.as_deref(), filter)?;
     let ledger = scoped.ledger;
     let table = ledger.table(&keys);
     let range = args.range.as_deref().unwrap_or("HEAD");
     if args.json {
         let mut value = report_json(range, &args, &ledger, &table);
-        if args.scope.is_multi() {
+        if args.read.scope.is_multi() {
             value["repositories"] = json!(scoped.repositories);
             value["skipped"] = json!(scoped.skipped);
         }
@@ -268,7 +206,7 @@ pub fn report(args: ReportArgs) -> CommandResult {
     if args.markdown {
         return output::stdout(format_args!("{}", markdown(&header, &rows)));
     }
-    if args.scope.is_multi() {
+    if args.read.scope.is_multi() {
         outln!(
             "{range} in {} repositories: {} commits, {} with AI cost",
             scoped.repositories.len(),
@@ -765,20 +703,10 @@ const EXPORT_COLUMNS: [&str; 23] = [
 
 /// Runs `agent-cost export`.
 pub fn export(args: ExportArgs) -> CommandResult {
-    let bar = Spinner(progress_bar(!args.no_progress));
-    let scoped = args.scope.read(
-        args.range.as_deref(),
-        Filter::default(),
-        !args.no_lines,
-        &bar,
-    )?;
-    if let Some(bar) = bar.0 {
-        bar.finish_and_clear();
-    }
-    for skipped in &scoped.skipped {
-        errln!("skipped {}: {}", skipped.path, skipped.reason);
-    }
-    let ledger = scoped.ledger;
+    let ledger = args
+        .read
+        .read(args.range.as_deref(), Filter::default())?
+        .ledger;
     // A commit's lines go on its first row only, so that summing the column counts them once.
     let mut lines_written = std::collections::HashSet::new();
     let mut lines_cells = |commit: usize| match ledger.commits[commit].lines {
