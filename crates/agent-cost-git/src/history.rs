@@ -201,6 +201,9 @@ pub(crate) fn read_error(e: impl std::error::Error + Send + Sync + 'static) -> H
     HistoryError::Read(Box::new(e))
 }
 
+/// The range spec that means every reference, as `git log --all`.
+pub const ALL_REFS: &str = "--all";
+
 /// An open repository for reading history.
 pub struct History {
     pub(crate) repo: gix::Repository,
@@ -511,6 +514,30 @@ impl History {
         Ok(count)
     }
 
+    /// The commits of every reference (branches, remote-tracking branches, tags peeled) and of
+    /// `HEAD`, as `git log --all` starts from; notes and the stash are left out (their commits
+    /// are not history). References that do not lead to a commit are passed over.
+    fn all_ref_tips(&self) -> Result<Vec<gix::ObjectId>, Box<dyn std::error::Error + Send + Sync>> {
+        let platform = self.repo.references()?;
+        let mut tips: Vec<gix::ObjectId> = Vec::new();
+        for reference in platform.all()?.flatten() {
+            let name = reference.name().as_bstr().to_string();
+            if name.starts_with("refs/notes/") || name == "refs/stash" {
+                continue;
+            }
+            let mut reference = reference;
+            if let Ok(commit) = reference.peel_to_commit() {
+                tips.push(commit.id);
+            }
+        }
+        if let Ok(head) = self.repo.head_commit() {
+            tips.push(head.id);
+        }
+        tips.sort();
+        tips.dedup();
+        Ok(tips)
+    }
+
     /// The commits a spec includes and excludes, peeled to commits.
     #[allow(clippy::type_complexity)]
     fn resolve(
@@ -523,6 +550,9 @@ impl History {
             spec: spec_text.to_string(),
             source,
         };
+        if spec_text == ALL_REFS {
+            return Ok((self.all_ref_tips().map_err(bad)?, Vec::new()));
+        }
         let parsed = self
             .repo
             .rev_parse(spec_text)

@@ -13,5 +13,7 @@ pub mod worktree;
 
 pub use branches::{Branch, Branches, CommitLinks};
 pub use discover::repositories_under;
-pub use history::{CommitDetails, CommitMessage, History, HistoryError, LineCounter, LineStats};
+pub use history::{
+    ALL_REFS, CommitDetails, CommitMessage, History, HistoryError, LineCounter, LineStats,
+};
 pub use worktree::Worktree;

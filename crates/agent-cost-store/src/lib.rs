@@ -40,7 +40,7 @@ pub use error::StoreError;
 pub use import::LegacyImport;
 pub use reads::{AgentEvents, FileRead, FileReads};
 pub use record::Recorded;
-pub use sessions::{SessionFilter, SessionPart, SessionSpend, SpendState};
+pub use sessions::{DrainRecord, SessionFilter, SessionPart, SessionSpend, SpendState, SpendTotal};
 pub use store::{Store, Tx};
 pub use tally::{Orphaned, PendingGroup, PendingSpend, Proposal};
 pub use tracking::Tracking;

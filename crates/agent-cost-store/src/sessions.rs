@@ -376,6 +376,139 @@ impl Tx<'_> {
     }
 }
 
+/// A repository's charges of one agent, model, unit and state, summed; `entered` tells spend
+/// entered by hand (`agent-cost log`, a billing import) from spend read from agents' logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpendTotal {
+    /// Where these charges stand.
+    pub state: SpendState,
+    /// Whether their events were entered by hand or imported (event ids `manual-…`,
+    /// `cursor-…`) rather than read from an agent's logs.
+    pub entered: bool,
+    /// The drain (`AI-Cost-Id`) that carried committed charges; `None` for other states and
+    /// for the first ledger's imported settlements.
+    pub drain: Option<String>,
+    /// The charges, summed (agent, model, unit set; speed and prompt class not split).
+    pub group: PendingGroup,
+}
+
+/// A drain the ledger proposed or settled for a repository's worktrees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrainRecord {
+    /// The `AI-Cost-Id`.
+    pub drain: String,
+    /// `proposed` or `settled`.
+    pub state: String,
+    /// The commit that carried it, once settled (the first ledger's imports have none).
+    pub commit: Option<String>,
+    /// The working tree it drained.
+    pub worktree: Option<String>,
+}
+
+impl Tx<'_> {
+    /// Every charge to the worktrees of the repository with git common dir `common_dir`,
+    /// classified as [`Tx::session_spend`] does and summed per agent, model, unit, state and
+    /// whether it was entered by hand.
+    pub fn spend_totals(&self, common_dir: &str) -> Result<Vec<SpendTotal>, StoreError> {
+        let worktrees = self.worktrees_for_sessions()?;
+        let mut statement = self
+            .tx
+            .prepare(
+                "SELECT c.id, c.worktree, e.ts_ms, a.name, m.name, COALESCE(e.unit, ''),
+                        e.key LIKE 'manual-%' OR e.key LIKE 'cursor-%',
+                        c.input, c.output, c.cache_write_5m, c.cache_write_1h, c.cache_read,
+                        c.requests, c.quantity, c.source_cost
+                 FROM charges c JOIN events e ON e.id = c.event
+                 JOIN agents a ON a.id = e.agent
+                 JOIN models m ON m.id = e.model
+                 WHERE c.worktree IN (SELECT id FROM worktrees WHERE common_dir = ?1)
+                 ORDER BY c.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = statement.query([common_dir]).map_err(|e| self.err(e))?;
+        let drain_names: FxHashMap<i64, String> = {
+            let mut statement = self
+                .tx
+                .prepare("SELECT id, drain FROM drains")
+                .map_err(|e| self.err(e))?;
+            let rows = statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .map_err(|e| self.err(e))?;
+            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?
+        };
+        let mut totals: Vec<SpendTotal> = Vec::new();
+        type TotalKey = (SpendState, bool, Option<i64>, String, String, String);
+        let mut index: FxHashMap<TotalKey, usize> = FxHashMap::default();
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let mut read = || -> rusqlite::Result<()> {
+                let (state, carried) = classify(row.get(0)?, row.get(1)?, row.get(2)?, &worktrees);
+                let drain = carried.map(|(id, _)| id);
+                let agent: String = row.get(3)?;
+                let model: String = row.get(4)?;
+                let unit: String = row.get(5)?;
+                let entered: bool = row.get(6)?;
+                let key = (
+                    state,
+                    entered,
+                    drain,
+                    agent.clone(),
+                    model.clone(),
+                    unit.clone(),
+                );
+                let at = *index.entry(key).or_insert_with(|| {
+                    totals.push(SpendTotal {
+                        state,
+                        entered,
+                        drain: drain.and_then(|id| drain_names.get(&id).cloned()),
+                        group: PendingGroup {
+                            agent,
+                            model,
+                            unit: (!unit.is_empty()).then_some(unit),
+                            ..PendingGroup::default()
+                        },
+                    });
+                    totals.len() - 1
+                });
+                let group = &mut totals[at].group;
+                group.tokens += crate::record::tokens_at(row, 7)?;
+                group.requests += row.get::<_, i64>(12)?.max(0) as u64;
+                group.quantity += row.get::<_, Option<i64>>(13)?.unwrap_or(0).max(0) as u64;
+                let source_cost: Option<i64> = row.get(14)?;
+                group.source_cost += Money(source_cost.unwrap_or(0).max(0) as u128);
+                group.charges += 1;
+                group.charges_with_source_cost += u64::from(source_cost.is_some());
+                Ok(())
+            };
+            read().map_err(|e| self.err(e))?;
+        }
+        Ok(totals)
+    }
+
+    /// The drains proposed or settled for the worktrees of the repository with git common dir
+    /// `common_dir`, oldest first.
+    pub fn drains_of(&self, common_dir: &str) -> Result<Vec<DrainRecord>, StoreError> {
+        let mut statement = self
+            .tx
+            .prepare(
+                "SELECT d.drain, d.state, d.commit_id, w.workdir FROM drains d
+                 JOIN worktrees w ON w.id = d.worktree
+                 WHERE w.common_dir = ?1 ORDER BY d.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = statement
+            .query_map([common_dir], |row| {
+                Ok(DrainRecord {
+                    drain: row.get(0)?,
+                    state: row.get(1)?,
+                    commit: row.get(2)?,
+                    worktree: row.get(3)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+}
+
 /// Where one charge stands, and the commit (drain row id, commit id) that carried it.
 fn classify(
     charge: i64,

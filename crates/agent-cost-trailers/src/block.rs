@@ -567,7 +567,7 @@ fn amount_text(amount: Money, unit: &str) -> String {
 
 /// A name as written in a trailer: whitespace and control characters become `-`, and an empty
 /// name becomes `unknown`.
-pub(crate) fn normalize_name(name: &str) -> String {
+pub fn normalize_name(name: &str) -> String {
     if name.is_empty() {
         return "unknown".to_string();
     }

@@ -45,6 +45,7 @@ enum Command {
     Report(commands::report::ReportArgs),
     Tail(commands::report::TailArgs),
     Export(commands::report::ExportArgs),
+    Verify(commands::verify::VerifyArgs),
     Demo(commands::demo::DemoArgs),
     Hook(commands::hook::HookArgs),
 }
@@ -74,6 +75,7 @@ pub fn run() -> ExitCode {
         Command::Report(args) => commands::report::report(args),
         Command::Tail(args) => commands::report::tail(args),
         Command::Export(args) => commands::report::export(args),
+        Command::Verify(args) => commands::verify::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Hook(args) => return commands::hook::run(args),
     };

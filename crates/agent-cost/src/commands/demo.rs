@@ -182,6 +182,7 @@ impl Demo {
         )?;
         self.run("agent-cost", &["trailers", "sum", "main"], true)?;
         self.run("agent-cost", &["status", "--no-ingest"], true)?;
+        self.run("agent-cost", &["verify", "--no-ingest"], true)?;
         Ok(())
     }
 

@@ -15,6 +15,7 @@ pub mod sources;
 pub mod status;
 pub mod statusline;
 pub mod trailers;
+pub mod verify;
 pub mod watch;
 
 use std::path::Path;

@@ -25,6 +25,7 @@ mod robustness;
 mod sessions;
 mod sources;
 mod upgrade;
+mod verify;
 mod watch;
 
 #[test]
