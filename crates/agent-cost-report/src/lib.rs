@@ -8,16 +8,22 @@
 //! - [`Ledger::table`] groups the charges by one or more [`Key`]s into [`Table`] rows.
 //! - [`pareto`] finds the fewest commits, pull requests or authors holding 50 % and 80 % of
 //!   the spend.
+//! - [`Ledger::merged_prs`] ([`prs`]) gives each merged pull request its spend, the cost per
+//!   merged pull request, its median and its weekly trend.
+//! - [`html`] renders all of it as one self-contained HTML dashboard.
 //! - [`classify`] holds what a commit is from its text: type, PR, tickets, calendar keys.
 //!
 //! Money stays in integers ([`Money`], pico-dollars holding whole micro-units) until output.
 
 pub mod classify;
+pub mod html;
 mod ledger;
 pub mod pareto;
+pub mod prs;
 mod table;
 
 pub use agent_cost_events::Money;
 pub use ledger::{Charge, CommitInfo, Filter, Ledger, ReportError};
 pub use pareto::{ParetoShare, pareto};
+pub use prs::{MergedPr, PrReport, PrWeek};
 pub use table::{Key, KeyParseError, Row, Table, TokenCounts};
