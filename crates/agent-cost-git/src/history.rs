@@ -281,6 +281,14 @@ impl History {
         }
     }
 
+    /// The URL of the remote `name` (`remote.<name>.url`), as configured.
+    pub fn remote_url(&self, name: &str) -> Option<String> {
+        let config = self.repo.config_snapshot();
+        config
+            .string(format!("remote.{name}.url").as_str())
+            .map(|v| v.to_string())
+    }
+
     /// When `HEAD` was committed (seconds since the epoch), or `None` for an unborn branch.
     pub fn head_time(&self) -> Option<i64> {
         let commit = self.repo.head_commit().ok()?;

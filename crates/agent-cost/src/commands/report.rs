@@ -2,7 +2,7 @@
 //! commits and per-commit rows of `agent-cost-report`, printed as text, JSON, CSV or Markdown.
 
 use agent_cost_git::History;
-use agent_cost_report::{Charge, Filter, Key, Ledger, Money, Row, Table, pareto};
+use agent_cost_report::{Charge, Filter, Key, Ledger, Money, PrReport, Row, Table, html, pareto};
 use serde_json::{Value, json};
 
 use crate::output::{self, CommandError, CommandResult, outln, print_json};
@@ -26,6 +26,8 @@ use crate::output::{self, CommandError, CommandResult, outln, print_json};
 ///   agent-cost report                          # by model (the default key)
 ///   agent-cost report main..HEAD --by author
 ///   agent-cost report --since 2026-11-01 --by week --by type --csv
+///   agent-cost report --prs                    # cost per merged pull request, by week
+///   agent-cost report --html spend.html        # a dashboard to open in a browser
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct ReportArgs {
@@ -59,6 +61,16 @@ pub struct ReportArgs {
     /// holding 50 % and 80 % of it, named (JSON: a `pareto` object).
     #[arg(long, conflicts_with_all = ["csv", "markdown"])]
     pareto: bool,
+    /// Show cost per merged pull request (a `Merge pull request #N` merge or a subject ending
+    /// in `(#N)`): the headline, its median and one row per ISO week of the merge (JSON: a
+    /// `prs` object with every pull request under `items`).
+    #[arg(long, conflicts_with_all = ["csv", "markdown"])]
+    prs: bool,
+    /// Write a self-contained HTML dashboard to FILE (charts of spend by model, agent,
+    /// author, type and week, cost per merged pull request, the Pareto curve, the costliest
+    /// commits) instead of printing a table.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["json", "csv", "markdown", "pareto", "prs"])]
+    html: Option<std::path::PathBuf>,
 }
 
 /// The most recent commits with their AI cost, model(s), author and subject.
@@ -185,7 +197,7 @@ pub fn report(args: ReportArgs) -> CommandResult {
         }
     })
     .map_err(|e| CommandError::from_error(&e))?;
-    if !args.no_lines {
+    if !args.no_lines && args.html.is_none() {
         ledger
             .count_lines(&history, |done, total| {
                 if let Some(bar) = &bar
@@ -202,12 +214,21 @@ pub fn report(args: ReportArgs) -> CommandResult {
     }
     let table = ledger.table(&keys);
     let range = args.range.as_deref().unwrap_or("HEAD");
+    if let Some(file) = &args.html {
+        return write_dashboard(file, range, &args, &history, &ledger, &table);
+    }
     if args.json {
         let mut value = report_json(range, &args, &ledger, &table);
         if args.pareto {
             value["pareto"] = pareto_json(&ledger);
         }
+        if args.prs {
+            value["prs"] = prs_json(&ledger, &ledger.merged_prs());
+        }
         return print_json(&value);
+    }
+    if args.prs {
+        return print_prs(range, &ledger, &ledger.merged_prs());
     }
     let (header, rows) = report_cells(&table);
     if args.csv {
@@ -257,6 +278,163 @@ pub fn report(args: ReportArgs) -> CommandResult {
         }
     }
     Ok(())
+}
+
+/// Writes the `--html` dashboard and says where.
+fn write_dashboard(
+    file: &std::path::Path,
+    range: &str,
+    args: &ReportArgs,
+    history: &History,
+    ledger: &Ledger,
+    table: &Table,
+) -> CommandResult {
+    let page = html::render(
+        ledger,
+        &html::Dashboard {
+            range: range.to_string(),
+            since: args.since.clone(),
+            until: args.until.clone(),
+            web_url: history
+                .remote_url("origin")
+                .and_then(|url| html::web_url(&url)),
+        },
+    );
+    std::fs::write(file, page).map_err(|e| {
+        CommandError::msg(format!("cannot write {}: {e}", file.display()))
+            .hint("give --html a file in a directory that exists and is writable")
+    })?;
+    outln!(
+        "wrote {}: {range}, {} commits with AI cost, {} USD",
+        file.display(),
+        table.total.commits,
+        cost_cell(&table.total)
+    )
+}
+
+/// Other units as `3.5 credits, 12 premium-requests`.
+fn units_text(units: &std::collections::BTreeMap<String, Money>) -> String {
+    units
+        .iter()
+        .map(|(unit, amount)| format!("{} {unit}", unit_amount(*amount)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `--prs` as text: the headline, then one row per ISO week of the merges and a total.
+fn print_prs(range: &str, ledger: &Ledger, report: &PrReport) -> CommandResult {
+    let merged = report.items.len();
+    outln!(
+        "{range}: {} commits, merged pull requests: {merged}",
+        ledger.commits.len()
+    )?;
+    if merged == 0 {
+        return outln!(
+            "no merged pull request (a `Merge pull request #N` merge or a subject ending in (#N))"
+        );
+    }
+    let unpriced = if report.unpriced() { "+unpriced" } else { "" };
+    let units = report.units();
+    let units = if units.is_empty() {
+        String::new()
+    } else {
+        format!("; also {} (not in USD)", units_text(&units))
+    };
+    outln!(
+        "cost per merged PR: {} USD (median {}); {}{unpriced} USD in all{units}",
+        report.cost_per_pr().to_decimal(),
+        report.median().to_decimal(),
+        report.cost().to_decimal(),
+    )?;
+    let mut rows: Vec<Vec<String>> = report
+        .weeks
+        .iter()
+        .map(|week| {
+            vec![
+                week.week.clone(),
+                week.merged.to_string(),
+                week.cost.to_decimal(),
+                week.cost_per_pr().to_decimal(),
+            ]
+        })
+        .collect();
+    rows.push(vec![
+        "total".to_string(),
+        merged.to_string(),
+        report.cost().to_decimal(),
+        report.cost_per_pr().to_decimal(),
+    ]);
+    output::stdout(format_args!(
+        "{}",
+        output::table(&["week", "merged", "cost (USD)", "per PR"], 1, &rows)
+    ))
+}
+
+fn usd_json(prefix: &str, money: Money) -> [(String, Value); 2] {
+    [
+        (format!("{prefix}_usd"), json!(money.to_decimal())),
+        (
+            format!("{prefix}_micro_usd"),
+            json!(u64::try_from(money.micros()).unwrap_or(u64::MAX)),
+        ),
+    ]
+}
+
+fn units_json(units: &std::collections::BTreeMap<String, Money>) -> Value {
+    units
+        .iter()
+        .map(|(unit, amount)| {
+            json!({
+                "unit": unit,
+                "amount": unit_amount(*amount),
+                "amount_micro": u64::try_from(amount.micros()).unwrap_or(u64::MAX),
+            })
+        })
+        .collect()
+}
+
+fn prs_json(ledger: &Ledger, report: &PrReport) -> Value {
+    let object = |pairs: Vec<(String, Value)>| Value::Object(pairs.into_iter().collect());
+    let weeks: Vec<Value> = report
+        .weeks
+        .iter()
+        .map(|week| {
+            let mut pairs = vec![
+                ("week".to_string(), json!(week.week)),
+                ("merged".to_string(), json!(week.merged)),
+            ];
+            pairs.extend(usd_json("cost", week.cost));
+            pairs.extend(usd_json("cost_per_pr", week.cost_per_pr()));
+            object(pairs)
+        })
+        .collect();
+    let items: Vec<Value> = report
+        .items
+        .iter()
+        .map(|pr| {
+            let commit = &ledger.commits[pr.commit];
+            let mut pairs = vec![
+                ("pr".to_string(), json!(pr.number)),
+                ("commit".to_string(), json!(commit.id)),
+                ("subject".to_string(), json!(commit.subject)),
+                ("merged".to_string(), json!(pr.merged.to_string())),
+                ("commits".to_string(), json!(pr.commits)),
+            ];
+            pairs.extend(usd_json("cost", pr.cost));
+            pairs.push(("unpriced".to_string(), json!(pr.unpriced)));
+            pairs.push(("units".to_string(), units_json(&pr.units)));
+            object(pairs)
+        })
+        .collect();
+    let mut pairs = vec![("merged".to_string(), json!(report.items.len()))];
+    pairs.extend(usd_json("cost", report.cost()));
+    pairs.extend(usd_json("cost_per_pr", report.cost_per_pr()));
+    pairs.extend(usd_json("median", report.median()));
+    pairs.push(("unpriced".to_string(), json!(report.unpriced())));
+    pairs.push(("units".to_string(), units_json(&report.units())));
+    pairs.push(("weeks".to_string(), Value::Array(weeks)));
+    pairs.push(("items".to_string(), Value::Array(items)));
+    object(pairs)
 }
 
 /// The items whose concentration `--pareto` shows: commits (`<short id> <subject>`), pull
