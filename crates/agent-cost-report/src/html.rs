@@ -137,7 +137,15 @@ fn bars_by(ledger: &Ledger, key: Key) -> Vec<Value> {
     let mut bars: Vec<Value> = rows
         .iter()
         .take(MOST_BARS)
-        .map(|row| bar(&row.key[0], row.cost, row.commits))
+        .map(|row| {
+            let mut value = bar(&row.key[0], row.cost, row.commits);
+            if key == Key::Author {
+                let name = row.key[0].split(" <").next().unwrap_or_default();
+                value["full"] = json!(row.key[0]);
+                value["label"] = json!(name);
+            }
+            value
+        })
         .collect();
     if rows.len() > MOST_BARS {
         let rest = &rows[MOST_BARS..];

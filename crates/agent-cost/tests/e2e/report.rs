@@ -850,7 +850,7 @@ fn prs_give_cost_per_merged_pull_request_with_its_median_in_json() {
 }
 
 /// A one-model block of `micros` USD, with a drain id made of `id`.
-pub(crate) fn block(id: char, agent: &str, model: &str, micros: u64, extra: &str) -> String {
+fn block(id: char, agent: &str, model: &str, micros: u64, extra: &str) -> String {
     let cost = format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000);
     format!(
         "AI-Agent: {agent} sessions=1 cost={cost}\nAI-Model: {model} agent={agent} cost={cost}\n\
