@@ -294,4 +294,21 @@ fn the_dashboard_keeps_to_the_dates_and_shows_short_ids_without_a_forge_remote()
     let perf = env.git(&repo, &["rev-parse", "HEAD~2"]).stdout;
     assert!(table.contains(&format!("<span class=\"sha\">{}</span>", &perf[..10])));
     assert_eq!(texts(table, "<td class=\"num cost\""), ["5.000000"]);
+
+    let nowhere = env.root.join("no-such-dir").join("spend.html");
+    let failed = env.output(
+        BIN,
+        &repo,
+        &["report", "--html", nowhere.to_str().unwrap()],
+        &[],
+    );
+    assert!(!failed.status.success());
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        stderr.contains(&format!("cannot write {}", nowhere.display())),
+        "{stderr}"
+    );
+    let both = env.output(BIN, &repo, &["report", "--html", "x.html", "--json"], &[]);
+    assert!(!both.status.success());
+    assert!(!repo.join("x.html").exists());
 }
