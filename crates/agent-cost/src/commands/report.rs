@@ -228,7 +228,11 @@ pub fn report(args: ReportArgs) -> CommandResult {
         return print_json(&value);
     }
     if args.prs {
-        return print_prs(range, &ledger, &ledger.merged_prs());
+        print_prs(range, &ledger, &ledger.merged_prs())?;
+        if args.pareto {
+            print_pareto(&ledger)?;
+        }
+        return Ok(());
     }
     let (header, rows) = report_cells(&table);
     if args.csv {
@@ -258,23 +262,30 @@ pub fn report(args: ReportArgs) -> CommandResult {
         outln!("note: some models have no known price; USD covers priced models only")?;
     }
     if args.pareto {
-        for (what, items) in concentration(&ledger) {
-            for share in pareto(items) {
-                outln!(
-                    "{}% of spend: {} of {} {what} ({}%): {}",
-                    share.percent,
-                    share.items,
-                    share.of,
-                    share.items_percent(),
-                    share
-                        .top
-                        .iter()
-                        .take(5)
-                        .map(|(label, cost)| format!("{label} ({})", cost.to_decimal()))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )?;
-            }
+        print_pareto(&ledger)?;
+    }
+    Ok(())
+}
+
+/// `--pareto` as text: for 50 % and 80 % of the spend, the fewest commits, pull requests and
+/// authors holding it, the first five named.
+fn print_pareto(ledger: &Ledger) -> CommandResult {
+    for (what, items) in concentration(ledger) {
+        for share in pareto(items) {
+            outln!(
+                "{}% of spend: {} of {} {what} ({}%): {}",
+                share.percent,
+                share.items,
+                share.of,
+                share.items_percent(),
+                share
+                    .top
+                    .iter()
+                    .take(5)
+                    .map(|(label, cost)| format!("{label} ({})", cost.to_decimal()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
         }
     }
     Ok(())

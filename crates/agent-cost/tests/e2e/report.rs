@@ -1002,6 +1002,15 @@ week      merged  cost (USD)    per PR
 total          5    1.966668  0.393334
 "
     );
+    // With --pareto, the concentration follows (the perf commit's 5.000000 is 71.8 %).
+    let both = env
+        .agent_cost(&repo, &["report", "--prs", "--pareto"])
+        .stdout;
+    assert!(both.starts_with(&out), "{both}");
+    assert!(
+        both[out.len()..].starts_with("50% of spend: 1 of 6 commits (17%): "),
+        "{both}"
+    );
     // From 1 December: #3, #4 and #5; 1.666667 / 3 = 0.5555557 → 0.555556.
     let since = env.agent_cost_json(&repo, &["report", "--prs", "--since", "2026-12-01"]);
     let prs = &since["prs"];
