@@ -197,13 +197,13 @@ fn walk_breadth_first(
 #[error("commit {0} could not be decoded")]
 struct CorruptCommit(gix::ObjectId);
 
-fn read_error(e: impl std::error::Error + Send + Sync + 'static) -> HistoryError {
+pub(crate) fn read_error(e: impl std::error::Error + Send + Sync + 'static) -> HistoryError {
     HistoryError::Read(Box::new(e))
 }
 
 /// An open repository for reading history.
 pub struct History {
-    repo: gix::Repository,
+    pub(crate) repo: gix::Repository,
 }
 
 impl History {
@@ -287,6 +287,24 @@ impl History {
         config
             .string(format!("remote.{name}.url").as_str())
             .map(|v| v.to_string())
+    }
+
+    /// The repository's name: its working tree's directory name, or for a bare repository its
+    /// directory name without `.git` (`shop.git` → `shop`).
+    pub fn name(&self) -> String {
+        let dir = match self.repo.workdir() {
+            Some(workdir) => workdir.to_path_buf(),
+            None => self.repo.git_dir().to_path_buf(),
+        };
+        let dir = dir.canonicalize().unwrap_or(dir);
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match name.strip_suffix(".git") {
+            Some(stem) if !stem.is_empty() => stem.to_string(),
+            _ => name,
+        }
     }
 
     /// When `HEAD` was committed (seconds since the epoch), or `None` for an unborn branch.

@@ -2,11 +2,16 @@
 //!
 //! [`worktree`] finds the worktree (and its private git dir) that contains a path by reading
 //! `.git` entries, which is fast enough to do per event and needs no git process. [`history`]
-//! walks commit ranges and reads messages with gix, for the readers and the hooks.
+//! walks commit ranges and reads messages with gix, for the readers and the hooks; [`branches`]
+//! lists the branches reports name commits after.
 
+pub mod branches;
+pub mod discover;
 pub mod history;
 mod packed;
 pub mod worktree;
 
+pub use branches::{Branch, Branches, CommitLinks};
+pub use discover::repositories_under;
 pub use history::{CommitDetails, CommitMessage, History, HistoryError, LineCounter, LineStats};
 pub use worktree::Worktree;

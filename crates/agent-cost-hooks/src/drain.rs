@@ -13,11 +13,11 @@
 //! credits) travel as the model line's quantities, never as dollars; a quantity in USD (a
 //! manual entry in USD, kept in a group of its own) is not written, its cost being the group's.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use agent_cost_events::{Money, Unit};
 use agent_cost_prices::{DEFAULT_MICRO_USD_PER_PREMIUM_REQUEST, PriceBook, PricedModel};
-use agent_cost_store::PendingGroup;
+use agent_cost_store::{PendingGroup, PendingWorkType};
 use agent_cost_trailers::ModelLine;
 
 /// A model's trailer name and its prices (`None`: unpriced), looked up once per drain.
@@ -98,6 +98,54 @@ pub fn summarize<'a>(
     }
     Summary {
         models: models.into_values().collect(),
+    }
+}
+
+/// Gives each model line the kind of work of its manual entries (`agent-cost log TYPE`) when
+/// all of the line's pending charges are such entries of one TYPE other than `other`; any
+/// charge read from an agent's logs, or two kinds, leave the line without one.
+pub fn apply_work_types(
+    models: &mut [ModelLine],
+    groups: &[PendingGroup],
+    entries: &[PendingWorkType],
+    book: &PriceBook,
+) {
+    if entries.is_empty() {
+        return;
+    }
+    let mut charges: HashMap<(&str, &str), u64> = HashMap::new();
+    for group in groups {
+        *charges.entry((&group.agent, &group.model)).or_default() += group.charges;
+    }
+    let mut typed: HashMap<(&str, &str), (BTreeSet<&str>, u64)> = HashMap::new();
+    for entry in entries {
+        let slot = typed.entry((&entry.agent, &entry.model)).or_default();
+        slot.0.insert(entry.work_type.as_str());
+        slot.1 += entry.charges;
+    }
+    // Per model line (agent, trailer name): the work types of the logged models it sums.
+    let mut lines: BTreeMap<(String, String), Vec<Option<&str>>> = BTreeMap::new();
+    for (&(agent, model), &count) in &charges {
+        let work_type = typed
+            .get(&(agent, model))
+            .filter(|(types, typed_charges)| *typed_charges == count && types.len() == 1)
+            .and_then(|(types, _)| types.first().copied())
+            .filter(|t| *t != "other");
+        lines
+            .entry((agent.to_string(), book.display_name(model)))
+            .or_default()
+            .push(work_type);
+    }
+    for line in models {
+        let Some(types) = lines.get(&(line.agent.clone(), line.model.clone())) else {
+            continue;
+        };
+        line.work_type = match types.first() {
+            Some(Some(first)) if types.iter().all(|t| t == &Some(*first)) => {
+                Some(first.to_string())
+            }
+            _ => None,
+        };
     }
 }
 
@@ -245,5 +293,50 @@ mod tests {
         };
         let summary = summarize([&billed, &included], &book);
         assert_eq!(summary.models[0].cost, Some(Money::from_micros(52_250)));
+    }
+
+    #[test]
+    fn a_line_takes_the_work_type_only_when_all_its_charges_are_entries_of_that_type() {
+        let book = PriceBook::builtin();
+        let manual = |agent: &str, model: &str, charges| PendingGroup {
+            agent: agent.to_string(),
+            model: model.to_string(),
+            charges,
+            ..PendingGroup::default()
+        };
+        let entry = |agent: &str, model: &str, work_type: &str, charges| PendingWorkType {
+            agent: agent.to_string(),
+            model: model.to_string(),
+            work_type: work_type.to_string(),
+            charges,
+        };
+        let groups = [
+            manual("cursor", "gpt-5", 2),
+            manual("kiro", "manual", 2),
+            manual("aider", "manual", 1),
+            manual("claude-code", "claude-sonnet-4-5", 3),
+        ];
+        let entries = [
+            entry("cursor", "gpt-5", "fix", 2),
+            entry("kiro", "manual", "doc", 1),
+            entry("kiro", "manual", "test", 1),
+            entry("aider", "manual", "other", 1),
+            entry("claude-code", "claude-sonnet-4-5", "fix", 1),
+        ];
+        let mut models = summarize(&groups, &book).models;
+        apply_work_types(&mut models, &groups, &entries, &book);
+        let types: Vec<(&str, Option<&str>)> = models
+            .iter()
+            .map(|m| (m.agent.as_str(), m.work_type.as_deref()))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                ("aider", None),
+                ("claude-code", None),
+                ("cursor", Some("fix")),
+                ("kiro", None),
+            ]
+        );
     }
 }

@@ -17,7 +17,7 @@ use agent_cost_trailers::{
     remove_our_lines,
 };
 
-use crate::drain::summarize;
+use crate::drain::{apply_work_types, summarize};
 use crate::error::{HookError, IoResultExt};
 use crate::pricing::price_book;
 use crate::{invocation, marker, quiet};
@@ -296,7 +296,9 @@ fn write_drain_in(
     }
     let (book, price_warnings) = price_book(&run.locations.config_file(), Some(&worktree.workdir));
     warnings.extend(price_warnings);
-    let summary = summarize(&spend.groups, &book);
+    let mut summary = summarize(&spend.groups, &book);
+    let work_types = tx.pending_work_types(worktree_id, spend.last_charge)?;
+    apply_work_types(&mut summary.models, &spend.groups, &work_types, &book);
     let id = new_block_id();
     let block = if merging {
         Block::merge(id, &kept, summary.models, &spend.sessions)

@@ -1,5 +1,6 @@
 //! What a commit is, from its subject and message alone: conventional-commit type, pull
-//! request number, tickets, and the calendar keys (day, ISO week, month) of a time.
+//! request number, the branch a merge names, and the calendar keys (day, ISO week, month) of
+//! a time. Tickets and configured PR forms are [`crate::ReportConfig`]'s.
 
 /// The type of a commit from the conventional-commit prefix of its subject (`fix:`,
 /// `feat(cart)!:`): `fix`, `feat`, `refac` (refac, refactor), `test` (test, tests), `doc`
@@ -14,6 +15,12 @@ pub fn commit_type(subject: &str) -> &'static str {
         Some(_) => return "other",
         None => head,
     };
+    work_type(word)
+}
+
+/// A type word (`fix`, `Feat`, `refactor`, `docs`, `ci` …) as one of the types
+/// [`commit_type`] gives; `other` for any other word.
+pub fn work_type(word: &str) -> &'static str {
     match word.to_ascii_lowercase().as_str() {
         "fix" => "fix",
         "feat" => "feat",
@@ -50,40 +57,22 @@ pub fn is_pr_merge_subject(subject: &str) -> bool {
     subject.trim_start().starts_with("Merge pull request #")
 }
 
-/// Tickets named in a message: every match of `[A-Z]+-\d+` (a run of capital letters that is
-/// not the end of a longer word, a hyphen, digits), in order of appearance, each once. Lines
-/// of agent-cost's own keys (`AI-…:`) are skipped.
-pub fn tickets(message: &str) -> Vec<String> {
-    let mut found: Vec<String> = Vec::new();
-    for line in message.lines() {
-        if line.trim_start().starts_with("AI-") {
-            continue;
-        }
-        let bytes = line.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            if !bytes[i].is_ascii_uppercase() || (i > 0 && bytes[i - 1].is_ascii_alphanumeric()) {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < bytes.len() && bytes[i].is_ascii_uppercase() {
-                i += 1;
-            }
-            if i + 1 < bytes.len() && bytes[i] == b'-' && bytes[i + 1].is_ascii_digit() {
-                let mut end = i + 1;
-                while end < bytes.len() && bytes[end].is_ascii_digit() {
-                    end += 1;
-                }
-                let ticket = &line[start..end];
-                if !found.iter().any(|t| t == ticket) {
-                    found.push(ticket.to_string());
-                }
-                i = end;
-            }
-        }
-    }
-    found
+/// The branch a merge's subject names as merged: `Merge pull request #N from owner/BRANCH`
+/// (everything after the first `/`), `Merge branch 'BRANCH'` (with or without ` into X`),
+/// `Merge remote-tracking branch 'origin/BRANCH'` (without the remote's name).
+pub fn merged_branch(subject: &str) -> Option<String> {
+    let subject = subject.trim();
+    let name = if let Some(rest) = subject.strip_prefix("Merge pull request #") {
+        let from = rest.split_once(" from ")?.1.split_whitespace().next()?;
+        from.split_once('/')?.1
+    } else if let Some(rest) = subject.strip_prefix("Merge branch '") {
+        rest.split_once('\'')?.0
+    } else if let Some(rest) = subject.strip_prefix("Merge remote-tracking branch '") {
+        rest.split_once('\'')?.0.split_once('/')?.1
+    } else {
+        return None;
+    };
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 /// The author's local date of a time (seconds since the epoch, UTC offset in seconds), the
@@ -156,16 +145,31 @@ mod tests {
     }
 
     #[test]
-    fn tickets_from_subject_and_body() {
-        assert_eq!(
-            tickets(
-                "fix: SHOP-42 rounding\n\nAlso OPS-7, SHOP-42 again; not aSHOP-1 nor shop-3\nAI-Cost-Id: 6f1c2a9e4b7d3f80"
+    fn branches_from_merge_subjects() {
+        for (subject, expected) in [
+            (
+                "Merge pull request #5 from dana/SHOP-7-cart",
+                Some("SHOP-7-cart"),
             ),
-            vec!["SHOP-42", "OPS-7"]
-        );
-        assert_eq!(tickets("feat: X-1-2"), vec!["X-1"]);
-        assert!(tickets("no tickets here, A- nor -42").is_empty());
-        assert!(tickets("AI-Model: ABC-1 agent=x cost=1").is_empty());
+            (
+                "Merge pull request #6 from shop/feature/cart",
+                Some("feature/cart"),
+            ),
+            ("Merge pull request #6 from nobranch", None),
+            ("Merge branch 'fix/OPS-3'", Some("fix/OPS-3")),
+            ("Merge branch 'fix/OPS-3' into develop", Some("fix/OPS-3")),
+            ("Merge branch 'cart' into 'main'", Some("cart")),
+            (
+                "Merge remote-tracking branch 'origin/feature/x'",
+                Some("feature/x"),
+            ),
+            ("Merge remote-tracking branch 'origin/x' into x", Some("x")),
+            ("Merge branch ''", None),
+            ("Merge tag 'v1.0'", None),
+            ("Add cart (#7)", None),
+        ] {
+            assert_eq!(merged_branch(subject).as_deref(), expected, "{subject}");
+        }
     }
 
     #[test]

@@ -34,8 +34,9 @@ pub struct Dashboard {
     pub since: Option<String>,
     /// `--until` as given.
     pub until: Option<String>,
-    /// The repository's web address (see [`web_url`]); commits link to `<web>/commit/<id>`.
-    pub web_url: Option<String>,
+    /// Each repository's web address (see [`web_url`]) by its name
+    /// ([`crate::CommitInfo::repo`]); its commits link to `<web>/commit/<id>`.
+    pub web_urls: BTreeMap<String, String>,
 }
 
 /// The web address of a GitHub or GitLab remote URL (`https://github.com/o/r.git`,
@@ -375,7 +376,12 @@ fn outliers_html(ledger: &Ledger, dashboard: &Dashboard, costs: &[(usize, Money)
     {
         let commit = &ledger.commits[*index];
         let short = escape_html(&commit.id[..10.min(commit.id.len())]);
-        let sha = match &dashboard.web_url {
+        let repo = if ledger.is_multi_repo() {
+            format!("<span class=\"repo\">{}</span> ", escape_html(&commit.repo))
+        } else {
+            String::new()
+        };
+        let sha = match dashboard.web_urls.get(&commit.repo) {
             Some(web) => format!(
                 "<a class=\"sha\" href=\"{}\">{short}</a>",
                 escape_html(&format!("{web}/commit/{}", commit.id))
@@ -389,7 +395,7 @@ fn outliers_html(ledger: &Ledger, dashboard: &Dashboard, costs: &[(usize, Money)
             }
         }
         rows.push_str(&format!(
-            "<tr><td class=\"num\">{}</td><td>{sha}</td><td>{}</td><td title=\"{}\">{}</td><td class=\"subject\">{}</td><td>{}</td><td class=\"num cost\">{}</td></tr>\n",
+            "<tr><td class=\"num\">{}</td><td>{repo}{sha}</td><td>{}</td><td title=\"{}\">{}</td><td class=\"subject\">{}</td><td>{}</td><td class=\"num cost\">{}</td></tr>\n",
             rank + 1,
             commit.date(),
             escape_html(&commit.author_email),
@@ -463,6 +469,7 @@ mod tests {
 
     fn ledger(subject: &str) -> Ledger {
         let commit = CommitInfo {
+            repo: "shop".to_string(),
             id: "0123456789abcdef0123456789abcdef01234567".to_string(),
             parent_count: 1,
             author_name: "Dana <script>".to_string(),
@@ -474,6 +481,7 @@ mod tests {
             kind: classify::commit_type(subject),
             pr: classify::pr_number(subject),
             tickets: Vec::new(),
+            branch: None,
             lines: None,
         };
         Ledger {
@@ -486,6 +494,7 @@ mod tests {
                 tokens: [0; 4],
                 cost: Some(Money::from_micros(1_234_567)),
                 units: BTreeMap::from([("credits".to_string(), Money::from_micros(3_500_000))]),
+                work_type: None,
             }],
             ..Ledger::default()
         }
@@ -499,7 +508,10 @@ mod tests {
                 range: "HEAD".to_string(),
                 since: Some("2026-11-01".to_string()),
                 until: None,
-                web_url: Some("https://github.com/acme/shop".to_string()),
+                web_urls: BTreeMap::from([(
+                    "shop".to_string(),
+                    "https://github.com/acme/shop".to_string(),
+                )]),
             },
         );
         assert_eq!(page.matches("</script>").count(), 2, "{page}");

@@ -7,7 +7,9 @@ use agent_cost_events::Money;
 use agent_cost_git::{History, HistoryError, LineStats};
 use agent_cost_trailers::{Block, BlockFate, block_fates, parse_blocks};
 
+use crate::branches::{self, Node};
 use crate::classify;
+use crate::config::ReportConfig;
 
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +17,9 @@ pub enum ReportError {
     /// History could not be read.
     #[error(transparent)]
     History(#[from] HistoryError),
+    /// The `[report]` settings are wrong.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// Which commits of the walked range a report keeps, by author date (seconds since the
@@ -36,6 +41,9 @@ impl Filter {
 /// One commit of the range, classified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitInfo {
+    /// The repository's name ([`History::name`], or the label a multi-repository report
+    /// gives it).
+    pub repo: String,
     /// Full hex id.
     pub id: String,
     /// Number of parents (2 or more: a merge).
@@ -54,11 +62,14 @@ pub struct CommitInfo {
     pub subject: String,
     /// [`classify::commit_type`] of the subject.
     pub kind: &'static str,
-    /// The pull request: from the subject, or from the `Merge pull request #N` merge that
-    /// brought the commit in.
+    /// The pull request: from the message ([`ReportConfig::pr_number`]), or from the merge
+    /// that brought the commit in ([`ReportConfig::merged_pr`]).
     pub pr: Option<u64>,
-    /// [`classify::tickets`] of the whole message.
+    /// [`ReportConfig::tickets`] of the whole message, then of the branch name.
     pub tickets: Vec<String>,
+    /// The branch the commit was made on, from history ([`crate::branches`]); `None` when no
+    /// rule names one.
+    pub branch: Option<String>,
     /// Lines changed, once [`Ledger::count_lines`] has counted them (merges: none, as
     /// `git log --numstat` shows them).
     pub lines: Option<LineStats>,
@@ -102,6 +113,16 @@ pub struct Charge {
     pub cost: Option<Money>,
     /// Amounts in units other than USD, by unit (never added to `cost`).
     pub units: BTreeMap<String, Money>,
+    /// The kind of work given to `agent-cost log` for this spend (the model line's `type=`),
+    /// as [`classify::work_type`] reads it.
+    pub work_type: Option<&'static str>,
+}
+
+impl Charge {
+    /// The charge's type: the kind of work logged with it, else its commit's.
+    pub fn kind(&self, commit: &CommitInfo) -> &'static str {
+        self.work_type.unwrap_or(commit.kind)
+    }
 }
 
 /// The commits of a range (walk order: newest first from the tips) and every counted drain's
@@ -124,19 +145,25 @@ struct Walked {
     info: CommitInfo,
     parents: Vec<String>,
     blocks: Vec<Block>,
+    /// For a merge: the pull request whose commits it brings in.
+    merged_pr: Option<u64>,
+    /// For a merge: the branch its subject names.
+    merged_branch: Option<String>,
 }
 
 impl Ledger {
     /// Walks `spec` (default `HEAD`) and charges each drain once, to the first commit of the
     /// walk that carries a counted copy of it (newest first: a squash merge in the range takes
     /// the drains of the commits it squashed). Drains are de-duplicated over the whole walked
-    /// range, then commits outside `filter` are dropped with their charges.
+    /// range, then commits outside `filter` are dropped with their charges. Tickets, pull
+    /// requests and the default branch are found as `config` says.
     pub fn read(
         history: &History,
         spec: Option<&str>,
         filter: Filter,
+        config: &ReportConfig,
     ) -> Result<Ledger, ReportError> {
-        Ledger::read_with_progress(history, spec, filter, |_| {})
+        Ledger::read_with_progress(history, spec, filter, config, |_| {})
     }
 
     /// [`Ledger::read`], calling `progress(commits read)` after each commit of the walk.
@@ -144,9 +171,11 @@ impl Ledger {
         history: &History,
         spec: Option<&str>,
         filter: Filter,
+        config: &ReportConfig,
         mut progress: impl FnMut(u64),
     ) -> Result<Ledger, ReportError> {
         let mut walked: Vec<Walked> = Vec::new();
+        let repo = history.name();
         let count = history.walk_details(spec, |details| {
             progress(walked.len() as u64 + 1);
             let subject = details
@@ -156,7 +185,9 @@ impl Ledger {
                 .unwrap_or("")
                 .trim()
                 .to_string();
+            let merge = details.parents.len() > 1;
             let info = CommitInfo {
+                repo: repo.clone(),
                 parent_count: details.parents.len(),
                 author_name: details.author_name,
                 author_email: details.author_email,
@@ -164,19 +195,25 @@ impl Ledger {
                 author_offset: details.author_offset,
                 commit_time: details.commit_time,
                 kind: classify::commit_type(&subject),
-                pr: classify::pr_number(&subject),
-                tickets: classify::tickets(&details.message),
+                pr: config.pr_number(&details.message),
+                tickets: config.tickets(&details.message, None),
+                branch: None,
                 lines: None,
                 subject,
                 id: details.id,
             };
             walked.push(Walked {
                 blocks: parse_blocks(&details.message),
+                merged_pr: merge.then(|| config.merged_pr(&details.message)).flatten(),
+                merged_branch: merge
+                    .then(|| classify::merged_branch(&info.subject))
+                    .flatten(),
                 parents: details.parents,
                 info,
             });
         })?;
         assign_merged_prs(&mut walked);
+        assign_branches(&mut walked, history, config)?;
 
         let fates = block_fates(walked.iter().flat_map(|w| &w.blocks));
         let mut fates = fates.into_iter();
@@ -211,14 +248,24 @@ impl Ledger {
     pub fn count_lines(
         &mut self,
         history: &History,
-        mut progress: impl FnMut(u64, u64),
+        progress: impl FnMut(u64, u64),
     ) -> Result<(), ReportError> {
         let mut charged: Vec<usize> = self.charges.iter().map(|c| c.commit).collect();
         charged.sort_unstable();
         charged.dedup();
-        let total = charged.len() as u64;
+        self.count_lines_of(history, &charged, progress)
+    }
+
+    /// [`Ledger::count_lines`] for the commits at `indices` of [`Ledger::commits`] only.
+    pub fn count_lines_of(
+        &mut self,
+        history: &History,
+        indices: &[usize],
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<(), ReportError> {
+        let total = indices.len() as u64;
         let mut counter = history.line_counter()?;
-        for (done, i) in charged.into_iter().enumerate() {
+        for (done, &i) in indices.iter().enumerate() {
             let commit = &mut self.commits[i];
             commit.lines = Some(if commit.parent_count > 1 {
                 LineStats::default()
@@ -228,6 +275,33 @@ impl Ledger {
             progress(done as u64 + 1, total);
         }
         Ok(())
+    }
+
+    /// Adds another repository's ledger after this one's commits and charges (their
+    /// repository names should differ).
+    pub fn append(&mut self, other: Ledger) {
+        let offset = self.commits.len();
+        self.commits.extend(other.commits);
+        self.charges
+            .extend(other.charges.into_iter().map(|charge| Charge {
+                commit: charge.commit + offset,
+                ..charge
+            }));
+        self.walked += other.walked;
+        self.duplicate_blocks += other.duplicate_blocks;
+        self.replaced_blocks += other.replaced_blocks;
+    }
+
+    /// Sets the repository name of every commit.
+    pub fn set_repo(&mut self, name: &str) {
+        for commit in &mut self.commits {
+            commit.repo = name.to_string();
+        }
+    }
+
+    /// Whether the commits come from more than one repository.
+    pub fn is_multi_repo(&self) -> bool {
+        self.commits.windows(2).any(|w| w[0].repo != w[1].repo)
     }
 
     /// USD charged to each commit (index into [`Ledger::commits`]); commits without counted
@@ -254,6 +328,7 @@ fn charges_of(commit: usize, block: &Block) -> Vec<Charge> {
             tokens: [0; 4],
             cost: Some(block.usd()),
             units: block.unit_amounts(),
+            work_type: None,
         }];
     }
     block
@@ -271,11 +346,13 @@ fn charges_of(commit: usize, block: &Block) -> Vec<Charge> {
                 .iter()
                 .map(|q| (q.unit.clone(), q.amount))
                 .collect(),
+            work_type: line.work_type.as_deref().map(classify::work_type),
         })
         .collect()
 }
 
-/// Gives the commits a `Merge pull request #N` merge brought in the number N: those reachable
+/// Gives the commits a merge of pull request N ([`ReportConfig::merged_pr`]: `Merge pull
+/// request #N`, or the configured pattern) brought in the number N: those reachable
 /// from its second (and later) parents, stopping at the first-parent line of the first walked
 /// commit (the mainline), at commits outside the range and at commits that already have a PR.
 /// Merges are handled oldest first, so a commit belongs to the first PR that merged it.
@@ -300,8 +377,7 @@ fn assign_merged_prs(walked: &mut [Walked]) {
     let mut merges: Vec<(usize, u64)> = walked
         .iter()
         .enumerate()
-        .filter(|(_, w)| w.parents.len() > 1 && classify::is_pr_merge_subject(&w.info.subject))
-        .filter_map(|(i, w)| w.info.pr.map(|n| (i, n)))
+        .filter_map(|(i, w)| w.merged_pr.map(|n| (i, n)))
         .collect();
     // The walk lists newer commits first.
     merges.reverse();
@@ -327,4 +403,41 @@ fn assign_merged_prs(walked: &mut [Walked]) {
     for (w, pr) in walked.iter_mut().zip(assigned) {
         w.info.pr = pr;
     }
+}
+
+/// Names each walked commit's branch ([`crate::branches`]) and adds the tickets of that name
+/// to the commit's.
+fn assign_branches(
+    walked: &mut [Walked],
+    history: &History,
+    config: &ReportConfig,
+) -> Result<(), ReportError> {
+    if walked.is_empty() {
+        return Ok(());
+    }
+    let refs = history.branches()?;
+    let default = branches::default_branch(&refs, config.default_branch.as_deref());
+    let nodes: Vec<Node<'_>> = walked
+        .iter()
+        .map(|w| Node {
+            id: &w.info.id,
+            parents: &w.parents,
+            commit_time: w.info.commit_time,
+            merged_branch: w.merged_branch.as_deref(),
+        })
+        .collect();
+    let named = branches::assign(&nodes, &refs, default.as_deref(), |id| {
+        history.commit_links(id)
+    })?;
+    for (w, branch) in walked.iter_mut().zip(named) {
+        if let Some(name) = &branch {
+            for ticket in config.tickets("", Some(name)) {
+                if !w.info.tickets.contains(&ticket) {
+                    w.info.tickets.push(ticket);
+                }
+            }
+        }
+        w.info.branch = branch;
+    }
+    Ok(())
 }

@@ -12,6 +12,8 @@ use crate::ledger::Ledger;
 /// One merged pull request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MergedPr {
+    /// The repository's name ([`crate::CommitInfo::repo`]): numbers are per repository.
+    pub repo: String,
     /// The pull request number.
     pub number: u64,
     /// Index in [`Ledger::commits`] of its merge or squash commit: the newest commit of the
@@ -108,31 +110,35 @@ fn per(amount: Money, count: u64) -> Money {
 
 impl Ledger {
     /// The merged pull requests of the ledger: every pull request number a kept commit has
-    /// ([`crate::CommitInfo::pr`]), merged by the newest of those commits.
+    /// ([`crate::CommitInfo::pr`]) in its repository, merged by the newest of those commits.
     pub fn merged_prs(&self) -> PrReport {
-        let mut by_number: HashMap<u64, usize> = HashMap::new();
+        let mut by_number: HashMap<(&str, u64), usize> = HashMap::new();
         let mut items: Vec<MergedPr> = Vec::new();
         for (index, commit) in self.commits.iter().enumerate() {
             let Some(number) = commit.pr else { continue };
-            let slot = *by_number.entry(number).or_insert_with(|| {
-                items.push(MergedPr {
-                    number,
-                    commit: index,
-                    merged: commit.date(),
-                    commits: 0,
-                    cost: Money::ZERO,
-                    unpriced: false,
-                    units: BTreeMap::new(),
+            let slot = *by_number
+                .entry((commit.repo.as_str(), number))
+                .or_insert_with(|| {
+                    items.push(MergedPr {
+                        repo: commit.repo.clone(),
+                        number,
+                        commit: index,
+                        merged: commit.date(),
+                        commits: 0,
+                        cost: Money::ZERO,
+                        unpriced: false,
+                        units: BTreeMap::new(),
+                    });
+                    items.len() - 1
                 });
-                items.len() - 1
-            });
             items[slot].commits += 1;
         }
         for charge in &self.charges {
-            let Some(number) = self.commits[charge.commit].pr else {
+            let commit = &self.commits[charge.commit];
+            let Some(number) = commit.pr else {
                 continue;
             };
-            let pr = &mut items[by_number[&number]];
+            let pr = &mut items[by_number[&(commit.repo.as_str(), number)]];
             match charge.cost {
                 Some(cost) => pr.cost += cost,
                 None => pr.unpriced = true,
@@ -172,6 +178,7 @@ mod tests {
 
     fn commit(subject: &str, pr: Option<u64>, time: i64) -> CommitInfo {
         CommitInfo {
+            repo: "shop".to_string(),
             id: format!("{:0>40}", subject.len()),
             parent_count: 1,
             author_name: "Dana".to_string(),
@@ -183,6 +190,7 @@ mod tests {
             kind: classify::commit_type(subject),
             pr,
             tickets: Vec::new(),
+            branch: None,
             lines: None,
         }
     }
@@ -199,6 +207,7 @@ mod tests {
                 .iter()
                 .map(|(u, m)| (u.to_string(), Money::from_micros(*m)))
                 .collect(),
+            work_type: None,
         }
     }
 
@@ -308,5 +317,19 @@ mod tests {
         assert_eq!(with_costs(&[2, 0, 0]).cost_per_pr().micros(), 1);
         assert_eq!(PrReport::default().cost_per_pr(), Money::ZERO);
         assert_eq!(PrReport::default().median(), Money::ZERO);
+    }
+
+    #[test]
+    fn the_same_number_in_two_repositories_is_two_pull_requests() {
+        let mut two = ledger();
+        let mut other = ledger();
+        other.set_repo("api");
+        two.append(other);
+        let report = two.merged_prs();
+        assert_eq!(report.items.len(), 6);
+        assert_eq!(report.cost().micros(), 2 * 1_532_001);
+        let first_of_api = report.items.iter().position(|pr| pr.repo == "api");
+        assert_eq!(first_of_api, Some(3));
+        assert_eq!(report.weeks[0].merged, 4);
     }
 }

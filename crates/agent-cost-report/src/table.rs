@@ -24,6 +24,8 @@ pub enum Key {
     Pr,
     /// Ticket; a commit naming two tickets is in both rows; `none` without one.
     Ticket,
+    /// The branch the commit was made on ([`crate::branches`]), or `none`.
+    Branch,
     /// The author's local date, `2026-12-01`.
     Day,
     /// ISO week, `2026-W49`.
@@ -32,19 +34,22 @@ pub enum Key {
     Month,
     /// `USD` or another unit; a charge with an amount in two units is in both rows.
     Unit,
+    /// The repository ([`crate::CommitInfo::repo`]).
+    Repo,
 }
 
 /// A key name that is not one of [`Key::NAMES`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown key `{0}`: use one of agent, model, author, type, pr, ticket, day, week, month, unit"
+    "unknown key `{0}`: use one of agent, model, author, type, pr, ticket, branch, day, week, month, unit, repo"
 )]
 pub struct KeyParseError(pub String);
 
 impl Key {
     /// Every key's name, as `--by` takes it.
-    pub const NAMES: [&'static str; 10] = [
-        "agent", "model", "author", "type", "pr", "ticket", "day", "week", "month", "unit",
+    pub const NAMES: [&'static str; 12] = [
+        "agent", "model", "author", "type", "pr", "ticket", "branch", "day", "week", "month",
+        "unit", "repo",
     ];
 
     /// The key's name.
@@ -56,10 +61,12 @@ impl Key {
             Key::Type => "type",
             Key::Pr => "pr",
             Key::Ticket => "ticket",
+            Key::Branch => "branch",
             Key::Day => "day",
             Key::Week => "week",
             Key::Month => "month",
             Key::Unit => "unit",
+            Key::Repo => "repo",
         }
     }
 }
@@ -75,10 +82,12 @@ impl std::str::FromStr for Key {
             "type" => Key::Type,
             "pr" => Key::Pr,
             "ticket" => Key::Ticket,
+            "branch" => Key::Branch,
             "day" => Key::Day,
             "week" => Key::Week,
             "month" => Key::Month,
             "unit" => Key::Unit,
+            "repo" => Key::Repo,
             _ => return Err(KeyParseError(s.to_string())),
         })
     }
@@ -249,7 +258,7 @@ impl Ledger {
                 Key::Agent => vec![(charge.agent.clone(), true, None)],
                 Key::Model => vec![(charge.model.clone(), true, None)],
                 Key::Author => vec![(commit.author(), true, None)],
-                Key::Type => vec![(commit.kind.to_string(), true, None)],
+                Key::Type => vec![(charge.kind(commit).to_string(), true, None)],
                 Key::Pr => vec![(
                     commit.pr.map_or("none".to_string(), |n| format!("#{n}")),
                     true,
@@ -261,9 +270,15 @@ impl Ledger {
                     .iter()
                     .map(|t| (t.clone(), true, None))
                     .collect(),
+                Key::Branch => vec![(
+                    commit.branch.clone().unwrap_or_else(|| "none".to_string()),
+                    true,
+                    None,
+                )],
                 Key::Day => vec![(classify::day_key(commit.date()), true, None)],
                 Key::Week => vec![(classify::week_key(commit.date()), true, None)],
                 Key::Month => vec![(classify::month_key(commit.date()), true, None)],
+                Key::Repo => vec![(commit.repo.clone(), true, None)],
                 Key::Unit => {
                     let mut units = Vec::new();
                     if charge.cost.is_some() || charge.units.is_empty() {
@@ -301,6 +316,7 @@ mod tests {
 
     fn commit(subject: &str, tickets: &[&str]) -> CommitInfo {
         CommitInfo {
+            repo: "shop".to_string(),
             id: "0".repeat(40),
             parent_count: 1,
             author_name: "Dana".to_string(),
@@ -312,6 +328,7 @@ mod tests {
             kind: classify::commit_type(subject),
             pr: classify::pr_number(subject),
             tickets: tickets.iter().map(|t| t.to_string()).collect(),
+            branch: None,
             lines: None,
         }
     }
@@ -328,6 +345,7 @@ mod tests {
                 .iter()
                 .map(|(u, m)| (u.to_string(), Money::from_micros(*m)))
                 .collect(),
+            work_type: None,
         }
     }
 
@@ -407,6 +425,22 @@ mod tests {
     }
 
     #[test]
+    fn branches_are_rows_and_commits_without_one_are_none() {
+        let mut ledger = ledger();
+        ledger.commits[1].branch = Some("feature/cart".to_string());
+        let table = ledger.table(&[Key::Branch]);
+        let rows: Vec<(&str, u64, u128)> = table
+            .rows
+            .iter()
+            .map(|r| (r.key[0].as_str(), r.commits, r.cost.micros()))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![("feature/cart", 1, 500_000), ("none", 1, 300_000)]
+        );
+    }
+
+    #[test]
     fn two_keys_make_one_row_per_pair_and_cost_per_commit_rounds_half_up() {
         let table = ledger().table(&[Key::Type, Key::Pr]);
         let keys: Vec<Vec<String>> = table.rows.iter().map(|r| r.key.clone()).collect();
@@ -424,6 +458,12 @@ mod tests {
         };
         assert_eq!(row.cost_per_commit().micros(), 1);
         assert!("weekly".parse::<Key>().is_err());
+        assert_eq!("branch".parse::<Key>(), Ok(Key::Branch));
+        assert!(
+            Key::NAMES
+                .iter()
+                .all(|n| n.parse::<Key>().map(Key::name) == Ok(*n))
+        );
         assert_eq!("Week".parse::<Key>(), Ok(Key::Week));
     }
 }

@@ -17,7 +17,52 @@ pub struct EntryDetails {
     pub note: Option<String>,
 }
 
+/// The pending charges of manual entries of one (agent, model) and kind of work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingWorkType {
+    /// Agent name.
+    pub agent: String,
+    /// Model as recorded.
+    pub model: String,
+    /// The kind of work given to `agent-cost log`.
+    pub work_type: String,
+    /// Pending charges of such entries.
+    pub charges: u64,
+}
+
 impl Tx<'_> {
+    /// The kinds of work of the manual entries among `worktree`'s pending charges up to
+    /// `upto` (the `last_charge` of [`Tx::pending`]). Reads from the entries' side, so it costs
+    /// nothing when there are none.
+    pub fn pending_work_types(
+        &self,
+        worktree: i64,
+        upto: i64,
+    ) -> Result<Vec<PendingWorkType>, StoreError> {
+        let settled = self.settled_upto(Some(worktree))?;
+        let mut statement = self
+            .tx
+            .prepare_cached(
+                "SELECT a.name, m.name, d.work_type, COUNT(c.id) FROM entry_details d
+                 JOIN events e ON e.id = d.event JOIN agents a ON a.id = e.agent
+                 JOIN models m ON m.id = e.model JOIN charges c ON c.event = d.event
+                 WHERE c.worktree = ?1 AND c.id > ?2 AND c.id <= ?3
+                 GROUP BY a.name, m.name, d.work_type ORDER BY a.name, m.name, d.work_type",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = statement
+            .query_map(params![worktree, settled, upto], |row| {
+                Ok(PendingWorkType {
+                    agent: row.get(0)?,
+                    model: row.get(1)?,
+                    work_type: row.get(2)?,
+                    charges: u64::try_from(row.get::<_, i64>(3)?).unwrap_or(0),
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
     /// Keeps the details of the entry recorded as `agent`'s event `event_id`; `false` when no
     /// such event is recorded.
     pub fn set_entry_details(

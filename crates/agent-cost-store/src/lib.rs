@@ -35,7 +35,7 @@ pub mod tally;
 pub mod time;
 pub mod tracking;
 
-pub use entries::EntryDetails;
+pub use entries::{EntryDetails, PendingWorkType};
 pub use error::StoreError;
 pub use import::LegacyImport;
 pub use reads::{AgentEvents, FileRead, FileReads};

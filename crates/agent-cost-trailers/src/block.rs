@@ -59,6 +59,11 @@ pub struct Quantity {
     pub unit: String,
 }
 
+/// Whether `text` can be a `type=` value: 1 to 16 lowercase ASCII letters.
+pub fn is_work_type(text: &str) -> bool {
+    (1..=16).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_lowercase())
+}
+
 impl Quantity {
     /// A quantity of `amount` in `unit`.
     pub fn new(amount: Money, unit: impl Into<String>) -> Quantity {
@@ -93,6 +98,10 @@ pub struct ModelLine {
     /// Amounts in units other than USD (one per unit; `AI-Quantity:` lines). Empty for models
     /// billed in tokens.
     pub quantities: Vec<Quantity>,
+    /// The kind of work (`fix`, `feat`, …) when all of the line's spend was recorded by hand
+    /// with that TYPE (`agent-cost log`): the `type=` pair, left out when the line would
+    /// exceed [`MAX_LINE_CHARS`].
+    pub work_type: Option<String>,
 }
 
 impl ModelLine {
@@ -114,6 +123,7 @@ impl ModelLine {
             cache_read: tokens.cache_read,
             cost,
             quantities: Vec::new(),
+            work_type: None,
         }
     }
 
@@ -152,6 +162,9 @@ impl ModelLine {
         };
         for quantity in &other.quantities {
             self.add_quantity(quantity);
+        }
+        if self.work_type != other.work_type {
+            self.work_type = None;
         }
     }
 }
@@ -406,11 +419,18 @@ impl Block {
                 Some(cost) => clamp(cost).to_decimal(),
                 None => "unpriced".to_string(),
             };
-            lines.push(format!(
+            let mut line = format!(
                 "{KEY_MODEL}: {} agent={} cost={cost}",
                 normalize_name(&model.model),
                 normalize_name(&model.agent),
-            ));
+            );
+            if let Some(work_type) = model.work_type.as_deref().filter(|t| is_work_type(t)) {
+                let pair = format!(" type={work_type}");
+                if line.chars().count() + pair.len() <= MAX_LINE_CHARS {
+                    line.push_str(&pair);
+                }
+            }
+            lines.push(line);
             lines.push(format!(
                 "{KEY_TOKENS}: req={} in={} out={} cw={} cr={}",
                 model.requests, model.input, model.output, model.cache_write, model.cache_read,

@@ -25,7 +25,7 @@ mod totals;
 pub use block::{
     AgentLine, Block, Estimate, KEY_AGENT, KEY_COST_ESTIMATE, KEY_COST_ID, KEY_COST_REPLACES,
     KEY_MODEL, KEY_QUANTITY, KEY_TOKENS, MAX_LINE_CHARS, MAX_MONEY, ModelLine, OUR_KEYS, Quantity,
-    UNIT_CREDITS, UNIT_PREMIUM_REQUESTS, UNIT_USD, new_block_id,
+    UNIT_CREDITS, UNIT_PREMIUM_REQUESTS, UNIT_USD, is_work_type, new_block_id,
 };
 pub use message::{has_content, insert_block, remove_final_blocks, remove_our_lines};
 pub use parse::parse_blocks;

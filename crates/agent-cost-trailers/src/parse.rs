@@ -5,7 +5,8 @@ use agent_cost_events::Money;
 
 use crate::block::{
     AgentLine, Block, Estimate, KEY_AGENT, KEY_COST_ESTIMATE, KEY_COST_ID, KEY_COST_REPLACES,
-    KEY_MODEL, KEY_QUANTITY, KEY_TOKENS, MAX_MONEY, ModelLine, Quantity, UNIT_USD, normalize_id,
+    KEY_MODEL, KEY_QUANTITY, KEY_TOKENS, MAX_MONEY, ModelLine, Quantity, UNIT_USD, is_work_type,
+    normalize_id,
 };
 
 /// Which of our keys a line carries, in the order a block is written.
@@ -374,10 +375,14 @@ fn parse_model(value: &str) -> Option<ModelLine> {
     } else {
         Some(money(cost_text)?)
     };
+    let work_type = get(&pairs, &["type"])
+        .map(str::to_ascii_lowercase)
+        .filter(|t| is_work_type(t));
     let mut line = ModelLine {
         agent,
         model,
         cost,
+        work_type,
         ..ModelLine::default()
     };
     Counts::read(&pairs)?.apply(&mut line);

@@ -185,6 +185,7 @@ const OLD_FORM: &str = "Add the cart\n\nAI-Agent: claude-code sessions=2 cost=0.
 fn line(agent: &str, model: &str, counts: [u64; 5], micros: Option<u64>) -> ModelLine {
     let [requests, input, output, cache_write, cache_read] = counts;
     ModelLine {
+        work_type: None,
         agent: agent.to_string(),
         model: model.to_string(),
         requests,

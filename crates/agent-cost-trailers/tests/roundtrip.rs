@@ -73,6 +73,7 @@ fn model_line() -> impl Strategy<Value = ModelLine> {
                 quantities,
             )| {
                 ModelLine {
+                    work_type: None,
                     agent: agent.to_string(),
                     model,
                     requests,
@@ -120,6 +121,7 @@ fn realistic_line() -> impl Strategy<Value = ModelLine> {
         .prop_map(|(agent, model, counts, cost, quantities)| {
             let [requests, input, output, cache_write, cache_read] = counts;
             ModelLine {
+                work_type: None,
                 agent,
                 model,
                 requests,
@@ -374,6 +376,7 @@ fn ids_are_sixteen_lowercase_hex_and_unique() {
 #[test]
 fn documented_example_is_written_exactly() {
     let line = |model: &str, requests, input, output, write, read, micros| ModelLine {
+        work_type: None,
         agent: "claude-code".to_string(),
         model: model.to_string(),
         requests,
@@ -410,6 +413,7 @@ fn documented_example_is_written_exactly() {
 #[test]
 fn documented_units_example_is_written_exactly() {
     let sonnet = ModelLine {
+        work_type: None,
         requests: 14,
         input: 1200,
         output: 6800,
@@ -424,6 +428,7 @@ fn documented_units_example_is_written_exactly() {
         )
     };
     let copilot = ModelLine {
+        work_type: None,
         requests: 12,
         ..ModelLine::from_tokens("copilot", "gpt-5", 0, &Default::default(), None)
     }
@@ -524,14 +529,17 @@ fn rounding_is_per_model_half_up_and_names_are_normalised() {
         "ABCDEF0123456789".to_string(),
         vec![
             ModelLine {
+                work_type: None,
                 cost: picos(500_000),
                 ..common::model("claude code", "model one", None)
             },
             ModelLine {
+                work_type: None,
                 cost: picos(499_999),
                 ..common::model("claude code", "model\ttwo", None)
             },
             ModelLine {
+                work_type: None,
                 cost: picos(1),
                 ..common::model("claude code", "model one", None)
             },
@@ -588,4 +596,50 @@ fn the_longest_realistic_lines_are_exactly_100_characters() {
         "AI-Tokens: req=10000000000 in=10000000000 out=10000000000 cw=10000000000 cr=10000000000"
     );
     assert_eq!(parse_blocks(&lines.join("\n")), vec![block]);
+}
+
+#[test]
+fn a_work_type_is_a_pair_on_the_model_line_when_it_fits() {
+    let mut kiro = common::model("kiro", "manual", Some(52_000));
+    kiro.work_type = Some("fix".to_string());
+    let block = Block::build(
+        "0123456789abcdef".to_string(),
+        vec![kiro.clone(), common::model("codex", "gpt-5", Some(1))],
+        &BTreeMap::new(),
+        Vec::new(),
+    );
+    let lines = block.to_trailer_lines();
+    assert!(
+        lines.contains(&"AI-Model: manual agent=kiro cost=0.052000 type=fix".to_string()),
+        "{lines:#?}"
+    );
+    assert_eq!(parse_blocks(&lines.join("\n")), vec![block]);
+
+    // At the longest realistic line there is no room: the pair is left out, the line stays 100.
+    let mut longest = common::longest_block("ffffffffffffffff");
+    longest.models[0].work_type = Some("config".to_string());
+    let lines = longest.to_trailer_lines();
+    assert_eq!(lines[1].chars().count(), MAX_LINE_CHARS);
+    assert!(!lines[1].contains("type="));
+    assert_eq!(parse_blocks(&lines.join("\n"))[0].models[0].work_type, None);
+
+    // Read leniently: any case, and a value that cannot be a type is ignored.
+    let read = |pair: &str| {
+        let text = format!(
+            "AI-Model: manual agent=kiro cost=0.052000 {pair}\nAI-Cost-Estimate: 0.052000 USD\nAI-Cost-Id: 0123456789abcdef"
+        );
+        parse_blocks(&text)[0].models[0].work_type.clone()
+    };
+    assert_eq!(read("type=FIX"), Some("fix".to_string()));
+    assert_eq!(read("type=fix2"), None);
+    assert_eq!(read("type="), None);
+
+    // Lines of two types added together have none.
+    let mut doc = kiro.clone();
+    doc.work_type = Some("doc".to_string());
+    let mut same = kiro.clone();
+    same.add(&kiro);
+    assert_eq!(same.work_type.as_deref(), Some("fix"));
+    same.add(&doc);
+    assert_eq!(same.work_type, None);
 }

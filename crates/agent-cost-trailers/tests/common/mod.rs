@@ -12,6 +12,7 @@ use agent_cost_trailers::{Block, ModelLine, Quantity, UNIT_CREDITS, UNIT_PREMIUM
 /// A model line with the given cost in micro-dollars (`None` = unpriced).
 pub fn model(agent: &str, model: &str, micros: Option<u64>) -> ModelLine {
     ModelLine {
+        work_type: None,
         agent: agent.to_string(),
         model: model.to_string(),
         requests: 3,
@@ -46,6 +47,7 @@ pub fn units_block(id: &str) -> Block {
         vec![
             model("claude-code", "claude-sonnet-4-5", Some(401_234)),
             ModelLine {
+                work_type: None,
                 requests: 12,
                 ..model("copilot", "gpt-5", None)
             }
@@ -64,6 +66,7 @@ pub fn longest_block(id: &str) -> Block {
     const TEN_BILLION: u64 = 10_000_000_000;
     let agent = "a".repeat(25);
     let line = |model: char, cost: Option<u64>| ModelLine {
+        work_type: None,
         agent: agent.clone(),
         model: model.to_string().repeat(40),
         requests: TEN_BILLION,

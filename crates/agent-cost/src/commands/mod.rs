@@ -9,6 +9,7 @@ pub mod ingest;
 pub mod install_hooks;
 pub mod log;
 pub mod report;
+pub mod report_scope;
 pub mod sessions;
 pub mod sources;
 pub mod status;

@@ -2,12 +2,15 @@
 //! commits and per-commit rows of `agent-cost-report`, printed as text, JSON, CSV or Markdown.
 
 use agent_cost_git::History;
-use agent_cost_report::{Charge, Filter, Key, Ledger, Money, PrReport, Row, Table, html, pareto};
+use agent_cost_report::{
+    Charge, Filter, Key, Ledger, Money, PrReport, Row, Table, Waste, WasteRules, html, pareto,
+};
 use serde_json::{Value, json};
 
-use crate::output::{self, CommandError, CommandResult, outln, print_json};
+use crate::commands::report_scope::{ReadProgress, RepoScope, report_config};
+use crate::output::{self, CommandError, CommandResult, errln, outln, print_json};
 
-/// Spend in history by agent, model, author, type, pull request, ticket, date or unit.
+/// Spend in history by agent, model, author, type, pull request, ticket, branch, date or unit.
 ///
 /// Reads the AI-cost trailers of every commit in the range (default: all of HEAD's history),
 /// counts each drain (AI-Cost-Id) once, charged to the newest commit carrying it (a squash
@@ -18,10 +21,15 @@ use crate::output::{self, CommandError, CommandResult, outln, print_json};
 ///
 /// Keys: agent, model, author (name and email after .mailmap), type (conventional-commit
 /// prefix: fix, feat, refac, test, doc, config, other), pr (from `Merge pull request #N` and
-/// `… (#N)` subjects), ticket ([A-Z]+-\d+ in the message), day, week (ISO), month (author
-/// date, the author's own offset), unit. Lines added and removed are those of the row's
-/// commits against their first parent (merges: none, as `git log --numstat`), and cost per
-/// line is USD over lines added plus removed. Examples:
+/// `… (#N)` subjects, or [report] pr_pattern), ticket ([A-Z]+-\d+, or [report]
+/// ticket_pattern, in the message, then in the branch name), branch (the default branch's
+/// first-parent line, then the branch a merge's subject names for the commits it brought in,
+/// then the other local branches' first-parent lines, else none), day, week (ISO), month
+/// (author date, the author's own offset), unit. The [report] table of
+/// $AGENT_COST_HOME/config.toml and of the repository's agent-cost.toml (which wins) sets
+/// ticket_pattern, pr_pattern and default_branch. Lines added and removed are those of the
+/// row's commits against their first parent (merges: none, as `git log --numstat`), and cost
+/// per line is USD over lines added plus removed. Examples:
 ///
 ///   agent-cost report                          # by model (the default key)
 ///   agent-cost report main..HEAD --by author
@@ -39,15 +47,19 @@ pub struct ReportArgs {
     /// Only commits authored on or before this date (the whole day, UTC) or instant.
     #[arg(long, value_name = "DATE")]
     until: Option<String>,
-    /// Group by KEY (repeatable): agent, model, author, type, pr, ticket, day, week, month, unit.
+    /// Group by KEY (repeatable): agent, model, author, type, pr, ticket, branch, day, week,
+    /// month, unit, repo. Default: model, or repo over several repositories.
     #[arg(long = "by", value_name = "KEY")]
     by: Vec<Key>,
+    #[command(flatten)]
+    scope: RepoScope,
     /// Do not count the lines each commit changed (faster: no diffs).
     #[arg(long)]
     no_lines: bool,
-    /// Show progress on stderr while reading (only when stderr is a terminal).
+    /// Draw no progress spinner (drawn on stderr while reading, only when stderr is a
+    /// terminal).
     #[arg(long)]
-    progress: bool,
+    no_progress: bool,
     /// Print one JSON object: keys, commits, rows [{key, commits, cost_usd, …}], total.
     #[arg(long, conflicts_with_all = ["csv", "markdown"])]
     json: bool,
@@ -61,16 +73,27 @@ pub struct ReportArgs {
     /// holding 50 % and 80 % of it, named (JSON: a `pareto` object).
     #[arg(long, conflicts_with_all = ["csv", "markdown"])]
     pareto: bool,
-    /// Show cost per merged pull request (a `Merge pull request #N` merge or a subject ending
-    /// in `(#N)`): the headline, its median and one row per ISO week of the merge (JSON: a
-    /// `prs` object with every pull request under `items`).
+    /// Show cost per merged pull request (the pull requests `--by pr` finds): the headline,
+    /// its median and one row per ISO week of the merge (JSON: a `prs` object with every pull
+    /// request under `items`).
     #[arg(long, conflicts_with_all = ["csv", "markdown"])]
     prs: bool,
     /// Write a self-contained HTML dashboard to FILE (charts of spend by model, agent,
     /// author, type and week, cost per merged pull request, the Pareto curve, the costliest
     /// commits) instead of printing a table.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["json", "csv", "markdown", "pareto", "prs"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["json", "csv", "markdown", "pareto", "prs", "waste"])]
     html: Option<std::path::PathBuf>,
+    /// Also list waste candidates: commits costing more than --waste-threshold that are fixes,
+    /// docs or config, or changed at most --waste-lines lines; and the share of all spend on
+    /// such changes (JSON: a `waste` object).
+    #[arg(long, conflicts_with_all = ["csv", "markdown", "no_lines"])]
+    waste: bool,
+    /// The cost above which a commit can be a waste candidate, in USD.
+    #[arg(long, value_name = "USD", default_value = "0.50", requires = "waste")]
+    waste_threshold: String,
+    /// A change of at most this many lines (added + removed) is small.
+    #[arg(long, value_name = "LINES", default_value_t = 5, requires = "waste")]
+    waste_lines: u64,
 }
 
 /// The most recent commits with their AI cost, model(s), author and subject.
@@ -103,16 +126,18 @@ pub struct ExportArgs {
     /// Print a JSON array of the same rows.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    scope: RepoScope,
+    /// Do not count the lines each commit changed (faster: no diffs; the line columns are
+    /// empty).
+    #[arg(long)]
+    no_lines: bool,
 }
 
 fn open_history() -> Result<History, CommandError> {
     let cwd = std::env::current_dir().map_err(CommandError::from)?;
     History::discover(&cwd)
         .map_err(|e| CommandError::from_error(&e).hint("run this inside a git repository"))
-}
-
-fn read(spec: Option<&str>, filter: Filter) -> Result<Ledger, CommandError> {
-    Ledger::read(&open_history()?, spec, filter).map_err(|e| CommandError::from_error(&e))
 }
 
 /// A spinner on stderr when `wanted` and stderr is a terminal (never in pipes or files).
@@ -122,9 +147,35 @@ fn progress_bar(wanted: bool) -> Option<indicatif::ProgressBar> {
         return None;
     }
     let bar = indicatif::ProgressBar::new_spinner();
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar.set_message("reading history");
+    bar.tick();
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
     Some(bar)
+}
+
+/// [`progress_bar`]'s spinner as reading progress: commits read, then lines counted.
+struct Spinner(Option<indicatif::ProgressBar>);
+
+impl ReadProgress for Spinner {
+    fn read(&self, repository: &str, commits: u64) {
+        if let Some(bar) = &self.0
+            && commits.is_multiple_of(256)
+        {
+            bar.set_message(format!("{repository}: {commits} commits read"));
+            bar.tick();
+        }
+    }
+
+    fn lines(&self, repository: &str, done: u64, total: u64) {
+        if let Some(bar) = &self.0
+            && (done.is_multiple_of(64) || done == total)
+        {
+            bar.set_message(format!(
+                "{repository}: lines of {done}/{total} commits with AI cost"
+            ));
+            bar.tick();
+        }
+    }
 }
 
 /// `YYYY-MM-DD` (from the start of that UTC day, or to its end) or an RFC 3339 instant, as
@@ -181,49 +232,66 @@ pub fn report(args: ReportArgs) -> CommandResult {
             .map(|t| instant(t, "--until", true))
             .transpose()?,
     };
-    let keys = if args.by.is_empty() {
+    let keys = if args.by.is_empty() && args.scope.is_multi() {
+        vec![Key::Repo]
+    } else if args.by.is_empty() {
         vec![Key::Model]
     } else {
         args.by.clone()
     };
-    let history = open_history()?;
-    let bar = progress_bar(args.progress);
-    let mut ledger = Ledger::read_with_progress(&history, args.range.as_deref(), filter, |n| {
-        if let Some(bar) = &bar
-            && n % 256 == 0
-        {
-            bar.set_message(format!("{n} commits read"));
-            bar.tick();
-        }
-    })
-    .map_err(|e| CommandError::from_error(&e))?;
-    if !args.no_lines && args.html.is_none() {
-        ledger
-            .count_lines(&history, |done, total| {
-                if let Some(bar) = &bar
-                    && (done % 64 == 0 || done == total)
-                {
-                    bar.set_message(format!("lines of {done}/{total} commits with AI cost"));
-                    bar.tick();
-                }
-            })
-            .map_err(|e| CommandError::from_error(&e))?;
-    }
-    if let Some(bar) = bar {
+    let waste_rules = WasteRules {
+        threshold: Money::parse_decimal(&args.waste_threshold).map_err(|_| {
+            CommandError::msg(format!(
+                "--waste-threshold `{}` is not an amount",
+                args.waste_threshold
+            ))
+            .hint("write USD as a decimal, e.g. --waste-threshold 0.50")
+        })?,
+        max_lines: args.waste_lines,
+    };
+    let bar = Spinner(progress_bar(!args.no_progress));
+    let scoped = args.scope.read(
+        args.range.as_deref(),
+        filter,
+        !args.no_lines && args.html.is_none(),
+        &bar,
+    )?;
+    if let Some(bar) = bar.0 {
         bar.finish_and_clear();
     }
+    for skipped in &scoped.skipped {
+        errln!("skipped {}: {}", skipped.path, skipped.reason);
+    }
+    let ledger = scoped.ledger;
     let table = ledger.table(&keys);
     let range = args.range.as_deref().unwrap_or("HEAD");
     if let Some(file) = &args.html {
-        return write_dashboard(file, range, &args, &history, &ledger, &table);
+        let web_urls = scoped
+            .repositories
+            .iter()
+            .filter_map(|repository| {
+                let remote = History::discover(std::path::Path::new(&repository.path))
+                    .ok()?
+                    .remote_url("origin")?;
+                Some((repository.name.clone(), html::web_url(&remote)?))
+            })
+            .collect();
+        return write_dashboard(file, range, &args, web_urls, &ledger, &table);
     }
     if args.json {
         let mut value = report_json(range, &args, &ledger, &table);
+        if args.scope.is_multi() {
+            value["repositories"] = json!(scoped.repositories);
+            value["skipped"] = json!(scoped.skipped);
+        }
         if args.pareto {
             value["pareto"] = pareto_json(&ledger);
         }
         if args.prs {
             value["prs"] = prs_json(&ledger, &ledger.merged_prs());
+        }
+        if args.waste {
+            value["waste"] = waste_json(&ledger, &ledger.waste(waste_rules));
         }
         return print_json(&value);
     }
@@ -231,6 +299,9 @@ pub fn report(args: ReportArgs) -> CommandResult {
         print_prs(range, &ledger, &ledger.merged_prs())?;
         if args.pareto {
             print_pareto(&ledger)?;
+        }
+        if args.waste {
+            print_waste(&ledger, &ledger.waste(waste_rules))?;
         }
         return Ok(());
     }
@@ -241,11 +312,20 @@ pub fn report(args: ReportArgs) -> CommandResult {
     if args.markdown {
         return output::stdout(format_args!("{}", markdown(&header, &rows)));
     }
-    outln!(
-        "{range}: {} commits, {} with AI cost",
-        ledger.commits.len(),
-        table.total.commits
-    )?;
+    if args.scope.is_multi() {
+        outln!(
+            "{range} in {} repositories: {} commits, {} with AI cost",
+            scoped.repositories.len(),
+            ledger.commits.len(),
+            table.total.commits
+        )?;
+    } else {
+        outln!(
+            "{range}: {} commits, {} with AI cost",
+            ledger.commits.len(),
+            table.total.commits
+        )?;
+    }
     if ledger.duplicate_blocks + ledger.replaced_blocks > 0 {
         outln!(
             "(not counted again: {} copies of drains already counted, {} drains replaced by an amended one)",
@@ -263,6 +343,9 @@ pub fn report(args: ReportArgs) -> CommandResult {
     }
     if args.pareto {
         print_pareto(&ledger)?;
+    }
+    if args.waste {
+        print_waste(&ledger, &ledger.waste(waste_rules))?;
     }
     Ok(())
 }
@@ -296,7 +379,7 @@ fn write_dashboard(
     file: &std::path::Path,
     range: &str,
     args: &ReportArgs,
-    history: &History,
+    web_urls: std::collections::BTreeMap<String, String>,
     ledger: &Ledger,
     table: &Table,
 ) -> CommandResult {
@@ -306,9 +389,7 @@ fn write_dashboard(
             range: range.to_string(),
             since: args.since.clone(),
             until: args.until.clone(),
-            web_url: history
-                .remote_url("origin")
-                .and_then(|url| html::web_url(&url)),
+            web_urls,
         },
     );
     std::fs::write(file, page).map_err(|e| {
@@ -424,13 +505,17 @@ fn prs_json(ledger: &Ledger, report: &PrReport) -> Value {
         .iter()
         .map(|pr| {
             let commit = &ledger.commits[pr.commit];
-            let mut pairs = vec![
+            let mut pairs = Vec::new();
+            if ledger.is_multi_repo() {
+                pairs.push(("repo".to_string(), json!(pr.repo)));
+            }
+            pairs.extend([
                 ("pr".to_string(), json!(pr.number)),
                 ("commit".to_string(), json!(commit.id)),
                 ("subject".to_string(), json!(commit.subject)),
                 ("merged".to_string(), json!(pr.merged.to_string())),
                 ("commits".to_string(), json!(pr.commits)),
-            ];
+            ]);
             pairs.extend(usd_json("cost", pr.cost));
             pairs.push(("unpriced".to_string(), json!(pr.unpriced)));
             pairs.push(("units".to_string(), units_json(&pr.units)));
@@ -448,6 +533,100 @@ fn prs_json(ledger: &Ledger, report: &PrReport) -> Value {
     object(pairs)
 }
 
+fn print_waste(ledger: &Ledger, waste: &Waste) -> CommandResult {
+    let rules = waste.rules;
+    outln!()?;
+    outln!(
+        "Waste candidates (above {} USD; a fix, doc or config commit, or at most {} changed lines): {} commits, {} USD, {}% of spend",
+        rules.threshold.to_decimal(),
+        rules.max_lines,
+        waste.candidates.len(),
+        waste.candidates_share.cost.to_decimal(),
+        waste.candidates_share.percent()
+    )?;
+    if !waste.candidates.is_empty() {
+        let rows: Vec<Vec<String>> = waste
+            .candidates
+            .iter()
+            .map(|candidate| {
+                let commit = &ledger.commits[candidate.commit];
+                let why: Vec<&str> = candidate.reasons.iter().map(|r| r.name()).collect();
+                vec![
+                    commit.id.chars().take(10).collect(),
+                    commit.date().to_string(),
+                    commit.kind.to_string(),
+                    candidate.lines.to_string(),
+                    candidate.cost.to_decimal(),
+                    why.join("+"),
+                    commit.subject.clone(),
+                ]
+            })
+            .collect();
+        output::stdout(format_args!(
+            "{}",
+            output::table(
+                &[
+                    "commit",
+                    "date",
+                    "type",
+                    "lines",
+                    "cost (USD)",
+                    "why",
+                    "subject"
+                ],
+                7,
+                &rows
+            )
+        ))?;
+    }
+    outln!(
+        "{}% of spend on changes of at most {} lines ({} commits, {} USD); {}% on fix, doc and config commits ({} commits, {} USD)",
+        waste.small_changes.percent(),
+        rules.max_lines,
+        waste.small_changes.commits,
+        waste.small_changes.cost.to_decimal(),
+        waste.low_leverage.percent(),
+        waste.low_leverage.commits,
+        waste.low_leverage.cost.to_decimal()
+    )
+}
+
+fn waste_json(ledger: &Ledger, waste: &Waste) -> Value {
+    let share = |share: &agent_cost_report::SpendShare| {
+        json!({
+            "commits": share.commits,
+            "cost_usd": share.cost.to_decimal(),
+            "cost_micro_usd": share.cost.micros() as u64,
+            "percent_of_spend": share.percent(),
+        })
+    };
+    json!({
+        "threshold_usd": waste.rules.threshold.to_decimal(),
+        "max_lines": waste.rules.max_lines,
+        "low_leverage_types": agent_cost_report::LOW_LEVERAGE_TYPES,
+        "candidates": waste.candidates.iter().map(|candidate| {
+            let commit = &ledger.commits[candidate.commit];
+            json!({
+                "repo": commit.repo,
+                "id": commit.id,
+                "date": commit.rfc3339(),
+                "author": commit.author(),
+                "subject": commit.subject,
+                "type": commit.kind,
+                "lines": candidate.lines,
+                "cost_usd": candidate.cost.to_decimal(),
+                "cost_micro_usd": candidate.cost.micros() as u64,
+                "reasons": candidate.reasons.iter().map(|r| r.name()).collect::<Vec<_>>(),
+            })
+        }).collect::<Vec<_>>(),
+        "candidates_total": share(&waste.candidates_share),
+        "small_changes": share(&waste.small_changes),
+        "low_leverage": share(&waste.low_leverage),
+        "total_usd": waste.total.to_decimal(),
+        "total_micro_usd": waste.total.micros() as u64,
+    })
+}
+
 /// The items whose concentration `--pareto` shows: commits (`<short id> <subject>`), pull
 /// requests (`#N`, commits without one left out) and authors, each with its USD.
 fn concentration(ledger: &Ledger) -> Vec<(&'static str, Vec<(String, Money)>)> {
@@ -455,18 +634,29 @@ fn concentration(ledger: &Ledger) -> Vec<(&'static str, Vec<(String, Money)>)> {
     let mut prs: std::collections::BTreeMap<String, Money> = Default::default();
     let mut authors: std::collections::BTreeMap<String, Money> = Default::default();
     let mut commits = Vec::new();
+    // Across repositories, commits and pull requests are named with their repository's name.
+    let repo_of = |repo: &str, separator: &str| {
+        if ledger.is_multi_repo() {
+            format!("{repo}{separator}")
+        } else {
+            String::new()
+        }
+    };
     for (&index, &cost) in &by_commit {
         let commit = &ledger.commits[index];
         commits.push((
             format!(
-                "{} {}",
+                "{}{} {}",
+                repo_of(&commit.repo, " "),
                 &commit.id[..7.min(commit.id.len())],
                 commit.subject
             ),
             cost,
         ));
         if let Some(pr) = commit.pr {
-            let entry = prs.entry(format!("#{pr}")).or_default();
+            let entry = prs
+                .entry(format!("{}#{pr}", repo_of(&commit.repo, "")))
+                .or_default();
             *entry = Money(entry.0 + cost.0);
         }
         let entry = authors.entry(commit.author()).or_default();
@@ -649,11 +839,19 @@ fn models_of<'a>(charges: impl Iterator<Item = &'a Charge>) -> Vec<String> {
 
 /// Runs `agent-cost tail`.
 pub fn tail(args: TailArgs) -> CommandResult {
-    let ledger = read(None, Filter::default())?;
+    let history = open_history()?;
+    let cwd = std::env::current_dir().map_err(CommandError::from)?;
+    let config = report_config(&cwd)?;
+    let mut ledger = Ledger::read(&history, None, Filter::default(), &config)
+        .map_err(|e| CommandError::from_error(&e))?;
     let costs = ledger.cost_by_commit();
     let mut order: Vec<usize> = (0..ledger.commits.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(ledger.commits[i].commit_time));
     order.truncate(args.count);
+    ledger
+        .count_lines_of(&history, &order, |_, _| {})
+        .map_err(|e| CommandError::from_error(&e))?;
+    let lines_of = |i: usize| ledger.commits[i].lines.unwrap_or_default();
     let charges_of = |i: usize| ledger.charges.iter().filter(move |c| c.commit == i);
     if args.json {
         let rows: Vec<Value> = order
@@ -674,6 +872,8 @@ pub fn tail(args: TailArgs) -> CommandResult {
                     "author": commit.author_name,
                     "email": commit.author_email,
                     "subject": commit.subject,
+                    "lines_added": lines_of(i).added,
+                    "lines_removed": lines_of(i).removed,
                     "cost_usd": cost.to_decimal(),
                     "cost_micro_usd": cost.micros() as u64,
                     "unpriced": charges_of(i).any(|c| c.cost.is_none()),
@@ -701,6 +901,7 @@ pub fn tail(args: TailArgs) -> CommandResult {
                     models.join(",")
                 },
                 commit.subject.clone(),
+                format!("+{} -{}", lines_of(i).added, lines_of(i).removed),
                 costs.get(&i).map_or("-".to_string(), |c| c.to_decimal()),
             ]
         })
@@ -714,6 +915,7 @@ pub fn tail(args: TailArgs) -> CommandResult {
                 "author",
                 "models",
                 "subject",
+                "lines",
                 "cost (USD)"
             ],
             5,
@@ -723,7 +925,7 @@ pub fn tail(args: TailArgs) -> CommandResult {
 }
 
 /// The export's column names.
-const EXPORT_COLUMNS: [&str; 19] = [
+const EXPORT_COLUMNS: [&str; 22] = [
     "commit",
     "date",
     "author",
@@ -743,11 +945,30 @@ const EXPORT_COLUMNS: [&str; 19] = [
     "cache_read",
     "cost_usd",
     "unpriced",
+    "lines_added",
+    "lines_removed",
+    "repo",
 ];
 
 /// Runs `agent-cost export`.
 pub fn export(args: ExportArgs) -> CommandResult {
-    let ledger = read(args.range.as_deref(), Filter::default())?;
+    let scoped = args.scope.read(
+        args.range.as_deref(),
+        Filter::default(),
+        !args.no_lines,
+        &Spinner(None),
+    )?;
+    for skipped in &scoped.skipped {
+        errln!("skipped {}: {}", skipped.path, skipped.reason);
+    }
+    let ledger = scoped.ledger;
+    // A commit's lines go on its first row only, so that summing the column counts them once.
+    let mut lines_written = std::collections::HashSet::new();
+    let mut lines_cells = |commit: usize| match ledger.commits[commit].lines {
+        None => [String::new(), String::new()],
+        Some(_) if !lines_written.insert(commit) => ["0".to_string(), "0".to_string()],
+        Some(lines) => [lines.added.to_string(), lines.removed.to_string()],
+    };
     let mut rows: Vec<Vec<String>> = Vec::new();
     for charge in &ledger.charges {
         let commit = &ledger.commits[charge.commit];
@@ -757,7 +978,7 @@ pub fn export(args: ExportArgs) -> CommandResult {
             commit.author_name.clone(),
             commit.author_email.clone(),
             commit.subject.clone(),
-            commit.kind.to_string(),
+            charge.kind(commit).to_string(),
             commit.pr.map_or(String::new(), |n| n.to_string()),
             commit.tickets.join(" "),
             charge.agent.clone(),
@@ -768,12 +989,16 @@ pub fn export(args: ExportArgs) -> CommandResult {
         usd.extend(["USD".to_string(), cost.clone(), charge.requests.to_string()]);
         usd.extend(charge.tokens.iter().map(u64::to_string));
         usd.extend([cost, charge.cost.is_none().to_string()]);
+        usd.extend(lines_cells(charge.commit));
+        usd.push(commit.repo.clone());
         rows.push(usd);
         for (unit, amount) in &charge.units {
             let mut row = head.clone();
             row.extend([unit.clone(), unit_amount(*amount)]);
             row.extend(std::iter::repeat_n("0".to_string(), 5));
             row.extend([Money::ZERO.to_decimal(), "false".to_string()]);
+            row.extend(lines_cells(charge.commit));
+            row.push(commit.repo.clone());
             rows.push(row);
         }
     }
@@ -786,7 +1011,9 @@ pub fn export(args: ExportArgs) -> CommandResult {
                     .zip(row)
                     .map(|(column, cell)| {
                         let value = match *column {
-                            "requests" | "input" | "output" | "cache_write" | "cache_read" => {
+                            "lines_added" | "lines_removed" if cell.is_empty() => Value::Null,
+                            "requests" | "input" | "output" | "cache_write" | "cache_read"
+                            | "lines_added" | "lines_removed" => {
                                 json!(cell.parse::<u64>().unwrap_or(0))
                             }
                             "pr" if cell.is_empty() => Value::Null,

@@ -61,7 +61,7 @@ fn one_commit_carries_claude_codex_copilot_and_kiro_each_in_its_unit() {
         "AI-Model: claude-sonnet-4.5 agent=copilot cost=0.080000",
         "AI-Quantity: 2 premium-requests",
         "AI-Model: gpt-4.1 agent=copilot cost=0.000000",
-        "AI-Model: manual agent=kiro cost=0.050400",
+        "AI-Model: manual agent=kiro cost=0.050400 type=feat",
         "AI-Quantity: 1.26 credits",
         // 33,000 + 3,500 + 80,000 + 0 + 50,400 µ$.
         "AI-Cost-Estimate: 0.166900 USD",

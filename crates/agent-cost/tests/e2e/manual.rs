@@ -80,7 +80,7 @@ fn kiro_credits_and_claude_code_spend_share_a_commit() {
     for expected in [
         "AI-Agent: claude-code sessions=1 cost=0.033000",
         "AI-Agent: kiro sessions=1 cost=0.050400",
-        "AI-Model: manual agent=kiro cost=0.050400",
+        "AI-Model: manual agent=kiro cost=0.050400 type=feat",
         "AI-Quantity: 1.26 credits",
         "AI-Cost-Estimate: 0.083400 USD",
         "AI-Cost-Estimate: 1.26 credits",
@@ -157,7 +157,7 @@ fn a_usd_entry_is_the_models_cost() {
     let lines = ai_trailers(&env, &repo, "HEAD");
     for expected in [
         "AI-Agent: cursor sessions=1 cost=2.500000",
-        "AI-Model: claude-sonnet-4-5 agent=cursor cost=2.500000",
+        "AI-Model: claude-sonnet-4-5 agent=cursor cost=2.500000 type=fix",
         "AI-Tokens: req=0 in=0 out=0 cw=0 cr=0",
         "AI-Cost-Estimate: 2.500000 USD",
     ] {
@@ -310,4 +310,86 @@ fn a_usd_entry_for_a_model_read_from_logs_adds_to_it() {
         "{lines:?}"
     );
     assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 2_033_000);
+}
+
+#[test]
+fn the_type_given_to_log_travels_with_its_model_line_into_reports() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    let log = |args: &[&str]| {
+        let mut all = vec!["log"];
+        all.extend_from_slice(args);
+        env.agent_cost(&repo, &all);
+    };
+    // Two cursor entries of one type: the line says so.
+    log(&["0.30", "fix", "--agent", "cursor", "--model", "gpt-5"]);
+    log(&["0.20", "fix", "--agent", "cursor", "--model", "gpt-5"]);
+    // Two kiro entries of two types, and an `other`: no type.
+    log(&["1", "doc", "--agent", "kiro", "--unit", "credits"]);
+    log(&["0.5", "test", "--agent", "kiro", "--unit", "credits"]);
+    log(&["0.10", "other", "--agent", "aider"]);
+    // Claude Code spend beside a manual entry for the same model: no type either.
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 1_000, 2_000)]);
+    log(&[
+        "0.05",
+        "fix",
+        "--agent",
+        "claude-code",
+        "--model",
+        "claude-sonnet-4-5",
+    ]);
+    commit(&env, &repo, "a.txt", "Parser");
+    let lines = ai_trailers(&env, &repo, "HEAD");
+    let models: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("AI-Model:"))
+        .collect();
+    assert_eq!(
+        models,
+        [
+            "AI-Model: manual agent=aider cost=0.100000",
+            "AI-Model: claude-sonnet-4-5 agent=claude-code cost=0.083000",
+            "AI-Model: gpt-5 agent=cursor cost=0.500000 type=fix",
+            "AI-Model: manual agent=kiro cost=0.060000",
+        ],
+        "{lines:?}"
+    );
+
+    // `report --by type`: the logged type wins for its spend, the subject's for the rest.
+    let report = env.agent_cost_json(&repo, &["report", "--by", "type", "--no-lines"]);
+    let rows: Vec<(String, String)> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["key"]["type"].as_str().unwrap().to_string(),
+                r["cost_usd"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("fix".to_string(), "0.500000".to_string()),
+            ("other".to_string(), "0.243000".to_string()),
+        ]
+    );
+    let export = env.agent_cost_json(&repo, &["export", "--no-lines"]);
+    let types: Vec<(&str, &str)> = export
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["unit"] == "USD")
+        .map(|r| (r["agent"].as_str().unwrap(), r["type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("aider", "other"),
+            ("claude-code", "other"),
+            ("cursor", "fix"),
+            ("kiro", "other"),
+        ]
+    );
 }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::harness::*;
 
@@ -526,10 +526,26 @@ week,commits,cost_usd,cost_per_commit_usd,lines_added,lines_removed,cost_per_lin
 total,5,2.194345,0.438869,126,2,0.017143,3.5,12,40,1611,7922,4033,120094
 "
     );
-    // --progress draws only on a terminal: through a pipe, stdout is the same and stderr empty.
-    let piped = env.agent_cost(&repo, &["report", "--by", "week", "--csv", "--progress"]);
+    // Progress is drawn only on a terminal: through a pipe, stderr stays empty.
+    let piped = env.agent_cost(&repo, &["report", "--by", "week", "--csv"]);
     assert_eq!(piped.stdout, csv);
     assert_eq!(piped.stderr, "");
+    // On a terminal (a pseudo-terminal from util-linux `script`), the spinner is drawn on
+    // stderr and cleared, unless --no-progress.
+    let on_terminal = |extra: &str| {
+        let command = format!("{BIN} report --by week --csv {extra} 2>&1 >/dev/null");
+        let out = env.output(
+            "script",
+            &repo,
+            &["-qec", &command, "/dev/null"],
+            &[("TERM", "xterm")],
+        );
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let drawn = on_terminal("");
+    assert!(drawn.contains("reading history"), "{drawn:?}");
+    assert!(!on_terminal("--no-progress").contains("reading history"));
     let markdown = env
         .agent_cost(
             &repo,
@@ -560,10 +576,10 @@ fn tail_lists_the_newest_commits_with_what_they_were_charged() {
         out,
         format!(
             "\
-commit      date        author          models                             subject               cost (USD)
-{}  2026-12-04  Dana Developer  -                                  Update readme                  -
-{}  2026-12-03  Dana Developer  -                                  Merge branch 'thing'           -
-{}  2026-12-03  Dana Developer  claude-sonnet-4-5,claude-opus-4-1  Add thing (#13)         1.200000
+commit      date        author          models                             subject                lines  cost (USD)
+{}  2026-12-04  Dana Developer  -                                  Update readme          +3 -1           -
+{}  2026-12-03  Dana Developer  -                                  Merge branch 'thing'   +0 -0           -
+{}  2026-12-03  Dana Developer  claude-sonnet-4-5,claude-opus-4-1  Add thing (#13)       +60 -0    1.200000
 ",
             short("HEAD"),
             short("HEAD~1"),
@@ -580,6 +596,8 @@ commit      date        author          models                             subje
             "author": "Dana Developer",
             "email": "dana@example.com",
             "subject": "Add thing (#13)",
+            "lines_added": 60,
+            "lines_removed": 0,
             "cost_usd": "1.200000",
             "cost_micro_usd": 1_200_000,
             "unpriced": false,
@@ -605,16 +623,16 @@ fn export_has_one_row_per_commit_agent_model_and_unit() {
     let csv = env.agent_cost(&repo, &["export", "--csv"]).stdout;
     let expected = format!(
         "\
-commit,date,author,email,subject,type,pr,tickets,agent,model,unit,amount,requests,input,output,cache_write,cache_read,cost_usd,unpriced
-{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-sonnet-4-5,USD,0.200000,5,10,20,30,40,0.200000,false
-{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-opus-4-1,USD,1.000000,1,1,2,3,4,1.000000,false
-{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-haiku-4-5,USD,0.011111,3,300,900,0,0,0.011111,false
-{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-sonnet-4-5,USD,0.401234,14,1200,6800,4000,120000,0.401234,false
-{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,USD,0.052000,3,0,0,0,0,0.052000,false
-{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,credits,3.5,0,0,0,0,0,0.000000,false
-{fix},2026-11-24T09:00:00+00:00,Dana Developer,dana@example.com,fix: SHOP-42 rounding of totals,fix,,SHOP-42,codex,gpt-5,USD,0.050000,2,100,200,0,50,0.050000,false
-{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,USD,0.480000,12,0,0,0,0,0.480000,false
-{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,premium-requests,12,0,0,0,0,0,0.000000,false
+commit,date,author,email,subject,type,pr,tickets,agent,model,unit,amount,requests,input,output,cache_write,cache_read,cost_usd,unpriced,lines_added,lines_removed,repo
+{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-sonnet-4-5,USD,0.200000,5,10,20,30,40,0.200000,false,60,0,shop
+{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-opus-4-1,USD,1.000000,1,1,2,3,4,1.000000,false,0,0,shop
+{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-haiku-4-5,USD,0.011111,3,300,900,0,0,0.011111,false,30,2,shop
+{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-sonnet-4-5,USD,0.401234,14,1200,6800,4000,120000,0.401234,false,0,0,shop
+{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,USD,0.052000,3,0,0,0,0,0.052000,false,20,0,shop
+{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,credits,3.5,0,0,0,0,0,0.000000,false,0,0,shop
+{fix},2026-11-24T09:00:00+00:00,Dana Developer,dana@example.com,fix: SHOP-42 rounding of totals,fix,,SHOP-42,codex,gpt-5,USD,0.050000,2,100,200,0,50,0.050000,false,4,0,shop
+{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,USD,0.480000,12,0,0,0,0,0.480000,false,12,0,shop
+{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,premium-requests,12,0,0,0,0,0,0.000000,false,0,0,shop
 "
     );
     assert_eq!(csv, expected);
@@ -643,8 +661,25 @@ commit,date,author,email,subject,type,pr,tickets,agent,model,unit,amount,request
             "cache_read": 0,
             "cost_usd": "0.000000",
             "unpriced": false,
+            "lines_added": 0,
+            "lines_removed": 0,
+            "repo": "shop",
         })
     );
+    assert_eq!(
+        (
+            rows[4]["lines_added"].clone(),
+            rows[4]["lines_removed"].clone()
+        ),
+        (json!(20), json!(0))
+    );
+    let added: u64 = rows
+        .iter()
+        .map(|r| r["lines_added"].as_u64().unwrap())
+        .sum();
+    assert_eq!(added, 60 + 30 + 20 + 4 + 12);
+    let no_lines = env.agent_cost_json(&repo, &["export", "--no-lines"]);
+    assert_eq!(no_lines[0]["lines_added"], serde_json::Value::Null);
     // Summing cost_usd gives the report's total, to the micro-dollar.
     let total: u64 = rows
         .iter()
@@ -785,6 +820,597 @@ fn pareto_names_the_fewest_commits_prs_and_authors_holding_half_and_most_of_the_
         text.contains("80% of spend: 2 of 2 authors (100%): Dana Developer <dana@example.com> (1.662345), Sam Second <sam@example.com> (0.532000)"),
         "{text}"
     );
+}
+
+#[test]
+fn waste_lists_costly_small_or_low_leverage_commits_and_their_share_of_spend() {
+    let env = TestEnv::new();
+    let repo = shop(&env);
+    let docs = id(&env, &repo, "x/y~1");
+    // Per commit: squash 1.200000 (60 lines), feat 0.412345 (32), docs 0.480000 (12 lines,
+    // type doc), test 0.052000 (20), fix 0.050000 (4 lines, type fix); 2.194345 in all.
+    let report = env.agent_cost_json(
+        &repo,
+        &[
+            "report",
+            "--waste",
+            "--waste-threshold",
+            "0.4",
+            "--waste-lines",
+            "12",
+        ],
+    );
+    let waste = &report["waste"];
+    assert_eq!(waste["threshold_usd"], "0.400000");
+    assert_eq!(waste["max_lines"], 12);
+    assert_eq!(
+        waste["candidates"],
+        json!([{
+            "repo": "shop",
+            "id": docs,
+            "date": "2026-12-01T09:00:00+00:00",
+            "author": "Sam Second <sam@example.com>",
+            "subject": "docs: explain totals",
+            "type": "doc",
+            "lines": 12,
+            "cost_usd": "0.480000",
+            "cost_micro_usd": 480_000,
+            "reasons": ["type", "lines"],
+        }])
+    );
+    // 0.48 of 2.194345 is 21.87 %; docs and fix (0.53) are 24.15 %.
+    assert_eq!(
+        waste["candidates_total"],
+        json!({"commits": 1, "cost_usd": "0.480000", "cost_micro_usd": 480_000, "percent_of_spend": "21.9"})
+    );
+    assert_eq!(
+        waste["small_changes"],
+        json!({"commits": 2, "cost_usd": "0.530000", "cost_micro_usd": 530_000, "percent_of_spend": "24.2"})
+    );
+    assert_eq!(waste["low_leverage"]["commits"], 2);
+    assert_eq!(waste["low_leverage"]["cost_micro_usd"], 530_000);
+    assert_eq!(waste["total_micro_usd"], 2_194_345);
+
+    // The defaults (0.50 USD, 5 lines): no candidate; the 4-line fix is 2.28 % of spend.
+    let text = env.agent_cost(&repo, &["report", "--waste"]).stdout;
+    assert!(
+        text.contains("Waste candidates (above 0.500000 USD; a fix, doc or config commit, or at most 5 changed lines): 0 commits, 0.000000 USD, 0.0% of spend"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2.3% of spend on changes of at most 5 lines (1 commits, 0.050000 USD); 24.2% on fix, doc and config commits (2 commits, 0.530000 USD)"),
+        "{text}"
+    );
+    let text = env
+        .agent_cost(&repo, &["report", "--waste", "--waste-threshold", "0.4"])
+        .stdout;
+    assert!(
+        text.contains(&format!(
+            "{}  2026-12-01  doc   12     0.480000    type  docs:",
+            &docs[..10]
+        )),
+        "{text}"
+    );
+
+    let stderr = |args: &[&str]| {
+        let out = env.output(BIN, &repo, args, &[]);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let bad = stderr(&["report", "--waste", "--waste-threshold", "lots"]);
+    assert!(
+        bad.contains("--waste-threshold `lots` is not an amount"),
+        "{bad}"
+    );
+    let bad = stderr(&["report", "--waste", "--no-lines"]);
+    assert!(bad.contains("--no-lines"), "{bad}");
+}
+
+/// `team/api` (a `feat: … (#3)` commit with B1 and a fix with B2), `team/web` (Sam's docs
+/// commit with B3, in premium requests) and `team/empty` (no commit yet).
+fn team(env: &TestEnv) -> PathBuf {
+    let api = env.repo("team/api");
+    commit_as(
+        env,
+        &api,
+        &[("api.txt", 7)],
+        &format!("feat: api (#3)\n\n{B1}\n"),
+        DANA,
+        "2026-11-30T10:00:00Z",
+    );
+    commit_as(
+        env,
+        &api,
+        &[("api.txt", 8)],
+        &format!("fix: api\n\n{B2}\n"),
+        SAM,
+        "2026-12-01T10:00:00Z",
+    );
+    let web = env.repo("team/web");
+    commit_as(
+        env,
+        &web,
+        &[("web.txt", 2)],
+        &format!("docs: web\n\n{B3}\n"),
+        SAM,
+        "2026-12-01T11:00:00Z",
+    );
+    let empty = env.root.join("team/empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    env.git(&empty, &["init", "-q"]);
+    env.root.join("team")
+}
+
+#[test]
+fn several_repositories_make_one_report_by_repo_and_skip_an_empty_clone() {
+    let env = TestEnv::new();
+    let team = team(&env);
+    let outside = env.outside();
+    let team_arg = team.to_str().unwrap();
+    let report = env.agent_cost_json(&outside, &["report", "--repos", team_arg]);
+    assert_eq!(report["keys"], json!(["repo"]));
+    let rows: Vec<(String, u64, String)> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["key"]["repo"].as_str().unwrap().to_string(),
+                r["commits"].as_u64().unwrap(),
+                r["cost_usd"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![row("web", 1, "0.480000"), row("api", 2, "0.462345")]
+    );
+    assert_eq!(report["total"]["cost_micro_usd"], 942_345);
+    assert_eq!(report["total"]["lines_added"], 7 + 1 + 2);
+    let repositories: Vec<(String, u64)> = report["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["commits"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        repositories,
+        vec![("api".to_string(), 3), ("web".to_string(), 2)]
+    );
+    assert_eq!(report["skipped"].as_array().unwrap().len(), 1);
+    assert!(
+        report["skipped"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("empty")
+    );
+
+    let ran = env.agent_cost(&outside, &["report", "--repos", team_arg, "--by", "author"]);
+    assert!(
+        ran.stdout
+            .starts_with("HEAD in 2 repositories: 5 commits, 3 with AI cost\n"),
+        "{}",
+        ran.stdout
+    );
+    assert!(ran.stderr.contains("skipped "), "{}", ran.stderr);
+    assert!(
+        ran.stdout
+            .contains("Sam Second <sam@example.com>             2    0.530000    0.265000      3"),
+        "{}",
+        ran.stdout
+    );
+
+    // Named one by one, with the current repository's: the same names, no skip to report.
+    let shop = shop(&env);
+    let api = team.join("api");
+    let pareto = env.agent_cost_json(
+        &shop,
+        &[
+            "report",
+            "--repo",
+            shop.to_str().unwrap(),
+            "--repo",
+            api.to_str().unwrap(),
+            "--pareto",
+        ],
+    );
+    let names: Vec<&str> = pareto["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"]["repo"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["shop", "api"]);
+    assert_eq!(pareto["total"]["cost_micro_usd"], 2_194_345 + 462_345);
+    // Pull requests across repositories are named with their repository: shop#13 1.2,
+    // shop#12 0.532, api#3 0.412345; 80 % of 2.144345 takes the first two (80.8 %).
+    let prs: Vec<&str> = pareto["pareto"]["pull_requests"][1]["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["item"].as_str().unwrap())
+        .collect();
+    assert_eq!(prs, ["shop#13", "shop#12"]);
+    assert_eq!(pareto["pareto"]["pull_requests"][1]["of"], 3);
+
+    let csv = env
+        .agent_cost(&outside, &["export", "--repos", team_arg])
+        .stdout;
+    let repos: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap())
+        .collect();
+    assert_eq!(repos, ["api", "api", "api", "web", "web"]);
+
+    let fails = |args: &[&str]| {
+        let out = env.output(BIN, &outside, args, &[]);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let missing = env.root.join("nowhere");
+    let bad = fails(&["report", "--repo", missing.to_str().unwrap()]);
+    assert!(bad.contains("is not a git repository or worktree"), "{bad}");
+    let bare_dir = env.root.join("no-repos-here");
+    std::fs::create_dir_all(&bare_dir).unwrap();
+    let bad = fails(&["report", "--repos", bare_dir.to_str().unwrap()]);
+    assert!(bad.contains("no git repository under"), "{bad}");
+    let bad = fails(&["report"]);
+    assert!(bad.contains("--repo PATH"), "{bad}");
+}
+
+/// 0.030000 USD: claude-code haiku.
+const B7: &str = "AI-Agent: claude-code sessions=1 cost=0.030000
+AI-Model: claude-haiku-4-5 agent=claude-code cost=0.030000
+AI-Tokens: req=1 in=10 out=10 cw=0 cr=0
+AI-Cost-Estimate: 0.030000 USD
+AI-Cost-Id: 7777777777777777";
+
+/// Commits `message` (`{block}` replaced by its block) on the current branch, touching `file`.
+fn spend(env: &TestEnv, repo: &Path, file: &str, message: &str, date: &str) {
+    commit_as(env, repo, &[(file, 3)], message, DANA, date);
+}
+
+/// Merges `branch` into the current one with a true merge and exactly `message`.
+fn merge(env: &TestEnv, repo: &Path, branch: &str, message: &str, date: &str) {
+    git_as(
+        env,
+        repo,
+        &["merge", "-q", "--no-ff", "-m", message, branch],
+        DANA,
+        date,
+    );
+}
+
+/// The repository `store`: on `main`, `feat: catalogue` (B2); branch `SHOP-7-cart` (`feat:
+/// cart` B1, `fix: rounding, see SHOP-8` B5) merged by `Merge pull request #5 from
+/// dana/SHOP-7-cart`; branch `fix/OPS-3` (`fix: totals` B4) merged by `Merge branch
+/// 'fix/OPS-3'` whose body is GitLab's `See merge request shop/web!42`; both branches deleted
+/// after their merge (only history names them); `chore: bump` (B3) on `main`; the open
+/// branch `feature/SHOP-9-search` (`feat: search, see OPS-3`, B6); and, on a detached HEAD
+/// above it, `test: spike` (B7), which no branch holds.
+fn store(env: &TestEnv) -> PathBuf {
+    let repo = env.repo("store");
+    spend(
+        env,
+        &repo,
+        "catalogue.txt",
+        &format!("feat: catalogue\n\n{B2}\n"),
+        "2026-11-20T09:00:00Z",
+    );
+    env.git(&repo, &["checkout", "-q", "-b", "SHOP-7-cart"]);
+    spend(
+        env,
+        &repo,
+        "cart.txt",
+        &format!("feat: cart\n\n{B1}\n"),
+        "2026-11-21T09:00:00Z",
+    );
+    spend(
+        env,
+        &repo,
+        "round.txt",
+        &format!("fix: rounding, see SHOP-8\n\n{B5}\n"),
+        "2026-11-22T09:00:00Z",
+    );
+    env.git(&repo, &["checkout", "-q", "main"]);
+    merge(
+        env,
+        &repo,
+        "SHOP-7-cart",
+        "Merge pull request #5 from dana/SHOP-7-cart",
+        "2026-11-23T09:00:00Z",
+    );
+    env.git(&repo, &["branch", "-q", "-D", "SHOP-7-cart"]);
+    env.git(&repo, &["checkout", "-q", "-b", "fix/OPS-3"]);
+    spend(
+        env,
+        &repo,
+        "totals.txt",
+        &format!("fix: totals\n\n{B4}\n"),
+        "2026-11-24T09:00:00Z",
+    );
+    env.git(&repo, &["checkout", "-q", "main"]);
+    merge(
+        env,
+        &repo,
+        "fix/OPS-3",
+        "Merge branch 'fix/OPS-3'\n\nSee merge request shop/web!42",
+        "2026-11-25T09:00:00Z",
+    );
+    env.git(&repo, &["branch", "-q", "-D", "fix/OPS-3"]);
+    env.git(&repo, &["checkout", "-q", "-b", "feature/SHOP-9-search"]);
+    spend(
+        env,
+        &repo,
+        "search.txt",
+        &format!("feat: search, see OPS-3\n\n{B6}\n"),
+        "2026-11-26T09:00:00Z",
+    );
+    env.git(&repo, &["checkout", "-q", "main"]);
+    spend(
+        env,
+        &repo,
+        "deps.txt",
+        &format!("chore: bump\n\n{B3}\n"),
+        "2026-11-27T09:00:00Z",
+    );
+    env.git(
+        &repo,
+        &["checkout", "-q", "--detach", "feature/SHOP-9-search"],
+    );
+    spend(
+        env,
+        &repo,
+        "spike.txt",
+        &format!("test: spike\n\n{B7}\n"),
+        "2026-11-28T09:00:00Z",
+    );
+    repo
+}
+
+#[test]
+fn report_by_branch_names_the_mainline_merged_open_and_unknown_branches() {
+    let env = TestEnv::new();
+    let repo = store(&env);
+    // HEAD is the spike: its history holds the open branch but not `main`'s last commit, so
+    // `main` is followed from its tip, above the range, into it.
+    assert_eq!(
+        rows(&env, &repo, &["--by", "branch"]),
+        vec![
+            row("feature/SHOP-9-search", 1, "1.000000"),
+            row("SHOP-7-cart", 2, "0.612345"),
+            row("fix/OPS-3", 1, "0.052000"),
+            row("main", 1, "0.050000"),
+            row("none", 1, "0.030000"),
+            row("total", 6, "1.744345"),
+        ]
+    );
+    assert_eq!(
+        rows(&env, &repo, &["main", "--by", "branch"]),
+        vec![
+            row("SHOP-7-cart", 2, "0.612345"),
+            row("main", 2, "0.530000"),
+            row("fix/OPS-3", 1, "0.052000"),
+            row("total", 5, "1.194345"),
+        ]
+    );
+    assert_eq!(
+        rows(
+            &env,
+            &repo,
+            &["main..HEAD", "--by", "branch", "--by", "type"]
+        ),
+        vec![
+            row("feature/SHOP-9-search / feat", 1, "1.000000"),
+            row("none / test", 1, "0.030000"),
+            row("total", 2, "1.030000"),
+        ]
+    );
+    let text = env.agent_cost(&repo, &["report", "main", "--by", "branch", "--no-lines"]);
+    assert!(
+        text.stdout.contains("SHOP-7-cart ") && text.stdout.contains("fix/OPS-3 "),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn tickets_come_from_the_message_then_from_the_branch_name() {
+    let env = TestEnv::new();
+    let repo = store(&env);
+    // `fix: rounding, see SHOP-8` on SHOP-7-cart names both; `feat: search, see OPS-3` on
+    // feature/SHOP-9-search too.
+    assert_eq!(
+        rows(&env, &repo, &["--by", "ticket"]),
+        vec![
+            row("OPS-3", 2, "1.052000"),
+            row("SHOP-9", 1, "1.000000"),
+            row("SHOP-7", 2, "0.612345"),
+            row("SHOP-8", 1, "0.200000"),
+            row("none", 2, "0.080000"),
+            row("total", 6, "1.744345"),
+        ]
+    );
+    let export = env.agent_cost_json(&repo, &["export"]);
+    let tickets: Vec<(String, Value)> = export
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["unit"] == "USD")
+        .map(|r| {
+            (
+                r["subject"].as_str().unwrap().to_string(),
+                r["tickets"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        tickets.contains(&(
+            "feat: search, see OPS-3".to_string(),
+            json!(["OPS-3", "SHOP-9"])
+        )),
+        "{tickets:?}"
+    );
+    assert!(
+        tickets.contains(&(
+            "fix: rounding, see SHOP-8".to_string(),
+            json!(["SHOP-8", "SHOP-7"])
+        )),
+        "{tickets:?}"
+    );
+    assert!(
+        tickets.contains(&("feat: catalogue".to_string(), json!([]))),
+        "{tickets:?}"
+    );
+}
+
+#[test]
+fn the_report_table_sets_patterns_and_the_default_branch_the_repository_s_file_winning() {
+    let env = TestEnv::new();
+    let repo = store(&env);
+    assert_eq!(
+        rows(&env, &repo, &["--by", "pr"]),
+        vec![
+            row("none", 4, "1.132000"),
+            row("#5", 2, "0.612345"),
+            row("total", 6, "1.744345"),
+        ]
+    );
+    std::fs::write(
+        env.state.join("config.toml"),
+        "[report]\nticket_pattern = 'OPS-\\d+'\npr_pattern = 'See merge request [^!\\s]+!(\\d+)'\n",
+    )
+    .unwrap();
+    // GitLab's merge names !42 in its body: the merge's commits are in it.
+    assert_eq!(
+        rows(&env, &repo, &["--by", "pr"]),
+        vec![
+            row("none", 3, "1.080000"),
+            row("#5", 2, "0.612345"),
+            row("#42", 1, "0.052000"),
+            row("total", 6, "1.744345"),
+        ]
+    );
+    assert_eq!(
+        rows(&env, &repo, &["--by", "ticket"]),
+        vec![
+            row("OPS-3", 2, "1.052000"),
+            row("none", 4, "0.692345"),
+            row("total", 6, "1.744345"),
+        ]
+    );
+    // The repository's pattern wins; its group 1 is the ticket.
+    std::fs::write(
+        repo.join("agent-cost.toml"),
+        "[report]\nticket_pattern = 'SHOP-(\\d+)'\n",
+    )
+    .unwrap();
+    assert_eq!(
+        rows(&env, &repo, &["--by", "ticket"]),
+        vec![
+            row("9", 1, "1.000000"),
+            row("7", 2, "0.612345"),
+            row("8", 1, "0.200000"),
+            row("none", 3, "0.132000"),
+            row("total", 6, "1.744345"),
+        ]
+    );
+    // With the open branch as the default one, `main` keeps only its own last commit.
+    std::fs::write(
+        repo.join("agent-cost.toml"),
+        "[report]\ndefault_branch = \"feature/SHOP-9-search\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        rows(&env, &repo, &["main", "--by", "branch"]),
+        vec![
+            row("SHOP-7-cart", 2, "0.612345"),
+            row("main", 1, "0.480000"),
+            row("fix/OPS-3", 1, "0.052000"),
+            row("feature/SHOP-9-search", 1, "0.050000"),
+            row("total", 5, "1.194345"),
+        ]
+    );
+}
+
+#[test]
+fn origin_head_names_the_default_branch() {
+    let env = TestEnv::new();
+    let repo = store(&env);
+    // A clone's `origin/HEAD` points to `origin/trunk`, which holds the open branch's commit.
+    let search = id(&env, &repo, "feature/SHOP-9-search");
+    env.git(&repo, &["update-ref", "refs/remotes/origin/trunk", &search]);
+    env.git(
+        &repo,
+        &[
+            "symbolic-ref",
+            "refs/remotes/origin/HEAD",
+            "refs/remotes/origin/trunk",
+        ],
+    );
+    assert_eq!(
+        rows(&env, &repo, &["--by", "branch"]),
+        vec![
+            row("trunk", 2, "1.050000"),
+            row("SHOP-7-cart", 2, "0.612345"),
+            row("fix/OPS-3", 1, "0.052000"),
+            row("none", 1, "0.030000"),
+            row("total", 6, "1.744345"),
+        ]
+    );
+}
+
+/// `report` run in `repo`: it fails, and its stderr.
+fn failing_report(env: &TestEnv, repo: &Path) -> String {
+    let out = env.output(BIN, repo, &["report", "--by", "ticket"], &[]);
+    assert!(!out.status.success(), "report should fail");
+    assert!(out.stdout.is_empty());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn errors_in_the_report_table_name_the_file_the_key_and_the_fix() {
+    let env = TestEnv::new();
+    let repo = store(&env);
+    let repo_file = repo.join("agent-cost.toml");
+    std::fs::write(&repo_file, "[report]\nticket_pattern = '([A-Z]+-\\d+'\n").unwrap();
+    let stderr = failing_report(&env, &repo);
+    assert!(
+        stderr.contains(&format!(
+            "{}: [report] ticket_pattern is not a valid regular expression (unclosed group): ",
+            repo_file.display()
+        )) && stderr.contains("like ticket_pattern = '"),
+        "{stderr}"
+    );
+    std::fs::write(&repo_file, "[report]\ndefault_branch = 'main'\n").unwrap();
+    let user_file = env.state.join("config.toml");
+    std::fs::write(&user_file, "[report]\npr_pattern = 42\n").unwrap();
+    let stderr = failing_report(&env, &repo);
+    assert!(
+        stderr.contains(&format!(
+            "{}: [report] pr_pattern must be a non-empty string, like pr_pattern = 'See merge request [^!\\s]+!(\\d+)'",
+            user_file.display()
+        )),
+        "{stderr}"
+    );
+    std::fs::write(&user_file, "[report]\nbranch_pattern = 'x'\n").unwrap();
+    let stderr = failing_report(&env, &repo);
+    assert!(
+        stderr.contains(&format!(
+            "{}: unknown key `branch_pattern` in [report]: use ticket_pattern, pr_pattern, default_branch, or remove it",
+            user_file.display()
+        )),
+        "{stderr}"
+    );
+    let out = env.output(BIN, &repo, &["export"], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("branch_pattern"));
 }
 
 #[test]
