@@ -7,18 +7,23 @@
 //! ticket_pattern = '\b(?:SHOP|OPS)-\d+'
 //! pr_pattern = 'See merge request [^!\s]+!(\d+)'
 //! default_branch = "develop"
+//! waste_threshold = 0.50   # USD; `report --waste`
+//! waste_lines = 5
 //! ```
 
 use std::path::{Path, PathBuf};
 
+use agent_cost_events::Money;
 use regex::Regex;
+
+use crate::waste::WasteRules;
 
 /// The default ticket pattern: a run of capital letters that is not the end of a longer word,
 /// a hyphen and digits (group 1 is the ticket).
 pub const DEFAULT_TICKET_PATTERN: &str = r"(?:^|[^A-Za-z0-9])([A-Z]+-[0-9]+)";
 
 /// The keys of the `[report]` table.
-const KEYS: &str = "ticket_pattern, pr_pattern, default_branch";
+const KEYS: &str = "ticket_pattern, pr_pattern, default_branch, waste_threshold, waste_lines";
 
 /// Why the `[report]` settings could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +69,18 @@ pub enum ConfigError {
         /// A valid line's value.
         example: &'static str,
     },
+    /// A waste setting that is not an amount or a count.
+    #[error("{file}: [report] {key} must be {what}, like {key} = {example}")]
+    BadNumber {
+        /// The file.
+        file: String,
+        /// The key.
+        key: &'static str,
+        /// What it must be.
+        what: &'static str,
+        /// A valid line's value.
+        example: &'static str,
+    },
     /// A pattern that does not compile.
     #[error(
         "{file}: [report] {key} is not a valid regular expression ({message}): write one in the syntax of Rust's `regex` crate, in single quotes, like {key} = {example}"
@@ -101,6 +118,8 @@ pub struct ReportConfig {
     pub pr_pattern: Option<Regex>,
     /// The branch whose first-parent line is the mainline; `None`: found from the refs.
     pub default_branch: Option<String>,
+    /// What makes a commit a waste candidate (`report --waste`).
+    pub waste: WasteRules,
 }
 
 impl Default for ReportConfig {
@@ -110,6 +129,7 @@ impl Default for ReportConfig {
                 .expect("the default pattern compiles"),
             pr_pattern: None,
             default_branch: None,
+            waste: WasteRules::default(),
         }
     }
 }
@@ -154,6 +174,38 @@ impl ReportConfig {
             .as_table()
             .ok_or_else(|| ConfigError::NotATable { file: file.clone() })?;
         for (key, value) in report {
+            match key.as_str() {
+                "waste_threshold" => {
+                    let text = match value {
+                        toml::Value::String(text) => Some(text.trim().to_string()),
+                        toml::Value::Float(f) => Some(f.to_string()),
+                        toml::Value::Integer(n) => Some(n.to_string()),
+                        _ => None,
+                    };
+                    self.waste.threshold = text
+                        .and_then(|t| Money::parse_decimal(&t).ok())
+                        .ok_or_else(|| ConfigError::BadNumber {
+                            file: file.clone(),
+                            key: "waste_threshold",
+                            what: "an amount in USD of at most six decimals, not negative",
+                            example: "0.50",
+                        })?;
+                    continue;
+                }
+                "waste_lines" => {
+                    self.waste.max_lines = value
+                        .as_integer()
+                        .and_then(|n| u64::try_from(n).ok())
+                        .ok_or_else(|| ConfigError::BadNumber {
+                        file: file.clone(),
+                        key: "waste_lines",
+                        what: "a whole number of lines, not negative",
+                        example: "5",
+                    })?;
+                    continue;
+                }
+                _ => {}
+            }
             let (key, example): (&'static str, &'static str) = match key.as_str() {
                 "ticket_pattern" => ("ticket_pattern", TICKET_EXAMPLE),
                 "pr_pattern" => ("pr_pattern", PR_EXAMPLE),
@@ -368,7 +420,7 @@ mod tests {
         );
         assert_eq!(
             message("[report]\nticket_patern = 'X'\n"),
-            "repo/agent-cost.toml: unknown key `ticket_patern` in [report]: use ticket_pattern, pr_pattern, default_branch, or remove it"
+            "repo/agent-cost.toml: unknown key `ticket_patern` in [report]: use ticket_pattern, pr_pattern, default_branch, waste_threshold, waste_lines, or remove it"
         );
         assert_eq!(
             message("report = 1\n"),
@@ -376,5 +428,31 @@ mod tests {
         );
         assert!(message("[report\n").starts_with("repo/agent-cost.toml is not valid TOML ("));
         assert!(message("[report]\ndefault_branch = ''\n").contains("default_branch = \"main\""));
+        assert_eq!(
+            message("[report]\nwaste_threshold = -1.5\n"),
+            "repo/agent-cost.toml: [report] waste_threshold must be an amount in USD of at most six decimals, not negative, like waste_threshold = 0.50"
+        );
+        assert!(message("[report]\nwaste_threshold = 'lots'\n").contains("waste_threshold"));
+        assert!(message("[report]\nwaste_lines = 2.5\n").contains("a whole number of lines"));
+        assert!(message("[report]\nwaste_lines = -1\n").contains("a whole number of lines"));
+    }
+
+    #[test]
+    fn waste_rules_from_numbers_or_strings() {
+        let rules = |toml: &str| config(toml).unwrap().waste;
+        assert_eq!(rules("").threshold.micros(), 500_000);
+        assert_eq!(rules("").max_lines, 5);
+        let set = rules("[report]\nwaste_threshold = 1.25\nwaste_lines = 12\n");
+        assert_eq!((set.threshold.micros(), set.max_lines), (1_250_000, 12));
+        assert_eq!(
+            rules("[report]\nwaste_threshold = 2\n").threshold.micros(),
+            2_000_000
+        );
+        assert_eq!(
+            rules("[report]\nwaste_threshold = '0.75'\n")
+                .threshold
+                .micros(),
+            750_000
+        );
     }
 }

@@ -96,6 +96,29 @@ impl CommitInfo {
     }
 }
 
+#[cfg(test)]
+impl CommitInfo {
+    /// A commit of Dana's on 2026-12-01 with `subject`, classified, for unit tests.
+    pub(crate) fn example(subject: &str) -> CommitInfo {
+        CommitInfo {
+            repo: "shop".to_string(),
+            id: "0".repeat(40),
+            parent_count: 1,
+            author_name: "Dana".to_string(),
+            author_email: "dana@example.com".to_string(),
+            author_time: 1_796_167_800,
+            author_offset: 0,
+            commit_time: 1_796_167_800,
+            subject: subject.to_string(),
+            kind: classify::commit_type(subject),
+            pr: classify::pr_number(subject),
+            tickets: Vec::new(),
+            branch: None,
+            lines: None,
+        }
+    }
+}
+
 /// What one (agent, model) of one counted drain cost, charged to one commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Charge {
@@ -215,17 +238,15 @@ impl Ledger {
         assign_merged_prs(&mut walked);
         assign_branches(&mut walked, history, config)?;
 
-        let fates = block_fates(walked.iter().flat_map(|w| &w.blocks));
-        let mut fates = fates.into_iter();
+        let fates = fates_newest_first(&walked);
         let mut ledger = Ledger {
             walked: count,
             ..Ledger::default()
         };
-        for w in walked {
+        for (w, fates) in walked.into_iter().zip(fates) {
             let keep = filter.keeps(w.info.author_time);
             let index = ledger.commits.len();
-            for block in &w.blocks {
-                let fate = fates.next().unwrap_or(BlockFate::Counted);
+            for (block, fate) in w.blocks.iter().zip(fates) {
                 if !keep {
                     continue;
                 }
@@ -314,6 +335,20 @@ impl Ledger {
         }
         costs
     }
+}
+
+/// Each walked commit's block fates, deciding which copy of a drain counts by committer date,
+/// newest first (equal dates: walk order), so that a squash commit, made after the commits it
+/// squashed, takes their drains even when a merge brings those commits in later in the walk.
+fn fates_newest_first(walked: &[Walked]) -> Vec<Vec<BlockFate>> {
+    let mut order: Vec<usize> = (0..walked.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(walked[i].info.commit_time));
+    let mut fates = block_fates(order.iter().flat_map(|&i| &walked[i].blocks)).into_iter();
+    let mut by_commit: Vec<Vec<BlockFate>> = vec![Vec::new(); walked.len()];
+    for i in order {
+        by_commit[i] = fates.by_ref().take(walked[i].blocks.len()).collect();
+    }
+    by_commit
 }
 
 /// The charges of one counted block: one per model line; a block without model lines is one

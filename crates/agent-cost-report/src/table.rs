@@ -316,20 +316,8 @@ mod tests {
 
     fn commit(subject: &str, tickets: &[&str]) -> CommitInfo {
         CommitInfo {
-            repo: "shop".to_string(),
-            id: "0".repeat(40),
-            parent_count: 1,
-            author_name: "Dana".to_string(),
-            author_email: "dana@example.com".to_string(),
-            author_time: 1_796_167_800,
-            author_offset: 0,
-            commit_time: 1_796_167_800,
-            subject: subject.to_string(),
-            kind: classify::commit_type(subject),
-            pr: classify::pr_number(subject),
             tickets: tickets.iter().map(|t| t.to_string()).collect(),
-            branch: None,
-            lines: None,
+            ..CommitInfo::example(subject)
         }
     }
 

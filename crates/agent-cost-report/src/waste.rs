@@ -160,29 +160,20 @@ fn per_mille(part: Money, whole: Money) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify;
     use crate::ledger::{Charge, CommitInfo};
     use agent_cost_git::LineStats;
 
     fn commit(subject: &str, lines: Option<(u64, u64)>, parents: usize) -> CommitInfo {
         CommitInfo {
-            repo: "shop".to_string(),
             id: format!("{subject:0>40}"),
             parent_count: parents,
-            author_name: "Dana".to_string(),
-            author_email: "dana@example.com".to_string(),
-            author_time: 1_796_167_800,
-            author_offset: 0,
-            commit_time: 1_796_167_800,
-            subject: subject.to_string(),
-            kind: classify::commit_type(subject),
             pr: None,
-            tickets: Vec::new(),
             lines: lines.map(|(added, removed)| LineStats {
                 added,
                 removed,
                 files: 1,
             }),
+            ..CommitInfo::example(subject)
         }
     }
 

@@ -7,8 +7,8 @@ use agent_cost_report::{
 };
 use serde_json::{Value, json};
 
-use crate::commands::report_scope::{ReadProgress, RepoScope, report_config};
-use crate::output::{self, CommandError, CommandResult, errln, outln, print_json};
+use crate::commands::report_scope::{ReadOptions, report_config};
+use crate::output::{self, CommandError, CommandResult, outln, print_json};
 
 /// Spend in history by agent, model, author, type, pull request, ticket, branch, date or unit.
 ///
@@ -52,14 +52,7 @@ pub struct ReportArgs {
     #[arg(long = "by", value_name = "KEY")]
     by: Vec<Key>,
     #[command(flatten)]
-    scope: RepoScope,
-    /// Do not count the lines each commit changed (faster: no diffs).
-    #[arg(long)]
-    no_lines: bool,
-    /// Draw no progress spinner (drawn on stderr while reading, only when stderr is a
-    /// terminal).
-    #[arg(long)]
-    no_progress: bool,
+    read: ReadOptions,
     /// Print one JSON object: keys, commits, rows [{key, commits, cost_usd, …}], total.
     #[arg(long, conflicts_with_all = ["csv", "markdown"])]
     json: bool,
@@ -88,12 +81,14 @@ pub struct ReportArgs {
     /// such changes (JSON: a `waste` object).
     #[arg(long, conflicts_with_all = ["csv", "markdown", "no_lines"])]
     waste: bool,
-    /// The cost above which a commit can be a waste candidate, in USD.
-    #[arg(long, value_name = "USD", default_value = "0.50", requires = "waste")]
-    waste_threshold: String,
-    /// A change of at most this many lines (added + removed) is small.
-    #[arg(long, value_name = "LINES", default_value_t = 5, requires = "waste")]
-    waste_lines: u64,
+    /// The cost above which a commit can be a waste candidate, in USD (default: the
+    /// `[report]` table's waste_threshold, else 0.50).
+    #[arg(long, value_name = "USD", requires = "waste")]
+    waste_threshold: Option<String>,
+    /// A change of at most this many lines (added + removed) is small (default: the
+    /// `[report]` table's waste_lines, else 5).
+    #[arg(long, value_name = "LINES", requires = "waste")]
+    waste_lines: Option<u64>,
 }
 
 /// The most recent commits with their AI cost, model(s), author and subject.
@@ -127,55 +122,13 @@ pub struct ExportArgs {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
-    scope: RepoScope,
-    /// Do not count the lines each commit changed (faster: no diffs; the line columns are
-    /// empty).
-    #[arg(long)]
-    no_lines: bool,
+    read: ReadOptions,
 }
 
 fn open_history() -> Result<History, CommandError> {
     let cwd = std::env::current_dir().map_err(CommandError::from)?;
     History::discover(&cwd)
         .map_err(|e| CommandError::from_error(&e).hint("run this inside a git repository"))
-}
-
-/// A spinner on stderr when `wanted` and stderr is a terminal (never in pipes or files).
-fn progress_bar(wanted: bool) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    if !wanted || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_message("reading history");
-    bar.tick();
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    Some(bar)
-}
-
-/// [`progress_bar`]'s spinner as reading progress: commits read, then lines counted.
-struct Spinner(Option<indicatif::ProgressBar>);
-
-impl ReadProgress for Spinner {
-    fn read(&self, repository: &str, commits: u64) {
-        if let Some(bar) = &self.0
-            && commits.is_multiple_of(256)
-        {
-            bar.set_message(format!("{repository}: {commits} commits read"));
-            bar.tick();
-        }
-    }
-
-    fn lines(&self, repository: &str, done: u64, total: u64) {
-        if let Some(bar) = &self.0
-            && (done.is_multiple_of(64) || done == total)
-        {
-            bar.set_message(format!(
-                "{repository}: lines of {done}/{total} commits with AI cost"
-            ));
-            bar.tick();
-        }
-    }
 }
 
 /// `YYYY-MM-DD` (from the start of that UTC day, or to its end) or an RFC 3339 instant, as
@@ -232,36 +185,18 @@ pub fn report(args: ReportArgs) -> CommandResult {
             .map(|t| instant(t, "--until", true))
             .transpose()?,
     };
-    let keys = if args.by.is_empty() && args.scope.is_multi() {
+    let keys = if args.by.is_empty() && args.read.scope.is_multi() {
         vec![Key::Repo]
     } else if args.by.is_empty() {
         vec![Key::Model]
     } else {
         args.by.clone()
     };
-    let waste_rules = WasteRules {
-        threshold: Money::parse_decimal(&args.waste_threshold).map_err(|_| {
-            CommandError::msg(format!(
-                "--waste-threshold `{}` is not an amount",
-                args.waste_threshold
-            ))
-            .hint("write USD as a decimal, e.g. --waste-threshold 0.50")
-        })?,
-        max_lines: args.waste_lines,
-    };
-    let bar = Spinner(progress_bar(!args.no_progress));
-    let scoped = args.scope.read(
-        args.range.as_deref(),
-        filter,
-        !args.no_lines && args.html.is_none(),
-        &bar,
-    )?;
-    if let Some(bar) = bar.0 {
-        bar.finish_and_clear();
-    }
-    for skipped in &scoped.skipped {
-        errln!("skipped {}: {}", skipped.path, skipped.reason);
-    }
+    let waste_rules = waste_rules(&args)?;
+    let mut read = args.read.clone();
+    // The dashboard shows no line counts: no diffs.
+    read.no_lines |= args.html.is_some();
+    let scoped = read.read(args.range.as_deref(), filter)?;
     let ledger = scoped.ledger;
     let table = ledger.table(&keys);
     let range = args.range.as_deref().unwrap_or("HEAD");
@@ -280,7 +215,7 @@ pub fn report(args: ReportArgs) -> CommandResult {
     }
     if args.json {
         let mut value = report_json(range, &args, &ledger, &table);
-        if args.scope.is_multi() {
+        if args.read.scope.is_multi() {
             value["repositories"] = json!(scoped.repositories);
             value["skipped"] = json!(scoped.skipped);
         }
@@ -312,7 +247,7 @@ pub fn report(args: ReportArgs) -> CommandResult {
     if args.markdown {
         return output::stdout(format_args!("{}", markdown(&header, &rows)));
     }
-    if args.scope.is_multi() {
+    if args.read.scope.is_multi() {
         outln!(
             "{range} in {} repositories: {} commits, {} with AI cost",
             scoped.repositories.len(),
@@ -531,6 +466,27 @@ fn prs_json(ledger: &Ledger, report: &PrReport) -> Value {
     pairs.push(("weeks".to_string(), Value::Array(weeks)));
     pairs.push(("items".to_string(), Value::Array(items)));
     object(pairs)
+}
+
+/// The waste rules: the flags, else the `[report]` table (of the user's settings and the
+/// current repository's), else the defaults.
+fn waste_rules(args: &ReportArgs) -> Result<WasteRules, CommandError> {
+    if !args.waste {
+        return Ok(WasteRules::default());
+    }
+    let cwd = std::env::current_dir().map_err(CommandError::from)?;
+    let configured = report_config(&cwd)?.waste;
+    let threshold = match &args.waste_threshold {
+        None => configured.threshold,
+        Some(text) => Money::parse_decimal(text).map_err(|_| {
+            CommandError::msg(format!("--waste-threshold `{text}` is not an amount"))
+                .hint("write USD as a decimal, e.g. --waste-threshold 0.50")
+        })?,
+    };
+    Ok(WasteRules {
+        threshold,
+        max_lines: args.waste_lines.unwrap_or(configured.max_lines),
+    })
 }
 
 fn print_waste(ledger: &Ledger, waste: &Waste) -> CommandResult {
@@ -872,6 +828,7 @@ pub fn tail(args: TailArgs) -> CommandResult {
                     "author": commit.author_name,
                     "email": commit.author_email,
                     "subject": commit.subject,
+                    "branch": commit.branch,
                     "lines_added": lines_of(i).added,
                     "lines_removed": lines_of(i).removed,
                     "cost_usd": cost.to_decimal(),
@@ -925,7 +882,7 @@ pub fn tail(args: TailArgs) -> CommandResult {
 }
 
 /// The export's column names.
-const EXPORT_COLUMNS: [&str; 22] = [
+const EXPORT_COLUMNS: [&str; 23] = [
     "commit",
     "date",
     "author",
@@ -948,20 +905,15 @@ const EXPORT_COLUMNS: [&str; 22] = [
     "lines_added",
     "lines_removed",
     "repo",
+    "branch",
 ];
 
 /// Runs `agent-cost export`.
 pub fn export(args: ExportArgs) -> CommandResult {
-    let scoped = args.scope.read(
-        args.range.as_deref(),
-        Filter::default(),
-        !args.no_lines,
-        &Spinner(None),
-    )?;
-    for skipped in &scoped.skipped {
-        errln!("skipped {}: {}", skipped.path, skipped.reason);
-    }
-    let ledger = scoped.ledger;
+    let ledger = args
+        .read
+        .read(args.range.as_deref(), Filter::default())?
+        .ledger;
     // A commit's lines go on its first row only, so that summing the column counts them once.
     let mut lines_written = std::collections::HashSet::new();
     let mut lines_cells = |commit: usize| match ledger.commits[commit].lines {
@@ -991,6 +943,7 @@ pub fn export(args: ExportArgs) -> CommandResult {
         usd.extend([cost, charge.cost.is_none().to_string()]);
         usd.extend(lines_cells(charge.commit));
         usd.push(commit.repo.clone());
+        usd.push(commit.branch.clone().unwrap_or_default());
         rows.push(usd);
         for (unit, amount) in &charge.units {
             let mut row = head.clone();
@@ -999,6 +952,7 @@ pub fn export(args: ExportArgs) -> CommandResult {
             row.extend([Money::ZERO.to_decimal(), "false".to_string()]);
             row.extend(lines_cells(charge.commit));
             row.push(commit.repo.clone());
+            row.push(commit.branch.clone().unwrap_or_default());
             rows.push(row);
         }
     }
@@ -1016,7 +970,7 @@ pub fn export(args: ExportArgs) -> CommandResult {
                             | "lines_added" | "lines_removed" => {
                                 json!(cell.parse::<u64>().unwrap_or(0))
                             }
-                            "pr" if cell.is_empty() => Value::Null,
+                            "pr" | "branch" if cell.is_empty() => Value::Null,
                             "pr" => json!(cell.parse::<u64>().unwrap_or(0)),
                             "unpriced" => json!(cell == "true"),
                             "tickets" => json!(cell.split_whitespace().collect::<Vec<_>>()),

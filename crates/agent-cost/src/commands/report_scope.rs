@@ -1,6 +1,6 @@
-//! Which repositories `report` and `export` read (the current one, each `--repo PATH`, or
-//! every repository under `--repos DIR`) and reading them into one ledger, each commit tagged
-//! with its repository's name.
+//! How `report` and `export` read history: which repositories (the current one, each
+//! `--repo PATH`, or every repository under `--repos DIR`), with or without line counts and a
+//! progress spinner, read into one ledger whose commits carry their repository's name.
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +8,7 @@ use agent_cost_git::{History, Worktree, repositories_under};
 use agent_cost_report::{Filter, Ledger, ReportConfig};
 use serde::Serialize;
 
-use crate::output::CommandError;
+use crate::output::{CommandError, errln};
 
 /// The repositories to read.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -57,13 +57,78 @@ pub struct ScopedLedger {
     pub single: Option<History>,
 }
 
-/// How reading reports progress: `(repository, commits read)` during the walk and
-/// `(repository, done, total)` while counting lines.
-pub trait ReadProgress {
-    /// After each commit read.
-    fn read(&self, repository: &str, commits: u64);
-    /// After each commit's lines are counted.
-    fn lines(&self, repository: &str, done: u64, total: u64);
+/// How `report` and `export` read: which repositories, whether lines are counted, whether a
+/// spinner is drawn.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ReadOptions {
+    #[command(flatten)]
+    pub scope: RepoScope,
+    /// Do not count the lines each commit changed (faster: no diffs; line columns are empty).
+    #[arg(long)]
+    pub no_lines: bool,
+    /// Draw no progress spinner (drawn on stderr while reading, only when stderr is a
+    /// terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+impl ReadOptions {
+    /// Reads `spec` (default `HEAD`) in every repository of the scope, filtered by `filter`,
+    /// with a spinner on a terminal; repositories skipped under `--repos` are named on stderr.
+    pub fn read(&self, spec: Option<&str>, filter: Filter) -> Result<ScopedLedger, CommandError> {
+        let spinner = Spinner::new(!self.no_progress);
+        let scoped = self.scope.read(spec, filter, !self.no_lines, &spinner);
+        spinner.finish();
+        let scoped = scoped?;
+        for skipped in &scoped.skipped {
+            errln!("skipped {}: {}", skipped.path, skipped.reason);
+        }
+        Ok(scoped)
+    }
+}
+
+/// A spinner on stderr showing commits read, then lines counted; drawn only when wanted and
+/// stderr is a terminal (never in pipes or files).
+struct Spinner(Option<indicatif::ProgressBar>);
+
+impl Spinner {
+    fn new(wanted: bool) -> Spinner {
+        use std::io::IsTerminal;
+        if !wanted || !std::io::stderr().is_terminal() {
+            return Spinner(None);
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_message("reading history");
+        bar.tick();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Spinner(Some(bar))
+    }
+
+    fn read(&self, repository: &str, commits: u64) {
+        if let Some(bar) = &self.0
+            && commits.is_multiple_of(256)
+        {
+            bar.set_message(format!("{repository}: {commits} commits read"));
+            bar.tick();
+        }
+    }
+
+    fn lines(&self, repository: &str, done: u64, total: u64) {
+        if let Some(bar) = &self.0
+            && (done.is_multiple_of(64) || done == total)
+        {
+            bar.set_message(format!(
+                "{repository}: lines of {done}/{total} commits with AI cost"
+            ));
+            bar.tick();
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 impl RepoScope {
@@ -74,12 +139,12 @@ impl RepoScope {
 
     /// Reads `spec` (default `HEAD`) in every repository of the scope, filtered by `filter`,
     /// with the lines of charged commits counted when `lines`.
-    pub fn read(
+    fn read(
         &self,
         spec: Option<&str>,
         filter: Filter,
         lines: bool,
-        progress: &dyn ReadProgress,
+        progress: &Spinner,
     ) -> Result<ScopedLedger, CommandError> {
         let mut out = ScopedLedger {
             ledger: Ledger::default(),

@@ -596,6 +596,7 @@ commit      date        author          models                             subje
             "author": "Dana Developer",
             "email": "dana@example.com",
             "subject": "Add thing (#13)",
+            "branch": "main",
             "lines_added": 60,
             "lines_removed": 0,
             "cost_usd": "1.200000",
@@ -623,16 +624,16 @@ fn export_has_one_row_per_commit_agent_model_and_unit() {
     let csv = env.agent_cost(&repo, &["export", "--csv"]).stdout;
     let expected = format!(
         "\
-commit,date,author,email,subject,type,pr,tickets,agent,model,unit,amount,requests,input,output,cache_write,cache_read,cost_usd,unpriced,lines_added,lines_removed,repo
-{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-sonnet-4-5,USD,0.200000,5,10,20,30,40,0.200000,false,60,0,shop
-{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-opus-4-1,USD,1.000000,1,1,2,3,4,1.000000,false,0,0,shop
-{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-haiku-4-5,USD,0.011111,3,300,900,0,0,0.011111,false,30,2,shop
-{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-sonnet-4-5,USD,0.401234,14,1200,6800,4000,120000,0.401234,false,0,0,shop
-{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,USD,0.052000,3,0,0,0,0,0.052000,false,20,0,shop
-{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,credits,3.5,0,0,0,0,0,0.000000,false,0,0,shop
-{fix},2026-11-24T09:00:00+00:00,Dana Developer,dana@example.com,fix: SHOP-42 rounding of totals,fix,,SHOP-42,codex,gpt-5,USD,0.050000,2,100,200,0,50,0.050000,false,4,0,shop
-{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,USD,0.480000,12,0,0,0,0,0.480000,false,12,0,shop
-{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,premium-requests,12,0,0,0,0,0,0.000000,false,0,0,shop
+commit,date,author,email,subject,type,pr,tickets,agent,model,unit,amount,requests,input,output,cache_write,cache_read,cost_usd,unpriced,lines_added,lines_removed,repo,branch
+{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-sonnet-4-5,USD,0.200000,5,10,20,30,40,0.200000,false,60,0,shop,main
+{squash},2026-12-03T09:00:00+00:00,Dana Developer,dana@example.com,Add thing (#13),other,13,SHOP-77,claude-code,claude-opus-4-1,USD,1.000000,1,1,2,3,4,1.000000,false,0,0,shop,main
+{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-haiku-4-5,USD,0.011111,3,300,900,0,0,0.011111,false,30,2,shop,main
+{feat},2026-11-30T10:00:00+00:00,Dana Developer,dana@example.com,feat(cart): add cart total,feat,,SHOP-42,claude-code,claude-sonnet-4-5,USD,0.401234,14,1200,6800,4000,120000,0.401234,false,0,0,shop,main
+{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,USD,0.052000,3,0,0,0,0,0.052000,false,20,0,shop,y
+{test},2026-12-01T10:00:00+00:00,Sam Second,sam@example.com,test: cover totals OPS-7,test,12,OPS-7,kiro,claude-sonnet-4-5,credits,3.5,0,0,0,0,0,0.000000,false,0,0,shop,y
+{fix},2026-11-24T09:00:00+00:00,Dana Developer,dana@example.com,fix: SHOP-42 rounding of totals,fix,,SHOP-42,codex,gpt-5,USD,0.050000,2,100,200,0,50,0.050000,false,4,0,shop,main
+{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,USD,0.480000,12,0,0,0,0,0.480000,false,12,0,shop,y
+{docs},2026-12-01T09:00:00+00:00,Sam Second,sam@example.com,docs: explain totals,doc,12,,copilot,gpt-5,premium-requests,12,0,0,0,0,0,0.000000,false,0,0,shop,y
 "
     );
     assert_eq!(csv, expected);
@@ -664,6 +665,7 @@ commit,date,author,email,subject,type,pr,tickets,agent,model,unit,amount,request
             "lines_added": 0,
             "lines_removed": 0,
             "repo": "shop",
+            "branch": "y",
         })
     );
     assert_eq!(
@@ -892,6 +894,18 @@ fn waste_lists_costly_small_or_low_leverage_commits_and_their_share_of_spend() {
         "{text}"
     );
 
+    // The [report] table sets the rules; flags win over it.
+    std::fs::write(
+        repo.join("agent-cost.toml"),
+        "[report]\nwaste_threshold = 0.4\nwaste_lines = 12\n",
+    )
+    .unwrap();
+    let configured = env.agent_cost_json(&repo, &["report", "--waste"]);
+    assert_eq!(configured["waste"], report["waste"]);
+    let flagged = env.agent_cost_json(&repo, &["report", "--waste", "--waste-lines", "4"]);
+    assert_eq!(flagged["waste"]["max_lines"], 4);
+    assert_eq!(flagged["waste"]["threshold_usd"], "0.400000");
+    assert_eq!(flagged["waste"]["small_changes"]["cost_micro_usd"], 50_000);
     let stderr = |args: &[&str]| {
         let out = env.output(BIN, &repo, args, &[]);
         assert!(!out.status.success(), "{args:?} succeeded");
@@ -1044,7 +1058,7 @@ fn several_repositories_make_one_report_by_repo_and_skip_an_empty_clone() {
     let repos: Vec<&str> = csv
         .lines()
         .skip(1)
-        .map(|l| l.rsplit(',').next().unwrap())
+        .map(|l| l.rsplit(',').nth(1).unwrap())
         .collect();
     assert_eq!(repos, ["api", "api", "api", "web", "web"]);
 
@@ -1403,7 +1417,7 @@ fn errors_in_the_report_table_name_the_file_the_key_and_the_fix() {
     let stderr = failing_report(&env, &repo);
     assert!(
         stderr.contains(&format!(
-            "{}: unknown key `branch_pattern` in [report]: use ticket_pattern, pr_pattern, default_branch, or remove it",
+            "{}: unknown key `branch_pattern` in [report]: use ticket_pattern, pr_pattern, default_branch, waste_threshold, waste_lines, or remove it",
             user_file.display()
         )),
         "{stderr}"
@@ -1411,6 +1425,112 @@ fn errors_in_the_report_table_name_the_file_the_key_and_the_fix() {
     let out = env.output(BIN, &repo, &["export"], &[]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("branch_pattern"));
+}
+
+#[test]
+fn both_github_squash_styles_count_each_drain_once_at_the_squash_commit() {
+    let env = TestEnv::new();
+    let repo = env.repo("squashes");
+    let block = |id: char, micros: u64| {
+        let cost = format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000);
+        format!(
+            "AI-Agent: claude-code sessions=1 cost={cost}\n\
+             AI-Model: claude-sonnet-4-5 agent=claude-code cost={cost}\n\
+             AI-Tokens: req=1 in=1 out=1 cw=0 cr=0\n\
+             AI-Cost-Estimate: {cost} USD\n\
+             AI-Cost-Id: {}",
+            id.to_string().repeat(16)
+        )
+    };
+    let (b1, b2, b3) = (block('a', 700_000), block('b', 250_000), block('c', 50_000));
+    // `one`: a single commit. GitHub's squash of a one-commit pull request keeps its message
+    // and appends `(#21)` to the subject: the block is repeated verbatim.
+    env.git(&repo, &["checkout", "-q", "-b", "one"]);
+    commit_as(
+        &env,
+        &repo,
+        &[("one.txt", 5)],
+        &format!("feat: one\n\nWhy it matters.\n\n{b1}\n"),
+        DANA,
+        "2026-12-01T09:00:00Z",
+    );
+    // `two`: two commits. The squash of several lists each commit's message as `* subject`
+    // and its body, blocks included.
+    env.git(&repo, &["checkout", "-q", "main"]);
+    env.git(&repo, &["checkout", "-q", "-b", "two"]);
+    commit_as(
+        &env,
+        &repo,
+        &[("two.txt", 3)],
+        &format!("feat: two a\n\n{b2}\n"),
+        SAM,
+        "2026-12-01T10:00:00Z",
+    );
+    commit_as(
+        &env,
+        &repo,
+        &[("two.txt", 4)],
+        &format!("fix: two b\n\n{b3}\n"),
+        SAM,
+        "2026-12-01T11:00:00Z",
+    );
+    env.git(&repo, &["checkout", "-q", "main"]);
+    commit_as(
+        &env,
+        &repo,
+        &[("one.txt", 5)],
+        &format!("feat: one (#21)\n\nWhy it matters.\n\n{b1}\n"),
+        DANA,
+        "2026-12-02T09:00:00Z",
+    );
+    commit_as(
+        &env,
+        &repo,
+        &[("two.txt", 4)],
+        &format!(
+            "Two things (#22)\n\n* feat: two a\n\n{b2}\n\n* fix: two b\n\n{b3}\n\n\
+             ---------\n\nCo-authored-by: Sam Second <sam@example.com>\n"
+        ),
+        DANA,
+        "2026-12-02T10:00:00Z",
+    );
+    // The branches merged afterwards: their commits are in main's history beside the squashes.
+    for branch in ["one", "two"] {
+        git_as(
+            &env,
+            &repo,
+            &[
+                "merge",
+                "-q",
+                "--no-ff",
+                "-m",
+                &format!("Merge branch '{branch}'"),
+                branch,
+            ],
+            DANA,
+            "2026-12-03T09:00:00Z",
+        );
+    }
+    let range = ["--by", "pr", "--no-lines"];
+    assert_eq!(
+        rows(&env, &repo, &range),
+        vec![
+            row("#21", 1, "0.700000"),
+            row("#22", 1, "0.300000"),
+            row("total", 2, "1.000000"),
+        ]
+    );
+    let mut args = vec!["report"];
+    args.extend(range);
+    let report = env.agent_cost_json(&repo, &args);
+    assert_eq!(report["duplicate_blocks"], 3);
+    let sum = env.agent_cost_json(&repo, &["trailers", "sum", "HEAD"]);
+    assert_eq!(micros(&sum["cost_usd"]), 1_000_000);
+    // A branch alone: each drain at its own commit, without a pull request.
+    assert_eq!(
+        rows(&env, &repo, &["--by", "pr", "--no-lines", "two"]),
+        vec![row("none", 2, "0.300000"), row("total", 2, "0.300000")]
+    );
 }
 
 #[test]
