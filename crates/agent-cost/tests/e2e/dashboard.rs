@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::harness::*;
-use crate::report::trend;
+use crate::report::{trend, trend_in};
 
 /// The DOM Chromium built from `page` once its scripts ran.
 fn rendered_dom(env: &TestEnv, page: &Path) -> String {
@@ -311,4 +311,82 @@ fn the_dashboard_keeps_to_the_dates_and_shows_short_ids_without_a_forge_remote()
     let both = env.output(BIN, &repo, &["report", "--html", "x.html", "--json"], &[]);
     assert!(!both.status.success());
     assert!(!repo.join("x.html").exists());
+}
+
+#[test]
+fn over_two_repositories_pull_requests_are_per_repository_and_commits_link_to_their_own() {
+    let env = TestEnv::new();
+    let shop = trend_in(&env, "shop", "https://ci:glpat-x@github.com/acme/shop.git");
+    let api = trend_in(&env, "api", "git@gitlab.com:acme/api.git");
+    let scope = [
+        "--repo",
+        shop.to_str().unwrap(),
+        "--repo",
+        api.to_str().unwrap(),
+    ];
+    let mut args = vec!["report", "--prs"];
+    args.extend(scope);
+    let report = env.agent_cost_json(&env.root, &args);
+    let prs = &report["prs"];
+    // #1 to #5 in each: ten pull requests, 2 × 1.966668 = 3.933336, 0.3933336 → 0.393334.
+    assert_eq!(prs["merged"], 10);
+    assert_eq!(prs["cost_micro_usd"], 3_933_336);
+    assert_eq!(prs["cost_per_pr_usd"], "0.393334");
+    let items: Vec<(String, u64)> = prs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["repo"].as_str().unwrap().to_string(),
+                i["pr"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(items.len(), 10);
+    assert_eq!(items[0], ("shop".to_string(), 5));
+    assert_eq!(items[5], ("api".to_string(), 5));
+
+    let (page, said) = write_dashboard(&env, &env.root, &scope);
+    assert!(
+        said.ends_with(": HEAD, 12 commits with AI cost, 13.933336 USD\n"),
+        "{said}"
+    );
+    let source = std::fs::read_to_string(&page).unwrap();
+    assert!(!source.contains("glpat-x") && !source.contains("ci:"));
+    let dom = rendered_dom(&env, &page);
+    let table = element(&dom, "<table class=\"outliers\"", "</table>");
+    assert_eq!(table.matches("<tr>").count(), 13);
+    let perf = |repo: &Path| {
+        env.git(repo, &["rev-parse", "HEAD~2"])
+            .stdout
+            .trim()
+            .to_string()
+    };
+    for (repo, link) in [
+        (
+            &shop,
+            format!("https://github.com/acme/shop/commit/{}", perf(&shop)),
+        ),
+        (
+            &api,
+            format!("https://gitlab.com/acme/api/commit/{}", perf(&api)),
+        ),
+    ] {
+        let name = repo.file_name().unwrap().to_str().unwrap();
+        assert!(
+            table.contains(&format!(
+                "<span class=\"repo\">{name}</span> <a class=\"sha\" href=\"{link}\">"
+            )),
+            "{table}"
+        );
+    }
+    assert_eq!(
+        texts(chart(&dom, "prs"), "<text class=\"amount\""),
+        ["0.150001", "0.333334", "1.000000"]
+    );
+    assert_eq!(
+        texts(chart(&dom, "prs"), "<text class=\"axis sublabel\""),
+        ["4 PRs", "4 PRs", "2 PRs"]
+    );
 }

@@ -1615,16 +1615,17 @@ fn block(id: char, agent: &str, model: &str, micros: u64, extra: &str) -> String
 ///   5.000000); `docs: d (#4)` without spend;
 /// - 2026-W50: `refactor: e (#5)` (Sam, copilot gpt-5 1.000000 and 40 premium requests).
 pub(crate) fn trend(env: &TestEnv) -> PathBuf {
-    let repo = env.repo("trend");
-    env.git(
-        &repo,
-        &[
-            "remote",
-            "add",
-            "origin",
-            "https://dana:ghp_secret@github.com/acme/shop.git",
-        ],
-    );
+    trend_in(
+        env,
+        "trend",
+        "https://dana:ghp_secret@github.com/acme/shop.git",
+    )
+}
+
+/// [`trend`] in a repository named `name` whose `origin` is `origin`.
+pub(crate) fn trend_in(env: &TestEnv, name: &str, origin: &str) -> PathBuf {
+    let repo = env.repo(name);
+    env.git(&repo, &["remote", "add", "origin", origin]);
     let sonnet = "claude-sonnet-4-5";
     let commits: [(&str, (&str, &str), &str, String); 2] = [
         (
