@@ -348,7 +348,7 @@ fn header_html(ledger: &Ledger, dashboard: &Dashboard, total: &Row, prs: &Value)
         ));
     }
     format!(
-        "<h1>AI spend <span class=\"range\">{}</span></h1>\n<p class=\"period\">{} commits walked{}</p>\n<div class=\"cards\">\n{}</div>",
+        "<h1>AI spend <span class=\"range\">{}</span></h1>\n<p class=\"period\">{} commits in the range{}</p>\n<div class=\"cards\">\n{}</div>",
         escape_html(&dashboard.range),
         ledger.commits.len(),
         escape_html(&period),
