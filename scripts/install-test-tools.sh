@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned outside tools the test suite drives, into .tools/ (ignored by git):
 #   - the sqlite3 shell (Debian package), to read the ledger as a user would;
+#   - Chromium (Debian package), to render `report --html` headless and read its DOM;
 #   - DuckDB with its SQLite extension (PyPI, in a virtualenv), to attach the ledger;
 #   - the hook managers husky, lefthook, commitlint (npm, in .tools/node) and pre-commit (PyPI).
 # Safe to run again: it only installs what is missing.
@@ -16,6 +17,15 @@ if ! command -v sqlite3 >/dev/null 2>&1; then
         apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null
     else
         sudo apt-get update -qq && sudo apt-get install -y -qq sqlite3 >/dev/null
+    fi
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+    echo "== installing chromium"
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+    else
+        sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null
     fi
 fi
 

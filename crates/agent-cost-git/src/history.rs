@@ -284,6 +284,14 @@ impl History {
         }
     }
 
+    /// The URL of the remote `name` (`remote.<name>.url`), as configured.
+    pub fn remote_url(&self, name: &str) -> Option<String> {
+        let config = self.repo.config_snapshot();
+        config
+            .string(format!("remote.{name}.url").as_str())
+            .map(|v| v.to_string())
+    }
+
     /// The repository's name: its working tree's directory name, or for a bare repository its
     /// directory name without `.git` (`shop.git` → `shop`).
     pub fn name(&self) -> String {

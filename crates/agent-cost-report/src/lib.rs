@@ -9,6 +9,9 @@
 //! - [`Ledger::table`] groups the charges by one or more [`Key`]s into [`Table`] rows.
 //! - [`pareto`] finds the fewest commits, pull requests or authors holding 50 % and 80 % of
 //!   the spend.
+//! - [`Ledger::merged_prs`] ([`prs`]) gives each merged pull request its spend, the cost per
+//!   merged pull request, its median and its weekly trend.
+//! - [`html`] renders all of it as one self-contained HTML dashboard.
 //! - [`Ledger::waste`] lists the commits whose spend bought little (low-leverage types, few
 //!   changed lines) and the share of spend on them.
 //! - [`classify`] holds what a commit is from its text: type, PR, merged branch, calendar
@@ -20,8 +23,10 @@
 pub mod branches;
 pub mod classify;
 mod config;
+pub mod html;
 mod ledger;
 pub mod pareto;
+pub mod prs;
 mod table;
 mod waste;
 
@@ -29,5 +34,6 @@ pub use agent_cost_events::Money;
 pub use config::{ConfigError, DEFAULT_TICKET_PATTERN, ReportConfig};
 pub use ledger::{Charge, CommitInfo, Filter, Ledger, ReportError};
 pub use pareto::{ParetoShare, pareto};
+pub use prs::{MergedPr, PrReport, PrWeek};
 pub use table::{Key, KeyParseError, Row, Table, TokenCounts};
 pub use waste::{LOW_LEVERAGE_TYPES, SpendShare, Waste, WasteCandidate, WasteReason, WasteRules};

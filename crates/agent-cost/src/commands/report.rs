@@ -3,7 +3,7 @@
 
 use agent_cost_git::History;
 use agent_cost_report::{
-    Charge, Filter, Key, Ledger, Money, Row, Table, Waste, WasteRules, pareto,
+    Charge, Filter, Key, Ledger, Money, PrReport, Row, Table, Waste, WasteRules, html, pareto,
 };
 use serde_json::{Value, json};
 
@@ -34,6 +34,8 @@ use crate::output::{self, CommandError, CommandResult, outln, print_json};
 ///   agent-cost report                          # by model (the default key)
 ///   agent-cost report main..HEAD --by author
 ///   agent-cost report --since 2026-11-01 --by week --by type --csv
+///   agent-cost report --prs                    # cost per merged pull request, by week
+///   agent-cost report --html spend.html        # a dashboard to open in a browser
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct ReportArgs {
@@ -64,6 +66,16 @@ pub struct ReportArgs {
     /// holding 50 % and 80 % of it, named (JSON: a `pareto` object).
     #[arg(long, conflicts_with_all = ["csv", "markdown"])]
     pareto: bool,
+    /// Show cost per merged pull request (the pull requests `--by pr` finds): the headline,
+    /// its median and one row per ISO week of the merge (JSON: a `prs` object with every pull
+    /// request under `items`).
+    #[arg(long, conflicts_with_all = ["csv", "markdown"])]
+    prs: bool,
+    /// Write a self-contained HTML dashboard to FILE (charts of spend by model, agent,
+    /// author, type and week, cost per merged pull request, the Pareto curve, the costliest
+    /// commits) instead of printing a table.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["json", "csv", "markdown", "pareto", "prs", "waste"])]
+    html: Option<std::path::PathBuf>,
     /// Also list waste candidates: commits costing more than --waste-threshold that are fixes,
     /// docs or config, or changed at most --waste-lines lines; and the share of all spend on
     /// such changes (JSON: a `waste` object).
@@ -181,10 +193,26 @@ pub fn report(args: ReportArgs) -> CommandResult {
         args.by.clone()
     };
     let waste_rules = waste_rules(&args)?;
-    let scoped = args.read.read(args.range.as_deref(), filter)?;
+    let mut read = args.read.clone();
+    // The dashboard shows no line counts: no diffs.
+    read.no_lines |= args.html.is_some();
+    let scoped = read.read(args.range.as_deref(), filter)?;
     let ledger = scoped.ledger;
     let table = ledger.table(&keys);
     let range = args.range.as_deref().unwrap_or("HEAD");
+    if let Some(file) = &args.html {
+        let web_urls = scoped
+            .repositories
+            .iter()
+            .filter_map(|repository| {
+                let remote = History::discover(std::path::Path::new(&repository.path))
+                    .ok()?
+                    .remote_url("origin")?;
+                Some((repository.name.clone(), html::web_url(&remote)?))
+            })
+            .collect();
+        return write_dashboard(file, range, &args, web_urls, &ledger, &table);
+    }
     if args.json {
         let mut value = report_json(range, &args, &ledger, &table);
         if args.read.scope.is_multi() {
@@ -194,10 +222,23 @@ pub fn report(args: ReportArgs) -> CommandResult {
         if args.pareto {
             value["pareto"] = pareto_json(&ledger);
         }
+        if args.prs {
+            value["prs"] = prs_json(&ledger, &ledger.merged_prs());
+        }
         if args.waste {
             value["waste"] = waste_json(&ledger, &ledger.waste(waste_rules));
         }
         return print_json(&value);
+    }
+    if args.prs {
+        print_prs(range, &ledger, &ledger.merged_prs())?;
+        if args.pareto {
+            print_pareto(&ledger)?;
+        }
+        if args.waste {
+            print_waste(&ledger, &ledger.waste(waste_rules))?;
+        }
+        return Ok(());
     }
     let (header, rows) = report_cells(&table);
     if args.csv {
@@ -236,29 +277,195 @@ pub fn report(args: ReportArgs) -> CommandResult {
         outln!("note: some models have no known price; USD covers priced models only")?;
     }
     if args.pareto {
-        for (what, items) in concentration(&ledger) {
-            for share in pareto(items) {
-                outln!(
-                    "{}% of spend: {} of {} {what} ({}%): {}",
-                    share.percent,
-                    share.items,
-                    share.of,
-                    share.items_percent(),
-                    share
-                        .top
-                        .iter()
-                        .take(5)
-                        .map(|(label, cost)| format!("{label} ({})", cost.to_decimal()))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )?;
-            }
-        }
+        print_pareto(&ledger)?;
     }
     if args.waste {
         print_waste(&ledger, &ledger.waste(waste_rules))?;
     }
     Ok(())
+}
+
+/// `--pareto` as text: for 50 % and 80 % of the spend, the fewest commits, pull requests and
+/// authors holding it, the first five named.
+fn print_pareto(ledger: &Ledger) -> CommandResult {
+    for (what, items) in concentration(ledger) {
+        for share in pareto(items) {
+            outln!(
+                "{}% of spend: {} of {} {what} ({}%): {}",
+                share.percent,
+                share.items,
+                share.of,
+                share.items_percent(),
+                share
+                    .top
+                    .iter()
+                    .take(5)
+                    .map(|(label, cost)| format!("{label} ({})", cost.to_decimal()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the `--html` dashboard and says where.
+fn write_dashboard(
+    file: &std::path::Path,
+    range: &str,
+    args: &ReportArgs,
+    web_urls: std::collections::BTreeMap<String, String>,
+    ledger: &Ledger,
+    table: &Table,
+) -> CommandResult {
+    let page = html::render(
+        ledger,
+        &html::Dashboard {
+            range: range.to_string(),
+            since: args.since.clone(),
+            until: args.until.clone(),
+            web_urls,
+        },
+    );
+    std::fs::write(file, page).map_err(|e| {
+        CommandError::msg(format!("cannot write {}: {e}", file.display()))
+            .hint("give --html a file in a directory that exists and is writable")
+    })?;
+    outln!(
+        "wrote {}: {range}, {} commits with AI cost, {} USD",
+        file.display(),
+        table.total.commits,
+        cost_cell(&table.total)
+    )
+}
+
+/// Other units as `3.5 credits, 12 premium-requests`.
+fn units_text(units: &std::collections::BTreeMap<String, Money>) -> String {
+    units
+        .iter()
+        .map(|(unit, amount)| format!("{} {unit}", unit_amount(*amount)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `--prs` as text: the headline, then one row per ISO week of the merges and a total.
+fn print_prs(range: &str, ledger: &Ledger, report: &PrReport) -> CommandResult {
+    let merged = report.items.len();
+    outln!(
+        "{range}: {} commits, merged pull requests: {merged}",
+        ledger.commits.len()
+    )?;
+    if merged == 0 {
+        return outln!(
+            "no merged pull request (a `Merge pull request #N` merge or a subject ending in (#N))"
+        );
+    }
+    let unpriced = if report.unpriced() { "+unpriced" } else { "" };
+    let units = report.units();
+    let units = if units.is_empty() {
+        String::new()
+    } else {
+        format!("; also {} (not in USD)", units_text(&units))
+    };
+    outln!(
+        "cost per merged PR: {} USD (median {}); {}{unpriced} USD in all{units}",
+        report.cost_per_pr().to_decimal(),
+        report.median().to_decimal(),
+        report.cost().to_decimal(),
+    )?;
+    let mut rows: Vec<Vec<String>> = report
+        .weeks
+        .iter()
+        .map(|week| {
+            vec![
+                week.week.clone(),
+                week.merged.to_string(),
+                week.cost.to_decimal(),
+                week.cost_per_pr().to_decimal(),
+            ]
+        })
+        .collect();
+    rows.push(vec![
+        "total".to_string(),
+        merged.to_string(),
+        report.cost().to_decimal(),
+        report.cost_per_pr().to_decimal(),
+    ]);
+    output::stdout(format_args!(
+        "{}",
+        output::table(&["week", "merged", "cost (USD)", "per PR"], 1, &rows)
+    ))
+}
+
+fn usd_json(prefix: &str, money: Money) -> [(String, Value); 2] {
+    [
+        (format!("{prefix}_usd"), json!(money.to_decimal())),
+        (
+            format!("{prefix}_micro_usd"),
+            json!(u64::try_from(money.micros()).unwrap_or(u64::MAX)),
+        ),
+    ]
+}
+
+fn units_json(units: &std::collections::BTreeMap<String, Money>) -> Value {
+    units
+        .iter()
+        .map(|(unit, amount)| {
+            json!({
+                "unit": unit,
+                "amount": unit_amount(*amount),
+                "amount_micro": u64::try_from(amount.micros()).unwrap_or(u64::MAX),
+            })
+        })
+        .collect()
+}
+
+fn prs_json(ledger: &Ledger, report: &PrReport) -> Value {
+    let object = |pairs: Vec<(String, Value)>| Value::Object(pairs.into_iter().collect());
+    let weeks: Vec<Value> = report
+        .weeks
+        .iter()
+        .map(|week| {
+            let mut pairs = vec![
+                ("week".to_string(), json!(week.week)),
+                ("merged".to_string(), json!(week.merged)),
+            ];
+            pairs.extend(usd_json("cost", week.cost));
+            pairs.extend(usd_json("cost_per_pr", week.cost_per_pr()));
+            object(pairs)
+        })
+        .collect();
+    let items: Vec<Value> = report
+        .items
+        .iter()
+        .map(|pr| {
+            let commit = &ledger.commits[pr.commit];
+            let mut pairs = Vec::new();
+            if ledger.is_multi_repo() {
+                pairs.push(("repo".to_string(), json!(pr.repo)));
+            }
+            pairs.extend([
+                ("pr".to_string(), json!(pr.number)),
+                ("commit".to_string(), json!(commit.id)),
+                ("subject".to_string(), json!(commit.subject)),
+                ("merged".to_string(), json!(pr.merged.to_string())),
+                ("commits".to_string(), json!(pr.commits)),
+            ]);
+            pairs.extend(usd_json("cost", pr.cost));
+            pairs.push(("unpriced".to_string(), json!(pr.unpriced)));
+            pairs.push(("units".to_string(), units_json(&pr.units)));
+            object(pairs)
+        })
+        .collect();
+    let mut pairs = vec![("merged".to_string(), json!(report.items.len()))];
+    pairs.extend(usd_json("cost", report.cost()));
+    pairs.extend(usd_json("cost_per_pr", report.cost_per_pr()));
+    pairs.extend(usd_json("median", report.median()));
+    pairs.push(("unpriced".to_string(), json!(report.unpriced())));
+    pairs.push(("units".to_string(), units_json(&report.units())));
+    pairs.push(("weeks".to_string(), Value::Array(weeks)));
+    pairs.push(("items".to_string(), Value::Array(items)));
+    object(pairs)
 }
 
 /// The waste rules: the flags, else the `[report]` table (of the user's settings and the

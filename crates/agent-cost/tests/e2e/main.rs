@@ -8,6 +8,7 @@ mod commits;
 mod contract;
 mod copilot;
 mod cursor;
+mod dashboard;
 mod doctor;
 mod every_agent;
 mod gemini;

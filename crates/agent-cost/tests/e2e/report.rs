@@ -1532,3 +1532,271 @@ fn both_github_squash_styles_count_each_drain_once_at_the_squash_commit() {
         vec![row("none", 2, "0.300000"), row("total", 2, "0.300000")]
     );
 }
+
+#[test]
+fn prs_give_cost_per_merged_pull_request_with_its_median_in_json() {
+    let env = TestEnv::new();
+    let repo = shop(&env);
+    // #13: the squash commit, 1.200000. #12: its true merge, the docs (0.480000 and 12
+    // premium requests) and test (0.052000 and 3.5 credits) commits. The fix and feat commits
+    // have no pull request. 1.732000 / 2 = 0.866000, and so is the median of two.
+    let report = env.agent_cost_json(&repo, &["report", "--prs"]);
+    let units = json!([
+        {"unit": "credits", "amount": "3.5", "amount_micro": 3_500_000},
+        {"unit": "premium-requests", "amount": "12", "amount_micro": 12_000_000},
+    ]);
+    assert_eq!(
+        report["prs"],
+        json!({
+            "merged": 2,
+            "cost_usd": "1.732000",
+            "cost_micro_usd": 1_732_000,
+            "cost_per_pr_usd": "0.866000",
+            "cost_per_pr_micro_usd": 866_000,
+            "median_usd": "0.866000",
+            "median_micro_usd": 866_000,
+            "unpriced": false,
+            "units": units,
+            "weeks": [{
+                "week": "2026-W49",
+                "merged": 2,
+                "cost_usd": "1.732000",
+                "cost_micro_usd": 1_732_000,
+                "cost_per_pr_usd": "0.866000",
+                "cost_per_pr_micro_usd": 866_000,
+            }],
+            "items": [
+                {
+                    "pr": 13,
+                    "commit": id(&env, &repo, "HEAD~2"),
+                    "subject": "Add thing (#13)",
+                    "merged": "2026-12-03",
+                    "commits": 1,
+                    "cost_usd": "1.200000",
+                    "cost_micro_usd": 1_200_000,
+                    "unpriced": false,
+                    "units": [],
+                },
+                {
+                    "pr": 12,
+                    "commit": id(&env, &repo, "HEAD~3"),
+                    "subject": "Merge pull request #12 from x/y",
+                    "merged": "2026-12-02",
+                    "commits": 3,
+                    "cost_usd": "0.532000",
+                    "cost_micro_usd": 532_000,
+                    "unpriced": false,
+                    "units": units,
+                },
+            ],
+        })
+    );
+    // The rest of the report is as without --prs.
+    assert_eq!(report["total"]["cost_micro_usd"], 2_194_345);
+}
+
+/// A one-model block of `micros` USD, with a drain id made of `id`.
+fn block(id: char, agent: &str, model: &str, micros: u64, extra: &str) -> String {
+    let cost = format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000);
+    format!(
+        "AI-Agent: {agent} sessions=1 cost={cost}\nAI-Model: {model} agent={agent} cost={cost}\n\
+         AI-Tokens: req=1 in=1 out=1 cw=0 cr=0\n{extra}AI-Cost-Estimate: {cost} USD\nAI-Cost-Id: {}",
+        id.to_string().repeat(16)
+    )
+}
+
+/// A repository with pull requests merged over three ISO weeks, its `origin` a GitHub URL
+/// carrying credentials:
+/// - 2026-W48: `feat: a (#1)` (Dana, sonnet 0.100001), `fix: b (#2)` (Sam, codex gpt-5
+///   0.200000);
+/// - 2026-W49: #3 merged by `Merge pull request #3 from sam/c` (Dana, 2 December) with Sam's
+///   `feat: c part one` (sonnet 0.333333) and `test: c part two` (haiku 0.333334) of 1
+///   December; Dana's `perf: <b>fast</b> </script> & "quoted"` without a pull request (opus
+///   5.000000); `docs: d (#4)` without spend;
+/// - 2026-W50: `refactor: e (#5)` (Sam, copilot gpt-5 1.000000 and 40 premium requests).
+pub(crate) fn trend(env: &TestEnv) -> PathBuf {
+    trend_in(
+        env,
+        "trend",
+        "https://dana:ghp_secret@github.com/acme/shop.git",
+    )
+}
+
+/// [`trend`] in a repository named `name` whose `origin` is `origin`.
+pub(crate) fn trend_in(env: &TestEnv, name: &str, origin: &str) -> PathBuf {
+    let repo = env.repo(name);
+    env.git(&repo, &["remote", "add", "origin", origin]);
+    let sonnet = "claude-sonnet-4-5";
+    let commits: [(&str, (&str, &str), &str, String); 2] = [
+        (
+            "feat: a (#1)",
+            DANA,
+            "2026-11-24T10:00:00Z",
+            block('a', "claude-code", sonnet, 100_001, ""),
+        ),
+        (
+            "fix: b (#2)",
+            SAM,
+            "2026-11-26T10:00:00Z",
+            block('b', "codex", "gpt-5", 200_000, ""),
+        ),
+    ];
+    for (i, (subject, who, date, block)) in commits.iter().enumerate() {
+        let file = format!("w48-{i}.txt");
+        commit_as(
+            env,
+            &repo,
+            &[(&file, 3)],
+            &format!("{subject}\n\n{block}\n"),
+            *who,
+            date,
+        );
+    }
+    env.git(&repo, &["checkout", "-q", "-b", "sam/c"]);
+    commit_as(
+        env,
+        &repo,
+        &[("c1.txt", 5)],
+        &format!(
+            "feat: c part one\n\n{}\n",
+            block('c', "claude-code", sonnet, 333_333, "")
+        ),
+        SAM,
+        "2026-12-01T09:00:00Z",
+    );
+    commit_as(
+        env,
+        &repo,
+        &[("c2.txt", 5)],
+        &format!(
+            "test: c part two\n\n{}\n",
+            block('d', "claude-code", "claude-haiku-4-5", 333_334, "")
+        ),
+        SAM,
+        "2026-12-01T11:00:00Z",
+    );
+    env.git(&repo, &["checkout", "-q", "main"]);
+    git_as(
+        env,
+        &repo,
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge pull request #3 from sam/c",
+            "sam/c",
+        ],
+        DANA,
+        "2026-12-02T08:00:00Z",
+    );
+    commit_as(
+        env,
+        &repo,
+        &[("perf.txt", 2)],
+        &format!(
+            "perf: <b>fast</b> </script> & \"quoted\"\n\n{}\n",
+            block('e', "claude-code", "claude-opus-4-1", 5_000_000, "")
+        ),
+        DANA,
+        "2026-12-02T12:00:00Z",
+    );
+    commit_as(
+        env,
+        &repo,
+        &[("d.txt", 1)],
+        "docs: d (#4)\n",
+        DANA,
+        "2026-12-03T09:00:00Z",
+    );
+    commit_as(
+        env,
+        &repo,
+        &[("e.txt", 8)],
+        &format!(
+            "refactor: e (#5)\n\n{}\n",
+            block(
+                'f',
+                "copilot",
+                "gpt-5",
+                1_000_000,
+                "AI-Quantity: 40 premium-requests\nAI-Cost-Estimate: 40 premium-requests\n"
+            )
+        ),
+        SAM,
+        "2026-12-08T09:00:00Z",
+    );
+    repo
+}
+
+#[test]
+fn prs_trend_by_iso_week_of_the_merge_in_text_and_within_dates() {
+    let env = TestEnv::new();
+    let repo = trend(&env);
+    // 5 PRs: 0.100001 + 0.200000 + 0.666667 + 0 + 1.000000 = 1.966668 (the perf commit's
+    // 5.000000 has no PR); / 5 = 0.3933336 → 0.393334; median 0.200000. Per week:
+    // W48 0.300001 / 2 = 0.1500005 → 0.150001, W49 0.666667 / 2 → 0.333334.
+    let out = env.agent_cost(&repo, &["report", "--prs"]).stdout;
+    assert_eq!(
+        out,
+        "\
+HEAD: 9 commits, merged pull requests: 5
+cost per merged PR: 0.393334 USD (median 0.200000); 1.966668 USD in all; also 40 premium-requests (not in USD)
+week      merged  cost (USD)    per PR
+2026-W48       2    0.300001  0.150001
+2026-W49       2    0.666667  0.333334
+2026-W50       1    1.000000  1.000000
+total          5    1.966668  0.393334
+"
+    );
+    // With --pareto, the concentration follows (the perf commit's 5.000000 is 71.8 %).
+    let both = env
+        .agent_cost(&repo, &["report", "--prs", "--pareto"])
+        .stdout;
+    assert!(both.starts_with(&out), "{both}");
+    assert!(
+        both[out.len()..].starts_with("50% of spend: 1 of 6 commits (17%): "),
+        "{both}"
+    );
+    // From 1 December: #3, #4 and #5; 1.666667 / 3 = 0.5555557 → 0.555556.
+    let since = env.agent_cost_json(&repo, &["report", "--prs", "--since", "2026-12-01"]);
+    let prs = &since["prs"];
+    assert_eq!(prs["merged"], 3);
+    assert_eq!(prs["cost_micro_usd"], 1_666_667);
+    assert_eq!(prs["cost_per_pr_usd"], "0.555556");
+    assert_eq!(prs["median_usd"], "0.666667");
+    let numbers: Vec<u64> = prs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["pr"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [5, 4, 3]);
+    assert_eq!(prs["items"][2]["commits"], 3);
+    assert_eq!(prs["items"][1]["cost_usd"], "0.000000");
+    let weeks: Vec<&str> = prs["weeks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["week"].as_str().unwrap())
+        .collect();
+    assert_eq!(weeks, ["2026-W49", "2026-W50"]);
+    // The first-parent line down to `feat: a (#1)`, then down to the first commit.
+    let one = env.agent_cost(&repo, &["report", "--prs", "HEAD~5"]).stdout;
+    assert_eq!(
+        one,
+        "\
+HEAD~5: 2 commits, merged pull requests: 1
+cost per merged PR: 0.100001 USD (median 0.100001); 0.100001 USD in all
+week      merged  cost (USD)    per PR
+2026-W48       1    0.100001  0.100001
+total          1    0.100001  0.100001
+"
+    );
+    let none = env.agent_cost(&repo, &["report", "--prs", "HEAD~6"]).stdout;
+    assert_eq!(
+        none,
+        "HEAD~6: 1 commits, merged pull requests: 0\n\
+         no merged pull request (a `Merge pull request #N` merge or a subject ending in (#N))\n"
+    );
+}
