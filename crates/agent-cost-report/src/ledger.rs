@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use agent_cost_events::Money;
 use agent_cost_git::{History, HistoryError, LineStats};
-use agent_cost_trailers::{Block, BlockFate, block_fates, parse_blocks};
+use agent_cost_trailers::{Block, BlockFate, block_fates, parse_history_blocks};
 
 use crate::branches::{self, Node};
 use crate::classify;
@@ -162,6 +162,8 @@ pub struct Ledger {
     pub duplicate_blocks: u64,
     /// Blocks not counted because another block of the range replaces them.
     pub replaced_blocks: u64,
+    /// Blocks not counted because they are not well formed (typed by hand, or edited).
+    pub malformed_blocks: u64,
 }
 
 struct Walked {
@@ -226,7 +228,7 @@ impl Ledger {
                 id: details.id,
             };
             walked.push(Walked {
-                blocks: parse_blocks(&details.message),
+                blocks: parse_history_blocks(&details.message),
                 merged_pr: merge.then(|| config.merged_pr(&details.message)).flatten(),
                 merged_branch: merge
                     .then(|| classify::merged_branch(&info.subject))
@@ -253,6 +255,7 @@ impl Ledger {
                 match fate {
                     BlockFate::Duplicate => ledger.duplicate_blocks += 1,
                     BlockFate::Replaced => ledger.replaced_blocks += 1,
+                    BlockFate::Malformed => ledger.malformed_blocks += 1,
                     BlockFate::Counted => ledger.charges.extend(charges_of(index, block)),
                 }
             }
@@ -311,6 +314,7 @@ impl Ledger {
         self.walked += other.walked;
         self.duplicate_blocks += other.duplicate_blocks;
         self.replaced_blocks += other.replaced_blocks;
+        self.malformed_blocks += other.malformed_blocks;
     }
 
     /// Sets the repository name of every commit.
@@ -351,21 +355,8 @@ fn fates_newest_first(walked: &[Walked]) -> Vec<Vec<BlockFate>> {
     by_commit
 }
 
-/// The charges of one counted block: one per model line; a block without model lines is one
-/// charge of its USD estimate under agent and model `unknown`.
+/// The charges of one counted block: one per model line.
 fn charges_of(commit: usize, block: &Block) -> Vec<Charge> {
-    if block.models.is_empty() {
-        return vec![Charge {
-            commit,
-            agent: "unknown".to_string(),
-            model: "unknown".to_string(),
-            requests: 0,
-            tokens: [0; 4],
-            cost: Some(block.usd()),
-            units: block.unit_amounts(),
-            work_type: None,
-        }];
-    }
     block
         .models
         .iter()

@@ -519,6 +519,73 @@ impl Block {
     pub fn is_incomplete(&self) -> bool {
         self.models.iter().any(|m| m.cost.is_none()) || self.estimates.iter().any(|e| e.incomplete)
     }
+
+    /// Whether the block is one a reader can count, as agent-cost writes them: an id of 16
+    /// hexadecimal digits, at least one `AI-Model:` line, a USD estimate equal to the sum of
+    /// the priced model costs, and for each unit the models have quantities in, an estimate
+    /// equal to their sum. The sums may differ from the estimates by one micro-unit per
+    /// model line (each line is rounded on its own). A hand-typed `AI-Cost-Estimate:` without
+    /// model lines, or lines that do not add up, are not a block to count.
+    pub fn is_well_formed(&self) -> bool {
+        let written_id = self.id.len() == 16 && self.id.bytes().all(|b| b.is_ascii_hexdigit());
+        if !written_id || self.models.is_empty() {
+            return false;
+        }
+        let slack = self.models.len() as u128 * PICOS_PER_MICRO;
+        let adds_up = |estimate: Option<Money>, sum: Money| {
+            estimate.is_some_and(|e| e.0.abs_diff(sum.0) <= slack)
+        };
+        let estimate = |unit: &str| {
+            self.estimates
+                .iter()
+                .find(|e| e.unit.eq_ignore_ascii_case(unit))
+                .map(|e| e.amount)
+        };
+        let priced = self
+            .models
+            .iter()
+            .filter_map(|m| m.cost)
+            .fold(Money::ZERO, add_money);
+        if !adds_up(estimate(UNIT_USD), priced) {
+            return false;
+        }
+        let mut by_unit: BTreeMap<&str, Money> = BTreeMap::new();
+        for quantity in self.models.iter().flat_map(|m| &m.quantities) {
+            if !quantity.unit.eq_ignore_ascii_case(UNIT_USD) {
+                let entry = by_unit.entry(&quantity.unit).or_default();
+                *entry = add_money(*entry, quantity.amount);
+            }
+        }
+        by_unit
+            .into_iter()
+            .all(|(unit, sum)| adds_up(estimate(unit), sum))
+    }
+
+    /// Whether this block holds at least `other`'s spend: for each of `other`'s model lines, a
+    /// line of the same agent and model with at least its requests, tokens, cost and
+    /// quantities. A block made by `--amend` holds the blocks it replaces.
+    pub fn includes(&self, other: &Block) -> bool {
+        other.models.iter().all(|theirs| {
+            self.models.iter().any(|ours| {
+                ours.agent == theirs.agent
+                    && ours.model == theirs.model
+                    && ours.requests >= theirs.requests
+                    && ours.input >= theirs.input
+                    && ours.output >= theirs.output
+                    && ours.cache_write >= theirs.cache_write
+                    && ours.cache_read >= theirs.cache_read
+                    && match (ours.cost, theirs.cost) {
+                        (Some(a), Some(b)) => a >= b,
+                        (_, None) => true,
+                        (None, Some(_)) => false,
+                    }
+                    && theirs.quantities.iter().all(|q| {
+                        ours.quantity(&q.unit)
+                            .is_some_and(|amount| amount >= q.amount)
+                    })
+            })
+        })
+    }
 }
 
 /// A fresh block id: 16 lowercase hex digits, different on every call.

@@ -213,6 +213,48 @@ pub fn parse_blocks(message: &str) -> Vec<Block> {
     blocks
 }
 
+/// The line git's `merge --squash` starts its message with; its old messages follow, indented.
+const SQUASH_HEADER: &str = "Squashed commit of the following:";
+
+/// The blocks a reader of history considers in a commit's message: [`parse_blocks`] of the
+/// message without the lines it only quotes. Lines inside fenced code blocks (between lines
+/// starting with three backticks or tildes) are skipped, and so are indented lines, unless
+/// the message is a local squash's (a line `Squashed commit of the following:`), whose old
+/// messages git indents by four spaces. A block quoted in documentation or an example is
+/// therefore not spend. Whether a block then counts is [`crate::block_fates`]'s decision.
+pub fn parse_history_blocks(message: &str) -> Vec<Block> {
+    if !mentions_ai_key(message) {
+        return Vec::new();
+    }
+    let squash = message.lines().any(|line| line.trim() == SQUASH_HEADER);
+    let mut kept = String::with_capacity(message.len());
+    let mut fence: Option<&str> = None;
+    for line in message.lines() {
+        let trimmed = line.trim_start();
+        let marker = ["```", "~~~"].into_iter().find(|m| trimmed.starts_with(m));
+        match (fence, marker) {
+            (None, Some(marker)) => {
+                fence = Some(marker);
+                continue;
+            }
+            (Some(open), Some(marker)) if open == marker => {
+                fence = None;
+                continue;
+            }
+            (Some(_), _) => continue,
+            (None, None) => {}
+        }
+        let indented = line.starts_with([' ', '\t']) && !trimmed.is_empty();
+        if indented && !squash {
+            kept.push('\n');
+            continue;
+        }
+        kept.push_str(line);
+        kept.push('\n');
+    }
+    parse_blocks(&kept)
+}
+
 /// For each of `lines`, whether it is a line of a block that agent-cost wrote: a run of
 /// consecutive well-formed lines of our keys, in the order agent-cost writes them (agents,
 /// models, estimates, replaced ids), whose last line is `AI-Cost-Id:` with an id of 16

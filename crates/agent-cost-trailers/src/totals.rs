@@ -2,7 +2,7 @@
 //! skipped, totals kept in integers, one total per unit (an amount in credits or premium
 //! requests is never added to the USD total).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use agent_cost_events::Money;
 use serde::{Serialize, Serializer};
@@ -82,6 +82,8 @@ pub struct Totals {
     pub duplicate_blocks: u64,
     /// Blocks skipped because another block in the range replaces (includes) them.
     pub replaced_blocks: u64,
+    /// Blocks skipped because they are not well formed ([`Block::is_well_formed`]).
+    pub malformed_blocks: u64,
     /// Sum of the priced model costs of counted blocks; serialised as `cost_usd`, a JSON
     /// number of dollars.
     #[serde(rename = "cost_usd", serialize_with = "decimal_number")]
@@ -124,20 +126,39 @@ pub enum BlockFate {
     /// An earlier block of the range has the same id: a copy made by git (squash, rebase,
     /// cherry-pick) of spend already counted.
     Duplicate,
-    /// Another block of the range lists this block's id in `AI-Cost-Replaces:` (it was merged
-    /// into that block by `--amend`).
+    /// Another block of the range lists this block's id in `AI-Cost-Replaces:` and holds at
+    /// least its spend (it was merged into that block by `--amend`).
     Replaced,
+    /// Not a block to count ([`Block::is_well_formed`]): no id, no model lines, or lines
+    /// that do not add up to the estimates (typed by hand, or edited).
+    Malformed,
 }
 
-/// The fate of each block of a range, in the order given (walk order): each id counts once,
-/// at its first block; a block replaced by another block of the range does not count; blocks
-/// without an id always count. [`RangeTotals::finish`] sums by this rule, and reports that
-/// charge each drain to one commit use it to pick that commit (the one of the counted block).
+/// The fate of each block of a range, in the order given (walk order): a block that is not
+/// well formed ([`Block::is_well_formed`]) does not count; each id counts once, at its first
+/// well-formed block; a block replaced by another block of the range does not count, when the
+/// replacing block holds at least its spend ([`Block::includes`]: a forged
+/// `AI-Cost-Replaces:` cannot hide spend). [`RangeTotals::finish`] sums by this rule, and
+/// reports that charge each drain to one commit use it to pick that commit (the one of the
+/// counted block).
 pub fn block_fates<'a>(blocks: impl IntoIterator<Item = &'a Block> + Clone) -> Vec<BlockFate> {
+    let mut by_id: HashMap<&str, &Block> = HashMap::new();
+    for block in blocks.clone() {
+        if block.is_well_formed() {
+            by_id.entry(&block.id).or_insert(block);
+        }
+    }
     let mut replaced: HashSet<&str> = HashSet::new();
     for block in blocks.clone() {
+        if !block.is_well_formed() {
+            continue;
+        }
         for id in &block.replaces {
-            if *id != block.id {
+            if *id != block.id
+                && by_id
+                    .get(id.as_str())
+                    .is_some_and(|old| block.includes(old))
+            {
                 replaced.insert(id);
             }
         }
@@ -146,8 +167,8 @@ pub fn block_fates<'a>(blocks: impl IntoIterator<Item = &'a Block> + Clone) -> V
     blocks
         .into_iter()
         .map(|block| {
-            if block.id.is_empty() {
-                BlockFate::Counted
+            if !block.is_well_formed() {
+                BlockFate::Malformed
             } else if !seen.insert(&block.id) {
                 BlockFate::Duplicate
             } else if replaced.contains(block.id.as_str()) {
@@ -196,6 +217,10 @@ impl RangeTotals {
                 }
                 BlockFate::Replaced => {
                     totals.replaced_blocks += 1;
+                    continue;
+                }
+                BlockFate::Malformed => {
+                    totals.malformed_blocks += 1;
                     continue;
                 }
             }

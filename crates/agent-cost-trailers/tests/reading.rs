@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use agent_cost_events::Money;
 use agent_cost_trailers::{
     Block, BlockFate, ModelLine, Quantity, RangeTotals, Totals, UNIT_CREDITS,
-    UNIT_PREMIUM_REQUESTS, UNIT_USD, UnitTotal, block_fates, parse_blocks,
+    UNIT_PREMIUM_REQUESTS, UNIT_USD, UnitTotal, block_fates, parse_blocks, parse_history_blocks,
 };
 use common::{model, sample_block, units_block};
 
@@ -140,16 +140,17 @@ fn replaced_blocks_are_skipped_in_either_order() {
 }
 
 #[test]
-fn unpriced_models_make_totals_incomplete_and_id_less_blocks_always_count() {
+fn unpriced_models_make_totals_incomplete_and_id_less_blocks_never_count() {
     let mut range = RangeTotals::new();
     range.add_commit(vec![sample_block("aaaaaaaaaaaaaaaa")]);
     let id_less = parse_blocks("S\n\nAI-Model: m agent=x in=1 cost=0.000002\n");
     range.add_commit(id_less.clone());
     range.add_commit(id_less);
     let totals = range.finish();
-    assert_eq!(totals.drains, 3);
+    assert_eq!(totals.drains, 1);
+    assert_eq!(totals.malformed_blocks, 2);
     assert!(totals.incomplete);
-    assert_eq!(totals.cost, Money::from_micros(412_345 + 4));
+    assert_eq!(totals.cost, Money::from_micros(412_345));
     let mystery = totals
         .models
         .iter()
@@ -450,22 +451,21 @@ fn non_usd_lines_never_change_the_usd_total() {
 }
 
 #[test]
-fn units_named_only_by_an_estimate_or_unknown_are_summed_under_their_name() {
-    let message = "S\n\nAI-Cost-Estimate: 1.5 USD\nAI-Cost-Estimate: 2 tokens-of-gratitude\nAI-Cost-Estimate: 0.25 credits\nAI-Cost-Id: 0123456789abcdef\n\nAI-Model: m agent=a cost=0.5\nAI-Quantity: 7 credits\nAI-Cost-Estimate: 0.5 usd\nAI-Cost-Id: 1123456789abcdef\n";
+fn units_are_summed_under_their_name_and_estimates_without_models_never_count() {
+    // The first block has no model lines (typed by hand): not counted. The second's credits
+    // estimate is missing, so its quantity does not add up: not counted. The third counts,
+    // with a unit agent-cost does not know.
+    let message = "S\n\nAI-Cost-Estimate: 1.5 USD\nAI-Cost-Estimate: 2 tokens-of-gratitude\nAI-Cost-Estimate: 0.25 credits\nAI-Cost-Id: 0123456789abcdef\n\nAI-Model: m agent=a cost=0.5\nAI-Quantity: 7 credits\nAI-Cost-Estimate: 0.5 usd\nAI-Cost-Id: 1123456789abcdef\n\nAI-Model: m agent=a cost=0.5\nAI-Quantity: 7 tokens-of-gratitude\nAI-Cost-Estimate: 0.5 usd\nAI-Cost-Estimate: 7 tokens-of-gratitude\nAI-Cost-Id: 2123456789abcdef\n";
     let totals = sum(&[message.to_string()]);
-    assert_eq!(totals.cost, Money::from_micros(2_000_000));
+    assert_eq!(totals.malformed_blocks, 2);
+    assert_eq!(totals.drains, 1);
+    assert_eq!(totals.cost, Money::from_micros(500_000));
     assert_eq!(
         totals.units,
-        vec![
-            UnitTotal {
-                unit: UNIT_CREDITS.to_string(),
-                amount: Money::from_micros(7_250_000),
-            },
-            UnitTotal {
-                unit: "tokens-of-gratitude".to_string(),
-                amount: Money::from_micros(2_000_000),
-            },
-        ]
+        vec![UnitTotal {
+            unit: "tokens-of-gratitude".to_string(),
+            amount: Money::from_micros(7_000_000),
+        }]
     );
 }
 
@@ -532,7 +532,7 @@ fn block_fates_count_the_first_copy_skip_later_copies_and_replaced_blocks() {
     let no_id = one_model_block("", Some(9));
     let blocks = [
         other.clone(),
-        old,
+        old.clone(),
         merged.clone(),
         other,
         merged,
@@ -547,8 +547,44 @@ fn block_fates_count_the_first_copy_skip_later_copies_and_replaced_blocks() {
             BlockFate::Counted,
             BlockFate::Duplicate,
             BlockFate::Duplicate,
-            BlockFate::Counted,
-            BlockFate::Counted,
+            BlockFate::Malformed,
+            BlockFate::Malformed,
         ]
     );
+
+    // A forged `AI-Cost-Replaces:` on a block that does not hold the old one's spend hides
+    // nothing: both count.
+    let mut forged = one_model_block("eeeeeeeeeeeeeeee", Some(1));
+    forged.replaces = vec![old.id.clone()];
+    assert_eq!(
+        block_fates(&[old.clone(), forged.clone()]),
+        vec![BlockFate::Counted, BlockFate::Counted]
+    );
+    // A copy of the old block, malformed by an edit, does not stop its good copy counting.
+    let mut edited = old.clone();
+    edited.estimates[0].amount = Money::from_micros(5);
+    assert_eq!(
+        block_fates(&[edited, old]),
+        vec![BlockFate::Malformed, BlockFate::Counted]
+    );
+}
+
+#[test]
+fn quoted_blocks_are_not_spend_but_a_local_squash_s_indented_copies_are() {
+    let block = sample_block("aaaaaaaaaaaaaaaa")
+        .to_trailer_lines()
+        .join("\n");
+    let indented = block.replace('\n', "\n    ");
+    let docs = format!("docs: explain the trailers\n\nExample:\n\n    {indented}\n");
+    assert!(parse_history_blocks(&docs).is_empty());
+    assert_eq!(parse_blocks(&docs).len(), 1);
+    let fenced = format!("docs: example\n\n```\n{block}\n```\n\n~~~text\n{block}\n~~~\n");
+    assert!(parse_history_blocks(&fenced).is_empty());
+    let squash = format!(
+        "Squashed commit of the following:\n\ncommit 0123\nAuthor: A <a@b>\n\n    feat: x\n\n    {indented}\n"
+    );
+    assert_eq!(parse_history_blocks(&squash).len(), 1);
+    // A real block after a fenced example still counts.
+    let both = format!("docs: x\n\n```\n{block}\n```\n\n{block}\n");
+    assert_eq!(parse_history_blocks(&both).len(), 1);
 }

@@ -7,7 +7,7 @@ use agent_cost_git::History;
 use agent_cost_ingest::{IngestOptions, ingest, sources};
 use agent_cost_paths::Locations;
 use agent_cost_store::{Store, StoreError};
-use agent_cost_trailers::parse_blocks;
+use agent_cost_trailers::parse_history_blocks;
 
 use crate::compare::Inputs;
 
@@ -62,7 +62,7 @@ pub fn gather(
     history.walk(
         Some(spec.unwrap_or(agent_cost_git::ALL_REFS)),
         |id, message| {
-            for block in parse_blocks(message) {
+            for block in parse_history_blocks(message) {
                 blocks.push((id.to_string(), block));
             }
         },

@@ -268,6 +268,12 @@ pub fn report(args: ReportArgs) -> CommandResult {
             ledger.replaced_blocks
         )?;
     }
+    if ledger.malformed_blocks > 0 {
+        outln!(
+            "(not counted: {} blocks that are not well formed: no id, no model lines, or lines that do not add up; see docs/trailers.md)",
+            ledger.malformed_blocks
+        )?;
+    }
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     output::stdout(format_args!(
         "{}",
@@ -777,6 +783,7 @@ fn report_json(range: &str, args: &ReportArgs, ledger: &Ledger, table: &Table) -
         "commits_with_cost": table.total.commits,
         "duplicate_blocks": ledger.duplicate_blocks,
         "replaced_blocks": ledger.replaced_blocks,
+        "malformed_blocks": ledger.malformed_blocks,
         "rows": rows,
         "total": row_json(&table.total, table.lines),
     })

@@ -2,7 +2,7 @@
 
 use agent_cost_events::Money;
 use agent_cost_git::History;
-use agent_cost_trailers::{RangeTotals, Totals, parse_blocks};
+use agent_cost_trailers::{RangeTotals, Totals, parse_history_blocks};
 
 use crate::output::{self, CommandError, CommandResult, ModelRow, model_table, outln, print_json};
 
@@ -44,7 +44,7 @@ fn sum(args: SumArgs) -> CommandResult {
         .map_err(|e| CommandError::from_error(&e).hint("run this inside a git repository"))?;
     let mut totals = RangeTotals::new();
     history.walk(args.range.as_deref(), |_, message| {
-        totals.add_commit(parse_blocks(message));
+        totals.add_commit(parse_history_blocks(message));
     })?;
     let totals = totals.finish();
     if args.json {
@@ -65,6 +65,12 @@ fn print_totals(range: &str, totals: &Totals) -> CommandResult {
             "(not counted again: {} copies of drains already counted, {} drains replaced by an amended one)",
             totals.duplicate_blocks,
             totals.replaced_blocks
+        )?;
+    }
+    if totals.malformed_blocks > 0 {
+        outln!(
+            "(not counted: {} blocks that are not well formed: no id, no model lines, or lines that do not add up; see docs/trailers.md)",
+            totals.malformed_blocks
         )?;
     }
     if totals.models.is_empty() {

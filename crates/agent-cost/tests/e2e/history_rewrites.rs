@@ -283,9 +283,10 @@ fn sums_are_the_same_from_loose_objects_packs_and_a_commit_graph() {
                 written_block(&id, 1_000 + n, &[])
             ),
             1 => format!("Change {n}\n\nNo spend here.\n"),
-            // A squash-style body: blocks indented, one a copy of an earlier drain.
+            // A local squash's body (git's header, old messages indented), one of its blocks a
+            // copy of an earlier drain.
             2 => format!(
-                "Squashed {n}\n\n    {}\n    {}",
+                "Squashed {n}\n\nSquashed commit of the following:\n\n    {}\n    {}",
                 written_block(&id, 2_000 + n, &[]).replace('\n', "\n    "),
                 written_block(&format!("{:016x}", 0xa000 + n - 2), 1_000 + n - 2, &[])
                     .replace('\n', "\n    ")

@@ -269,6 +269,7 @@ fn report_by_pr_in_json_takes_true_merges_and_squash_subjects() {
                    "commits_with_cost": 5,
                    "duplicate_blocks": 2,
                    "replaced_blocks": 0,
+                   "malformed_blocks": 0,
                    "rows": [
                        {
                            "commits": 1,
