@@ -175,6 +175,9 @@ pub struct Verification {
     pub blocks_matching: usize,
     /// Blocks in history from elsewhere (another machine, or typed by hand): not compared.
     pub foreign_blocks: Vec<ForeignBlock>,
+    /// Ids of the blocks that match what this machine drained (`trailers sum --verified`).
+    #[serde(skip)]
+    pub matching: HashSet<String>,
 }
 
 impl Verification {
@@ -280,6 +283,7 @@ pub fn compare(inputs: &Inputs, name: &dyn Fn(&str, &str) -> ModelKey) -> Verifi
         verification.blocks_checked += 1;
         if drained == written {
             verification.blocks_matching += 1;
+            verification.matching.insert(block.id.clone());
         } else {
             let keys: std::collections::BTreeSet<&ModelKey> =
                 drained.keys().chain(written.keys()).collect();

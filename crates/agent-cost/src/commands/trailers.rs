@@ -29,6 +29,10 @@ pub struct SumArgs {
     /// Print one JSON object: commits, commits_with_cost, cost_usd, tokens, models, …
     #[arg(long)]
     json: bool,
+    /// Count only blocks this machine drained whose lines match what it drained (see
+    /// `agent-cost verify`); blocks from other machines, typed or edited, are left out.
+    #[arg(long)]
+    verified: bool,
 }
 
 /// Runs a `trailers` subcommand.
@@ -42,15 +46,61 @@ fn sum(args: SumArgs) -> CommandResult {
     let cwd = std::env::current_dir().map_err(CommandError::from)?;
     let history = History::discover(&cwd)
         .map_err(|e| CommandError::from_error(&e).hint("run this inside a git repository"))?;
+    let verified = if args.verified {
+        Some(verified_blocks(&cwd)?)
+    } else {
+        None
+    };
     let mut totals = RangeTotals::new();
     history.walk(args.range.as_deref(), |_, message| {
-        totals.add_commit(parse_history_blocks(message));
+        let mut blocks = parse_history_blocks(message);
+        if let Some(verified) = &verified {
+            blocks.retain(|b| verified.contains(&b.id));
+        }
+        totals.add_commit(blocks);
     })?;
     let totals = totals.finish();
     if args.json {
         return print_json(&totals);
     }
     print_totals(args.range.as_deref().unwrap_or("HEAD"), &totals)
+}
+
+/// The ids of the blocks in any reference that match what this machine's ledger drained for
+/// the repository at `cwd`.
+fn verified_blocks(
+    cwd: &std::path::Path,
+) -> Result<std::collections::HashSet<String>, CommandError> {
+    let worktree = agent_cost_git::Worktree::containing(cwd).ok_or_else(|| {
+        CommandError::msg("agent-cost trailers sum --verified must run inside a git repository")
+    })?;
+    let locations = super::locations()?;
+    let Some(mut store) = agent_cost_store::Store::open_existing(
+        &locations.state_dir,
+        std::time::Duration::from_secs(30),
+    )?
+    else {
+        return Ok(Default::default());
+    };
+    if let Err(e) = agent_cost_hooks::run::settle_committed(&mut store) {
+        output::stderr(format_args!(
+            "warning: could not settle drains already committed: {e}\n"
+        ));
+    }
+    let history = History::of_worktree(&worktree.workdir, &worktree.git_dir)
+        .map_err(|e| CommandError::from_error(&e))?;
+    let common_dir = worktree.common_dir.to_string_lossy().into_owned();
+    let inputs = agent_cost_verify::gather(&mut store, &common_dir, Vec::new(), &history, None)
+        .map_err(|e| CommandError::from_error(&e))?;
+    let (book, _) =
+        agent_cost_hooks::pricing::price_book(&locations.config_file(), Some(&worktree.workdir));
+    let name = |agent: &str, model: &str| {
+        (
+            agent_cost_trailers::normalize_name(agent),
+            agent_cost_trailers::normalize_name(&book.display_name(model)),
+        )
+    };
+    Ok(agent_cost_verify::compare(&inputs, &name).matching)
 }
 
 fn print_totals(range: &str, totals: &Totals) -> CommandResult {

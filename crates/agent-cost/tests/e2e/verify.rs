@@ -78,6 +78,15 @@ fn committed_pending_and_entered_spend_verify_clean() {
         "{value:#}"
     );
     assert_eq!(value["findings"], json!([]));
+    // `trailers sum` counts the typed block (it adds up); `--verified` only this machine's.
+    let all = sum(&env, &repo, "HEAD");
+    let verified = env.agent_cost_json(&repo, &["trailers", "sum", "--verified"]);
+    assert_eq!(
+        micros(&all["cost_usd"]) - micros(&verified["cost_usd"]),
+        9_000_000
+    );
+    assert_eq!(all["drains"], 4);
+    assert_eq!(verified["drains"], 3);
 
     // Pending spend is accounted too.
     env.claude_lines(&repo, "s2", &[sonnet("msg_4", 5, 5)]);
@@ -175,6 +184,9 @@ fn a_deleted_branch_rotated_logs_and_an_edited_block_are_each_explained() {
     assert!(kinds.contains(&"block-edited"), "{value:#}");
     assert_eq!(value["blocks_checked"], 1);
     assert_eq!(value["blocks_matching"], 0);
+    let verified = env.agent_cost_json(&repo, &["trailers", "sum", "--verified"]);
+    assert_eq!(verified["drains"], 0);
+    assert_eq!(sum(&env, &repo, "HEAD")["drains"], 1);
     assert_eq!(
         row(&value, "claude-code", "claude-sonnet-4-5")["difference"],
         counts(0, 0, 180)
