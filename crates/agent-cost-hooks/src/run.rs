@@ -308,11 +308,13 @@ fn write_drain_in(
     let text = insert_block(&base, &block.to_trailer_lines(), &comment);
     tx.propose(worktree_id, &block.id, spend.last_charge, since_ms)?;
     tx.commit()?;
+    agent_cost_fault::point("hook.proposed");
     if proposals.is_empty() {
         marker::clear(&worktree.git_dir);
     }
     marker::add(&worktree.git_dir, &block.id).at(worktree.git_dir.join("agent-cost-proposed"))?;
     std::fs::write(message_file, &text).at(message_file)?;
+    agent_cost_fault::point("hook.written");
     Ok(Outcome {
         warnings,
         message: text,

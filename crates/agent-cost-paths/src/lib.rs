@@ -44,6 +44,9 @@ pub mod env_vars {
     /// Makes `agent-cost watch` also look every this many milliseconds, for file systems that
     /// do not notify changes (it does so on its own, every 5 s, for network mounts it knows).
     pub const AGENT_COST_WATCH_POLL_MS: &str = "AGENT_COST_WATCH_POLL_MS";
+    /// Fault tests only: `POINT:N` aborts the process at the Nth pass of the crash point
+    /// `POINT` (see the `agent-cost-fault` crate).
+    pub const AGENT_COST_FAULT: &str = "AGENT_COST_FAULT";
     /// Set (to anything) when running the CLI reference test to rewrite `docs/cli.md`.
     pub const UPDATE_CLI_REFERENCE: &str = "UPDATE_CLI_REFERENCE";
 }

@@ -218,7 +218,9 @@ impl Tx<'_> {
         let changed = self.git_dirs_touched()?;
         let path = self.path;
         let retire = self.retire.take();
+        agent_cost_fault::point("store.commit.before");
         self.tx.commit().map_err(|e| StoreError::sqlite(path, e))?;
+        agent_cost_fault::point("store.commit.after");
         for imported in retire {
             crate::legacy::retire(&imported);
         }

@@ -11,6 +11,7 @@ mod cursor;
 mod dashboard;
 mod doctor;
 mod every_agent;
+mod faults;
 mod gemini;
 mod history_rewrites;
 mod ingest;
