@@ -111,6 +111,12 @@ fn random_walk(seed: u64) {
             expected,
             "seed {seed}, after step {step}"
         );
+        let verify = env.output(BIN, &repo, &["verify"], &[]);
+        assert!(
+            verify.status.success(),
+            "seed {seed}, after step {step}: {}",
+            String::from_utf8_lossy(&verify.stdout)
+        );
     }
 }
 

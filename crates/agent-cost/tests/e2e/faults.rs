@@ -61,7 +61,8 @@ fn crashes_inside_ingest_and_the_hooks_lose_and_double_count_nothing() {
     ];
     let mut crashed = [0u32; 7];
     let mut requests = 0u64;
-    for round in 0..28u64 {
+    let mut aborted = 0;
+    for round in 0..32u64 {
         for k in 0..=rng.next(3) {
             let id = leak(format!("msg_{round}_{k}"));
             let (input, output) = (1 + rng.next(5_000), 1 + rng.next(2_000));
@@ -72,7 +73,16 @@ fn crashes_inside_ingest_and_the_hooks_lose_and_double_count_nothing() {
             );
             requests += 1;
         }
-        let pick = rng.next(faults.len() as u64 + 1) as usize;
+        let pick = rng.next(faults.len() as u64 + 2) as usize;
+        if pick == faults.len() + 1 {
+            // git aborts the commit itself: the editor fails after the hook wrote the block.
+            stage(&env, &repo, &format!("f{round}.txt"));
+            let out = env.output("git", &repo, &["commit", "-q"], &[("GIT_EDITOR", "false")]);
+            assert!(!out.status.success(), "a failing editor aborts");
+            aborted += 1;
+            verify_clean(&env, &repo, round, "a commit the editor aborted");
+            continue;
+        }
         let Some(&(what, fault)) = faults.get(pick) else {
             commit(
                 &env,
@@ -116,8 +126,9 @@ fn crashes_inside_ingest_and_the_hooks_lose_and_double_count_nothing() {
             verify_clean(&env, &repo, round, &format!("the commit after {fault}"));
         }
     }
-    // Every crash point was hit at least once.
+    // Every crash point was hit at least once, and git aborted some commits itself.
     assert!(crashed.iter().all(|n| *n > 0), "{crashed:?}");
+    assert!(aborted > 0);
     // In the end everything is committed, once.
     commit(&env, &repo, "last.txt", "Last");
     let value = verify_clean(&env, &repo, 99, "the end");
