@@ -144,3 +144,137 @@ fn crashes_inside_ingest_and_the_hooks_lose_and_double_count_nothing() {
         .sum();
     assert_eq!(summed, requests);
 }
+
+#[test]
+fn the_watcher_crashed_inside_its_writes_loses_and_doubles_nothing() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    let mut rng = Rounds(0x0dd_ba11_cafe_f00d);
+    let mut crashes = 0;
+    for round in 0..12u64 {
+        let at = 1 + rng.next(2);
+        let fault = format!(
+            "store.commit.{}:{at}",
+            if rng.next(2) == 0 { "before" } else { "after" }
+        );
+        let mut watcher = env
+            .command("sh", &repo)
+            .args([
+                "-c",
+                "ulimit -c 0; exec \"$@\"",
+                "sh",
+                BIN,
+                "watch",
+                "--quiet",
+            ])
+            .env("AGENT_COST_FAULT", &fault)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Lines in a few writes, so the watcher commits several times.
+        for k in 0..3 {
+            let id = leak(format!("msg_{round}_{k}"));
+            env.claude_lines(&repo, "s1", &[sonnet(id, 10 + k, 20 + round)]);
+            std::thread::sleep(std::time::Duration::from_millis(40 + rng.next(60)));
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let status = loop {
+            if let Some(status) = watcher.try_wait().unwrap() {
+                break Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        match status {
+            Some(status) => {
+                assert!(
+                    !status.success(),
+                    "round {round}: the watcher exited cleanly"
+                );
+                crashes += 1;
+            }
+            None => {
+                // Fewer commits than the crash point: stopped from outside instead.
+                let _ = watcher.kill();
+                let _ = watcher.wait();
+            }
+        }
+        if round % 3 == 2 {
+            commit(
+                &env,
+                &repo,
+                &format!("f{round}.txt"),
+                &format!("Round {round}"),
+            );
+        }
+        verify_clean(
+            &env,
+            &repo,
+            round,
+            &format!("the watcher crashed at {fault}"),
+        );
+    }
+    assert!(
+        crashes >= 6,
+        "only {crashes} of 12 watchers crashed inside a write"
+    );
+}
+
+#[test]
+fn concurrent_commits_in_two_worktrees_beside_ingest_and_the_watcher_count_once() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    let linked = env.linked_worktree(&repo, "beta");
+    let mut watcher = env
+        .command(BIN, &repo)
+        .args(["watch", "--quiet"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let per_worktree = 8u64;
+    std::thread::scope(|scope| {
+        for (name, worktree) in [("a", &repo), ("b", &linked)] {
+            let env = &env;
+            scope.spawn(move || {
+                for round in 0..per_worktree {
+                    for k in 0..2 {
+                        let id = leak(format!("msg_{name}_{round}_{k}"));
+                        env.claude_lines(worktree, &format!("s{name}"), &[sonnet(id, 5, 7)]);
+                    }
+                    commit(
+                        env,
+                        worktree,
+                        &format!("{name}{round}.txt"),
+                        &format!("{name} {round}"),
+                    );
+                }
+            });
+        }
+        let env = &env;
+        let repo = &repo;
+        scope.spawn(move || {
+            for _ in 0..6 {
+                env.agent_cost(repo, &["ingest"]);
+            }
+        });
+    });
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+    let value = verify_clean(&env, &repo, 0, "concurrent commits");
+    let row = &value["rows"][0];
+    let requests = 2 * 2 * per_worktree;
+    assert_eq!(row["expected"]["requests"], requests);
+    assert_eq!(
+        row["committed"]["requests"].as_u64().unwrap()
+            + row["pending"]["requests"].as_u64().unwrap(),
+        requests
+    );
+    // Each worktree's branch carries its own spend.
+    let main = sum(&env, &repo, "main");
+    let feature = sum(&env, &repo, "feature");
+    assert!(main["drains"].as_u64().unwrap() > 0 && feature["drains"].as_u64().unwrap() > 0);
+}
