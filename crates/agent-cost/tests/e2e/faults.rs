@@ -278,3 +278,35 @@ fn concurrent_commits_in_two_worktrees_beside_ingest_and_the_watcher_count_once(
     let feature = sum(&env, &repo, "feature");
     assert!(main["drains"].as_u64().unwrap() > 0 && feature["drains"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn skewed_clocks_in_transcripts_are_accounted_once() {
+    let env = TestEnv::new();
+    // Tracking since 2020: a line stamped 1999 is before tracking, one stamped 2099 is not.
+    let repo = env.tracked_repo("alpha");
+    let at = |id: &'static str, timestamp: &'static str| Request {
+        timestamp,
+        ..sonnet(id, 10, 20)
+    };
+    env.claude_lines(
+        &repo,
+        "s1",
+        &[
+            at("msg_future", "2099-01-01T00:00:00Z"),
+            at("msg_now", "2026-06-01T12:00:00Z"),
+            at("msg_past", "1999-12-31T23:59:59Z"),
+            at("msg_back", "2026-05-01T12:00:00Z"),
+        ],
+    );
+    commit(&env, &repo, "a.txt", "Skewed");
+    let value = verify_clean(&env, &repo, 0, "skewed clocks");
+    let row = &value["rows"][0];
+    assert_eq!(row["expected"]["requests"], 4);
+    assert_eq!(row["committed"]["requests"], 3);
+    assert_eq!(row["before_tracking"]["requests"], 1);
+    // Read again from scratch, the same.
+    env.forget_cursors();
+    env.agent_cost(&repo, &["ingest"]);
+    let again = verify_clean(&env, &repo, 1, "skewed clocks, read again");
+    assert_eq!(again["rows"], value["rows"]);
+}
