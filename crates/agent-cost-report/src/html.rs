@@ -416,7 +416,6 @@ fn outliers_html(ledger: &Ledger, dashboard: &Dashboard, costs: &[(usize, Money)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify;
     use crate::ledger::{Charge, CommitInfo};
 
     #[test]
@@ -469,20 +468,9 @@ mod tests {
 
     fn ledger(subject: &str) -> Ledger {
         let commit = CommitInfo {
-            repo: "shop".to_string(),
             id: "0123456789abcdef0123456789abcdef01234567".to_string(),
-            parent_count: 1,
             author_name: "Dana <script>".to_string(),
-            author_email: "dana@example.com".to_string(),
-            author_time: 1_796_167_800,
-            author_offset: 0,
-            commit_time: 1_796_167_800,
-            subject: subject.to_string(),
-            kind: classify::commit_type(subject),
-            pr: classify::pr_number(subject),
-            tickets: Vec::new(),
-            branch: None,
-            lines: None,
+            ..CommitInfo::example(subject)
         };
         Ledger {
             commits: vec![commit],

@@ -119,6 +119,32 @@ impl CommitInfo {
     }
 }
 
+#[cfg(test)]
+impl Charge {
+    /// A request of claude-code's `model` charged to `commit`, costing `micros` (`None`:
+    /// unpriced), with amounts in other units, for unit tests.
+    pub(crate) fn example(
+        commit: usize,
+        model: &str,
+        micros: Option<u64>,
+        units: &[(&str, u64)],
+    ) -> Charge {
+        Charge {
+            commit,
+            agent: "claude-code".to_string(),
+            model: model.to_string(),
+            requests: 1,
+            tokens: [1, 2, 3, 4],
+            cost: micros.map(Money::from_micros),
+            units: units
+                .iter()
+                .map(|(u, m)| (u.to_string(), Money::from_micros(*m)))
+                .collect(),
+            work_type: None,
+        }
+    }
+}
+
 /// What one (agent, model) of one counted drain cost, charged to one commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Charge {

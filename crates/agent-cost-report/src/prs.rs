@@ -178,37 +178,16 @@ mod tests {
 
     fn commit(subject: &str, pr: Option<u64>, time: i64) -> CommitInfo {
         CommitInfo {
-            repo: "shop".to_string(),
             id: format!("{:0>40}", subject.len()),
-            parent_count: 1,
-            author_name: "Dana".to_string(),
-            author_email: "dana@example.com".to_string(),
             author_time: time,
-            author_offset: 0,
             commit_time: time,
-            subject: subject.to_string(),
-            kind: classify::commit_type(subject),
             pr,
-            tickets: Vec::new(),
-            branch: None,
-            lines: None,
+            ..CommitInfo::example(subject)
         }
     }
 
     fn charge(commit: usize, micros: Option<u64>, units: &[(&str, u64)]) -> Charge {
-        Charge {
-            commit,
-            agent: "claude-code".to_string(),
-            model: "m".to_string(),
-            requests: 1,
-            tokens: [0; 4],
-            cost: micros.map(Money::from_micros),
-            units: units
-                .iter()
-                .map(|(u, m)| (u.to_string(), Money::from_micros(*m)))
-                .collect(),
-            work_type: None,
-        }
+        Charge::example(commit, "m", micros, units)
     }
 
     /// Walk order (newest first): #3 squash on 8 Dec (W50); #2's true merge on 2 Dec and its

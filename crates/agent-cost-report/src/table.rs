@@ -322,19 +322,7 @@ mod tests {
     }
 
     fn charge(commit: usize, model: &str, micros: Option<u64>, units: &[(&str, u64)]) -> Charge {
-        Charge {
-            commit,
-            agent: "claude-code".to_string(),
-            model: model.to_string(),
-            requests: 1,
-            tokens: [1, 2, 3, 4],
-            cost: micros.map(Money::from_micros),
-            units: units
-                .iter()
-                .map(|(u, m)| (u.to_string(), Money::from_micros(*m)))
-                .collect(),
-            work_type: None,
-        }
+        Charge::example(commit, model, micros, units)
     }
 
     fn ledger() -> Ledger {

@@ -178,16 +178,7 @@ mod tests {
     }
 
     fn charge(commit: usize, micros: Option<u64>) -> Charge {
-        Charge {
-            commit,
-            agent: "claude-code".to_string(),
-            model: "m".to_string(),
-            requests: 1,
-            tokens: [0; 4],
-            cost: micros.map(Money::from_micros),
-            units: Default::default(),
-            work_type: None,
-        }
+        Charge::example(commit, "m", micros, &[])
     }
 
     #[test]

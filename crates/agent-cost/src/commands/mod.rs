@@ -45,6 +45,26 @@ pub fn catch_up(store: &mut Store, locations: &Locations) -> Result<IngestReport
     Ok(result?)
 }
 
+/// The ledger, caught up with the agents' logs (unless `no_ingest`, or a current watcher has
+/// read everything) and with drains whose commits exist settled: what a reader of the ledger
+/// (`sessions`, `verify`) starts from.
+pub fn current_store(locations: &Locations, no_ingest: bool) -> Result<Store, CommandError> {
+    let mut store = Store::open(&locations.state_dir, std::time::Duration::from_secs(30))?;
+    if !no_ingest && !watcher_is_current(locations) {
+        catch_up(&mut store, locations)?;
+    }
+    settle_or_warn(&mut store);
+    Ok(store)
+}
+
+/// Settles drains whose commits exist (commits made since the last hook run), warning on
+/// stderr when it cannot.
+pub fn settle_or_warn(store: &mut Store) {
+    if let Err(e) = agent_cost_hooks::run::settle_committed(store) {
+        crate::output::errln!("warning: could not settle drains already committed: {e}");
+    }
+}
+
 /// True when a watcher runs for `locations` and has read everything it was told of: a
 /// command's own catch-up would find nothing.
 pub fn watcher_is_current(locations: &Locations) -> bool {

@@ -7,16 +7,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use agent_cost_events::Money;
 use agent_cost_git::Worktree;
 use agent_cost_hooks::drain::summarize;
 use agent_cost_hooks::pricing::price_book;
-use agent_cost_hooks::run::settle_committed;
 use agent_cost_prices::PriceBook;
 use agent_cost_store::time::rfc3339_from_seconds;
-use agent_cost_store::{SessionFilter, SessionSpend, SpendState, Store};
+use agent_cost_store::{SessionFilter, SessionSpend, SpendState};
 use agent_cost_trailers::{ModelLine, TokenTotals};
 use serde::Serialize;
 
@@ -380,14 +378,7 @@ pub fn run(args: SessionsArgs) -> CommandResult {
         Some(repository(args.repo.as_deref())?)
     };
     let locations = super::locations()?;
-    let mut store = Store::open(&locations.state_dir, Duration::from_secs(30))?;
-    if !args.no_ingest && !super::watcher_is_current(&locations) {
-        super::catch_up(&mut store, &locations)?;
-    }
-    // Commits made since the last hook run carry drains not yet settled.
-    if let Err(e) = settle_committed(&mut store) {
-        errln!("warning: could not settle drains already committed: {e}");
-    }
+    let mut store = super::current_store(&locations, args.no_ingest)?;
     let workdir = repository
         .as_ref()
         .map(|w| w.workdir.clone())

@@ -82,11 +82,7 @@ fn verified_blocks(
     else {
         return Ok(Default::default());
     };
-    if let Err(e) = agent_cost_hooks::run::settle_committed(&mut store) {
-        output::stderr(format_args!(
-            "warning: could not settle drains already committed: {e}\n"
-        ));
-    }
+    super::settle_or_warn(&mut store);
     let history = History::of_worktree(&worktree.workdir, &worktree.git_dir)
         .map_err(|e| CommandError::from_error(&e))?;
     let common_dir = worktree.common_dir.to_string_lossy().into_owned();

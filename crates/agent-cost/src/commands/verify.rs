@@ -2,12 +2,9 @@
 //! per agent and model, each difference explained; exit status 1 when anything differs.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use agent_cost_git::History;
 use agent_cost_hooks::pricing::price_book;
-use agent_cost_hooks::run::settle_committed;
-use agent_cost_store::Store;
 use agent_cost_trailers::normalize_name;
 use agent_cost_verify::{Counts, Verification, compare, gather, recompute};
 use serde_json::json;
@@ -58,13 +55,7 @@ pub fn run(args: VerifyArgs) -> CommandResult {
     )?;
     let common_dir = worktree.common_dir.to_string_lossy().into_owned();
     let locations = super::locations()?;
-    let mut store = Store::open(&locations.state_dir, Duration::from_secs(30))?;
-    if !args.no_ingest && !super::watcher_is_current(&locations) {
-        super::catch_up(&mut store, &locations)?;
-    }
-    if let Err(e) = settle_committed(&mut store) {
-        errln!("warning: could not settle drains already committed: {e}");
-    }
+    let mut store = super::current_store(&locations, args.no_ingest)?;
     let recomputed =
         recompute(&locations, &common_dir).map_err(|e| CommandError::from_error(&e))?;
     let history = History::of_worktree(&worktree.workdir, &worktree.git_dir)
