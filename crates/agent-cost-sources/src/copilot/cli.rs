@@ -314,7 +314,10 @@ fn shutdown_tokens(
     for (model, input, output, cache_read, cache_write) in usages {
         // `tokenDetails` covers every model of the stretch; `modelMetrics` one each.
         let counted = if whole_session {
-            state.outputs.values().sum::<u64>()
+            state
+                .outputs
+                .values()
+                .fold(0u64, |sum, n| sum.saturating_add(*n))
         } else {
             state.outputs.get(&model).copied().unwrap_or(0)
         };

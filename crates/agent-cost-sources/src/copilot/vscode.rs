@@ -171,21 +171,41 @@ fn push(discovery: &mut Discovery, path: PathBuf, meta: &std::fs::Metadata) {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatSession {
-    /// The session's id.
+    /// The session's id (a string; anything else is ignored).
     #[serde(default)]
-    pub session_id: Option<String>,
+    pub session_id: Option<Value>,
     /// Its requests, in order.
     #[serde(default)]
-    pub requests: Vec<ChatRequest>,
+    pub requests: Vec<RequestSlot>,
+}
+
+/// An element of `requests`: a request, or something else that is skipped and counted as
+/// malformed without losing the other requests.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RequestSlot {
+    /// A request.
+    Request(ChatRequest),
+    /// Not a request.
+    Other(serde::de::IgnoredAny),
+}
+
+impl RequestSlot {
+    fn request(&self) -> Option<&ChatRequest> {
+        match self {
+            RequestSlot::Request(request) => Some(request),
+            RequestSlot::Other(_) => None,
+        }
+    }
 }
 
 /// One request of a chat session.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatRequest {
-    /// `request_…`.
+    /// `request_…` (a string; anything else is ignored).
     #[serde(default)]
-    pub request_id: Option<String>,
+    pub request_id: Option<Value>,
     /// When it was sent, in milliseconds since the epoch.
     #[serde(default)]
     pub timestamp: Option<Value>,
@@ -277,7 +297,13 @@ pub fn read(
         });
     };
     let context = Context::of(path);
-    let Some(session_id) = session.session_id.clone().or_else(|| stem(path)) else {
+    let session_id = session
+        .session_id
+        .as_ref()
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned);
+    let Some(session_id) = session_id.or_else(|| stem(path)) else {
         stats.malformed += 1;
         return Ok(ReadEnd {
             cursor: Some(new_cursor.to_text()),
@@ -288,8 +314,13 @@ pub fn read(
     let requests = &session.requests;
     stats.lines = requests.len() as u64;
     for (index, request) in requests.iter().enumerate() {
+        let Some(request) = request.request() else {
+            stats.malformed += 1;
+            continue;
+        };
         let next_ts = requests[index + 1..]
             .iter()
+            .filter_map(RequestSlot::request)
             .find_map(|r| millis(&r.timestamp));
         let Some(draft) = draft(
             &session_id,
@@ -363,13 +394,25 @@ fn draft(
             .get(at)
             .is_some_and(|t| next_ts.is_none_or(|next| *t < next))
     });
-    let count = |v: &Option<Value>| v.as_ref().and_then(Value::as_u64).unwrap_or(0);
+    // A count that is there but not a count makes the request malformed.
+    let count = |v: &Option<Value>| match v {
+        None | Some(Value::Null) => Some(0),
+        Some(v) => v.as_u64(),
+    };
     let tokens = match (&result.metadata, spans_cover) {
-        (Some(meta), false) => TokenCounts {
-            input: count(&meta.prompt_tokens),
-            output: count(&meta.output_tokens),
-            ..TokenCounts::default()
-        },
+        (Some(meta), false) => {
+            let (Some(input), Some(output)) =
+                (count(&meta.prompt_tokens), count(&meta.output_tokens))
+            else {
+                stats.malformed += 1;
+                return None;
+            };
+            TokenCounts {
+                input,
+                output,
+                ..TokenCounts::default()
+            }
+        }
         _ => TokenCounts::default(),
     };
     if !tokens.is_plausible_request() {
@@ -378,8 +421,9 @@ fn draft(
     }
     let request_id = request
         .request_id
-        .clone()
-        .unwrap_or_else(|| format!("#{index}"));
+        .as_ref()
+        .and_then(Value::as_str)
+        .map_or_else(|| format!("#{index}"), str::to_owned);
     Some(Draft {
         event_id: format!("vscode:{session_id}:{request_id}"),
         repeat: RepeatRule::Replace,
@@ -600,11 +644,14 @@ mod tests {
         );
         let mut stats = ReadStats::default();
         let session = replay(&mut log.as_bytes(), &mut stats).unwrap();
-        assert_eq!(session.session_id.as_deref(), Some("s1"));
+        assert_eq!(
+            session.session_id.as_ref().and_then(Value::as_str),
+            Some("s1")
+        );
         assert_eq!(session.requests.len(), 2);
-        assert!(session.requests[0].result.is_some());
+        assert!(session.requests[0].request().unwrap().result.is_some());
         // The unfinished last line is left out.
-        assert!(session.requests[1].result.is_none());
+        assert!(session.requests[1].request().unwrap().result.is_none());
         assert_eq!(stats.malformed, 3);
     }
 }
