@@ -19,3 +19,6 @@ pub mod source;
 pub mod tail;
 
 pub use source::{DataFile, Discovery, FileStamp, Item, ReadEnd, ReadStats, Scope, Source};
+
+#[cfg(test)]
+mod bad_input_tests;
