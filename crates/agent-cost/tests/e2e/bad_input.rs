@@ -1,0 +1,417 @@
+//! Hostile input for every source: broken lines, wrong types, huge and deeply nested lines,
+//! odd files and directories. The real binary must not panic, must keep its memory bounded,
+//! must record every valid request beside the bad input, and must count every skip where
+//! `agent-cost sources --json --files` (or the Cursor import's summary) shows it.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+/// One agent's append-only log format, as the tests write it.
+struct LineLog {
+    /// The source's name in `agent-cost sources`.
+    source: &'static str,
+    /// The agent its events are recorded under.
+    agent: &'static str,
+    /// Where the `k`-th log of the test lies.
+    path: fn(env: &TestEnv, k: usize) -> PathBuf,
+    /// Lines written before any request (session metadata), if the format has them.
+    header: fn(repo: &Path, k: usize) -> Vec<String>,
+    /// The bytes that make a line worth parsing for this source.
+    marker: &'static str,
+    /// The `n`-th request (1-based, each with its own id and larger counts than the previous).
+    request: fn(repo: &Path, n: u64) -> Value,
+    /// Where a request's token count is, as a JSON pointer.
+    tokens: &'static str,
+    /// Fields of a request line the parser reads (id, model, timestamp, cwd…), as JSON
+    /// pointers.
+    fields: &'static [&'static str],
+    /// Those of `fields` read as absent when they have another type: the request is still
+    /// recorded (with the model `unknown`, no timestamp, an id made from the line's).
+    lenient: &'static [&'static str],
+}
+
+impl LineLog {
+    fn line(&self, repo: &Path, n: u64) -> String {
+        (self.request)(repo, n).to_string()
+    }
+
+    /// A request line with the value at `pointer` replaced by the JSON text `raw`.
+    fn with(&self, repo: &Path, n: u64, pointer: &str, raw: &str) -> String {
+        let mut line = (self.request)(repo, n);
+        *line
+            .pointer_mut(pointer)
+            .unwrap_or_else(|| panic!("no {pointer}")) = json!("@RAW@");
+        line.to_string().replacen("\"@RAW@\"", raw, 1)
+    }
+
+    /// Writes the `k`-th log: its header, request 1, `bad`, request 3 (`bad` stands where
+    /// request 2 would).
+    fn write_around(&self, env: &TestEnv, repo: &Path, k: usize, bad: &[u8]) -> PathBuf {
+        let mut bytes = Vec::new();
+        for line in (self.header)(repo, k) {
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(b'\n');
+        }
+        bytes.extend_from_slice(self.line(repo, 1).as_bytes());
+        bytes.push(b'\n');
+        bytes.extend_from_slice(bad);
+        bytes.push(b'\n');
+        bytes.extend_from_slice(self.line(repo, 3).as_bytes());
+        bytes.push(b'\n');
+        let path = (self.path)(env, k);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+}
+
+fn claude_log() -> LineLog {
+    LineLog {
+        source: "claude-code",
+        agent: "claude-code",
+        path: |env, k| env.transcript_path("-bad-input", &format!("s{k}.jsonl")),
+        header: |_, _| Vec::new(),
+        marker: "\"usage\"",
+        request: |repo, n| {
+            let mut line: Value =
+                serde_json::from_str(&sonnet("msg", 100 * n, 10 * n).line(repo, "s1")).unwrap();
+            line["message"]["id"] = json!(format!("msg_{n}"));
+            line["requestId"] = json!(format!("req_{n}"));
+            line["uuid"] = json!(format!("uuid-{n}"));
+            line
+        },
+        tokens: "/message/usage/input_tokens",
+        fields: &[
+            "/message/id",
+            "/message/model",
+            "/timestamp",
+            "/cwd",
+            "/message/usage",
+        ],
+        lenient: &[],
+    }
+}
+
+fn codex_log() -> LineLog {
+    LineLog {
+        source: "codex",
+        agent: "codex",
+        path: |env, k| {
+            env.codex.join(format!(
+                "sessions/2026/06/01/rollout-2026-06-01T10-00-00-bad{k}.jsonl"
+            ))
+        },
+        header: |repo, k| {
+            vec![
+                json!({"timestamp": "2026-06-01T10:00:00Z", "type": "session_meta",
+                    "payload": {"id": format!("bad-session-{k}"), "cwd": repo}})
+                .to_string(),
+                json!({"timestamp": "2026-06-01T10:00:01Z", "type": "turn_context",
+                    "payload": {"model": "gpt-5", "cwd": repo}})
+                .to_string(),
+            ]
+        },
+        marker: "token_count",
+        request: |_, n| {
+            let usage = json!({"input_tokens": 1000 * n, "cached_input_tokens": 0,
+                "output_tokens": 100 * n, "reasoning_output_tokens": 0,
+                "total_tokens": 1100 * n});
+            json!({"timestamp": format!("2026-06-01T10:00:0{}Z", n + 1), "type": "event_msg",
+                "payload": {"type": "token_count",
+                    "info": {"total_token_usage": usage, "last_token_usage": usage}}})
+        },
+        tokens: "/payload/info/total_token_usage/input_tokens",
+        fields: &[
+            "/timestamp",
+            "/type",
+            "/payload/info",
+            "/payload/info/total_token_usage",
+        ],
+        lenient: &["/timestamp"],
+    }
+}
+
+fn gemini_log() -> LineLog {
+    LineLog {
+        source: "gemini-cli",
+        agent: "gemini-cli",
+        path: |env, k| {
+            env.root.join(format!(
+                "home/.gemini/tmp/alpha/chats/session-2026-06-01T10-00-bad{k:05}.jsonl"
+            ))
+        },
+        header: |_, k| {
+            vec![
+                json!({"sessionId": format!("bad{k:05}-0000-4000-8000-000000000000"),
+                    "projectHash": "0".repeat(64), "startTime": "2026-06-01T10:00:00.000Z",
+                    "lastUpdated": "2026-06-01T10:00:00.000Z", "kind": "main"})
+                .to_string(),
+            ]
+        },
+        marker: "\"tokens\"",
+        request: |_, n| {
+            json!({"id": format!("m{n}"), "timestamp": format!("2026-06-01T10:00:0{n}.000Z"),
+                "type": "gemini", "content": "ok", "model": "gemini-2.5-pro",
+                "tokens": {"input": 100 * n, "output": 10 * n, "cached": 0, "thoughts": 0,
+                    "tool": 0, "total": 110 * n}})
+        },
+        tokens: "/tokens/input",
+        fields: &["/id", "/model", "/timestamp", "/type"],
+        lenient: &["/model", "/timestamp", "/type"],
+    }
+}
+
+fn copilot_cli_log() -> LineLog {
+    LineLog {
+        source: "copilot",
+        agent: "copilot",
+        path: |env, k| {
+            env.root.join(format!(
+                "home/.copilot/session-state/bad{k:05}-1111-2222-3333-444444444444/events.jsonl"
+            ))
+        },
+        header: |repo, k| {
+            vec![
+                json!({"type": "session.start",
+                    "data": {"sessionId": format!("bad{k:05}-1111-2222-3333-444444444444"),
+                        "selectedModel": "claude-sonnet-4.5",
+                        "context": {"cwd": repo, "branch": "main"}},
+                    "id": "e0", "timestamp": "2026-06-01T10:00:00.000Z"})
+                .to_string(),
+            ]
+        },
+        marker: "outputTokens",
+        request: |_, n| {
+            json!({"type": "assistant.message", "data": {"messageId": format!("m{n}"),
+                "content": "ok", "model": "claude-sonnet-4.5", "outputTokens": 100 * n},
+                "id": format!("e{n}"), "timestamp": format!("2026-06-01T10:00:0{n}.000Z")})
+        },
+        tokens: "/data/outputTokens",
+        fields: &["/data/messageId", "/data/model", "/timestamp", "/type"],
+        lenient: &["/data/messageId", "/data/model", "/timestamp"],
+    }
+}
+
+fn source<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no source {name} in {report:#}"))
+}
+
+/// Runs `agent-cost ARGS`, asserting it did not crash; returns its output.
+fn run(env: &TestEnv, cwd: &Path, args: &[&str]) -> Output {
+    let out = env.output(BIN, cwd, args, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("panicked") && out.status.code().is_some(),
+        "`agent-cost {}` crashed: {stderr}",
+        args.join(" ")
+    );
+    out
+}
+
+/// `agent-cost ingest --json`, which must succeed.
+fn ingest(env: &TestEnv, repo: &Path) -> Value {
+    let out = run(env, repo, &["ingest", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The source's report in `sources --files --json` (without catching up first).
+fn report(env: &TestEnv, repo: &Path, name: &str) -> Value {
+    let out = run(env, repo, &["sources", "--files", "--no-ingest", "--json"]);
+    assert!(out.status.success());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    source(&report, name).clone()
+}
+
+/// One file's row in a source's report.
+fn row<'a>(source: &'a Value, path: &Path) -> &'a Value {
+    source["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == path.display().to_string())
+        .unwrap_or_else(|| panic!("no row for {} in {source:#}", path.display()))
+}
+
+/// Lines skipped and counted, whatever the reason.
+fn skipped(counts: &Value) -> u64 {
+    [
+        "skipped_malformed",
+        "skipped_implausible",
+        "skipped_synthetic",
+    ]
+    .iter()
+    .map(|k| counts[k].as_u64().unwrap())
+    .sum()
+}
+
+/// One bad line between two good requests.
+struct BadLine {
+    name: String,
+    bytes: Vec<u8>,
+    /// True when it is read as a request, false when it is skipped and counted.
+    recorded: bool,
+}
+
+fn bad_lines(log: &LineLog, repo: &Path) -> Vec<BadLine> {
+    let marker = log.marker;
+    let mut cases = vec![
+        BadLine {
+            name: "invalid UTF-8".into(),
+            bytes: [&b"{\"type\":\"x\",\xff\xfe"[..], marker.as_bytes(), b":1}"].concat(),
+            recorded: false,
+        },
+        BadLine {
+            name: "invalid UTF-8 inside a request".into(),
+            bytes: log
+                .with(repo, 2, log.fields[0], "\"@X@\"")
+                .replacen("@X@", "\u{1}", 1)
+                .into_bytes()
+                .into_iter()
+                .map(|b| if b == 1 { 0xff } else { b })
+                .collect(),
+            recorded: false,
+        },
+        BadLine {
+            name: "NUL bytes".into(),
+            bytes: [&b"\0\0\0{"[..], marker.as_bytes(), b"\0}"].concat(),
+            recorded: false,
+        },
+        BadLine {
+            name: "a NUL byte inside a request".into(),
+            bytes: log.line(repo, 2).replacen(':', ":\0", 1).into_bytes(),
+            recorded: false,
+        },
+        BadLine {
+            name: "100,000 [".into(),
+            bytes: format!("{{\"a\":{}{marker}", "[".repeat(100_000)).into_bytes(),
+            recorded: false,
+        },
+        BadLine {
+            name: "a deeply nested value inside a request".into(),
+            bytes: log
+                .with(
+                    repo,
+                    2,
+                    log.fields[0],
+                    &format!("{}{}", "[".repeat(50_000), "]".repeat(50_000)),
+                )
+                .into_bytes(),
+            recorded: false,
+        },
+        BadLine {
+            name: "a request cut after its marker".into(),
+            bytes: {
+                let line = log.line(repo, 2);
+                let cut = line.find(marker).unwrap() + marker.len() + 2;
+                line[..cut].as_bytes().to_vec()
+            },
+            recorded: false,
+        },
+    ];
+    for (name, raw) in [
+        ("negative", "-5"),
+        ("overflowing", "1e30"),
+        ("above u64", "340282366920938463463374607431768211455"),
+        ("fractional", "1.5"),
+        ("string-typed", "\"100\""),
+        ("object-typed", "{\"n\":1}"),
+        ("implausible", "18446744073709551615"),
+    ] {
+        cases.push(BadLine {
+            name: format!("{name} token count"),
+            bytes: log.with(repo, 2, log.tokens, raw).into_bytes(),
+            recorded: false,
+        });
+    }
+    for field in log.fields {
+        let good = (log.request)(repo, 2).pointer(field).unwrap().clone();
+        for (kind, raw) in [
+            ("number", "7"),
+            ("array", "[]"),
+            ("object", "{}"),
+            ("bool", "true"),
+            ("string", "\"x\""),
+        ] {
+            // Only types other than the field's own.
+            let probe: Value = serde_json::from_str(raw).unwrap();
+            if std::mem::discriminant(&probe) == std::mem::discriminant(&good) {
+                continue;
+            }
+            cases.push(BadLine {
+                name: format!("{field} as {kind}"),
+                bytes: log.with(repo, 2, field, raw).into_bytes(),
+                recorded: log.lenient.contains(field),
+            });
+        }
+    }
+    cases
+}
+
+fn every_line_log() -> [LineLog; 4] {
+    [claude_log(), codex_log(), gemini_log(), copilot_cli_log()]
+}
+
+/// A new environment with a tracked repository `alpha` (and Gemini CLI's project folder for
+/// it).
+fn setup() -> (TestEnv, PathBuf) {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    let folder = env.root.join("home/.gemini/tmp/alpha");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join(".project_root"), repo.display().to_string()).unwrap();
+    (env, repo)
+}
+
+/// Requests the ledger holds for `agent`.
+fn requests(env: &TestEnv, repo: &Path, agent: &str) -> u64 {
+    let report = env.agent_cost_json(repo, &["sources", "--no-ingest"]);
+    report["recorded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["agent"] == agent)
+        .map_or(0, |r| r["requests"].as_u64().unwrap())
+}
+
+/// Every bad line, each in a log of its own between two good requests: the run does not
+/// crash, both good requests are read, and the bad line is either skipped and counted or
+/// (for a field read leniently) read as a request.
+#[test]
+fn each_bad_line_is_counted_and_the_requests_around_it_are_read() {
+    for log in every_line_log() {
+        let (env, repo) = setup();
+        let cases = bad_lines(&log, &repo);
+        let paths: Vec<PathBuf> = cases
+            .iter()
+            .enumerate()
+            .map(|(k, case)| log.write_around(&env, &repo, k, &case.bytes))
+            .collect();
+        ingest(&env, &repo);
+        let report = report(&env, &repo, log.source);
+        let header = (log.header)(&repo, 0).len() as u64;
+        for (case, path) in cases.iter().zip(&paths) {
+            let row = row(&report, path);
+            let what = format!("{}, {}: {row:#}", log.source, case.name);
+            assert_eq!(row["lines"], header + 3, "{what}");
+            assert_eq!(row["usage_records"], 2 + u64::from(case.recorded), "{what}");
+            assert_eq!(skipped(row), u64::from(!case.recorded), "{what}");
+            assert_eq!(row["error"], Value::Null, "{what}");
+        }
+        assert_eq!(report["unreadable"], json!([]), "{report:#}");
+        assert!(requests(&env, &repo, log.agent) >= 2, "{}", log.source);
+    }
+}
