@@ -415,3 +415,135 @@ fn each_bad_line_is_counted_and_the_requests_around_it_are_read() {
         assert!(requests(&env, &repo, log.agent) >= 2, "{}", log.source);
     }
 }
+
+/// A last line cut short (the agent is still writing it) is left for later, then read once
+/// when its end arrives; reading again changes nothing.
+#[test]
+fn a_truncated_last_line_is_read_once_when_it_is_completed() {
+    for log in every_line_log() {
+        let (env, repo) = setup();
+        let path = log.write_around(&env, &repo, 0, b"");
+        let header = (log.header)(&repo, 0);
+        let mut text = String::new();
+        for line in &header {
+            text.push_str(line);
+            text.push('\n');
+        }
+        text.push_str(&log.line(&repo, 1));
+        text.push('\n');
+        let second = log.line(&repo, 2);
+        let (start, end) = second.split_at(second.len() / 2);
+        text.push_str(start);
+        std::fs::write(&path, &text).unwrap();
+        ingest(&env, &repo);
+        let first = row(&report(&env, &repo, log.source), &path).clone();
+        let what = format!("{}: {first:#}", log.source);
+        assert_eq!(first["lines"], header.len() as u64 + 1, "{what}");
+        assert_eq!(first["usage_records"], 1, "{what}");
+        assert_eq!(skipped(&first), 0, "{what}");
+        assert_eq!(requests(&env, &repo, log.agent), 1, "{what}");
+
+        append(&path, &format!("{end}\n"));
+        for _ in 0..2 {
+            ingest(&env, &repo);
+            let done = row(&report(&env, &repo, log.source), &path).clone();
+            let what = format!("{}: {done:#}", log.source);
+            assert_eq!(done["lines"], header.len() as u64 + 2, "{what}");
+            assert_eq!(done["usage_records"], 2, "{what}");
+            assert_eq!(skipped(&done), 0, "{what}");
+            assert_eq!(done["restarts"], 0, "{what}");
+            assert_eq!(requests(&env, &repo, log.agent), 2, "{what}");
+        }
+    }
+}
+
+/// `agent-cost ARGS` run under python3, which reports the peak resident memory of its children
+/// (`getrusage(RUSAGE_CHILDREN)`): the output and that peak in KiB.
+fn peak_rss(env: &TestEnv, cwd: &Path, args: &[&str]) -> (Output, u64) {
+    const WRAPPER: &str = "import resource, subprocess, sys\n\
+        code = subprocess.run(sys.argv[1:]).returncode\n\
+        print('peak-rss-kib', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, \
+        file=sys.stderr)\n\
+        sys.exit(code)\n";
+    let mut all = vec!["-c", WRAPPER, BIN];
+    all.extend_from_slice(args);
+    let out = env.output("python3", cwd, &all, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let peak = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-rss-kib "))
+        .unwrap_or_else(|| panic!("no peak in {stderr}"))
+        .trim()
+        .parse()
+        .unwrap();
+    (out, peak)
+}
+
+const MIB: usize = 1 << 20;
+
+/// A request padded to `len` bytes with a field the parser skips.
+fn padded(log: &LineLog, repo: &Path, n: u64, len: usize) -> String {
+    let short = log.line(repo, n);
+    let pad = "p".repeat(len.saturating_sub(short.len() + 16));
+    let mut line = (log.request)(repo, n);
+    if log.source == "claude-code" {
+        // Where Claude Code's huge lines carry their bulk: the message's content.
+        line["message"]["content"][0]["text"] = json!(pad);
+    } else {
+        line["padding"] = json!(pad);
+    }
+    line.to_string()
+}
+
+/// Huge lines (a 20 MiB request, a 30 MiB line without usage, a 7 MiB request under the 8 MiB
+/// limit) and a 5 MiB line of `[`: each counted, the requests around them read, and the run's
+/// peak memory stays below the file's 62 MiB (about 32 MiB measured, of which 8 MiB is the
+/// line buffer and 7 MiB the line under the limit).
+#[test]
+fn huge_and_deeply_nested_lines_are_read_in_bounded_memory() {
+    for log in every_line_log() {
+        let (env, repo) = setup();
+        let path = (log.path)(&env, 0);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut text = String::new();
+        for line in (log.header)(&repo, 0) {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let lines = [
+            log.line(&repo, 1),
+            padded(&log, &repo, 2, 20 * MIB),
+            format!("{{\"x\":\"{}\"}}", "q".repeat(30 * MIB)),
+            padded(&log, &repo, 3, 7 * MIB),
+            format!("{{\"a\":{}{}", "[".repeat(5 * MIB), log.marker),
+            log.line(&repo, 4),
+        ];
+        for line in &lines {
+            text.push_str(line);
+            text.push('\n');
+        }
+        std::fs::write(&path, &text).unwrap();
+        drop(text);
+        let (out, peak_kib) = peak_rss(&env, &repo, &["ingest", "--json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!("{}: peak RSS {peak_kib} KiB", log.source);
+        assert!(
+            peak_kib < 64 * 1024,
+            "{}: peak RSS {peak_kib} KiB",
+            log.source
+        );
+        let row = row(&report(&env, &repo, log.source), &path).clone();
+        let what = format!("{}: {row:#}", log.source);
+        assert_eq!(row["oversize"], 2, "{what}");
+        // Claude Code reads a huge request from its ends; the others count it as malformed.
+        let huge_read = log.source == "claude-code";
+        assert_eq!(row["usage_records"], 3 + u64::from(huge_read), "{what}");
+        // The unfinished `[` line, and the huge request where it is not read.
+        assert_eq!(skipped(&row), 1 + u64::from(!huge_read), "{what}");
+    }
+}
