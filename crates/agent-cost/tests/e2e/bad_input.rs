@@ -3,6 +3,7 @@
 //! must record every valid request beside the bad input, and must count every skip where
 //! `agent-cost sources --json --files` (or the Cursor import's summary) shows it.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -545,5 +546,91 @@ fn huge_and_deeply_nested_lines_are_read_in_bounded_memory() {
         assert_eq!(row["usage_records"], 3 + u64::from(huge_read), "{what}");
         // The unfinished `[` line, and the huge request where it is not read.
         assert_eq!(skipped(&row), 1 + u64::from(!huge_read), "{what}");
+    }
+}
+
+/// True when the tests run as root, whom file permissions do not stop.
+fn running_as_root() -> bool {
+    let out = std::process::Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
+/// The text of everything a source reported as unreadable (its list and its files' errors).
+fn unreadable_text(source: &Value) -> String {
+    let mut text = source["unreadable"].to_string();
+    for file in source["files"].as_array().unwrap() {
+        if !file["error"].is_null() {
+            text.push_str(&format!("{} {}\n", file["path"], file["error"]));
+        }
+    }
+    text
+}
+
+/// Beside a good log: an empty log, a directory with a log's name, a log nobody may read, a
+/// link to nowhere, and links looping back to the log's directory and its parent. The run
+/// ends, reads the good log once, and says what it could not read.
+#[test]
+fn odd_files_beside_a_good_log_are_reported_and_the_good_log_counts_once() {
+    let root = running_as_root();
+    for log in every_line_log() {
+        let (env, repo) = setup();
+        let second = log.line(&repo, 2);
+        let good = log.write_around(&env, &repo, 0, second.as_bytes());
+        let empty = (log.path)(&env, 1);
+        std::fs::create_dir_all(empty.parent().unwrap()).unwrap();
+        std::fs::write(&empty, "").unwrap();
+        let directory = (log.path)(&env, 2);
+        std::fs::create_dir_all(&directory).unwrap();
+        let locked = log.write_around(&env, &repo, 3, second.as_bytes());
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let dangling = (log.path)(&env, 4);
+        std::fs::create_dir_all(dangling.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(env.root.join("no-such-log"), &dangling).unwrap();
+        let dir = good.parent().unwrap();
+        std::os::unix::fs::symlink(".", dir.join("loop-self")).unwrap();
+        std::os::unix::fs::symlink("..", dir.join("loop-parent")).unwrap();
+
+        ingest(&env, &repo);
+        let report = report(&env, &repo, log.source);
+        let what = format!("{}: {report:#}", log.source);
+        let good_row = row(&report, &good);
+        assert_eq!(good_row["usage_records"], 3, "{what}");
+        assert_eq!(skipped(good_row), 0, "{what}");
+        let empty_row = row(&report, &empty);
+        assert_eq!(
+            (
+                &empty_row["lines"],
+                &empty_row["usage_records"],
+                skipped(empty_row)
+            ),
+            (&json!(0), &json!(0), 0),
+            "{what}"
+        );
+        assert!(
+            !report["files"]
+                .to_string()
+                .contains(&format!("\"{}\"", directory.display())),
+            "{what}"
+        );
+        let unreadable = unreadable_text(&report);
+        assert!(
+            unreadable.contains(&dangling.display().to_string()),
+            "{what}"
+        );
+        if root {
+            // Root reads a file whatever its mode: the locked log is read like the good one.
+            assert_eq!(row(&report, &locked)["usage_records"], 3, "{what}");
+        } else {
+            assert!(unreadable.contains(&locked.display().to_string()), "{what}");
+        }
+        // Claude Code's logs repeat the same requests (the ledger holds them once); the
+        // others' logs are sessions of their own.
+        let sessions = if log.source == "claude-code" {
+            1
+        } else {
+            1 + u64::from(root)
+        };
+        assert_eq!(requests(&env, &repo, log.agent), 3 * sessions, "{what}");
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
 }
