@@ -210,9 +210,8 @@ fn bad_requests_of_a_chat_session_do_not_hide_the_others() {
     assert_eq!(ids, ["vscode:v:r1", "vscode:v:#1", "vscode:v:r7"]);
     assert_eq!(events[0].tokens.input, 10);
     assert_eq!(events[2].tokens.output, 4);
-    // 5, r4, r5 and r6 (a result that is not an object); the array reads as an unfinished
-    // request.
-    assert_eq!(end.stats.malformed, 4, "{:?}", end.stats);
+    // 5, the array, r4, r5 and r6 (a result that is not an object).
+    assert_eq!(end.stats.malformed, 5, "{:?}", end.stats);
 }
 
 /// A part of an OpenCode message that is a directory, or cannot be read: skipped and counted,

@@ -176,26 +176,72 @@ pub struct ChatSession {
     pub session_id: Option<Value>,
     /// Its requests, in order.
     #[serde(default)]
-    pub requests: Vec<RequestSlot>,
+    pub requests: Vec<Lenient<ChatRequest>>,
 }
 
-/// An element of `requests`: a request, or something else that is skipped and counted as
-/// malformed without losing the other requests.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum RequestSlot {
-    /// A request.
-    Request(ChatRequest),
-    /// Not a request.
-    Other(serde::de::IgnoredAny),
+/// An object read as `T`, or anything else (skipped while parsing, without being held): a
+/// request or result of another type is counted as malformed without making the whole
+/// session malformed.
+#[derive(Debug)]
+pub enum Lenient<T> {
+    /// An object.
+    Object(T),
+    /// Not an object.
+    Other,
 }
 
-impl RequestSlot {
-    fn request(&self) -> Option<&ChatRequest> {
+impl<T> Lenient<T> {
+    /// The object, if it was one.
+    pub fn object(&self) -> Option<&T> {
         match self {
-            RequestSlot::Request(request) => Some(request),
-            RequestSlot::Other(_) => None,
+            Lenient::Object(object) => Some(object),
+            Lenient::Other => None,
         }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LenientVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for LenientVisitor<T> {
+            type Value = Lenient<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Lenient::Object)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Lenient::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Lenient::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Lenient::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Lenient::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Lenient::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Lenient::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Lenient::Other)
+            }
+        }
+        deserializer.deserialize_any(LenientVisitor(std::marker::PhantomData))
     }
 }
 
@@ -220,7 +266,7 @@ pub struct ChatRequest {
     pub is_canceled: Option<Value>,
     /// Present once the request finished.
     #[serde(default)]
-    pub result: Option<ChatResult>,
+    pub result: Option<Lenient<ChatResult>>,
 }
 
 /// A finished request's result.
@@ -231,7 +277,7 @@ pub struct ChatResult {
     pub details: Option<Value>,
     /// Token counts, in some versions.
     #[serde(default)]
-    pub metadata: Option<ChatMetadata>,
+    pub metadata: Option<Lenient<ChatMetadata>>,
 }
 
 /// The part of a result's metadata that counts tokens.
@@ -314,13 +360,13 @@ pub fn read(
     let requests = &session.requests;
     stats.lines = requests.len() as u64;
     for (index, request) in requests.iter().enumerate() {
-        let Some(request) = request.request() else {
+        let Some(request) = request.object() else {
             stats.malformed += 1;
             continue;
         };
         let next_ts = requests[index + 1..]
             .iter()
-            .filter_map(RequestSlot::request)
+            .filter_map(Lenient::object)
             .find_map(|r| millis(&r.timestamp));
         let Some(draft) = draft(
             &session_id,
@@ -365,7 +411,10 @@ fn draft(
     if request.is_canceled.as_ref().and_then(Value::as_bool) == Some(true) {
         return None;
     }
-    let result = request.result.as_ref()?;
+    let Some(result) = request.result.as_ref()?.object() else {
+        stats.malformed += 1;
+        return None;
+    };
     let model = request
         .model_id
         .as_ref()
@@ -400,7 +449,11 @@ fn draft(
         Some(v) => v.as_u64(),
     };
     let tokens = match (&result.metadata, spans_cover) {
-        (Some(meta), false) => {
+        (Some(Lenient::Other), false) => {
+            stats.malformed += 1;
+            return None;
+        }
+        (Some(Lenient::Object(meta)), false) => {
             let (Some(input), Some(output)) =
                 (count(&meta.prompt_tokens), count(&meta.output_tokens))
             else {
@@ -649,9 +702,9 @@ mod tests {
             Some("s1")
         );
         assert_eq!(session.requests.len(), 2);
-        assert!(session.requests[0].request().unwrap().result.is_some());
+        assert!(session.requests[0].object().unwrap().result.is_some());
         // The unfinished last line is left out.
-        assert!(session.requests[1].request().unwrap().result.is_none());
+        assert!(session.requests[1].object().unwrap().result.is_none());
         assert_eq!(stats.malformed, 3);
     }
 }

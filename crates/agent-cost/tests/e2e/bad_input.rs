@@ -634,3 +634,169 @@ fn odd_files_beside_a_good_log_are_reported_and_the_good_log_counts_once() {
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
 }
+
+/// A finished VS Code chat request.
+fn chat_request(id: &str, ms: u64) -> Value {
+    json!({"requestId": id, "timestamp": ms, "modelId": "copilot/gpt-4.1",
+        "message": {"text": "hi"}, "response": [{"value": "ok"}],
+        "result": {"details": "GPT-4.1 • 0x",
+            "metadata": {"promptTokens": 100, "outputTokens": 10}}})
+}
+
+/// VS Code's `chatSessions` directory of a workspace whose folder is `repo`.
+fn chat_sessions(env: &TestEnv, repo: &Path) -> PathBuf {
+    let hash = env
+        .root
+        .join("home/.config/Code/User/workspaceStorage/0badf00d");
+    std::fs::create_dir_all(hash.join("chatSessions")).unwrap();
+    std::fs::write(
+        hash.join("workspace.json"),
+        json!({"folder": format!("file://{}", repo.display())}).to_string(),
+    )
+    .unwrap();
+    hash.join("chatSessions")
+}
+
+/// VS Code chat sessions, whole JSON files and mutation logs: a session that does not parse
+/// is one malformed record, a bad request or log line is skipped and counted, and the other
+/// requests are read.
+#[test]
+fn bad_vscode_chat_sessions_are_counted_and_their_good_requests_read() {
+    let (env, repo) = setup();
+    let dir = chat_sessions(&env, &repo);
+    let session = |id: &str, requests: Vec<Value>| {
+        json!({"version": 3, "sessionId": id, "requests": requests}).to_string()
+    };
+    let good = session("good", vec![chat_request("r1", 1), chat_request("r2", 2)]);
+    let whole: Vec<(&str, Vec<u8>, u64, u64)> = vec![
+        // (file, bytes, requests read, skips counted)
+        ("good.json", good.clone().into_bytes(), 2, 0),
+        ("empty.json", Vec::new(), 0, 1),
+        (
+            "truncated.json",
+            good[..good.len() / 2].as_bytes().to_vec(),
+            0,
+            1,
+        ),
+        // Invalid UTF-8 in text the reader skips: the session still reads.
+        (
+            "not-utf8.json",
+            good.replace("\"hi\"", "\"\u{1}\"")
+                .into_bytes()
+                .into_iter()
+                .map(|b| if b == 1 { 0xff } else { b })
+                .collect(),
+            2,
+            0,
+        ),
+        (
+            "nul.json",
+            [b"\0\0".as_slice(), good.as_bytes()].concat(),
+            0,
+            1,
+        ),
+        ("deep.json", "[".repeat(100_000).into_bytes(), 0, 1),
+        (
+            "deep-inside.json",
+            session(
+                "deep-inside",
+                vec![
+                    chat_request("r1", 1),
+                    json!({"requestId": "r2", "message": "@DEEP@"}),
+                ],
+            )
+            .replace(
+                "\"@DEEP@\"",
+                &format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+            )
+            .into_bytes(),
+            // Deep nesting in a skipped field is skipped without recursion; r2 is unfinished.
+            1,
+            0,
+        ),
+        (
+            "types.json",
+            session(
+                "types",
+                vec![
+                    chat_request("r1", 1),
+                    json!(5),
+                    json!({"requestId": "r3", "result": {"metadata": {"promptTokens": -1}}}),
+                    json!({"requestId": "r4", "result": {"metadata": {"outputTokens": "10"}}}),
+                    json!({"requestId": "r5", "result": {"metadata": {"promptTokens": 1.5}}}),
+                    json!({"requestId": "r6", "result": {"metadata":
+                        {"promptTokens": 18_446_744_073_709_551_615_u64}}}),
+                    json!({"requestId": 7, "timestamp": "noon", "modelId": 3, "result": {}}),
+                    chat_request("r8", 8),
+                ],
+            )
+            .into_bytes(),
+            3,
+            5,
+        ),
+        (
+            "huge.json",
+            session(
+                "huge",
+                vec![
+                    json!({"requestId": "r0", "response": [{"value": "v".repeat(20 * MIB)}]}),
+                    chat_request("r1", 1),
+                ],
+            )
+            .into_bytes(),
+            1,
+            0,
+        ),
+    ];
+    let huge_log = format!(
+        "{}\n{}\n",
+        json!({"kind": 0, "k": [], "v": {"sessionId": "huge-log", "requests": []}}),
+        json!({"kind": 2, "k": ["requests"],
+            "v": [{"requestId": "r1", "response": [{"value": "v".repeat(20 * MIB)}],
+                "result": {"metadata": {"promptTokens": 1, "outputTokens": 1}}}]}),
+    );
+    let mutation_log = [
+        json!({"kind": 0, "k": [], "v": {"sessionId": "log", "requests": []}}).to_string(),
+        json!({"kind": 2, "k": ["requests"], "v": [chat_request("r1", 1)]}).to_string(),
+        "not json".to_string(),
+        "\0\0\0".to_string(),
+        "[".repeat(100_000),
+        json!({"kind": 7, "k": [], "v": 1}).to_string(),
+        json!({"kind": 1, "k": "requests", "v": 1}).to_string(),
+        json!({"kind": 1, "k": ["requests", 99_999_999_999_u64], "v": 1}).to_string(),
+        json!({"kind": 2, "k": ["requests"], "v": [chat_request("r2", 2)]}).to_string(),
+        "{\"kind\": 2, \"k\": [\"requests\"], \"v\": [{\"requestId\": \"r3\"".to_string(),
+    ]
+    .join("\n");
+    for (name, bytes, _, _) in &whole {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    std::fs::write(dir.join("log.jsonl"), &mutation_log).unwrap();
+    std::fs::write(dir.join("huge-log.jsonl"), &huge_log).unwrap();
+
+    let (out, peak_kib) = peak_rss(&env, &repo, &["ingest", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A whole session is parsed as a stream (the 20 MiB response is skipped, not held), but a
+    // mutation log is replayed in memory: its 20 MiB line is held, as bytes and as JSON
+    // (about 80 MiB measured; logs over 64 MiB are not replayed).
+    eprintln!("vscode: peak RSS {peak_kib} KiB");
+    assert!(peak_kib < 128 * 1024, "peak RSS {peak_kib} KiB");
+    let report = report(&env, &repo, "copilot");
+    for (name, _, read, skips) in &whole {
+        let row = row(&report, &dir.join(name));
+        let what = format!("{name}: {row:#}");
+        assert_eq!(row["usage_records"], *read, "{what}");
+        assert_eq!(skipped(row), *skips, "{what}");
+    }
+    // The mutation log: r1 and r2 read; six bad lines; the unfinished last line waits.
+    let log_row = row(&report, &dir.join("log.jsonl"));
+    assert_eq!(log_row["usage_records"], 2, "{log_row:#}");
+    assert_eq!(skipped(log_row), 6, "{log_row:#}");
+    let huge_row = row(&report, &dir.join("huge-log.jsonl"));
+    assert_eq!(huge_row["usage_records"], 1, "{huge_row:#}");
+    assert_eq!(report["unreadable"], json!([]), "{report:#}");
+}
