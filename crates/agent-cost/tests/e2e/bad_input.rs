@@ -800,3 +800,157 @@ fn bad_vscode_chat_sessions_are_counted_and_their_good_requests_read() {
     assert_eq!(huge_row["usage_records"], 1, "{huge_row:#}");
     assert_eq!(report["unreadable"], json!([]), "{report:#}");
 }
+
+/// OpenCode's legacy JSON storage under the fake home.
+fn opencode_storage(env: &TestEnv) -> PathBuf {
+    env.root.join("home/.local/share/opencode/storage")
+}
+
+fn opencode_message(storage: &Path, id: &str, repo: &Path) -> PathBuf {
+    let path = storage.join(format!("message/ses_bad/{id}.json"));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        json!({"id": id, "sessionID": "ses_bad", "role": "assistant", "modelID": "gpt-4.1",
+            "path": {"cwd": repo}, "time": {"created": 1_780_000_000_000_u64}})
+        .to_string(),
+    )
+    .unwrap();
+    path
+}
+
+/// A step-finish part with `input` as the JSON text `raw`.
+fn opencode_step(id: &str, message: &str, raw_input: &str) -> String {
+    json!({"id": id, "messageID": message, "sessionID": "ses_bad", "type": "step-finish",
+        "tokens": {"input": "@INPUT@", "output": 10, "reasoning": 0,
+            "cache": {"read": 0, "write": 0}}, "cost": 0.001})
+    .to_string()
+    .replace("\"@INPUT@\"", raw_input)
+}
+
+/// OpenCode's legacy storage: every bad part of a message is skipped and counted (or, over
+/// 8 MiB, counted as oversize) and its good parts are read; bad message files are counted too.
+#[test]
+fn bad_opencode_parts_and_messages_are_counted_and_good_parts_read() {
+    let root = running_as_root();
+    let (env, repo) = setup();
+    let storage = opencode_storage(&env);
+    let message = opencode_message(&storage, "msg_parts", &repo);
+    let parts = storage.join("part/msg_parts");
+    std::fs::create_dir_all(&parts).unwrap();
+    let step = |id: &str, raw: &str| opencode_step(id, "msg_parts", raw);
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("prt_01", step("prt_01", "100").into_bytes()),
+        ("prt_02", b"{\"type\":\"step-finish\",".to_vec()),
+        (
+            "prt_03",
+            [b"\0\0".as_slice(), step("prt_03", "1").as_bytes()].concat(),
+        ),
+        (
+            "prt_04",
+            step("prt_04", "1")
+                .replace("ses_bad", "\u{1}")
+                .into_bytes()
+                .into_iter()
+                .map(|b| if b == 1 { 0xff } else { b })
+                .collect(),
+        ),
+        (
+            "prt_05",
+            format!("{{\"type\":\"step-finish\",\"x\":{}", "[".repeat(100_000)).into_bytes(),
+        ),
+        ("prt_06", step("prt_06", "-5").into_bytes()),
+        ("prt_07", step("prt_07", "\"100\"").into_bytes()),
+        ("prt_08", step("prt_08", "1.5").into_bytes()),
+        (
+            "prt_09",
+            step("prt_09", "18446744073709551615").into_bytes(),
+        ),
+        ("prt_10", step("prt_10", "1e30").into_bytes()),
+        ("prt_11", Vec::new()),
+        (
+            "prt_12",
+            step("prt_12", "1")
+                .replace(
+                    "\"cost\"",
+                    &format!("\"pad\":\"{}\",\"cost\"", "p".repeat(9 * MIB)),
+                )
+                .into_bytes(),
+        ),
+        ("prt_13", step("prt_13", "200").into_bytes()),
+    ];
+    for (name, bytes) in &files {
+        std::fs::write(parts.join(format!("{name}.json")), bytes).unwrap();
+    }
+    std::fs::create_dir_all(parts.join("prt_14.json")).unwrap();
+    let locked = parts.join("prt_15.json");
+    std::fs::write(&locked, step("prt_15", "300")).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+
+    // Bad message files, each with a good part.
+    let messages = storage.join("message/ses_bad");
+    let bad_messages: Vec<(&str, Vec<u8>)> = vec![
+        ("msg_invalid", b"{\"id\":".to_vec()),
+        ("msg_empty", Vec::new()),
+        ("msg_nul", b"\0\0\0".to_vec()),
+        (
+            "msg_huge",
+            format!(
+                "{{\"id\":\"msg_huge\",\"pad\":\"{}\"}}",
+                "p".repeat(9 * MIB)
+            )
+            .into_bytes(),
+        ),
+        (
+            "msg_types",
+            json!({"id": "msg_types", "sessionID": 5, "role": "assistant", "modelID": [],
+                "path": 7, "time": {"created": "noon"}})
+            .to_string()
+            .into_bytes(),
+        ),
+    ];
+    for (id, bytes) in &bad_messages {
+        std::fs::write(messages.join(format!("{id}.json")), bytes).unwrap();
+        let part = storage.join(format!("part/{id}/prt_{id}.json"));
+        std::fs::create_dir_all(part.parent().unwrap()).unwrap();
+        std::fs::write(part, opencode_step(&format!("prt_{id}"), id, "7")).unwrap();
+    }
+    std::fs::create_dir_all(messages.join("msg_directory.json")).unwrap();
+
+    ingest(&env, &repo);
+    let report = report(&env, &repo, "opencode");
+    let what = format!("{report:#}");
+    let parts_row = row(&report, &message);
+    // prt_01, prt_13 (and prt_15 for root, whom its mode does not stop).
+    assert_eq!(parts_row["usage_records"], 2 + u64::from(root), "{what}");
+    // Malformed: 02, 03, 04, 05, 07, 08, the directory 14 (and 15 when it cannot be read);
+    // implausible: 06 (negative), 09, 10.
+    assert_eq!(
+        parts_row["skipped_malformed"],
+        7 + u64::from(!root),
+        "{what}"
+    );
+    assert_eq!(parts_row["skipped_implausible"], 3, "{what}");
+    assert_eq!(parts_row["oversize"], 1, "{what}");
+    for (id, records, malformed, oversize) in [
+        ("msg_invalid", 0, 1, 0),
+        ("msg_empty", 0, 1, 0),
+        ("msg_nul", 0, 1, 0),
+        ("msg_huge", 0, 0, 1),
+        // Fields of other types read as absent: the part is read, without a model.
+        ("msg_types", 1, 0, 0),
+    ] {
+        let row = row(&report, &messages.join(format!("{id}.json")));
+        assert_eq!(
+            (
+                &row["usage_records"],
+                &row["skipped_malformed"],
+                &row["oversize"]
+            ),
+            (&json!(records), &json!(malformed), &json!(oversize)),
+            "{id}: {what}"
+        );
+    }
+    assert!(!what.contains("msg_directory"), "{what}");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
