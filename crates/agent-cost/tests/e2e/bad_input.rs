@@ -954,3 +954,142 @@ fn bad_opencode_parts_and_messages_are_counted_and_good_parts_read() {
     assert!(!what.contains("msg_directory"), "{what}");
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
+
+const CURSOR_HEADER: &str = "Date,Model,Input (w/ Cache Write),Input (w/o Cache Write),Cache Read,Output Tokens,Total Tokens,Cost";
+
+/// `import cursor FILE --json` in `repo`, under python3 for its peak memory.
+fn import_cursor(env: &TestEnv, repo: &Path, file: &Path) -> (Output, u64) {
+    peak_rss(
+        env,
+        repo,
+        &["import", "cursor", file.to_str().unwrap(), "--json"],
+    )
+}
+
+/// A Cursor export with every kind of bad row between good ones: the good rows are imported,
+/// each bad one is skipped and counted by reason, its detail stays short, and memory stays
+/// within a few times the file although it has 20 MiB fields. A row cut short and completed later is
+/// imported once.
+#[test]
+fn bad_cursor_rows_are_counted_and_good_rows_imported() {
+    let (env, repo) = setup();
+    let big = "9".repeat(20 * MIB);
+    let rows = [
+        "2026-06-03T10:00:00Z,gpt-5,100,100,0,10,110,$0.40".to_string(),
+        "2026-06-03T10:01:00Z,gpt-5,\u{1},1,0,1,2,$0.01".to_string(),
+        "2026-06-03T10:02:00Z,gpt\0-5,1,1,0,1,2,$0.01".to_string(),
+        format!("{big},gpt-5,1,1,0,1,2,$0.01"),
+        format!("2026-06-03T10:03:00Z,gpt-5,{big},1,0,1,2,$0.01"),
+        format!(
+            "2026-06-03T10:04:00Z,{},1,1,0,1,2,$0.01",
+            "m".repeat(20 * MIB)
+        ),
+        "2026-06-03T10:05:00Z,gpt-5,-5,1,0,1,2,$0.01".to_string(),
+        "2026-06-03T10:06:00Z,gpt-5,1.5,1,0,1,2,$0.01".to_string(),
+        "2026-06-03T10:07:00Z,gpt-5,lots,1,0,1,2,$0.01".to_string(),
+        "2026-06-03T10:08:00Z,gpt-5,1,1,0,1,2,-$5".to_string(),
+        "2026-06-03T10:10:00Z,gpt-5,200,200,0,20,220,$0.80".to_string(),
+        "2026-06-03T10:11:00Z,gpt-5,300,30".to_string(),
+    ];
+    let file = env.root.join("usage.csv");
+    let mut bytes = format!("{CURSOR_HEADER}\n{}", rows.join("\n")).into_bytes();
+    // The `\u{1}` stands for a byte that is not UTF-8.
+    for byte in bytes.iter_mut() {
+        if *byte == 1 {
+            *byte = 0xff;
+        }
+    }
+    std::fs::write(&file, &bytes).unwrap();
+    let (out, peak_kib) = import_cursor(&env, &repo, &file);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // An export is read whole (at most 256 MiB): its fields are held while a row is read,
+    // about three times the file at most (60 MiB here: 163 MiB measured).
+    let file_kib = bytes.len() as u64 / 1024;
+    eprintln!("cursor import of {file_kib} KiB: peak RSS {peak_kib} KiB");
+    assert!(peak_kib < 3 * file_kib, "peak RSS {peak_kib} KiB");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let what = format!("{:#}", summary["skipped_by_reason"]);
+    assert_eq!(summary["imported"], 2, "{what}");
+    assert_eq!(summary["skipped"], 10, "{what}");
+    let by_reason = &summary["skipped_by_reason"];
+    for (reason, count) in [
+        ("malformed", 2),
+        ("bad-model", 2),
+        ("bad-date", 1),
+        ("bad-tokens", 4),
+        ("bad-cost", 1),
+    ] {
+        assert_eq!(by_reason[reason], count, "{reason}: {what}");
+    }
+    for row in summary["skipped_rows"].as_array().unwrap() {
+        assert!(row["detail"].as_str().unwrap().len() < 200, "{row}");
+    }
+
+    // The cut row completed: imported once, the others not again.
+    bytes.extend_from_slice(b"0,0,30,330,$1.20\n");
+    std::fs::write(&file, &bytes).unwrap();
+    let (out, _) = import_cursor(&env, &repo, &file);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["imported"], 1, "{summary:#}");
+    assert_eq!(requests(&env, &repo, "cursor"), 3);
+}
+
+/// A directory, a file nobody may read, and a file over 256 MiB given to the import: each is
+/// refused with the reason, and nothing is recorded (root reads the locked file).
+#[test]
+fn unreadable_cursor_exports_are_refused_with_the_reason() {
+    let (env, repo) = setup();
+    let directory = env.root.join("export.csv");
+    std::fs::create_dir_all(&directory).unwrap();
+    let out = run(
+        &env,
+        &repo,
+        &["import", "cursor", directory.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Is a directory"), "{stderr}");
+
+    let huge = env.root.join("huge.csv");
+    let file = std::fs::File::create(&huge).unwrap();
+    file.set_len(300 << 20).unwrap();
+    let (out, peak_kib) = import_cursor(&env, &repo, &huge);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("too large to be a Cursor usage export"),
+        "{stderr}"
+    );
+    assert!(peak_kib < 300 * 1024, "peak RSS {peak_kib} KiB");
+
+    let locked = env.root.join("locked.csv");
+    std::fs::write(
+        &locked,
+        format!("{CURSOR_HEADER}\n2026-06-03T10:00:00Z,gpt-5,100,100,0,10,110,$0.40\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = run(&env, &repo, &["import", "cursor", locked.to_str().unwrap()]);
+    if running_as_root() {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(requests(&env, &repo, "cursor"), 1);
+    } else {
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("Permission denied"), "{stderr}");
+        assert_eq!(requests(&env, &repo, "cursor"), 0);
+    }
+}
