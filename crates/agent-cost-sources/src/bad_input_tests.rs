@@ -271,3 +271,34 @@ fn cursor_skip_details_are_clipped() {
         assert!(skipped.detail.contains('…'), "{}", skipped.detail);
     }
 }
+
+/// A legacy Gemini CLI chat (one JSON object) whose metadata fields have other types and
+/// whose message list holds something that is not a message: the messages are still read,
+/// and the odd element is counted.
+#[test]
+fn a_legacy_gemini_chat_with_odd_fields_still_reads_its_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let gemini = dir.path().join("gemini");
+    let path = gemini.join("tmp/p/chats/session-2026-06-01T10-00-a.json");
+    write(
+        &path,
+        r#"{"sessionId": 5, "projectHash": ["x"], "directories": [1, 2], "messages": [
+            {"id": "m1", "type": "gemini", "model": "gemini-2.5-pro", "tokens": {"input": 5, "output": 1}},
+            7,
+            {"id": "m2", "type": "gemini", "model": 9, "tokens": {"input": 6, "output": 1}},
+            {"id": "m3", "type": "gemini", "tokens": {"input": -6}}
+        ]}"#,
+    );
+    let source = gemini::GeminiSource::new(gemini);
+    let (events, end) = read_all(&source, &chat_file(&path)).unwrap();
+    let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "session-2026-06-01T10-00-a:m1",
+            "session-2026-06-01T10-00-a:m2"
+        ]
+    );
+    assert_eq!(events[1].model, "unknown");
+    assert_eq!(end.stats.malformed, 2, "{:?}", end.stats);
+}

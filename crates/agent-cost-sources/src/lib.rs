@@ -14,6 +14,7 @@ pub mod codex;
 pub mod copilot;
 pub mod cursor_csv;
 pub mod gemini;
+pub mod lenient;
 pub mod opencode;
 pub mod source;
 pub mod tail;

@@ -22,6 +22,7 @@ use super::{
     Draft, Hashing, UNKNOWN_MODEL, WholeCursor, model_name, multiplier_of_details,
     rfc3339_of_millis, traces, up_to_date,
 };
+use crate::lenient::Lenient;
 use crate::source::{DataFile, Discovery, FileStamp, Item, ReadEnd, ReadStats, Scope};
 
 /// A mutation log larger than this is skipped (counted as oversize): replaying it holds its
@@ -177,72 +178,6 @@ pub struct ChatSession {
     /// Its requests, in order.
     #[serde(default)]
     pub requests: Vec<Lenient<ChatRequest>>,
-}
-
-/// An object read as `T`, or anything else (skipped while parsing, without being held): a
-/// request or result of another type is counted as malformed without making the whole
-/// session malformed.
-#[derive(Debug)]
-pub enum Lenient<T> {
-    /// An object.
-    Object(T),
-    /// Not an object.
-    Other,
-}
-
-impl<T> Lenient<T> {
-    /// The object, if it was one.
-    pub fn object(&self) -> Option<&T> {
-        match self {
-            Lenient::Object(object) => Some(object),
-            Lenient::Other => None,
-        }
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct LenientVisitor<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for LenientVisitor<T> {
-            type Value = Lenient<T>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<Self::Value, A::Error> {
-                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(Lenient::Object)
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(Lenient::Other)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Lenient::Other)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Lenient::Other)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Lenient::Other)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Lenient::Other)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(Lenient::Other)
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Lenient::Other)
-            }
-        }
-        deserializer.deserialize_any(LenientVisitor(std::marker::PhantomData))
-    }
 }
 
 /// One request of a chat session.
