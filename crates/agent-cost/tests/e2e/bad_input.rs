@@ -1093,3 +1093,92 @@ fn unreadable_cursor_exports_are_refused_with_the_reason() {
         assert_eq!(requests(&env, &repo, "cursor"), 0);
     }
 }
+
+/// OpenCode's database with bad rows: a part whose data is not JSON (or not UTF-8, or deeply
+/// nested), counts that are not counts, ids and times of other types, a 20 MiB part, a message
+/// that is not JSON and a session whose directory is a blob. Each bad part is counted, the
+/// good ones are read, and the database as a whole is never refused for a bad row.
+#[test]
+fn bad_opencode_database_rows_are_counted_and_good_rows_read() {
+    use crate::opencode::{assistant, data_dir, database, message, step};
+    use rusqlite::params;
+    let (env, repo) = setup();
+    let db = database(&env, &repo, "wal");
+    message(&db, "msg_a", "ses_db", &assistant("gpt-4.1", &repo));
+    db.execute(
+        "INSERT INTO message VALUES ('msg_bad', 'ses_alpha', 0, 0, x'00ff7b')",
+        [],
+    )
+    .unwrap();
+    // A blob where OpenCode writes text (a number would be stored as text, by the column's
+    // affinity).
+    db.execute(
+        "UPDATE session SET directory = CAST('/elsewhere' AS BLOB) WHERE id = 'ses_alpha'",
+        [],
+    )
+    .unwrap();
+    let insert = |id: &dyn rusqlite::ToSql,
+                  msg: &str,
+                  time: &dyn rusqlite::ToSql,
+                  data: &dyn rusqlite::ToSql| {
+        db.execute(
+            "INSERT INTO part VALUES (?1, ?2, 'ses_db', ?3, ?3, ?4)",
+            params![id, msg, time, data],
+        )
+        .unwrap();
+    };
+    let good = |input: u64| step(input, 10, 0, 0, 0, 0.001).to_string();
+    let with_input = |raw: &str| good(1).replacen("\"input\":1", &format!("\"input\":{raw}"), 1);
+    insert(&"prt_01", "msg_a", &1_780_308_005_000_i64, &good(100));
+    insert(&"prt_02", "msg_a", &0, &"{\"type\":\"step-finish\",");
+    insert(
+        &"prt_03",
+        "msg_a",
+        &0,
+        &b"\xff\xfe{\"type\":\"step-finish\"}".to_vec(),
+    );
+    insert(
+        &"prt_04",
+        "msg_a",
+        &0,
+        &format!("{{\"type\":\"step-finish\",\"x\":{}", "[".repeat(100_000)),
+    );
+    insert(&"prt_05", "msg_a", &0, &with_input("\"100\""));
+    insert(&"prt_06", "msg_a", &0, &with_input("1.5"));
+    insert(&"prt_07", "msg_a", &0, &with_input("-5"));
+    insert(&"prt_08", "msg_a", &0, &with_input("18446744073709551615"));
+    insert(&"prt_09", "msg_a", &0, &"\0\0\0step-finish");
+    // An id and a time of other types, and data stored as a blob: read.
+    insert(&42, "msg_a", &"noon", &good(200).into_bytes());
+    insert(
+        &"prt_11",
+        "msg_a",
+        &0,
+        &good(300).replacen('{', &format!("{{\"pad\":\"{}\",", "p".repeat(20 * MIB)), 1),
+    );
+    // A part of the message that is not JSON, in the session whose directory is a blob.
+    db.execute(
+        "INSERT INTO part VALUES ('prt_12', 'msg_bad', 'ses_alpha', 0, 0, ?1)",
+        [good(400)],
+    )
+    .unwrap();
+    drop(db);
+
+    let (out, peak_kib) = peak_rss(&env, &repo, &["ingest", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("opencode database: peak RSS {peak_kib} KiB");
+    assert!(peak_kib < 96 * 1024, "peak RSS {peak_kib} KiB");
+    let report = report(&env, &repo, "opencode");
+    let row = row(&report, &data_dir(&env).join("opencode.db"));
+    let what = format!("{report:#}");
+    assert_eq!(row["error"], Value::Null, "{what}");
+    // prt_01, 42, prt_11, prt_12.
+    assert_eq!(row["usage_records"], 4, "{what}");
+    // Not JSON: 02, 03, 04, 09; not counts: 05, 06; implausible: 07 (negative), 08.
+    assert_eq!(row["skipped_malformed"], 6, "{what}");
+    assert_eq!(row["skipped_implausible"], 2, "{what}");
+}
