@@ -318,7 +318,7 @@ fn bad_lines(log: &LineLog, repo: &Path) -> Vec<BadLine> {
             bytes: {
                 let line = log.line(repo, 2);
                 let cut = line.find(marker).unwrap() + marker.len() + 2;
-                line[..cut].as_bytes().to_vec()
+                line.as_bytes()[..cut].to_vec()
             },
             recorded: false,
         },
@@ -674,7 +674,7 @@ fn bad_vscode_chat_sessions_are_counted_and_their_good_requests_read() {
         ("empty.json", Vec::new(), 0, 1),
         (
             "truncated.json",
-            good[..good.len() / 2].as_bytes().to_vec(),
+            good.as_bytes()[..good.len() / 2].to_vec(),
             0,
             1,
         ),
