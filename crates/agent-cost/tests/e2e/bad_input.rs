@@ -1182,3 +1182,75 @@ fn bad_opencode_database_rows_are_counted_and_good_rows_read() {
     assert_eq!(row["skipped_malformed"], 6, "{what}");
     assert_eq!(row["skipped_implausible"], 2, "{what}");
 }
+
+/// Gemini CLI's legacy chats (one JSON object per file): a file that does not parse is one
+/// malformed record, odd elements and fields inside a good one spare its messages, and a
+/// 20 MiB message text is skipped without being held.
+#[test]
+fn bad_legacy_gemini_chats_are_counted_and_their_messages_read() {
+    let (env, repo) = setup();
+    let chats = env.root.join("home/.gemini/tmp/alpha/chats");
+    std::fs::create_dir_all(&chats).unwrap();
+    let message = |id: &str, content: &str| {
+        json!({"id": id, "timestamp": "2026-06-01T10:00:00.000Z", "type": "gemini",
+            "content": content, "model": "gemini-2.5-pro",
+            "tokens": {"input": 100, "output": 10, "cached": 0, "thoughts": 0, "tool": 0,
+                "total": 110}})
+    };
+    let chat = |session: &str, messages: Vec<Value>| {
+        json!({"sessionId": session, "projectHash": "0".repeat(64),
+            "startTime": "2026-06-01T10:00:00.000Z", "messages": messages})
+        .to_string()
+    };
+    let good = chat("good", vec![message("m1", "a"), message("m2", "b")]);
+    let files: Vec<(&str, Vec<u8>, u64, u64)> = vec![
+        // (file, bytes, requests read, skips counted)
+        ("good", good.clone().into_bytes(), 2, 0),
+        ("empty", Vec::new(), 0, 1),
+        ("cut", good.as_bytes()[..good.len() / 2].to_vec(), 0, 1),
+        ("nul", [b"\0".as_slice(), good.as_bytes()].concat(), 0, 1),
+        ("deep", "[".repeat(100_000).into_bytes(), 0, 1),
+        (
+            "odd",
+            json!({"sessionId": 5, "directories": [1], "messages": [
+                message("m1", "a"), 7, "text", message("m2", "b"),
+                {"id": "m3", "type": "gemini", "tokens": {"input": "many"}}]})
+            .to_string()
+            .into_bytes(),
+            2,
+            3,
+        ),
+        (
+            "huge",
+            chat("huge", vec![message("m1", &"c".repeat(20 * MIB))]).into_bytes(),
+            1,
+            0,
+        ),
+    ];
+    for (name, bytes, _, _) in &files {
+        std::fs::write(
+            chats.join(format!("session-2026-06-01T10-00-{name}.json")),
+            bytes,
+        )
+        .unwrap();
+    }
+    let (out, peak_kib) = peak_rss(&env, &repo, &["ingest", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("gemini legacy: peak RSS {peak_kib} KiB");
+    // The 20 MiB text is skipped while parsing, not held.
+    assert!(peak_kib < 40 * 1024, "peak RSS {peak_kib} KiB");
+    let report = report(&env, &repo, "gemini-cli");
+    for (name, _, read, skips) in &files {
+        let row = row(
+            &report,
+            &chats.join(format!("session-2026-06-01T10-00-{name}.json")),
+        );
+        let what = format!("{name}: {row:#}");
+        assert_eq!(row["usage_records"], *read, "{what}");
+        assert_eq!(skipped(row), *skips, "{what}");
+    }
+}
