@@ -302,3 +302,38 @@ fn a_legacy_gemini_chat_with_odd_fields_still_reads_its_messages() {
     assert_eq!(events[1].model, "unknown");
     assert_eq!(end.stats.malformed, 2, "{:?}", end.stats);
 }
+
+/// A replayed Copilot mutation log keeps only what a session is read for: responses are
+/// dropped as they arrive, and edits inside them are not mistaken for bad lines.
+#[test]
+fn a_mutation_log_keeps_only_request_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = dir.path().join("User");
+    let path = user.join("workspaceStorage/h/chatSessions/m.jsonl");
+    write(
+        &path,
+        concat!(
+            r#"{"kind":0,"k":[],"v":{"sessionId":"m","requests":[],"inputState":{"big":"x"}}}"#,
+            "\n",
+            r#"{"kind":2,"k":["requests"],"v":[{"requestId":"r1","timestamp":1,"response":[{"value":"long answer"}]}]}"#,
+            "\n",
+            r#"{"kind":2,"k":["requests",0,"response"],"v":[{"value":"more"}]}"#,
+            "\n",
+            r#"{"kind":1,"k":["requests",0,"response",5,"value"],"v":"edit"}"#,
+            "\n",
+            r#"{"kind":1,"k":["inputState","big"],"v":"y"}"#,
+            "\n",
+            r#"{"kind":1,"k":["requests",0,"result"],"v":{"details":"GPT-4.1 • 0x","metadata":{"promptTokens":9,"outputTokens":1,"toolCallRounds":[1,2,3]}}}"#,
+            "\n",
+            r#"{"kind":1,"k":["requests",3,"result"],"v":{}}"#,
+            "\n",
+        ),
+    );
+    let source = copilot::CopilotSource::new(vec![user], None, CopilotBilling::default());
+    let (events, end) = read_all(&source, &chat_file(&path)).unwrap();
+    let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+    assert_eq!(ids, ["vscode:m:r1"]);
+    assert_eq!(events[0].tokens.input, 9);
+    // Only the result of a request that does not exist.
+    assert_eq!(end.stats.malformed, 1, "{:?}", end.stats);
+}

@@ -494,7 +494,7 @@ fn replay(reader: &mut impl io::BufRead, stats: &mut ReadStats) -> Option<ChatSe
         if n == 0 || line.last() != Some(&b'\n') {
             break;
         }
-        let Ok(record) = serde_json::from_slice::<Value>(&line) else {
+        let Ok(mut record) = serde_json::from_slice::<Value>(&line) else {
             stats.malformed += 1;
             continue;
         };
@@ -506,8 +506,14 @@ fn replay(reader: &mut impl io::BufRead, stats: &mut ReadStats) -> Option<ChatSe
                 continue;
             }
         };
-        let value = record.get("v").cloned().unwrap_or(Value::Null);
-        let applied = match record.get("kind").and_then(Value::as_u64) {
+        let kind = record.get("kind").and_then(Value::as_u64);
+        if matches!(kind, Some(1 | 2)) && !read_at(&path) {
+            // Content the session is not read for (responses, rendering state): not kept.
+            continue;
+        }
+        let mut value = record.get_mut("v").map(Value::take).unwrap_or(Value::Null);
+        keep_read_fields(&mut value, if kind == Some(0) { &[] } else { &path });
+        let applied = match kind {
             Some(0) => {
                 state = value;
                 true
@@ -521,6 +527,69 @@ fn replay(reader: &mut impl io::BufRead, stats: &mut ReadStats) -> Option<ChatSe
         }
     }
     serde_json::from_value(state).ok()
+}
+
+/// The fields of a request the session is read for.
+const REQUEST_FIELDS: [&str; 6] = [
+    "requestId",
+    "timestamp",
+    "modelId",
+    "selectedModel",
+    "isCanceled",
+    "result",
+];
+
+/// True when a mutation at `path` can change what a session is read for: its id, and the
+/// read fields of its requests.
+fn read_at(path: &[Value]) -> bool {
+    match path {
+        [] => true,
+        [Value::String(key), rest @ ..] if key == "sessionId" => rest.is_empty(),
+        [Value::String(key), ..] if key != "requests" => false,
+        [_, _, Value::String(field), ..] => REQUEST_FIELDS.contains(&field.as_str()),
+        _ => true,
+    }
+}
+
+/// Drops from a mutation's value what the session is not read for, so that a replayed log
+/// holds only request metadata, not every response.
+fn keep_read_fields(value: &mut Value, path: &[Value]) {
+    fn metadata(value: &mut Value) {
+        if let Value::Object(map) = value {
+            map.retain(|key, _| key == "promptTokens" || key == "outputTokens");
+        }
+    }
+    fn result(value: &mut Value) {
+        if let Value::Object(map) = value {
+            map.retain(|key, _| key == "details" || key == "metadata");
+            map.get_mut("metadata").map(metadata);
+        }
+    }
+    fn request(value: &mut Value) {
+        if let Value::Object(map) = value {
+            map.retain(|key, _| REQUEST_FIELDS.contains(&key.as_str()));
+            map.get_mut("result").map(result);
+        }
+    }
+    let field = |i: usize| path.get(i).and_then(Value::as_str);
+    match path.len() {
+        0 => {
+            if let Value::Object(map) = value {
+                map.retain(|key, _| key == "sessionId" || key == "requests");
+                if let Some(Value::Array(requests)) = map.get_mut("requests") {
+                    requests.iter_mut().for_each(request);
+                }
+            }
+        }
+        1 => match value {
+            Value::Array(requests) => requests.iter_mut().for_each(request),
+            one => request(one),
+        },
+        2 => request(value),
+        3 if field(2) == Some("result") => result(value),
+        4 if field(2) == Some("result") && field(3) == Some("metadata") => metadata(value),
+        _ => {}
+    }
 }
 
 /// Sets (or, with `append`, appends to the array at) the value at `path`, creating objects
