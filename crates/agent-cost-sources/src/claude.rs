@@ -401,7 +401,7 @@ impl Usage {
             Some(c) => (c.ephemeral_5m_input_tokens, c.ephemeral_1h_input_tokens),
             None => (self.cache_creation_input_tokens, 0),
         };
-        let split = write_5m + write_1h;
+        let split = write_5m.saturating_add(write_1h);
         if split < self.cache_creation_input_tokens {
             write_5m += self.cache_creation_input_tokens - split;
         }

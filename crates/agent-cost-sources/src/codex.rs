@@ -77,8 +77,26 @@ fn is_rollout(path: &Path) -> bool {
         .is_some_and(|n| n.starts_with("rollout-") && n.ends_with(".jsonl"))
 }
 
-/// Collects rollouts under `dir` (recursively), keyed by file name.
+/// Collects rollouts under `dir` (recursively, following links), keyed by file name. A
+/// directory reached again (a link to itself or to a parent) is not walked again.
 fn walk(dir: &Path, found: &mut Vec<(PathBuf, std::fs::Metadata)>, unreadable: &mut Vec<String>) {
+    walk_once(
+        dir,
+        &mut std::collections::HashSet::new(),
+        found,
+        unreadable,
+    );
+}
+
+fn walk_once(
+    dir: &Path,
+    walked: &mut std::collections::HashSet<PathBuf>,
+    found: &mut Vec<(PathBuf, std::fs::Metadata)>,
+    unreadable: &mut Vec<String>,
+) {
+    if !walked.insert(dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())) {
+        return;
+    }
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return,
@@ -94,7 +112,7 @@ fn walk(dir: &Path, found: &mut Vec<(PathBuf, std::fs::Metadata)>, unreadable: &
         };
         let path = entry.path();
         match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => walk(&path, found, unreadable),
+            Ok(meta) if meta.is_dir() => walk_once(&path, walked, found, unreadable),
             Ok(meta) if meta.is_file() && is_rollout(&path) => found.push((path, meta)),
             Ok(_) => {}
             Err(e) if is_rollout(&path) => unreadable.push(format!("{}: {e}", path.display())),

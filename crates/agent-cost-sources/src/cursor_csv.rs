@@ -64,6 +64,12 @@ const USER: &str = "User";
 const CLOUD_AGENT: &str = "Cloud Agent ID";
 const AUTOMATION: &str = "Automation ID";
 
+/// The largest file read as an export: a year of a heavy user's rows is a few MiB.
+pub const MAX_EXPORT: u64 = 256 << 20;
+
+/// The longest model name accepted (a longer one is a bad row).
+const MAX_MODEL_NAME: usize = 200;
+
 /// Why a file cannot be read as a Cursor export at all.
 #[derive(Debug, thiserror::Error)]
 pub enum CursorCsvError {
@@ -85,6 +91,9 @@ pub enum CursorCsvError {
         /// The required columns it lacks.
         missing: Vec<String>,
     },
+    /// The file is larger than any export (and is not read whole).
+    #[error("the file is over {} MiB: too large to be a Cursor usage export", MAX_EXPORT >> 20)]
+    TooLarge,
     /// The header names a column twice.
     #[error("the header names the column `{0}` twice")]
     DuplicateColumn(String),
@@ -271,11 +280,14 @@ impl Columns {
 /// Cursor's model name, and its four token counts, followed by `-N` for the N-th row of the
 /// file with that content (identical rows are distinct requests). The same request in a later,
 /// overlapping export therefore has the same id.
-pub fn read(mut reader: impl Read) -> Result<Export, CursorCsvError> {
+pub fn read(reader: impl Read) -> Result<Export, CursorCsvError> {
     // Dashboard exports are small: read whole, so that line numbers come from byte offsets
     // (the CSV reader's own line count skips blank lines).
     let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes)?;
+    reader.take(MAX_EXPORT + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_EXPORT {
+        return Err(CursorCsvError::TooLarge);
+    }
     let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
     let newlines: Vec<usize> = memchr::memchr_iter(b'\n', text).collect();
     // A record's position is where the reader resumed: before the line ends (and blank lines)
@@ -346,6 +358,20 @@ pub fn read(mut reader: impl Read) -> Result<Export, CursorCsvError> {
     })
 }
 
+/// A field as a skip's detail shows it: at most 60 characters, control characters replaced.
+fn shown(text: &str) -> String {
+    const MAX: usize = 60;
+    let mut shown: String = text
+        .chars()
+        .take(MAX)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    if text.chars().nth(MAX).is_some() {
+        shown.push('…');
+    }
+    shown
+}
+
 fn csv_error(e: csv::Error) -> CursorCsvError {
     match e.into_kind() {
         csv::ErrorKind::Io(e) => CursorCsvError::Io(e),
@@ -385,7 +411,7 @@ fn columns(header: &csv::ByteRecord) -> Result<(Columns, Variant, Vec<String>), 
                 }
             }
             None if name.is_empty() => {}
-            None => ignored.push(name.clone()),
+            None => ignored.push(shown(name)),
         }
     }
     let missing: Vec<String> = REQUIRED
@@ -438,12 +464,16 @@ fn row(columns: &Columns, record: csv::ByteRecord, line: u64) -> Result<Row, Ski
         .map_err(|_| skip(SkipReason::Malformed, "not UTF-8 text".to_string()))?;
     let field = |column| columns.get(&record, column).unwrap_or("");
     let date = field(DATE);
-    let timestamp = parse_date(date)
-        .ok_or_else(|| skip(SkipReason::BadDate, format!("`{date}` is not a date")))?;
+    let timestamp = parse_date(date).ok_or_else(|| {
+        skip(
+            SkipReason::BadDate,
+            format!("`{}` is not a date", shown(date)),
+        )
+    })?;
     let (model, labelled_max) = model_name(field(MODEL)).ok_or_else(|| {
         skip(
             SkipReason::BadModel,
-            format!("`{}` is not a model name", field(MODEL)),
+            format!("`{}` is not a model name", shown(field(MODEL))),
         )
     })?;
     let count = |column: &'static str| {
@@ -451,7 +481,7 @@ fn row(columns: &Columns, record: csv::ByteRecord, line: u64) -> Result<Row, Ski
         parse_count(text).ok_or_else(|| {
             skip(
                 SkipReason::BadTokens,
-                format!("{column} `{text}` is not a token count"),
+                format!("{column} `{}` is not a token count", shown(text)),
             )
         })
     };
@@ -485,7 +515,7 @@ fn row(columns: &Columns, record: csv::ByteRecord, line: u64) -> Result<Row, Ski
         None => {
             return Err(skip(
                 SkipReason::BadCost,
-                format!("{COST} `{cost_text}` is not an amount"),
+                format!("{COST} `{}` is not an amount", shown(cost_text)),
             ));
         }
     };
@@ -560,7 +590,7 @@ pub fn parse_date(text: &str) -> Option<jiff::Timestamp> {
 /// (trailers separate words by spaces).
 fn model_name(text: &str) -> Option<(String, bool)> {
     let text = text.trim();
-    if text.is_empty() || text.chars().any(char::is_control) {
+    if text.is_empty() || text.len() > MAX_MODEL_NAME || text.chars().any(char::is_control) {
         return None;
     }
     let lower = text.to_ascii_lowercase();

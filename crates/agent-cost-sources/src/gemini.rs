@@ -380,6 +380,10 @@ pub fn read_legacy(
     let mut complete = true;
     for message in record.messages.iter().flatten() {
         stats.lines += 1;
+        let Some(message) = message.object() else {
+            stats.malformed += 1;
+            continue;
+        };
         let id = message
             .id
             .as_ref()

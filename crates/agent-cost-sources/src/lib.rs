@@ -14,8 +14,12 @@ pub mod codex;
 pub mod copilot;
 pub mod cursor_csv;
 pub mod gemini;
+pub mod lenient;
 pub mod opencode;
 pub mod source;
 pub mod tail;
 
 pub use source::{DataFile, Discovery, FileStamp, Item, ReadEnd, ReadStats, Scope, Source};
+
+#[cfg(test)]
+mod bad_input_tests;

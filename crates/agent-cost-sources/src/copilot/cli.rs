@@ -48,12 +48,13 @@ pub fn discover(home: &Path, discovery: &mut Discovery) {
         };
         for entry in entries.filter_map(Result::ok) {
             let path = entry.path();
-            let Ok(meta) = std::fs::metadata(&path) else {
+            let is_log = path.extension().is_some_and(|e| e == "jsonl");
+            let Some(meta) = stat(&path, is_log, &mut discovery.unreadable) else {
                 continue;
             };
             let found = if meta.is_dir() && dir == state {
                 let events = path.join("events.jsonl");
-                std::fs::metadata(&events).ok().map(|m| (events, m))
+                stat(&events, true, &mut discovery.unreadable).map(|m| (events, m))
             } else if meta.is_file() && path.extension().is_some_and(|e| e == "jsonl") {
                 Some((path, meta))
             } else {
@@ -67,6 +68,20 @@ pub fn discover(home: &Path, discovery: &mut Discovery) {
                     path,
                 });
             }
+        }
+    }
+}
+
+/// The metadata of `path`, following links. A log that is there but cannot be looked at (a
+/// dangling link, no permission) is listed among the unreadable entries.
+fn stat(path: &Path, is_log: bool, unreadable: &mut Vec<String>) -> Option<std::fs::Metadata> {
+    match std::fs::metadata(path) {
+        Ok(meta) => Some(meta),
+        Err(e) => {
+            if is_log && std::fs::symlink_metadata(path).is_ok() {
+                unreadable.push(format!("{}: {e}", path.display()));
+            }
+            None
         }
     }
 }
@@ -314,7 +329,10 @@ fn shutdown_tokens(
     for (model, input, output, cache_read, cache_write) in usages {
         // `tokenDetails` covers every model of the stretch; `modelMetrics` one each.
         let counted = if whole_session {
-            state.outputs.values().sum::<u64>()
+            state
+                .outputs
+                .values()
+                .fold(0u64, |sum, n| sum.saturating_add(*n))
         } else {
             state.outputs.get(&model).copied().unwrap_or(0)
         };

@@ -22,6 +22,7 @@ use super::{
     Draft, Hashing, UNKNOWN_MODEL, WholeCursor, model_name, multiplier_of_details,
     rfc3339_of_millis, traces, up_to_date,
 };
+use crate::lenient::Lenient;
 use crate::source::{DataFile, Discovery, FileStamp, Item, ReadEnd, ReadStats, Scope};
 
 /// A mutation log larger than this is skipped (counted as oversize): replaying it holds its
@@ -171,21 +172,21 @@ fn push(discovery: &mut Discovery, path: PathBuf, meta: &std::fs::Metadata) {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatSession {
-    /// The session's id.
+    /// The session's id (a string; anything else is ignored).
     #[serde(default)]
-    pub session_id: Option<String>,
+    pub session_id: Option<Value>,
     /// Its requests, in order.
     #[serde(default)]
-    pub requests: Vec<ChatRequest>,
+    pub requests: Vec<Lenient<ChatRequest>>,
 }
 
 /// One request of a chat session.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatRequest {
-    /// `request_…`.
+    /// `request_…` (a string; anything else is ignored).
     #[serde(default)]
-    pub request_id: Option<String>,
+    pub request_id: Option<Value>,
     /// When it was sent, in milliseconds since the epoch.
     #[serde(default)]
     pub timestamp: Option<Value>,
@@ -200,7 +201,7 @@ pub struct ChatRequest {
     pub is_canceled: Option<Value>,
     /// Present once the request finished.
     #[serde(default)]
-    pub result: Option<ChatResult>,
+    pub result: Option<Lenient<ChatResult>>,
 }
 
 /// A finished request's result.
@@ -211,7 +212,7 @@ pub struct ChatResult {
     pub details: Option<Value>,
     /// Token counts, in some versions.
     #[serde(default)]
-    pub metadata: Option<ChatMetadata>,
+    pub metadata: Option<Lenient<ChatMetadata>>,
 }
 
 /// The part of a result's metadata that counts tokens.
@@ -277,7 +278,13 @@ pub fn read(
         });
     };
     let context = Context::of(path);
-    let Some(session_id) = session.session_id.clone().or_else(|| stem(path)) else {
+    let session_id = session
+        .session_id
+        .as_ref()
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned);
+    let Some(session_id) = session_id.or_else(|| stem(path)) else {
         stats.malformed += 1;
         return Ok(ReadEnd {
             cursor: Some(new_cursor.to_text()),
@@ -288,8 +295,13 @@ pub fn read(
     let requests = &session.requests;
     stats.lines = requests.len() as u64;
     for (index, request) in requests.iter().enumerate() {
+        let Some(request) = request.object() else {
+            stats.malformed += 1;
+            continue;
+        };
         let next_ts = requests[index + 1..]
             .iter()
+            .filter_map(Lenient::object)
             .find_map(|r| millis(&r.timestamp));
         let Some(draft) = draft(
             &session_id,
@@ -334,7 +346,10 @@ fn draft(
     if request.is_canceled.as_ref().and_then(Value::as_bool) == Some(true) {
         return None;
     }
-    let result = request.result.as_ref()?;
+    let Some(result) = request.result.as_ref()?.object() else {
+        stats.malformed += 1;
+        return None;
+    };
     let model = request
         .model_id
         .as_ref()
@@ -363,13 +378,29 @@ fn draft(
             .get(at)
             .is_some_and(|t| next_ts.is_none_or(|next| *t < next))
     });
-    let count = |v: &Option<Value>| v.as_ref().and_then(Value::as_u64).unwrap_or(0);
+    // A count that is there but not a count makes the request malformed.
+    let count = |v: &Option<Value>| match v {
+        None | Some(Value::Null) => Some(0),
+        Some(v) => v.as_u64(),
+    };
     let tokens = match (&result.metadata, spans_cover) {
-        (Some(meta), false) => TokenCounts {
-            input: count(&meta.prompt_tokens),
-            output: count(&meta.output_tokens),
-            ..TokenCounts::default()
-        },
+        (Some(Lenient::Other), false) => {
+            stats.malformed += 1;
+            return None;
+        }
+        (Some(Lenient::Object(meta)), false) => {
+            let (Some(input), Some(output)) =
+                (count(&meta.prompt_tokens), count(&meta.output_tokens))
+            else {
+                stats.malformed += 1;
+                return None;
+            };
+            TokenCounts {
+                input,
+                output,
+                ..TokenCounts::default()
+            }
+        }
         _ => TokenCounts::default(),
     };
     if !tokens.is_plausible_request() {
@@ -378,8 +409,9 @@ fn draft(
     }
     let request_id = request
         .request_id
-        .clone()
-        .unwrap_or_else(|| format!("#{index}"));
+        .as_ref()
+        .and_then(Value::as_str)
+        .map_or_else(|| format!("#{index}"), str::to_owned);
     Some(Draft {
         event_id: format!("vscode:{session_id}:{request_id}"),
         repeat: RepeatRule::Replace,
@@ -462,7 +494,7 @@ fn replay(reader: &mut impl io::BufRead, stats: &mut ReadStats) -> Option<ChatSe
         if n == 0 || line.last() != Some(&b'\n') {
             break;
         }
-        let Ok(record) = serde_json::from_slice::<Value>(&line) else {
+        let Ok(mut record) = serde_json::from_slice::<Value>(&line) else {
             stats.malformed += 1;
             continue;
         };
@@ -474,8 +506,14 @@ fn replay(reader: &mut impl io::BufRead, stats: &mut ReadStats) -> Option<ChatSe
                 continue;
             }
         };
-        let value = record.get("v").cloned().unwrap_or(Value::Null);
-        let applied = match record.get("kind").and_then(Value::as_u64) {
+        let kind = record.get("kind").and_then(Value::as_u64);
+        if matches!(kind, Some(1 | 2)) && !read_at(&path) {
+            // Content the session is not read for (responses, rendering state): not kept.
+            continue;
+        }
+        let mut value = record.get_mut("v").map(Value::take).unwrap_or(Value::Null);
+        keep_read_fields(&mut value, if kind == Some(0) { &[] } else { &path });
+        let applied = match kind {
             Some(0) => {
                 state = value;
                 true
@@ -489,6 +527,69 @@ fn replay(reader: &mut impl io::BufRead, stats: &mut ReadStats) -> Option<ChatSe
         }
     }
     serde_json::from_value(state).ok()
+}
+
+/// The fields of a request the session is read for.
+const REQUEST_FIELDS: [&str; 6] = [
+    "requestId",
+    "timestamp",
+    "modelId",
+    "selectedModel",
+    "isCanceled",
+    "result",
+];
+
+/// True when a mutation at `path` can change what a session is read for: its id, and the
+/// read fields of its requests.
+fn read_at(path: &[Value]) -> bool {
+    match path {
+        [] => true,
+        [Value::String(key), rest @ ..] if key == "sessionId" => rest.is_empty(),
+        [Value::String(key), ..] if key != "requests" => false,
+        [_, _, Value::String(field), ..] => REQUEST_FIELDS.contains(&field.as_str()),
+        _ => true,
+    }
+}
+
+/// Drops from a mutation's value what the session is not read for, so that a replayed log
+/// holds only request metadata, not every response.
+fn keep_read_fields(value: &mut Value, path: &[Value]) {
+    fn metadata(value: &mut Value) {
+        if let Value::Object(map) = value {
+            map.retain(|key, _| key == "promptTokens" || key == "outputTokens");
+        }
+    }
+    fn result(value: &mut Value) {
+        if let Value::Object(map) = value {
+            map.retain(|key, _| key == "details" || key == "metadata");
+            map.get_mut("metadata").map(metadata);
+        }
+    }
+    fn request(value: &mut Value) {
+        if let Value::Object(map) = value {
+            map.retain(|key, _| REQUEST_FIELDS.contains(&key.as_str()));
+            map.get_mut("result").map(result);
+        }
+    }
+    let field = |i: usize| path.get(i).and_then(Value::as_str);
+    match path.len() {
+        0 => {
+            if let Value::Object(map) = value {
+                map.retain(|key, _| key == "sessionId" || key == "requests");
+                if let Some(Value::Array(requests)) = map.get_mut("requests") {
+                    requests.iter_mut().for_each(request);
+                }
+            }
+        }
+        1 => match value {
+            Value::Array(requests) => requests.iter_mut().for_each(request),
+            one => request(one),
+        },
+        2 => request(value),
+        3 if field(2) == Some("result") => result(value),
+        4 if field(2) == Some("result") && field(3) == Some("metadata") => metadata(value),
+        _ => {}
+    }
 }
 
 /// Sets (or, with `append`, appends to the array at) the value at `path`, creating objects
@@ -600,11 +701,14 @@ mod tests {
         );
         let mut stats = ReadStats::default();
         let session = replay(&mut log.as_bytes(), &mut stats).unwrap();
-        assert_eq!(session.session_id.as_deref(), Some("s1"));
+        assert_eq!(
+            session.session_id.as_ref().and_then(Value::as_str),
+            Some("s1")
+        );
         assert_eq!(session.requests.len(), 2);
-        assert!(session.requests[0].result.is_some());
+        assert!(session.requests[0].object().unwrap().result.is_some());
         // The unfinished last line is left out.
-        assert!(session.requests[1].result.is_none());
+        assert!(session.requests[1].object().unwrap().result.is_none());
         assert_eq!(stats.malformed, 3);
     }
 }

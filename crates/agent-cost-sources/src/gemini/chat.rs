@@ -10,6 +10,8 @@ use agent_cost_events::{Agent, RepeatRule, TokenCounts, UsageEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::lenient::Lenient;
+
 use super::project::Projects;
 use super::sha256;
 
@@ -41,17 +43,25 @@ pub struct MessageRecord {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct SetRecord {
     /// A new session id (written when a session is resumed).
-    #[serde(default, rename = "sessionId")]
+    #[serde(
+        default,
+        rename = "sessionId",
+        deserialize_with = "crate::lenient::or_none"
+    )]
     pub session_id: Option<String>,
     /// The project hash.
-    #[serde(default, rename = "projectHash")]
+    #[serde(
+        default,
+        rename = "projectHash",
+        deserialize_with = "crate::lenient::or_none"
+    )]
     pub project_hash: Option<String>,
     /// The workspace directories.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::or_none")]
     pub directories: Option<Vec<String>>,
     /// Every message, as the history now holds them (after compression or masking).
     #[serde(default)]
-    pub messages: Option<Vec<MessageRecord>>,
+    pub messages: Option<Vec<Lenient<MessageRecord>>>,
 }
 
 /// One line of a `.jsonl` chat, or the whole of a legacy `.json` chat: a metadata record, a
@@ -59,17 +69,25 @@ pub struct SetRecord {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Record {
     /// The session (metadata records and legacy files).
-    #[serde(default, rename = "sessionId")]
+    #[serde(
+        default,
+        rename = "sessionId",
+        deserialize_with = "crate::lenient::or_none"
+    )]
     pub session_id: Option<String>,
     /// `sha256(project root)` (metadata records and legacy files).
-    #[serde(default, rename = "projectHash")]
+    #[serde(
+        default,
+        rename = "projectHash",
+        deserialize_with = "crate::lenient::or_none"
+    )]
     pub project_hash: Option<String>,
     /// The workspace directories, when recorded.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::or_none")]
     pub directories: Option<Vec<String>>,
     /// The message list of a legacy file.
     #[serde(default)]
-    pub messages: Option<Vec<MessageRecord>>,
+    pub messages: Option<Vec<Lenient<MessageRecord>>>,
     /// A metadata update.
     #[serde(default, rename = "$set")]
     pub set: Option<SetRecord>,
@@ -310,6 +328,10 @@ pub fn message_event(
 /// Applies one `.jsonl` line to `state`, returning what it yields (a `$set` with the message
 /// list can yield many events).
 pub fn parse_line(bytes: &[u8], state: &mut ChatState, context: &Context<'_>) -> Vec<Outcome> {
+    // Only objects are records (serde would read an array into the record's fields in order).
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return vec![Outcome::Malformed];
+    }
     let Ok(record) = serde_json::from_slice::<Record>(bytes) else {
         return vec![Outcome::Malformed];
     };
@@ -328,7 +350,10 @@ pub fn parse_line(bytes: &[u8], state: &mut ChatState, context: &Context<'_>) ->
             .messages
             .iter()
             .flatten()
-            .filter_map(|message| message_event(message, state, context))
+            .filter_map(|message| match message.object() {
+                Some(message) => message_event(message, state, context),
+                None => Some(Outcome::Malformed),
+            })
             .collect();
     }
     if record.session_id.is_some() || record.project_hash.is_some() {

@@ -452,12 +452,8 @@ impl Reader<'_> {
         let directory: Option<String> = self
             .connection
             .prepare_cached("SELECT directory FROM session WHERE id = ?1")
-            .and_then(|mut s| {
-                s.query_row([id], |row| row.get::<_, Option<String>>(0))
-                    .optional()
-            })
+            .and_then(|mut s| s.query_row([id], |row| text_at(row, 0)).optional())
             .or_else(missing_table)?
-            .flatten()
             .filter(|d| !d.is_empty());
         let directory = match directory {
             Some(dir) => Some(dir),
@@ -467,12 +463,8 @@ impl Reader<'_> {
                     "SELECT p.worktree FROM session s JOIN project p ON p.id = s.project_id
                      WHERE s.id = ?1",
                 )
-                .and_then(|mut s| {
-                    s.query_row([id], |row| row.get::<_, Option<String>>(0))
-                        .optional()
-                })
+                .and_then(|mut s| s.query_row([id], |row| text_at(row, 0)).optional())
                 .or_else(missing_table)?
-                .flatten()
                 .filter(|d| !d.is_empty() && d != "/"),
         };
         self.sessions.insert(id.to_owned(), directory.clone());

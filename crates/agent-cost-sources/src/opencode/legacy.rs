@@ -179,6 +179,9 @@ pub fn read(
     };
     names.sort();
     let mut directory: Option<Option<String>> = None;
+    // A part that cannot be read (a directory, no permission) is skipped and counted, and the
+    // message is read again next time.
+    let mut unread_part = false;
     for path in names {
         let bytes = match read_small(&path) {
             Ok(Some(bytes)) => bytes,
@@ -188,7 +191,11 @@ pub fn read(
             }
             // Removed between the listing and the read.
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
+            Err(_) => {
+                stats.malformed += 1;
+                unread_part = true;
+                continue;
+            }
         };
         stats.lines += 1;
         stats.bytes += bytes.len() as u64;
@@ -237,6 +244,12 @@ pub fn read(
                 stats,
             });
         }
+    }
+    if unread_part {
+        return Ok(ReadEnd {
+            cursor: None,
+            stats,
+        });
     }
     end(stats, &cursor)
 }

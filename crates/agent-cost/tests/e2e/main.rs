@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod bad_input;
 mod codex;
 mod commits;
 mod contract;

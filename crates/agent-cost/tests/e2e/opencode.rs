@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::harness::*;
 
 /// OpenCode's data directory in the fake home (`~/.local/share/opencode`).
-fn data_dir(env: &TestEnv) -> PathBuf {
+pub(crate) fn data_dir(env: &TestEnv) -> PathBuf {
     env.root.join("home/.local/share/opencode")
 }
 
@@ -58,7 +58,7 @@ const SCHEMA: &str = "
 const T0: i64 = 1_780_308_000_000;
 
 /// OpenCode's database with one project and one session in `repo`.
-fn database(env: &TestEnv, repo: &Path, journal: &str) -> Connection {
+pub(crate) fn database(env: &TestEnv, repo: &Path, journal: &str) -> Connection {
     std::fs::create_dir_all(data_dir(env)).unwrap();
     let db = Connection::open(data_dir(env).join("opencode.db")).unwrap();
     db.pragma_update(None, "journal_mode", journal).unwrap();
@@ -80,7 +80,7 @@ fn database(env: &TestEnv, repo: &Path, journal: &str) -> Connection {
 }
 
 /// A message row (`data` without `id` and `sessionID`, as OpenCode stores it).
-fn message(db: &Connection, id: &str, session: &str, data: &Value) {
+pub(crate) fn message(db: &Connection, id: &str, session: &str, data: &Value) {
     db.execute(
         "INSERT INTO message VALUES (?1, ?2, ?3, ?3, ?4)",
         rusqlite::params![id, session, T0, data.to_string()],
@@ -97,13 +97,20 @@ fn part(db: &Connection, id: &str, message: &str, session: &str, data: &Value) {
     .unwrap();
 }
 
-fn step(input: u64, output: u64, reasoning: u64, read: u64, write: u64, cost: f64) -> Value {
+pub(crate) fn step(
+    input: u64,
+    output: u64,
+    reasoning: u64,
+    read: u64,
+    write: u64,
+    cost: f64,
+) -> Value {
     json!({"type": "step-finish", "reason": "stop", "snapshot": "0a1b2c", "cost": cost,
            "tokens": {"input": input, "output": output, "reasoning": reasoning,
                       "cache": {"read": read, "write": write}}})
 }
 
-fn assistant(model: &str, repo: &Path) -> Value {
+pub(crate) fn assistant(model: &str, repo: &Path) -> Value {
     json!({"role": "assistant", "modelID": model, "providerID": "openai", "mode": "build",
            "parentID": "msg_u", "cost": 0.01, "path": {"cwd": repo, "root": repo},
            "tokens": {"input": 0, "output": 0, "reasoning": 0, "cache": {"read": 0, "write": 0}},
