@@ -25,6 +25,7 @@ mod output_errors;
 mod pricing;
 mod report;
 mod robustness;
+mod security;
 mod sessions;
 mod sources;
 mod upgrade;
