@@ -7,8 +7,8 @@ in one to four of them (now and then adding a file), thirty authors in several t
 conventional-commit subjects, and every fortieth change a pull request of three commits merged
 with GitHub's `Merge pull request #N from …` merge. About 85 % of the non-merge commits carry an
 agent-cost trailer block in the format of docs/trailers.md (one or two models, a unique
-16-hex AI-Cost-Id). The repository is then packed with `git gc` (pack, commit-graph), as a
-long-lived clone would be.
+16-hex AI-Cost-Id). The repository is then repacked (`git repack -adf`, then `git gc`, which
+writes a commit-graph), as a clone would be.
 
 It then times, in the same invocation, the median (and best) of several runs of:
 
@@ -18,7 +18,7 @@ It then times, in the same invocation, the median (and best) of several runs of:
   agent-cost report --by author --by week
   agent-cost trailers sum
 
-and prints each time and its ratio to the baseline. It also checks that the lines `report`
+and prints each time (wall, and CPU time over all threads) and its ratio to the baseline. It also checks that the lines `report`
 counts equal those `git log --numstat` shows for the commits with a block.
 
 Usage: python3 scripts/bench-report.py [--commits 100000] [--runs 5] [--dir DIR]
@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 # Bump when the generated history changes, so that cached repositories are rebuilt.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 WORDS = ("alpha beta gamma delta value count index total result buffer parse render "
          "config state cache error token model agent commit range report line file path "
@@ -230,6 +230,10 @@ def repository(root, commits, gc):
     stream.unlink()
     git(["update-ref", "-d", "refs/heads/topic"], repo)
     if gc:
+        # fast-import deltifies each object against the one before it, so that reading newest
+        # first resolves long chains from their ends; git's own packs (a clone, `git gc`) store
+        # newer objects whole and older ones as deltas against them.
+        git(["repack", "-a", "-d", "-f", "-q"], repo)
         git(["gc", "-q"], repo)
     git(["checkout", "-q", "main"], repo)
     (repo / ".bench-complete").write_text("")
@@ -238,12 +242,18 @@ def repository(root, commits, gc):
 
 
 def timings(command, cwd, runs):
-    samples = []
+    """Median and best wall time, and median CPU time (user + system, all threads), in s."""
+    walls, cpus = [], []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples), min(samples)
+        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        walls.append(time.perf_counter() - started)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            sys.exit(f"{' '.join(command)} failed ({process.returncode})")
+        cpus.append(usage.ru_utime + usage.ru_stime)
+    return statistics.median(walls), min(walls), statistics.median(cpus)
 
 
 def numstat_lines_of_charged(repo):
@@ -293,17 +303,21 @@ def main():
         ("trailers sum", [binary, "trailers", "sum"]),
     ]
     results = [(label, *timings(command, repo, args.runs)) for label, command in cases]
-    baseline = results[0][1]
+    baseline, baseline_cpu = results[0][1], results[0][3]
 
     count = git(["rev-list", "--count", "HEAD"], repo, stdout=subprocess.PIPE).stdout.decode()
     merges = git(["rev-list", "--count", "--merges", "HEAD"], repo,
                  stdout=subprocess.PIPE).stdout.decode()
     print(f"{int(count):,} commits ({int(merges):,} merges), "
-          f"{'packed by git gc' if not args.no_gc else 'packed by fast-import'}, "
+          f"{'repacked' if not args.no_gc else 'packed by fast-import'}, "
           f"median (best) of {args.runs} runs")
-    print(f"{'command':30} {'median s':>9} {'best s':>8} {'ratio':>6}")
-    for label, median, best in results:
-        print(f"{label:30} {median:9.3f} {best:8.3f} {median / baseline:6.2f}")
+    print(f"{'command':30} {'median s':>9} {'best s':>8} {'ratio':>6} {'CPU s':>8} {'ratio':>6}")
+    for label, median, best, cpu in results:
+        print(f"{label:30} {median:9.3f} {best:8.3f} {median / baseline:6.2f} "
+              f"{cpu:8.3f} {cpu / baseline_cpu:6.2f}")
+    load = os.getloadavg()[0]
+    print(f"ratio: median wall time / the baseline's; CPU: user + system of all threads, "
+          f"median; load average {load:.1f} on {os.cpu_count()} CPUs")
 
     report = json.loads(subprocess.run([binary, "report", "--json"], cwd=repo, check=True,
                                        stdout=subprocess.PIPE).stdout)

@@ -188,9 +188,7 @@ pub fn report(args: ReportArgs) -> CommandResult {
     if !args.no_lines {
         ledger
             .count_lines(&history, |done, total| {
-                if let Some(bar) = &bar
-                    && (done % 64 == 0 || done == total)
-                {
+                if let Some(bar) = &bar {
                     bar.set_message(format!("lines of {done}/{total} commits with AI cost"));
                     bar.tick();
                 }
