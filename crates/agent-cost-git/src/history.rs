@@ -102,6 +102,20 @@ fn read_tail(path: &Path, max: u64) -> std::io::Result<String> {
     })
 }
 
+/// Bytes of resolved pack entries (trees and blobs, mostly delta bases) [`LineCounter`] keeps,
+/// as git's `core.deltaBaseCacheLimit` (96 MiB by default) does for `git log --numstat`.
+const LINE_COUNTER_PACK_CACHE: usize = 64 * 1024 * 1024;
+
+/// Bytes of decoded objects [`LineCounter`] keeps: a commit's trees and blobs are read again
+/// as its child's parent side, right before or after it in the walk.
+const LINE_COUNTER_OBJECT_CACHE: usize = 16 * 1024 * 1024;
+
+/// Threads [`History::line_stats_of`] counts on at most.
+pub const LINE_THREADS: usize = 4;
+
+/// Commits [`History::line_stats_of`] hands a thread at a time.
+const LINE_CHUNK: usize = 64;
+
 /// How many commits' messages go to the visiting thread at once.
 const BATCH_COMMITS: usize = 256;
 
@@ -461,16 +475,100 @@ impl History {
     /// A counter of the lines commits changed, reusing one diff cache (the attributes it
     /// needs are read once, not per commit).
     pub fn line_counter(&self) -> Result<LineCounter<'_>, HistoryError> {
-        let cache = || {
-            self.repo
-                .diff_resource_cache_for_tree_diff()
-                .map_err(read_error)
-        };
+        let mut repo = self.repo.clone();
+        repo.objects.set_pack_cache(|| {
+            Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+                LINE_COUNTER_PACK_CACHE,
+            ))
+        });
+        repo.object_cache_size(LINE_COUNTER_OBJECT_CACHE);
+        let cache = || repo.diff_resource_cache_for_tree_diff().map_err(read_error);
         Ok(LineCounter {
-            history: self,
             cache: cache()?,
             tree_cache: cache()?,
+            repo,
+            history: std::marker::PhantomData,
         })
+    }
+
+    /// [`LineCounter::line_stats`] of each of `ids` (full hex), in the same order, counted on up
+    /// to [`LINE_THREADS`] threads (each with a repository handle of its own) in chunks of
+    /// consecutive ids, which share most of their trees and blobs; `progress(done)` is called
+    /// on this thread as chunks finish. A thread whose repository does not open leaves its
+    /// share to the others.
+    pub fn line_stats_of(
+        &self,
+        ids: &[&str],
+        progress: impl FnMut(u64),
+    ) -> Result<Vec<LineStats>, HistoryError> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.line_stats_in_chunks(ids, threads.min(LINE_THREADS), LINE_CHUNK, progress)
+    }
+
+    fn line_stats_in_chunks(
+        &self,
+        ids: &[&str],
+        threads: usize,
+        chunk: usize,
+        mut progress: impl FnMut(u64),
+    ) -> Result<Vec<LineStats>, HistoryError> {
+        use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+        let chunks: Vec<&[&str]> = ids.chunks(chunk.max(1)).collect();
+        let next = AtomicUsize::new(0);
+        let done = AtomicU64::new(0);
+        let failed = AtomicBool::new(false);
+        let work = |counter: &mut LineCounter<'_>, report: &mut dyn FnMut(u64)| {
+            let mut counted: Vec<(usize, Vec<LineStats>)> = Vec::new();
+            while !failed.load(Ordering::Relaxed) {
+                let at = next.fetch_add(1, Ordering::Relaxed);
+                let Some(ids) = chunks.get(at) else {
+                    break;
+                };
+                let stats = ids
+                    .iter()
+                    .map(|id| counter.line_stats(id))
+                    .collect::<Result<Vec<_>, _>>()
+                    .inspect_err(|_| failed.store(true, Ordering::Relaxed))?;
+                let total = done.fetch_add(stats.len() as u64, Ordering::Relaxed);
+                report(total + stats.len() as u64);
+                counted.push((at, stats));
+            }
+            Ok::<_, HistoryError>(counted)
+        };
+        let git_dir = self.repo.git_dir();
+        let options = self.repo.open_options();
+        let (mine, theirs) = std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..threads.min(chunks.len()))
+                .map(|_| {
+                    let work = &work;
+                    scope.spawn(move || {
+                        let Ok(repo) = gix::open_opts(git_dir, options.clone()) else {
+                            return Ok(Vec::new());
+                        };
+                        let history = History { repo };
+                        work(&mut history.line_counter()?, &mut |_| {})
+                    })
+                })
+                .collect();
+            let mine = self
+                .line_counter()
+                .and_then(|mut counter| work(&mut counter, &mut progress));
+            let theirs: Vec<_> = helpers
+                .into_iter()
+                .map(|helper| {
+                    helper
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect();
+            (mine, theirs)
+        });
+        let mut counted = mine?;
+        for helper in theirs {
+            counted.extend(helper?);
+        }
+        counted.sort_unstable_by_key(|(at, _)| *at);
+        Ok(counted.into_iter().flat_map(|(_, stats)| stats).collect())
     }
 
     /// Walks the commits from `tips`, not reachable from `hidden`, calling `visit` with each
@@ -648,7 +746,10 @@ impl History {
 
 /// Counts the lines commits changed; made by [`History::line_counter`].
 pub struct LineCounter<'h> {
-    history: &'h History,
+    /// The history's repository with caches of its own: consecutive commits share most trees
+    /// and blob versions, and `git gc` stores each as a delta against the next one.
+    repo: gix::Repository,
+    history: std::marker::PhantomData<&'h History>,
     /// Diffs each changed file's blobs.
     cache: gix::diff::blob::Platform,
     /// Handed to the tree diff, which otherwise builds one per call (reading attributes,
@@ -662,7 +763,7 @@ impl LineCounter<'_> {
     /// parent too; callers that follow `git log --numstat` (which shows no lines for merges)
     /// skip merges themselves.
     pub fn line_stats(&mut self, id: &str) -> Result<LineStats, HistoryError> {
-        let repo = &self.history.repo;
+        let repo = &self.repo;
         let id = gix::ObjectId::from_hex(id.as_bytes()).map_err(read_error)?;
         let commit = repo.find_commit(id).map_err(read_error)?;
         let tree = commit.tree().map_err(read_error)?;
@@ -701,5 +802,109 @@ impl LineCounter<'_> {
             })
             .map_err(read_error)?;
         Ok(stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let output = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "git {args:?}");
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// `git diff --numstat` of a commit against its first parent (a root commit: its whole
+    /// tree), binary files counting no lines.
+    fn numstat(dir: &Path, id: &str) -> LineStats {
+        let out = git(
+            dir,
+            &[
+                "diff-tree",
+                "--root",
+                "--no-commit-id",
+                "--no-renames",
+                "--numstat",
+                "-r",
+                id,
+            ],
+        );
+        let mut stats = LineStats::default();
+        for line in out.lines() {
+            let fields: Vec<&str> = line.split('\t').collect();
+            if let (Ok(added), Ok(removed)) = (fields[0].parse::<u64>(), fields[1].parse::<u64>()) {
+                stats.added += added;
+                stats.removed += removed;
+                stats.files += 1;
+            }
+        }
+        stats
+    }
+
+    #[test]
+    fn lines_counted_in_parallel_chunks_equal_numstat_in_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        git(dir, &["init", "-q", "-b", "main"]);
+        for n in 0..23u32 {
+            for f in 0..=(n % 3) {
+                let path = dir.join(format!("f{f}.txt"));
+                let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+                if n % 4 == 1 && text.len() > 12 {
+                    text = text[..text.len() / 2].to_string();
+                }
+                for line in 0..(n % 5 + 1) {
+                    text.push_str(&format!("line {n} {line}\n"));
+                }
+                std::fs::write(&path, text).unwrap();
+            }
+            if n == 6 {
+                std::fs::write(dir.join("blob.bin"), [0u8, 1, 2, 0, 3]).unwrap();
+            }
+            if n == 15 {
+                std::fs::remove_file(dir.join("f2.txt")).unwrap();
+            }
+            git(dir, &["add", "-A"]);
+            git(
+                dir,
+                &["commit", "-q", "--allow-empty", "-m", &format!("c{n}")],
+            );
+        }
+        git(dir, &["repack", "-adq"]);
+        let log = git(dir, &["rev-list", "HEAD"]);
+        let ids: Vec<&str> = log.lines().collect();
+        let expected: Vec<LineStats> = ids.iter().map(|id| numstat(dir, id)).collect();
+        assert!(expected.iter().any(|s| s.removed > 0));
+
+        let history = History::discover(dir).unwrap();
+        let mut counter = history.line_counter().unwrap();
+        let one_by_one: Vec<LineStats> = ids
+            .iter()
+            .map(|id| counter.line_stats(id).unwrap())
+            .collect();
+        assert_eq!(one_by_one, expected);
+        for (threads, chunk) in [(1, 64), (2, 1), (3, 4), (4, 5)] {
+            let mut reported = Vec::new();
+            let counted = history
+                .line_stats_in_chunks(&ids, threads, chunk, |done| reported.push(done))
+                .unwrap();
+            assert_eq!(counted, expected, "{threads} threads, chunks of {chunk}");
+            assert!(reported.windows(2).all(|w| w[0] < w[1]));
+        }
+        assert_eq!(history.line_stats_of(&ids, |_| {}).unwrap(), expected);
+        assert!(
+            history
+                .line_stats_of(&["0".repeat(40).as_str()], |_| {})
+                .is_err()
+        );
     }
 }

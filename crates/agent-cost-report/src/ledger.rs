@@ -293,8 +293,8 @@ impl Ledger {
     }
 
     /// Counts the lines changed by every commit with a charge (a diff against its first
-    /// parent; merges count none, their lines are their branch's commits'), calling
-    /// `progress(done, total)` after each.
+    /// parent; merges count none, their lines are their branch's commits'), on several
+    /// threads ([`History::line_stats_of`]), calling `progress(done, total)` as they go.
     pub fn count_lines(
         &mut self,
         history: &History,
@@ -314,15 +314,21 @@ impl Ledger {
         mut progress: impl FnMut(u64, u64),
     ) -> Result<(), ReportError> {
         let total = indices.len() as u64;
-        let mut counter = history.line_counter()?;
-        for (done, &i) in indices.iter().enumerate() {
-            let commit = &mut self.commits[i];
-            commit.lines = Some(if commit.parent_count > 1 {
-                LineStats::default()
-            } else {
-                counter.line_stats(&commit.id)?
-            });
-            progress(done as u64 + 1, total);
+        let (merges, diffed): (Vec<usize>, Vec<usize>) = indices
+            .iter()
+            .copied()
+            .partition(|&i| self.commits[i].parent_count > 1);
+        let ids: Vec<&str> = diffed
+            .iter()
+            .map(|&i| self.commits[i].id.as_str())
+            .collect();
+        let merged = merges.len() as u64;
+        let stats = history.line_stats_of(&ids, |done| progress(merged + done, total))?;
+        for i in merges {
+            self.commits[i].lines = Some(LineStats::default());
+        }
+        for (i, stats) in diffed.into_iter().zip(stats) {
+            self.commits[i].lines = Some(stats);
         }
         Ok(())
     }
