@@ -43,9 +43,12 @@ impl Tx<'_> {
         let mut statement = self
             .tx
             .prepare_cached(
+                // CROSS JOIN keeps SQLite from driving the join from the (possibly huge)
+                // pending charges: manual entries are few, pending charges may be millions.
                 "SELECT a.name, m.name, d.work_type, COUNT(c.id) FROM entry_details d
+                 CROSS JOIN charges c ON c.event = d.event
                  JOIN events e ON e.id = d.event JOIN agents a ON a.id = e.agent
-                 JOIN models m ON m.id = e.model JOIN charges c ON c.event = d.event
+                 JOIN models m ON m.id = e.model
                  WHERE c.worktree = ?1 AND c.id > ?2 AND c.id <= ?3
                  GROUP BY a.name, m.name, d.work_type ORDER BY a.name, m.name, d.work_type",
             )
