@@ -120,6 +120,7 @@ fn fate_counts(commits: &[Vec<Block>]) -> BTreeMap<&'static str, usize> {
             BlockFate::Counted => "counted",
             BlockFate::Duplicate => "duplicate",
             BlockFate::Replaced => "replaced",
+            BlockFate::Malformed => "malformed",
         };
         *counts.entry(name).or_insert(0) += 1;
     }
@@ -158,7 +159,7 @@ proptest! {
     }
 
     /// A drain and every copy of it count once: copying drains into more commits changes
-    /// nothing but the duplicate count.
+    /// nothing but the duplicate and malformed counts.
     #[test]
     fn copies_of_drains_add_nothing(commits in commits()) {
         let mut doubled = commits.clone();
@@ -166,14 +167,16 @@ proptest! {
         let once = totals(&commits);
         let twice = totals(&doubled);
         let blocks: u64 = commits.iter().map(|c| c.len() as u64).sum();
-        let without_id: u64 = commits.iter().flatten().filter(|b| b.id.is_empty()).count() as u64;
-        prop_assert_eq!(twice.duplicate_blocks, once.duplicate_blocks + blocks - without_id);
-        // Blocks without an id always count, so only id-less drains may add to the sums.
-        if without_id == 0 {
-            prop_assert_eq!(twice.cost, once.cost);
-            prop_assert_eq!(twice.tokens, once.tokens);
-            prop_assert_eq!(twice.units, once.units);
-            prop_assert_eq!(twice.drains, once.drains);
-        }
+        // Every copy of a well-formed drain is a duplicate; blocks that are not well formed
+        // (no id, no model lines) never count, however many copies.
+        prop_assert_eq!(
+            twice.duplicate_blocks,
+            once.duplicate_blocks + blocks - once.malformed_blocks
+        );
+        prop_assert_eq!(twice.malformed_blocks, 2 * once.malformed_blocks);
+        prop_assert_eq!(twice.cost, once.cost);
+        prop_assert_eq!(twice.tokens, once.tokens);
+        prop_assert_eq!(twice.units, once.units);
+        prop_assert_eq!(twice.drains, once.drains);
     }
 }
