@@ -310,3 +310,33 @@ fn skewed_clocks_in_transcripts_are_accounted_once() {
     let again = verify_clean(&env, &repo, 1, "skewed clocks, read again");
     assert_eq!(again["rows"], value["rows"]);
 }
+
+#[test]
+fn a_state_directory_that_cannot_be_written_lets_commits_through_and_loses_nothing() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 10, 20)]);
+    commit(&env, &repo, "a.txt", "Before");
+    // The state directory is replaced by a file: nothing can be opened or written there.
+    let aside = env.root.join("state-aside");
+    std::fs::rename(&env.state, &aside).unwrap();
+    std::fs::write(&env.state, "not a directory").unwrap();
+    env.claude_lines(&repo, "s1", &[sonnet("msg_2", 30, 40)]);
+    stage(&env, &repo, "b.txt");
+    let out = env.git(&repo, &["commit", "-q", "-m", "Unwritable"]);
+    assert!(
+        out.stderr.contains("agent-cost: warning:"),
+        "{}",
+        out.stderr
+    );
+    let message = env.git(&repo, &["log", "-1", "--format=%B"]).stdout;
+    assert!(!message.contains("AI-Cost-Id"), "{message}");
+    // Writable again: the next commit carries what the unwritable one could not.
+    std::fs::remove_file(&env.state).unwrap();
+    std::fs::rename(&aside, &env.state).unwrap();
+    commit(&env, &repo, "c.txt", "After");
+    let value = verify_clean(&env, &repo, 0, "an unwritable state directory");
+    assert_eq!(value["rows"][0]["committed"]["requests"], 2);
+    let last = env.git(&repo, &["log", "-1", "--format=%B"]).stdout;
+    assert!(last.contains("AI-Tokens: req=1 in=30 out=40"), "{last}");
+}
