@@ -340,3 +340,29 @@ fn a_state_directory_that_cannot_be_written_lets_commits_through_and_loses_nothi
     let last = env.git(&repo, &["log", "-1", "--format=%B"]).stdout;
     assert!(last.contains("AI-Tokens: req=1 in=30 out=40"), "{last}");
 }
+
+#[test]
+fn a_failing_hook_after_ours_aborts_the_commit_and_the_next_carries_the_spend() {
+    let env = TestEnv::new();
+    let repo = env.repo("alpha");
+    // The repository's own commit-msg hook, kept and run by agent-cost's after its own work:
+    // it rejects commits while a marker file exists.
+    executable(
+        &repo.join(".git/hooks/commit-msg"),
+        "#!/bin/sh\n[ -e \"$(git rev-parse --git-dir)/reject\" ] && { echo 'rejected by policy' >&2; exit 1; }\nexit 0\n",
+    );
+    env.agent_cost(&repo, &["install-hooks", "--since", "2020-01-01"]);
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 10, 20)]);
+    std::fs::write(repo.join(".git/reject"), "").unwrap();
+    stage(&env, &repo, "a.txt");
+    let out = env.output("git", &repo, &["commit", "-q", "-m", "Rejected"], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rejected by policy"));
+    let value = verify_clean(&env, &repo, 0, "a commit rejected by a later hook");
+    assert_eq!(value["rows"][0]["pending"]["requests"], 1);
+    std::fs::remove_file(repo.join(".git/reject")).unwrap();
+    env.git(&repo, &["commit", "-q", "-m", "Accepted"]);
+    let value = verify_clean(&env, &repo, 1, "the commit after it");
+    assert_eq!(value["rows"][0]["committed"]["requests"], 1);
+    assert_eq!(value["rows"][0]["pending"]["requests"], 0);
+}
