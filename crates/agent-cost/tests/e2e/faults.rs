@@ -366,3 +366,37 @@ fn a_failing_hook_after_ours_aborts_the_commit_and_the_next_carries_the_spend() 
     assert_eq!(value["rows"][0]["committed"]["requests"], 1);
     assert_eq!(value["rows"][0]["pending"]["requests"], 0);
 }
+
+#[test]
+fn writes_that_fail_as_on_a_full_disk_let_the_commit_through_and_lose_nothing() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("alpha");
+    env.claude_lines(&repo, "s1", &[sonnet("msg_1", 5, 7)]);
+    stage(&env, &repo, "a.txt");
+    // No file may grow past 1 KiB while committing, and writing past it fails with an error
+    // (SIGXFSZ ignored), as writes fail on a full disk: the ledger's write-ahead log is far
+    // larger, git's own small files are not.
+    let out = env.output(
+        "sh",
+        &repo,
+        &[
+            "-c",
+            "trap '' XFSZ; ulimit -f 2; exec git commit -q -m Full",
+        ],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the commit failed: {stderr}");
+    assert!(
+        stderr.contains("the commit goes ahead and its AI spend stays pending"),
+        "{stderr}"
+    );
+    let message = env.git(&repo, &["log", "-1", "--format=%B"]).stdout;
+    assert!(!message.contains("AI-Cost-Id"), "{message}");
+    let value = verify_clean(&env, &repo, 0, "writes that failed");
+    assert_eq!(value["rows"][0]["pending"]["requests"], 1);
+    // Room again: the next commit carries it.
+    commit(&env, &repo, "b.txt", "After");
+    let value = verify_clean(&env, &repo, 1, "the commit after");
+    assert_eq!(value["rows"][0]["committed"]["requests"], 1);
+}
