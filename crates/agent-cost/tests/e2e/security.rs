@@ -82,3 +82,35 @@ fn a_state_directory_agent_cost_creates_and_its_ledger_are_the_users_alone() {
     }
     assert!(files > 0);
 }
+
+#[test]
+fn the_binary_cannot_open_a_network_connection() {
+    // Every system call agent-cost makes goes through libc, which the binary imports
+    // dynamically here: without `socket`, `connect` or `getaddrinfo` it has no way to reach a
+    // network at all.
+    let out = std::process::Command::new("nm")
+        .args(["-D", "--undefined-only", BIN])
+        .output()
+        .expect("nm (binutils) is needed to list the binary's imports");
+    assert!(out.status.success(), "{out:?}");
+    let imports = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        imports.contains(" open") || imports.contains("open64"),
+        "{imports}"
+    );
+    for symbol in [
+        "socket",
+        "connect",
+        "getaddrinfo",
+        "gethostbyname",
+        "sendto",
+    ] {
+        assert!(
+            !imports.lines().any(|line| line
+                .split_whitespace()
+                .last()
+                .is_some_and(|s| s.split('@').next() == Some(symbol))),
+            "the binary imports {symbol}"
+        );
+    }
+}
