@@ -11,6 +11,9 @@ pub mod history;
 mod packed;
 pub mod worktree;
 
+#[cfg(test)]
+mod testing;
+
 pub use branches::{Branch, Branches, CommitLinks};
 pub use discover::repositories_under;
 pub use history::{
