@@ -141,18 +141,17 @@ pub enum BlockFate {
 /// `AI-Cost-Replaces:` cannot hide spend). [`RangeTotals::finish`] sums by this rule, and
 /// reports that charge each drain to one commit use it to pick that commit (the one of the
 /// counted block).
-pub fn block_fates<'a>(blocks: impl IntoIterator<Item = &'a Block> + Clone) -> Vec<BlockFate> {
+pub fn block_fates<'a>(blocks: impl IntoIterator<Item = &'a Block>) -> Vec<BlockFate> {
+    let blocks: Vec<(&Block, bool)> = blocks
+        .into_iter()
+        .map(|block| (block, block.is_well_formed()))
+        .collect();
     let mut by_id: HashMap<&str, &Block> = HashMap::new();
-    for block in blocks.clone() {
-        if block.is_well_formed() {
-            by_id.entry(&block.id).or_insert(block);
-        }
+    for (block, _) in blocks.iter().filter(|(_, well_formed)| *well_formed) {
+        by_id.entry(&block.id).or_insert(block);
     }
     let mut replaced: HashSet<&str> = HashSet::new();
-    for block in blocks.clone() {
-        if !block.is_well_formed() {
-            continue;
-        }
+    for (block, _) in blocks.iter().filter(|(_, well_formed)| *well_formed) {
         for id in &block.replaces {
             if *id != block.id
                 && by_id
@@ -165,9 +164,9 @@ pub fn block_fates<'a>(blocks: impl IntoIterator<Item = &'a Block> + Clone) -> V
     }
     let mut seen: HashSet<&str> = HashSet::new();
     blocks
-        .into_iter()
-        .map(|block| {
-            if !block.is_well_formed() {
+        .iter()
+        .map(|&(block, well_formed)| {
+            if !well_formed {
                 BlockFate::Malformed
             } else if !seen.insert(&block.id) {
                 BlockFate::Duplicate

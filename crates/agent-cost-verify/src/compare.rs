@@ -4,8 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use agent_cost_prices::PriceBook;
 use agent_cost_store::{DrainRecord, SpendState, SpendTotal};
-use agent_cost_trailers::{Block, BlockFate, block_fates};
+use agent_cost_trailers::{Block, BlockFate, block_fates, normalize_name};
 use serde::Serialize;
 
 use crate::counts::Counts;
@@ -146,11 +147,6 @@ impl Finding {
             ),
         }
     }
-
-    /// Whether the finding is a difference (`verify` fails) rather than a note.
-    pub fn is_difference(&self) -> bool {
-        true
-    }
 }
 
 /// A block in history that this machine did not drain.
@@ -183,16 +179,24 @@ pub struct Verification {
 impl Verification {
     /// Whether everything adds up.
     pub fn is_clean(&self) -> bool {
-        self.findings.iter().all(|f| !f.is_difference())
-            && self.rows.iter().all(|r| r.difference.is_zero())
+        self.findings.is_empty() && self.rows.iter().all(|r| r.difference.is_zero())
     }
 }
 
 type ModelKey = (String, String);
 
-/// Compares the sides. `name` gives an (agent, model) of the ledger the names trailers give it
-/// (the model's price-list name, normalised).
-pub fn compare(inputs: &Inputs, name: &dyn Fn(&str, &str) -> ModelKey) -> Verification {
+/// The names a trailer gives an agent and a model of the ledger: the model's price-list name,
+/// both normalised as trailers write them.
+fn trailer_key(book: &PriceBook, agent: &str, model: &str) -> ModelKey {
+    (
+        normalize_name(agent),
+        normalize_name(&book.display_name(model)),
+    )
+}
+
+/// Compares the sides, naming the ledger's models as `book` does in trailers.
+pub fn compare(inputs: &Inputs, book: &PriceBook) -> Verification {
+    let name = |agent: &str, model: &str| trailer_key(book, agent, model);
     let mut rows: BTreeMap<ModelKey, Row> = BTreeMap::new();
     fn row(rows: &mut BTreeMap<ModelKey, Row>, key: ModelKey) -> &mut Row {
         rows.entry(key.clone()).or_insert_with(|| Row {

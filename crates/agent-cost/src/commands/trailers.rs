@@ -90,13 +90,7 @@ fn verified_blocks(
         .map_err(|e| CommandError::from_error(&e))?;
     let (book, _) =
         agent_cost_hooks::pricing::price_book(&locations.config_file(), Some(&worktree.workdir));
-    let name = |agent: &str, model: &str| {
-        (
-            agent_cost_trailers::normalize_name(agent),
-            agent_cost_trailers::normalize_name(&book.display_name(model)),
-        )
-    };
-    Ok(agent_cost_verify::compare(&inputs, &name).matching)
+    Ok(agent_cost_verify::compare(&inputs, &book).matching)
 }
 
 fn print_totals(range: &str, totals: &Totals) -> CommandResult {

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use agent_cost_git::History;
 use agent_cost_hooks::pricing::price_book;
-use agent_cost_trailers::normalize_name;
 use agent_cost_verify::{Counts, Verification, compare, gather, recompute};
 use serde_json::json;
 
@@ -72,13 +71,7 @@ pub fn run(args: VerifyArgs) -> CommandResult {
     for warning in warnings {
         errln!("warning: {warning}");
     }
-    let name = |agent: &str, model: &str| {
-        (
-            normalize_name(agent),
-            normalize_name(&book.display_name(model)),
-        )
-    };
-    let verification = compare(&inputs, &name);
+    let verification = compare(&inputs, &book);
     if args.json {
         print_json(&json!({
             "repository": worktree.workdir.display().to_string(),
