@@ -433,6 +433,62 @@ impl History {
         }
     }
 
+    /// Walks the commits of `spec` committed at or after `since` (seconds since the epoch),
+    /// newest first by committer date, with the details [`History::walk_details`] gives:
+    /// the walk stops at older commits instead of reading all of history, which makes it
+    /// cheap enough for a hook. A commit older than `since` hides its ancestors, even newer
+    /// ones (a clock set back), as `git log --since` does.
+    pub fn walk_details_since(
+        &self,
+        spec: Option<&str>,
+        since: i64,
+        mut visit: impl FnMut(CommitDetails),
+    ) -> Result<u64, HistoryError> {
+        use gix::revision::walk::Sorting;
+        use gix::traverse::commit::simple::CommitTimeOrder;
+        let (tips, hidden) = self.resolve(spec)?;
+        let mailmap = self.repo.open_mailmap();
+        let mut buffer = Vec::new();
+        let walk = self
+            .repo
+            .rev_walk(tips)
+            .with_hidden(hidden)
+            .sorting(Sorting::ByCommitTimeCutoff {
+                order: CommitTimeOrder::NewestFirst,
+                seconds: since,
+            })
+            .all()
+            .map_err(read_error)?;
+        let mut count = 0;
+        for info in walk {
+            let info = info.map_err(read_error)?;
+            visit(self.details_of(&info.id, &mailmap, &mut buffer)?);
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Who the next commit of this repository will be authored by: `GIT_AUTHOR_EMAIL` /
+    /// `user.email` (and the name), mapped through `.mailmap` as reports show authors.
+    /// `None` when no email is configured.
+    pub fn author_identity(&self) -> Option<(String, String)> {
+        let name = std::env::var("GIT_AUTHOR_NAME").ok();
+        let email = std::env::var("GIT_AUTHOR_EMAIL").ok();
+        let config = self.repo.config_snapshot();
+        let name = name
+            .or_else(|| config.string("user.name").map(|v| v.to_string()))
+            .unwrap_or_default();
+        let email = email.or_else(|| config.string("user.email").map(|v| v.to_string()))?;
+        let mailmap = self.repo.open_mailmap();
+        let signature = gix::actor::SignatureRef {
+            name: name.as_str().into(),
+            email: email.as_str().into(),
+            time: "0 +0000",
+        };
+        let mapped = mailmap.resolve_cow(signature);
+        Some((mapped.name.to_string(), mapped.email.to_string()))
+    }
+
     fn details_of(
         &self,
         id: &gix::oid,

@@ -13,6 +13,7 @@
 //! - [`marker`] is the hint file that spares `commit-msg` opening the ledger, [`quiet`] the one
 //!   that spares `prepare-commit-msg` opening it when nothing changed.
 
+pub mod budgets;
 pub mod claude_settings;
 pub mod drain;
 pub mod error;

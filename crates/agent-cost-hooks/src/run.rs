@@ -299,12 +299,20 @@ fn write_drain_in(
     let mut summary = summarize(&spend.groups, &book);
     let work_types = tx.pending_work_types(worktree_id, spend.last_charge)?;
     apply_work_types(&mut summary.models, &spend.groups, &work_types, &book);
+    let new_models = summary.models.clone();
     let id = new_block_id();
     let block = if merging {
         Block::merge(id, &kept, summary.models, &spend.sessions)
     } else {
         Block::build(id, summary.models, &spend.sessions, Vec::new())
     };
+    warnings.extend(crate::budgets::warnings(
+        &run.locations.config_file(),
+        &worktree.workdir,
+        history.as_ref(),
+        &block.models,
+        &new_models,
+    ));
     let text = insert_block(&base, &block.to_trailer_lines(), &comment);
     tx.propose(worktree_id, &block.id, spend.last_charge, since_ms)?;
     tx.commit()?;

@@ -202,6 +202,45 @@ struct Walked {
     merged_branch: Option<String>,
 }
 
+impl Walked {
+    /// A commit as read, classified; its repository name is set when the walk is charged.
+    fn new(details: agent_cost_git::CommitDetails, config: &ReportConfig) -> Walked {
+        let subject = details
+            .message
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let merge = details.parents.len() > 1;
+        let info = CommitInfo {
+            repo: String::new(),
+            parent_count: details.parents.len(),
+            author_name: details.author_name,
+            author_email: details.author_email,
+            author_time: details.author_time,
+            author_offset: details.author_offset,
+            commit_time: details.commit_time,
+            kind: classify::commit_type(&subject),
+            pr: config.pr_number(&details.message),
+            tickets: config.tickets(&details.message, None),
+            branch: None,
+            lines: None,
+            subject,
+            id: details.id,
+        };
+        Walked {
+            blocks: parse_history_blocks(&details.message),
+            merged_pr: merge.then(|| config.merged_pr(&details.message)).flatten(),
+            merged_branch: merge
+                .then(|| classify::merged_branch(&info.subject))
+                .flatten(),
+            parents: details.parents,
+            info,
+        }
+    }
+}
+
 impl Ledger {
     /// Walks `spec` (default `HEAD`) and charges each drain once, to the first commit of the
     /// walk that carries a counted copy of it (newest first: a squash merge in the range takes
@@ -226,46 +265,38 @@ impl Ledger {
         mut progress: impl FnMut(u64),
     ) -> Result<Ledger, ReportError> {
         let mut walked: Vec<Walked> = Vec::new();
-        let repo = history.name();
         let count = history.walk_details(spec, |details| {
             progress(walked.len() as u64 + 1);
-            let subject = details
-                .message
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_string();
-            let merge = details.parents.len() > 1;
-            let info = CommitInfo {
-                repo: repo.clone(),
-                parent_count: details.parents.len(),
-                author_name: details.author_name,
-                author_email: details.author_email,
-                author_time: details.author_time,
-                author_offset: details.author_offset,
-                commit_time: details.commit_time,
-                kind: classify::commit_type(&subject),
-                pr: config.pr_number(&details.message),
-                tickets: config.tickets(&details.message, None),
-                branch: None,
-                lines: None,
-                subject,
-                id: details.id,
-            };
-            walked.push(Walked {
-                blocks: parse_history_blocks(&details.message),
-                merged_pr: merge.then(|| config.merged_pr(&details.message)).flatten(),
-                merged_branch: merge
-                    .then(|| classify::merged_branch(&info.subject))
-                    .flatten(),
-                parents: details.parents,
-                info,
-            });
+            walked.push(Walked::new(details, config));
         })?;
-        assign_merged_prs(&mut walked);
         assign_branches(&mut walked, history, config)?;
+        Ok(Ledger::charge(walked, count, filter, history.name()))
+    }
 
+    /// The commits of `spec` committed at or after `since` (seconds since the epoch) and
+    /// authored within `filter`, read with [`History::walk_details_since`]: only the recent
+    /// end of history is read, so this is cheap enough for a hook. Each drain is charged as
+    /// [`Ledger::read`] charges it among the commits read. Branches are not named (that
+    /// needs all of history).
+    pub fn read_recent(
+        history: &History,
+        spec: Option<&str>,
+        since: i64,
+        filter: Filter,
+        config: &ReportConfig,
+    ) -> Result<Ledger, ReportError> {
+        let mut walked: Vec<Walked> = Vec::new();
+        let count = history.walk_details_since(spec, since, |details| {
+            walked.push(Walked::new(details, config));
+        })?;
+        Ok(Ledger::charge(walked, count, filter, history.name()))
+    }
+
+    fn charge(mut walked: Vec<Walked>, count: u64, filter: Filter, repo: String) -> Ledger {
+        for w in &mut walked {
+            w.info.repo.clone_from(&repo);
+        }
+        assign_merged_prs(&mut walked);
         let fates = fates_newest_first(&walked);
         let mut ledger = Ledger {
             walked: count,
@@ -289,7 +320,7 @@ impl Ledger {
                 ledger.commits.push(w.info);
             }
         }
-        Ok(ledger)
+        ledger
     }
 
     /// Counts the lines changed by every commit with a charge (a diff against its first

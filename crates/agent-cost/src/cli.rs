@@ -46,6 +46,8 @@ enum Command {
     Tail(commands::report::TailArgs),
     Export(commands::report::ExportArgs),
     Verify(commands::verify::VerifyArgs),
+    Check(commands::budget::CheckArgs),
+    PrComment(commands::budget::PrCommentArgs),
     Demo(commands::demo::DemoArgs),
     Hook(commands::hook::HookArgs),
 }
@@ -76,6 +78,8 @@ pub fn run() -> ExitCode {
         Command::Tail(args) => commands::report::tail(args),
         Command::Export(args) => commands::report::export(args),
         Command::Verify(args) => commands::verify::run(args),
+        Command::Check(args) => commands::budget::run_check(args),
+        Command::PrComment(args) => commands::budget::run_pr_comment(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Hook(args) => return commands::hook::run(args),
     };

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod agent_hook;
+pub mod budget;
 pub mod demo;
 pub mod doctor;
 pub mod hook;

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use agent_cost_budget::config::usd_text;
 use agent_cost_git::{History, Worktree};
 use agent_cost_hooks::drain::summarize;
 use agent_cost_hooks::pricing::price_book;
@@ -114,6 +115,118 @@ struct StatusJson {
     outstanding_drains: usize,
     hooks: HooksJson,
     watcher: WatcherJson,
+    budgets: Vec<BudgetJson>,
+    spike: Option<SpikeJson>,
+}
+
+/// One budget with the pending spend added to its period.
+#[derive(Debug, Serialize)]
+struct BudgetJson {
+    scope: &'static str,
+    unit: &'static str,
+    soft: Option<String>,
+    hard: Option<String>,
+    file: String,
+    line: usize,
+    subject: String,
+    spent: String,
+    level: &'static str,
+    over_by: String,
+    #[serde(skip)]
+    text: String,
+}
+
+/// Today's spend of the author against their usual day.
+#[derive(Debug, Serialize)]
+struct SpikeJson {
+    author: String,
+    today_usd: String,
+    median_usd: String,
+    days_with_spend: usize,
+    #[serde(skip)]
+    text: String,
+}
+
+/// Every budget with the pending spend added, and the author's spike, if today is one.
+/// Problems reading the settings or history are warnings: status still shows the rest.
+fn budgets(
+    worktree: &Worktree,
+    config_file: &std::path::Path,
+    pending: &[PendingGroup],
+    book: &PriceBook,
+) -> (Vec<BudgetJson>, Option<SpikeJson>) {
+    let files = [
+        (config_file.to_path_buf(), agent_cost_budget::Owner::User),
+        (
+            worktree.workdir.join("agent-cost.toml"),
+            agent_cost_budget::Owner::Repository,
+        ),
+    ];
+    let config = match agent_cost_budget::BudgetConfig::load(&files) {
+        Ok(config) => config,
+        Err(e) => {
+            errln!("warning: budgets not shown: {e}");
+            return (Vec::new(), None);
+        }
+    };
+    let Ok(history) = History::of_worktree(&worktree.workdir, &worktree.git_dir) else {
+        return (Vec::new(), None);
+    };
+    let report = agent_cost_report::ReportConfig::load(&[
+        config_file.to_path_buf(),
+        worktree.workdir.join("agent-cost.toml"),
+    ])
+    .unwrap_or_default();
+    let today = jiff::Zoned::now().date();
+    let recent = match agent_cost_budget::Recent::read(&history, &report, &config, today, true) {
+        Ok(recent) => recent,
+        Err(e) => {
+            errln!("warning: budgets not shown: {e}");
+            return (Vec::new(), None);
+        }
+    };
+    let mut spend = agent_cost_budget::Spend::default();
+    for line in &summarize(pending, book).models {
+        spend.add_model_line(line);
+    }
+    let budgets = recent
+        .verdicts(&config, &spend, &spend)
+        .into_iter()
+        .map(|v| {
+            let text = v.sentence();
+            BudgetJson {
+                scope: v.budget.scope.key(),
+                unit: v.budget.unit.key(),
+                soft: v.budget.soft.map(|m| m.to_decimal()),
+                hard: v.budget.hard.map(|m| m.to_decimal()),
+                file: v.budget.file.display().to_string(),
+                line: v.budget.line,
+                subject: v.subject.clone(),
+                spent: v.spent.to_decimal(),
+                level: v.level.name(),
+                over_by: v.over_by().to_decimal(),
+                text,
+            }
+        })
+        .collect();
+    let spike = recent.spike(&spend).map(|(today_usd, median)| {
+        let author = recent.author.clone().unwrap_or_default();
+        let days = recent.author_daily.len();
+        SpikeJson {
+            text: format!(
+                "{author} has spent {} USD today (pending included), more than {}x their median day of the last {} days ({} USD, over {days} days with spend): is an agent looping?",
+                usd_text(today_usd),
+                agent_cost_budget::recent::SPIKE_FACTOR,
+                agent_cost_budget::recent::BASELINE_DAYS,
+                usd_text(median),
+            ),
+            author,
+            today_usd: today_usd.to_decimal(),
+            median_usd: median.to_decimal(),
+            days_with_spend: days,
+        }
+    });
+    (budgets, spike)
 }
 
 /// Whether `agent-cost watch` runs for this state directory, and how far behind it is.
@@ -237,6 +350,7 @@ pub fn run(args: StatusArgs) -> CommandResult {
         ),
         commits_without_hooks: health.as_ref().map_or(0, |h| h.commits_without_hooks.len()),
     };
+    let (budgets, spike) = budgets(&worktree, &locations.config_file(), &pending.groups, &book);
     let report = StatusJson {
         worktree: worktree.workdir.display().to_string(),
         tracking_since: tracking.as_ref().map(|t| t.since.clone()),
@@ -253,9 +367,14 @@ pub fn run(args: StatusArgs) -> CommandResult {
         outstanding_drains: outstanding,
         hooks,
         watcher,
+        budgets,
+        spike,
     };
     if let Some(warning) = warning {
         errln!("warning: {warning}");
+    }
+    if let Some(spike) = &report.spike {
+        errln!("warning: {}", spike.text);
     }
     if args.json {
         return print_json(&report);
@@ -290,6 +409,12 @@ pub fn run(args: StatusArgs) -> CommandResult {
             report.unattributed.cost_text,
             report.unattributed.requests
         )?;
+    }
+    if !report.budgets.is_empty() {
+        outln!("budgets, with the pending spend:")?;
+        for budget in &report.budgets {
+            outln!("  {}", budget.text)?;
+        }
     }
     for orphan in &report.orphaned {
         print_spend(

@@ -1,0 +1,65 @@
+//! Budget warnings at commit time: the spend a drain is about to write, added to what its
+//! branch, its author's day and its repository's week and month already hold, compared with
+//! the `[budget.*]` tables of the settings files. A warning line per budget exceeded; never a
+//! failure: a commit is not blocked by a budget (`agent-cost check` fails builds).
+
+use std::path::Path;
+
+use agent_cost_budget::{BudgetConfig, Level, Owner, Recent, Scope, Spend};
+use agent_cost_git::History;
+use agent_cost_report::ReportConfig;
+use agent_cost_trailers::ModelLine;
+
+/// One line per budget the commit carrying `commit_models` exceeds, soft or hard, saying
+/// which budget, how much and by how much; or why budgets could not be checked. `new_models`
+/// is the part of it not in history yet (all of it, unless an amend keeps HEAD's spend).
+/// History is read only when a budget adds up more than the commit (and then only its
+/// recent end).
+pub fn warnings(
+    config_file: &Path,
+    workdir: &Path,
+    history: Option<&History>,
+    commit_models: &[ModelLine],
+    new_models: &[ModelLine],
+) -> Vec<String> {
+    let repo_file = workdir.join("agent-cost.toml");
+    let files = [
+        (config_file.to_path_buf(), Owner::User),
+        (repo_file.clone(), Owner::Repository),
+    ];
+    let config = match BudgetConfig::load(&files) {
+        Ok(config) => config,
+        Err(e) => return vec![format!("budgets not checked: {e}")],
+    };
+    if config.budgets.is_empty() {
+        return Vec::new();
+    }
+    let spend_of = |models: &[ModelLine]| {
+        let mut spend = Spend::default();
+        for line in models {
+            spend.add_model_line(line);
+        }
+        spend
+    };
+    let only_commits = config.budgets.iter().all(|b| b.scope == Scope::Commit);
+    let recent = match history {
+        Some(history) if !only_commits => {
+            // Broken [report] settings are reported by the commands that read them.
+            let report =
+                ReportConfig::load(&[config_file.to_path_buf(), repo_file]).unwrap_or_default();
+            let today = jiff::Zoned::now().date();
+            match Recent::read(history, &report, &config, today, false) {
+                Ok(recent) => recent,
+                Err(e) => return vec![format!("budgets not checked: {e}")],
+            }
+        }
+        _ => Recent::default(),
+    };
+    recent
+        .verdicts(&config, &spend_of(commit_models), &spend_of(new_models))
+        .into_iter()
+        .filter(|verdict| verdict.level != Level::Within)
+        .filter(|verdict| history.is_some() || verdict.budget.scope == Scope::Commit)
+        .map(|verdict| verdict.sentence())
+        .collect()
+}
