@@ -33,7 +33,7 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn keeps(&self, time: i64) -> bool {
+    pub(crate) fn keeps(&self, time: i64) -> bool {
         self.since.is_none_or(|s| time >= s) && self.until.is_none_or(|u| time <= u)
     }
 }

@@ -11,6 +11,8 @@
 //!   the spend.
 //! - [`Ledger::merged_prs`] ([`prs`]) gives each merged pull request its spend, the cost per
 //!   merged pull request, its median and its weekly trend.
+//! - [`Digest`] ([`digest`]) is a period's top outliers (commits, pull requests, authors,
+//!   repositories) and the trend of the cost per merged pull request.
 //! - [`html`] renders all of it as one self-contained HTML dashboard.
 //! - [`Ledger::waste`] lists the commits whose spend bought little (low-leverage types, few
 //!   changed lines) and the share of spend on them.
@@ -23,6 +25,7 @@
 pub mod branches;
 pub mod classify;
 mod config;
+pub mod digest;
 pub mod html;
 mod ledger;
 pub mod pareto;
@@ -32,6 +35,7 @@ mod waste;
 
 pub use agent_cost_events::Money;
 pub use config::{ConfigError, DEFAULT_TICKET_PATTERN, ReportConfig};
+pub use digest::{Digest, Outlier, Style};
 pub use ledger::{Charge, CommitInfo, Filter, Ledger, ReportError};
 pub use pareto::{ParetoShare, pareto};
 pub use prs::{MergedPr, PrReport, PrWeek};

@@ -48,6 +48,7 @@ enum Command {
     Verify(commands::verify::VerifyArgs),
     Check(commands::budget::CheckArgs),
     PrComment(commands::budget::PrCommentArgs),
+    Digest(commands::digest::DigestArgs),
     Demo(commands::demo::DemoArgs),
     Hook(commands::hook::HookArgs),
 }
@@ -80,6 +81,7 @@ pub fn run() -> ExitCode {
         Command::Verify(args) => commands::verify::run(args),
         Command::Check(args) => commands::budget::run_check(args),
         Command::PrComment(args) => commands::budget::run_pr_comment(args),
+        Command::Digest(args) => commands::digest::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Hook(args) => return commands::hook::run(args),
     };

@@ -3,6 +3,7 @@
 pub mod agent_hook;
 pub mod budget;
 pub mod demo;
+pub mod digest;
 pub mod doctor;
 pub mod hook;
 pub mod import;
