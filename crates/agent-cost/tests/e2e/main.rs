@@ -4,6 +4,7 @@
 mod harness;
 
 mod bad_input;
+mod budgets;
 mod codex;
 mod commits;
 mod contract;

@@ -1,0 +1,746 @@
+//! Budgets, end to end: `check` exit codes for every scope and unit, crossed and not; the
+//! hook's warning line; `status` budgets and the author's spike day; `pr-comment` against an
+//! exact snapshot; `digest`; settings errors with file and line.
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::harness::*;
+
+/// One `AI-Model:` line of a hand-written block: agent, model, USD micros and an optional
+/// quantity in another unit (`("3", "credits")`).
+struct Line {
+    agent: &'static str,
+    model: &'static str,
+    micros: u64,
+    quantity: Option<(&'static str, &'static str)>,
+}
+
+fn usd(micros: u64) -> Line {
+    Line {
+        agent: "claude-code",
+        model: "claude-sonnet-4-5",
+        micros,
+        quantity: None,
+    }
+}
+
+fn decimal(micros: u64) -> String {
+    format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
+}
+
+/// A well-formed block, as agent-cost writes them (docs/trailers.md), with drain id `id`.
+fn block(id: u64, lines: &[Line]) -> String {
+    let mut agents: Vec<(&str, u64)> = Vec::new();
+    for line in lines {
+        match agents.iter_mut().find(|(a, _)| *a == line.agent) {
+            Some(entry) => entry.1 += line.micros,
+            None => agents.push((line.agent, line.micros)),
+        }
+    }
+    let mut text = String::new();
+    for (agent, micros) in &agents {
+        text.push_str(&format!(
+            "AI-Agent: {agent} sessions=1 cost={}\n",
+            decimal(*micros)
+        ));
+    }
+    let mut units: Vec<(&str, f64)> = Vec::new();
+    for line in lines {
+        text.push_str(&format!(
+            "AI-Model: {} agent={} cost={}\nAI-Tokens: req=1 in=10 out=10 cw=0 cr=0\n",
+            line.model,
+            line.agent,
+            decimal(line.micros)
+        ));
+        if let Some((amount, unit)) = line.quantity {
+            text.push_str(&format!("AI-Quantity: {amount} {unit}\n"));
+            let amount: f64 = amount.parse().unwrap();
+            match units.iter_mut().find(|(u, _)| *u == unit) {
+                Some(entry) => entry.1 += amount,
+                None => units.push((unit, amount)),
+            }
+        }
+    }
+    let total: u64 = lines.iter().map(|l| l.micros).sum();
+    text.push_str(&format!("AI-Cost-Estimate: {} USD\n", decimal(total)));
+    for (unit, amount) in units {
+        text.push_str(&format!("AI-Cost-Estimate: {amount} {unit}\n"));
+    }
+    text.push_str(&format!("AI-Cost-Id: {id:016x}\n"));
+    text
+}
+
+/// Commits `subject` with `block` as its trailers, authored by `email` at `date` (git's
+/// date formats), without hooks.
+fn commit_with(env: &TestEnv, repo: &Path, subject: &str, block: &str, email: &str, date: &str) {
+    env.git_env(
+        repo,
+        &[
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            &format!("{subject}\n\n{block}"),
+        ],
+        &[
+            ("GIT_AUTHOR_DATE", date),
+            ("GIT_COMMITTER_DATE", date),
+            ("GIT_AUTHOR_EMAIL", email),
+        ],
+    );
+}
+
+/// A repository with two commits on 2026-03-10 by author@example.com:
+/// - 0.40 USD, 3 credits, 2 premium requests;
+/// - 0.70 USD, 1.5 credits, 0.33 premium requests.
+///
+/// Largest commit: 0.70 USD, 3 credits, 2 premium requests; total: 1.10 USD, 4.5 credits,
+/// 2.33 premium requests.
+fn two_commit_repo(env: &TestEnv) -> std::path::PathBuf {
+    let repo = env.repo("shop");
+    let first = block(
+        1,
+        &[
+            Line {
+                agent: "kiro",
+                model: "auto",
+                micros: 400_000,
+                quantity: Some(("3", "credits")),
+            },
+            Line {
+                agent: "copilot",
+                model: "gpt-5",
+                micros: 0,
+                quantity: Some(("2", "premium-requests")),
+            },
+        ],
+    );
+    let second = block(
+        2,
+        &[
+            Line {
+                agent: "kiro",
+                model: "auto",
+                micros: 700_000,
+                quantity: Some(("1.5", "credits")),
+            },
+            Line {
+                agent: "copilot",
+                model: "gpt-5",
+                micros: 0,
+                quantity: Some(("0.33", "premium-requests")),
+            },
+        ],
+    );
+    let email = "author@example.com";
+    commit_with(
+        env,
+        &repo,
+        "Add cart",
+        &first,
+        email,
+        "2026-03-10T09:00:00+00:00",
+    );
+    commit_with(
+        env,
+        &repo,
+        "Fix | cart <total>",
+        &second,
+        email,
+        "2026-03-10T15:00:00+00:00",
+    );
+    let total = sum(env, &repo, "HEAD");
+    assert_eq!(total["malformed_blocks"], 0, "{total:#}");
+    assert_eq!(micros(&total["cost_usd"]), 1_100_000, "{total:#}");
+    repo
+}
+
+fn run(env: &TestEnv, repo: &Path, args: &[&str]) -> Output {
+    env.output(BIN, repo, args, &[])
+}
+
+fn json_of(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+#[test]
+fn every_budget_is_exceeded_only_above_its_level_in_every_unit() {
+    let env = TestEnv::new();
+    let repo = two_commit_repo(&env);
+    // (unit, the largest commit, the total) in micro-units.
+    let units = [
+        ("usd", 700_000u64, 1_100_000u64),
+        ("credits", 3_000_000, 4_500_000),
+        ("premium-requests", 2_000_000, 2_330_000),
+    ];
+    let scopes = ["commit", "branch", "author_day", "repo_week", "repo_month"];
+    for (unit, largest, total) in units {
+        for scope in scopes {
+            // A period budget adds up both commits: its level just below the total is above
+            // the largest commit, so only a sum exceeds it.
+            let spent = if scope == "commit" { largest } else { total };
+            let just_below = spent - 10_000;
+            assert!(scope == "commit" || just_below > largest);
+            let case = |level: &str, amount: u64| {
+                std::fs::write(
+                    repo.join("agent-cost.toml"),
+                    format!(
+                        "[budget.{scope}]\n{level} = {}\nunit = \"{unit}\"\n",
+                        decimal(amount)
+                    ),
+                )
+                .unwrap();
+                let plain = run(&env, &repo, &["check", "--json"]);
+                let strict = run(&env, &repo, &["check", "--strict", "--json"]);
+                (plain, strict)
+            };
+            let what = format!("{scope} in {unit}");
+
+            let (plain, strict) = case("soft", spent);
+            assert_eq!(plain.status.code(), Some(0), "{what}: at the soft level");
+            assert_eq!(
+                strict.status.code(),
+                Some(0),
+                "{what}: at the soft level, strict"
+            );
+            assert_eq!(json_of(&strict)["level"], "within", "{what}");
+
+            let (plain, strict) = case("soft", just_below);
+            assert_eq!(plain.status.code(), Some(0), "{what}: soft is a warning");
+            assert_eq!(strict.status.code(), Some(1), "{what}: soft with --strict");
+            let report = json_of(&strict);
+            assert_eq!(report["level"], "soft", "{what}: {report:#}");
+            let exceeded = report["exceeded"].as_array().unwrap();
+            assert_eq!(exceeded.len(), 1, "{what}: {report:#}");
+            assert_eq!(exceeded[0]["spent"], decimal(spent), "{what}");
+            assert_eq!(exceeded[0]["over_by"], "0.010000", "{what}");
+            assert_eq!(exceeded[0]["unit"], unit, "{what}");
+
+            let (plain, strict) = case("hard", spent);
+            assert_eq!(plain.status.code(), Some(0), "{what}: at the hard level");
+            assert_eq!(
+                strict.status.code(),
+                Some(0),
+                "{what}: at the hard level, strict"
+            );
+
+            let (plain, strict) = case("hard", just_below);
+            assert_eq!(plain.status.code(), Some(2), "{what}: hard");
+            assert_eq!(strict.status.code(), Some(2), "{what}: hard, strict");
+            assert_eq!(json_of(&plain)["level"], "hard", "{what}");
+        }
+    }
+}
+
+#[test]
+fn check_prints_which_budget_how_much_and_by_how_much() {
+    let env = TestEnv::new();
+    let repo = two_commit_repo(&env);
+    std::fs::write(
+        repo.join("agent-cost.toml"),
+        "[budget.commit]\nsoft = 0.50\nhard = 5\n\n[budget.branch]\nhard = 1.00\n",
+    )
+    .unwrap();
+    let out = run(&env, &repo, &["check", "HEAD~2..HEAD"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let file = repo.join("agent-cost.toml");
+    let file = file.display();
+    let second = env.git(&repo, &["rev-parse", "--short=7", "HEAD"]).stdout;
+    let expected = format!(
+        "Budgets over HEAD~2..HEAD: 2 commits, 2 with AI spend.\n\
+         \x20 soft  over the soft budget per commit ({file}:1): commit {} \"Fix | cart <total>\" spent 0.70 USD, soft level 0.50 USD, over by 0.20 USD\n\
+         \x20 HARD  over the hard budget per branch ({file}:5): the range HEAD~2..HEAD spent 1.10 USD, hard level 1.00 USD, over by 0.10 USD\n\
+         Result: a hard level is exceeded (exit 2).\n",
+        second.trim()
+    );
+    assert_eq!(stdout, expected);
+}
+
+#[test]
+fn budgets_are_grouped_by_author_day_week_and_month() {
+    let env = TestEnv::new();
+    let repo = two_commit_repo(&env);
+    commit_with(
+        &env,
+        &repo,
+        "Add search",
+        &block(3, &[usd(2_000_000)]),
+        "lee@example.com",
+        "2026-04-02T10:00:00+02:00",
+    );
+    std::fs::write(
+        repo.join("agent-cost.toml"),
+        "[budget.author_day]\nhard = 1.50\n[budget.repo_week]\nhard = 1.50\n[budget.repo_month]\nhard = 1.50\n",
+    )
+    .unwrap();
+    let out = run(&env, &repo, &["check", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let report = json_of(&out);
+    let exceeded: Vec<(String, String, String)> = report["exceeded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["scope"].as_str().unwrap().to_string(),
+                v["subject"].as_str().unwrap().to_string(),
+                v["spent"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let name = repo.file_name().unwrap().to_str().unwrap();
+    assert_eq!(
+        exceeded,
+        vec![
+            (
+                "author_day".into(),
+                "lee@example.com on 2026-04-02".into(),
+                "2.000000".into()
+            ),
+            (
+                "repo_week".into(),
+                format!("{name} in 2026-W14"),
+                "2.000000".into()
+            ),
+            (
+                "repo_month".into(),
+                format!("{name} in 2026-04"),
+                "2.000000".into()
+            ),
+        ],
+        "March (1.10 USD) stays within every budget: {report:#}"
+    );
+}
+
+#[test]
+fn both_the_users_and_the_repositorys_budgets_are_checked() {
+    let env = TestEnv::new();
+    let repo = two_commit_repo(&env);
+    std::fs::write(repo.join("agent-cost.toml"), "[budget.commit]\nhard = 10\n").unwrap();
+    std::fs::write(
+        env.state.join("config.toml"),
+        "[budget.commit]\nhard = 0.60\n",
+    )
+    .unwrap();
+    let out = run(&env, &repo, &["check", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the user's tighter budget counts"
+    );
+    let report = json_of(&out);
+    let owners: Vec<&str> = report["budgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["owner"].as_str().unwrap())
+        .collect();
+    assert_eq!(owners, ["user", "repository"]);
+    assert_eq!(
+        report["exceeded"][0]["file"],
+        env.state.join("config.toml").display().to_string()
+    );
+}
+
+#[test]
+fn budget_settings_errors_name_the_file_line_and_fix() {
+    let env = TestEnv::new();
+    let repo = two_commit_repo(&env);
+    let file = repo.join("agent-cost.toml");
+    for (text, expected) in [
+        (
+            "[budget.commit]\nsoft = \"0.50\"\n",
+            ":2: [budget.commit] soft must be a number, like soft = 0.50 (found the string \"0.50\": remove the quotes)",
+        ),
+        (
+            "[budget.commit]\nhard = -2\n",
+            ":2: [budget.commit] hard is negative (-2): an amount must be 0 or more",
+        ),
+        (
+            "# team budgets\n[budget.commit]\nsoft = 1\ncap = 2\n",
+            ":4: unknown key `cap` in [budget.commit]: use soft, hard and unit, or remove it",
+        ),
+        (
+            "[budget.daily]\nsoft = 1\n",
+            ":1: unknown budget [budget.daily]: use one of commit, branch, author_day, repo_week, repo_month",
+        ),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        for command in ["check", "pr-comment"] {
+            let out = run(&env, &repo, &[command]);
+            assert_eq!(out.status.code(), Some(1), "{command} with {text:?}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains(&format!("error: {}{expected}", file.display())),
+                "{command} with {text:?}: {stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn check_without_budgets_says_how_to_set_them_and_passes() {
+    let env = TestEnv::new();
+    let repo = two_commit_repo(&env);
+    let out = run(&env, &repo, &["check", "--strict"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("No budgets are set"), "{stdout}");
+    assert!(stdout.contains("[budget.commit]"), "{stdout}");
+}
+
+#[test]
+fn the_pr_comment_is_exact_and_its_json_carries_the_label() {
+    let env = TestEnv::new();
+    let repo = two_commit_repo(&env);
+    std::fs::write(
+        repo.join("agent-cost.toml"),
+        "[budget.commit]\nsoft = 0.50\nhard = 5\n\n[budget.branch]\nhard = 1.00\n\n\
+         [budget.author_day]\nsoft = 10\nunit = \"credits\"\n\n[cost_band]\nlow = 1\nmedium = 5\n",
+    )
+    .unwrap();
+    let short = |rev: &str| {
+        env.git(&repo, &["rev-parse", "--short=7", rev])
+            .stdout
+            .trim()
+            .to_string()
+    };
+    let (first, second) = (short("HEAD~1"), short("HEAD"));
+    let out = run(&env, &repo, &["pr-comment", "HEAD~2..HEAD"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "pr-comment never fails on budgets"
+    );
+    let markdown = String::from_utf8(out.stdout).unwrap();
+    let expected = format!(
+        "<!-- agent-cost:pr-comment -->
+### AI cost: 1.10 USD `cost:medium`
+
+2 of 2 commits in `HEAD~2..HEAD` carry AI spend. Also billed: 4.5 credits, 2.33 premium-requests (never added to USD).
+
+| Agent | Model | Requests | Tokens | USD |
+|---|---|--:|--:|--:|
+| kiro | auto | 2 | 40 | 1.10 + 4.5 credits |
+| copilot | gpt-5 | 2 | 40 | 0.00 + 2.33 premium-requests |
+
+<details><summary>Per commit</summary>
+
+| Commit | Subject | Author | USD |
+|---|---|---|--:|
+| `{second}` | Fix \\| cart &lt;total&gt; | Test Author | 0.70 + 1.5 credits + 0.33 premium-requests |
+| `{first}` | Add cart | Test Author | 0.40 + 3 credits + 2 premium-requests |
+
+</details>
+
+**Budgets**
+
+| Budget | Worst | Spent | Soft | Hard | Status |
+|---|---|--:|--:|--:|---|
+| per commit (agent-cost.toml:1) | commit {second} \"Fix \\| cart &lt;total&gt;\" | 0.70 USD | 0.50 USD | 5.00 USD | **over soft** by 0.20 USD |
+| per branch (agent-cost.toml:5) | the range HEAD~2..HEAD | 1.10 USD | – | 1.00 USD | **over hard** by 0.10 USD |
+| per author per day (agent-cost.toml:8) | author@example.com on 2026-03-10 | 4.5 credits | 10 credits | – | within |
+
+<sub>agent-cost: estimates at list prices from the commits' AI-Cost trailers, each drain counted once.</sub>
+"
+    );
+    assert_eq!(markdown, expected);
+
+    let json = json_of(&run(&env, &repo, &["pr-comment", "HEAD~2..HEAD", "--json"]));
+    assert_eq!(json["marker"], "<!-- agent-cost:pr-comment -->");
+    assert_eq!(json["label"], "cost:medium");
+    assert_eq!(json["level"], "hard");
+    assert_eq!(json["total_micro_usd"], 1_100_000);
+    assert_eq!(json["units"]["credits"], "4.500000");
+    assert_eq!(json["markdown"], expected.as_str());
+
+    // The default bands: 1.10 USD is low.
+    std::fs::write(repo.join("agent-cost.toml"), "").unwrap();
+    let json = json_of(&run(&env, &repo, &["pr-comment", "HEAD~2..HEAD", "--json"]));
+    assert_eq!(json["label"], "cost:low");
+    assert!(
+        json["markdown"]
+            .as_str()
+            .unwrap()
+            .contains("**Budgets**: none set"),
+        "{json:#}"
+    );
+}
+
+/// A tracked repository whose next commit carries one Claude Code request of 0.018 USD
+/// (1,000 input and 1,000 output tokens of Sonnet 4.5).
+fn pending_request(env: &TestEnv, repo: &Path, id: &'static str) {
+    env.claude_lines(repo, &format!("session-{id}"), &[sonnet(id, 1000, 1000)]);
+}
+
+#[test]
+fn the_hook_warns_in_one_line_and_never_blocks_the_commit() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("shop");
+    let file = repo.join("agent-cost.toml");
+
+    std::fs::write(&file, "[budget.commit]\nsoft = 0.01\nhard = 1\n").unwrap();
+    pending_request(&env, &repo, "msg_1");
+    let out = commit(&env, &repo, "a.txt", "Add a");
+    let warning = format!(
+        "agent-cost: warning: over the soft budget per commit ({}:1): this commit spent 0.018000 USD, soft level 0.01 USD, over by 0.008000 USD\n",
+        file.display()
+    );
+    assert_eq!(out.stderr, warning);
+    assert!(
+        ai_trailers(&env, &repo, "HEAD").contains(&"AI-Cost-Estimate: 0.018000 USD".to_string())
+    );
+
+    std::fs::write(&file, "[budget.commit]\nhard = 0.017\n").unwrap();
+    pending_request(&env, &repo, "msg_2");
+    let out = commit(&env, &repo, "b.txt", "Add b");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "agent-cost: warning: over the hard budget per commit ({}:1): this commit spent 0.018000 USD, hard level 0.017000 USD, over by 0.001000 USD\n",
+            file.display()
+        ),
+        "a hard level warns too, and the commit is made"
+    );
+    assert_eq!(
+        env.git(&repo, &["log", "-1", "--format=%s"]).stdout,
+        "Add b\n"
+    );
+
+    std::fs::write(&file, "[budget.commit]\nsoft = 0.018\n").unwrap();
+    pending_request(&env, &repo, "msg_3");
+    let out = commit(&env, &repo, "c.txt", "Add c");
+    assert_eq!(out.stderr, "", "exactly the budget is within it");
+
+    // Today's commits count towards the author's day: 3 × 0.018 + 0.018 pending.
+    std::fs::write(&file, "[budget.author_day]\nsoft = 0.07\n").unwrap();
+    pending_request(&env, &repo, "msg_4");
+    let out = commit(&env, &repo, "d.txt", "Add d");
+    assert!(
+        out.stderr.starts_with(&format!(
+            "agent-cost: warning: over the soft budget per author per day ({}:1): author@example.com on ",
+            file.display()
+        )) && out
+            .stderr
+            .ends_with(" spent 0.072000 USD, soft level 0.07 USD, over by 0.002000 USD\n"),
+        "{}",
+        out.stderr
+    );
+
+    // Broken settings: a warning, and the commit is made with its trailers.
+    std::fs::write(&file, "[budget.commit]\nsoft = \"a lot\"\n").unwrap();
+    pending_request(&env, &repo, "msg_5");
+    let out = commit(&env, &repo, "e.txt", "Add e");
+    assert!(
+        out.stderr.contains("budgets not checked: ") && out.stderr.contains("agent-cost.toml:2:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        ai_trailers(&env, &repo, "HEAD").contains(&"AI-Cost-Estimate: 0.018000 USD".to_string())
+    );
+}
+
+#[test]
+fn the_hook_adds_the_branchs_commits_to_a_branch_budget() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("shop");
+    pending_request(&env, &repo, "msg_main");
+    commit(&env, &repo, "main.txt", "On main");
+    env.git(&repo, &["checkout", "-q", "-b", "feature/cart"]);
+    std::fs::write(
+        repo.join("agent-cost.toml"),
+        "[budget.branch]\nsoft = 0.03\n",
+    )
+    .unwrap();
+    pending_request(&env, &repo, "msg_1");
+    let out = commit(&env, &repo, "a.txt", "Add a");
+    assert_eq!(
+        out.stderr, "",
+        "the branch holds 0.018 USD: main's commit is not the branch's"
+    );
+    pending_request(&env, &repo, "msg_2");
+    let out = commit(&env, &repo, "b.txt", "Add b");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "agent-cost: warning: over the soft budget per branch ({}:1): branch feature/cart spent 0.036000 USD, soft level 0.03 USD, over by 0.006000 USD\n",
+            repo.join("agent-cost.toml").display()
+        )
+    );
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A repository with 1.00 USD on each of the three days before today and `today_micros`
+/// committed today, all by author@example.com.
+fn spike_repo(env: &TestEnv, today_micros: u64) -> std::path::PathBuf {
+    let repo = env.tracked_repo("shop");
+    let now = now();
+    for day in 1..=3u64 {
+        let date = format!("{} +0000", now - day as i64 * 86_400);
+        commit_with(
+            env,
+            &repo,
+            &format!("Day {day}"),
+            &block(day, &[usd(1_000_000)]),
+            "author@example.com",
+            &date,
+        );
+    }
+    let date = format!("{now} +0000");
+    commit_with(
+        env,
+        &repo,
+        "Today",
+        &block(9, &[usd(today_micros)]),
+        "author@example.com",
+        &date,
+    );
+    repo
+}
+
+#[test]
+fn status_warns_when_today_is_over_twice_the_authors_median_day() {
+    let env = TestEnv::new();
+    let repo = spike_repo(&env, 2_500_000);
+    std::fs::write(
+        repo.join("agent-cost.toml"),
+        "[budget.author_day]\nsoft = 2\n",
+    )
+    .unwrap();
+    let out = env.output(
+        BIN,
+        &repo,
+        &["status", "--no-ingest", "--json"],
+        &[("TZ", "UTC")],
+    );
+    assert!(out.status.success());
+    let status = json_of(&out);
+    assert_eq!(status["spike"]["today_usd"], "2.500000", "{status:#}");
+    assert_eq!(status["spike"]["median_usd"], "1.000000", "{status:#}");
+    assert_eq!(status["spike"]["days_with_spend"], 3, "{status:#}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: author@example.com has spent 2.50 USD today (pending included), more than 2x their median day of the last 30 days (1.00 USD, over 3 days with spend)"),
+        "{stderr}"
+    );
+    let budgets = status["budgets"].as_array().unwrap();
+    assert_eq!(budgets.len(), 1, "{status:#}");
+    assert_eq!(budgets[0]["scope"], "author_day");
+    assert_eq!(budgets[0]["spent"], "2.500000");
+    assert_eq!(budgets[0]["level"], "soft");
+
+    let text = env.output(BIN, &repo, &["status", "--no-ingest"], &[("TZ", "UTC")]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        stdout.contains(
+            "budgets, with the pending spend:\n  over the soft budget per author per day ("
+        ),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn status_stays_quiet_on_a_day_at_most_twice_the_median() {
+    let env = TestEnv::new();
+    let repo = spike_repo(&env, 2_000_000);
+    let out = env.output(
+        BIN,
+        &repo,
+        &["status", "--no-ingest", "--json"],
+        &[("TZ", "UTC")],
+    );
+    assert!(out.status.success());
+    let status = json_of(&out);
+    assert_eq!(status["spike"], Value::Null, "{status:#}");
+    assert_eq!(status["budgets"], serde_json::json!([]));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("median"));
+}
+
+#[test]
+fn the_digest_ranks_this_weeks_spend_and_compares_cost_per_pr() {
+    let env = TestEnv::new();
+    let repo = env.repo("shop");
+    let now = now();
+    let at = |days_ago: i64| format!("{} +0000", now - days_ago * 86_400);
+    let email = "author@example.com";
+    commit_with(
+        &env,
+        &repo,
+        "Old work (#11)",
+        &block(1, &[usd(2_000_000)]),
+        email,
+        &at(9),
+    );
+    commit_with(
+        &env,
+        &repo,
+        "Add search (#12)",
+        &block(2, &[usd(3_000_000)]),
+        email,
+        &at(3),
+    );
+    commit_with(
+        &env,
+        &repo,
+        "Add cart (#13)",
+        &block(3, &[usd(9_000_000)]),
+        "lee@example.com",
+        &at(2),
+    );
+    commit_with(
+        &env,
+        &repo,
+        "Tweak",
+        &block(4, &[usd(1_000_000)]),
+        email,
+        &at(1),
+    );
+    let digest = env.agent_cost_json(&repo, &["digest", "--since", "7d"]);
+    assert_eq!(digest["cost_usd"], "13.000000", "{digest:#}");
+    assert_eq!(digest["commits"], 3);
+    let top: Vec<&str> = digest["top_commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["detail"].as_str().unwrap())
+        .collect();
+    assert_eq!(top, ["Add cart (#13)", "Add search (#12)", "Tweak"]);
+    assert_eq!(digest["top_commits"][0]["percent_of_median"], 300);
+    assert_eq!(
+        digest["top_authors"][0]["name"],
+        "Test Author <lee@example.com>"
+    );
+    assert_eq!(digest["merged_prs"], 2);
+    assert_eq!(digest["cost_per_pr"], "6.000000");
+    assert_eq!(digest["previous_merged_prs"], 1);
+    assert_eq!(digest["previous_cost_per_pr"], "2.000000");
+
+    let markdown = env.agent_cost(&repo, &["digest", "--markdown"]).stdout;
+    assert!(markdown.starts_with("## AI spend digest, "), "{markdown}");
+    assert!(
+        markdown.contains("Cost per merged pull request: 6.000000 USD over 2 (the 7 days before: 2.000000 USD over 1, +200%)."),
+        "{markdown}"
+    );
+    assert!(markdown.contains("### Top pull requests"), "{markdown}");
+
+    let bad = run(&env, &repo, &["digest", "--since", "last week"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--since `last week` is not a period"));
+}
