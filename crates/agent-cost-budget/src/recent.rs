@@ -84,7 +84,11 @@ impl Recent {
         let baseline_start = today
             .checked_sub(jiff::Span::new().days(BASELINE_DAYS))
             .unwrap_or(today);
-        let earliest = week_start.min(month_start).min(baseline_start);
+        let earliest = if spike {
+            week_start.min(month_start).min(baseline_start)
+        } else {
+            week_start.min(month_start)
+        };
         // A day of slack each side of the earliest date, for authors in other time zones;
         // the author's own local date decides below.
         let since = earliest
