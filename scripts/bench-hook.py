@@ -14,9 +14,14 @@ same run:
                 lines to catch up before each commit
   history       nothing pending, beside 2,000 transcripts of other projects already read
   pending       N requests pending (default 200,000, ingested before each commit; fewer runs)
+  big-repo      as small, on a feature branch of a repository with a year of history (default
+                20,000 commits, a third with AI trailers), no budgets
+  budgets       as big-repo, with all five budgets set ([budget.commit], branch, author_day,
+                repo_week, repo_month): the hook reads the branch and this month's commits
 
 Usage: python3 scripts/bench-hook.py [--binary target/release/agent-cost] [--runs 21]
                                     [--pending 200000] [--pending-runs 5]
+                                    [--history-commits 20000]
 Build first: cargo build --release -p agent-cost
 """
 
@@ -75,6 +80,42 @@ class Bench:
             self.run([self.binary, "install-hooks", "--since", "2020-01-01"], repo)
         return repo
 
+    def year_of_history(self, name, commits):
+        """A repository whose main branch holds `commits` commits spread over the last year
+        (one in three with an AI trailer block), with hooks, on a branch 50 commits ahead."""
+        repo = self.root / name
+        repo.mkdir()
+        self.run(["git", "init", "-q"], repo)
+        now = int(time.time())
+        start = now - 365 * 86_400
+        step = max(1, (now - 3_600 - start) // commits)
+        chunks = []
+        for index in range(commits):
+            when = start + index * step
+            message = f"change {index}\n"
+            if index % 3 == 0:
+                micros = 1_000 + index % 50_000
+                cost = f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+                message += (f"\nAI-Agent: claude-code sessions=1 cost={cost}\n"
+                            f"AI-Model: claude-sonnet-4-5 agent=claude-code cost={cost}\n"
+                            f"AI-Tokens: req=1 in=10 out=10 cw=0 cr=0\n"
+                            f"AI-Cost-Estimate: {cost} USD\n"
+                            f"AI-Cost-Id: {index:016x}\n")
+            data = message.encode()
+            parent = "" if index == 0 else f"from :{index}\n"
+            chunks.append(
+                f"commit refs/heads/main\nmark :{index + 1}\n"
+                f"author Bench <bench@example.com> {when} +0000\n"
+                f"committer Bench <bench@example.com> {when} +0000\n"
+                f"data {len(data)}\n".encode() + data + f"{parent}\n".encode())
+        subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, env=self.env, check=True,
+                       input=b"".join(chunks))
+        self.run(["git", "checkout", "-q", "-b", "feature"], repo)
+        for _ in range(50):
+            self.run(["git", "commit", "-q", "--allow-empty", "-m", "feature work"], repo)
+        self.run([self.binary, "install-hooks", "--since", "2020-01-01"], repo)
+        return repo
+
     def append(self, repo, session, count, project=None):
         directory = self.root / "claude" / "projects" / (project or repo.name)
         directory.mkdir(parents=True, exist_ok=True)
@@ -105,6 +146,7 @@ def main():
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--pending", type=int, default=200_000)
     parser.add_argument("--pending-runs", type=int, default=5)
+    parser.add_argument("--history-commits", type=int, default=20_000)
     args = parser.parse_args()
     binary = str(Path(args.binary).resolve())
     if not Path(binary).exists():
@@ -118,6 +160,12 @@ def main():
         large = bench.repo("large", hooks=True)
         history = bench.repo("history", hooks=True)
         pending = bench.repo("pending", hooks=True)
+        big = bench.year_of_history("big-repo", args.history_commits)
+        budgeted = bench.year_of_history("budgets", args.history_commits)
+        (budgeted / "agent-cost.toml").write_text(
+            "[budget.commit]\nsoft = 100\n[budget.branch]\nsoft = 1000\n"
+            "[budget.author_day]\nsoft = 1000\n[budget.repo_week]\nsoft = 1000\n"
+            "[budget.repo_month]\nhard = 10000\n")
         bench.append(idle, "idle-session", 50)
         bench.run([binary, "ingest"], idle)
         bench.commit(idle)
@@ -127,7 +175,7 @@ def main():
         bench.commit(history)
 
         times = {"baseline": [], "floor": [], "idle": [], "small": [], "large": [],
-                 "history": [], "pending": []}
+                 "history": [], "big-repo": [], "budgets": [], "pending": []}
         warnings = {"large": 0}
         new_bytes = 0
         for _ in range(args.runs):
@@ -143,6 +191,12 @@ def main():
             times["large"].append(elapsed)
             warnings["large"] += "time budget" in stderr
             times["history"].append(bench.commit(history)[0])
+            for name, repo in (("big-repo", big), ("budgets", budgeted)):
+                bench.append(repo, name + "-session", 1)
+                elapsed, stderr = bench.commit(repo)
+                if "budget" in stderr:
+                    raise SystemExit(f"unexpected budget warning: {stderr}")
+                times[name].append(elapsed)
         for _ in range(args.pending_runs):
             bench.append(pending, "many-pending", args.pending)
             bench.run([binary, "ingest"], pending)
@@ -157,6 +211,8 @@ def main():
                   f"{median / base:>7.2f}")
         print(f"history: beside 2,000 transcripts already read; pending: {args.pending:,} "
               f"requests pending, median of {args.pending_runs} runs")
+        print(f"big-repo, budgets: {args.history_commits:,} commits over a year, on a branch "
+              f"50 commits ahead; budgets: all five set")
         print(f"large: 10,000 pending requests + {new_bytes / 1e6:.2f} MB of new lines per "
               f"commit; hook ran out of its time budget in {warnings['large']} of {args.runs}")
 
