@@ -85,8 +85,8 @@ impl PriceBook {
     }
 
     /// This book with `overrides` applied on top. Apply files in order of precedence, lowest
-    /// first (`$AGENT_COST_HOME/config.toml`, then the repository's `agent-cost.toml`): a
-    /// later definition of a name, price or alias, replaces an earlier one.
+    /// first (`$AGENT_COST_HOME/config.toml`, then the repository's `agent-cost.toml` when the
+    /// user's `[trust]` allows it, see [`crate::Trust`]): a later definition of a name, price or alias, replaces an earlier one.
     pub fn with_overrides(mut self, overrides: &PriceOverrides) -> PriceBook {
         for (key, entry) in &overrides.prices {
             self.aliases.remove(key);

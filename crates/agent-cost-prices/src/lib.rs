@@ -1,6 +1,6 @@
 //! Model prices for agent-cost: a vendored snapshot of LiteLLM's price list (MIT), model-name
 //! lookup with provider, Bedrock, Vertex and dated/undated aliases, user overrides from TOML,
-//! and integer costing in pico-dollars.
+//! whether a repository may reprice models (`[trust]`), and integer costing in pico-dollars.
 //!
 //! ```
 //! use agent_cost_events::TokenCounts;
@@ -27,6 +27,7 @@ mod prices;
 #[cfg(test)]
 mod snapshot;
 mod table;
+mod trust;
 
 pub use book::{PriceBook, PriceSource, PricedModel};
 pub use copilot::{
@@ -40,6 +41,7 @@ pub use prices::{
     usd_per_million_to_picos, usd_per_token_to_picos,
 };
 pub use table::SourceInfo;
+pub use trust::{REPRICING_TABLES, RepositoryFile, Trust, TrustError};
 
 #[cfg(test)]
 mod tests;

@@ -22,10 +22,11 @@ const MAX_CREDITS_MICROS: u64 = 1_000_000 * 1_000_000;
 /// For agents whose usage agent-cost cannot read from logs: Kiro credits, Cursor on an
 /// individual plan, anything else. An amount in credits is kept in credits (the trailer's
 /// AI-Quantity: and AI-Cost-Estimate: lines in credits) and estimated in USD at
-/// `usd_per_credit` of the [credits] table in $AGENT_COST_HOME/config.toml or the repository's
-/// agent-cost.toml (default 0.04, Kiro's overage list price). An amount in USD is recorded as
-/// the model's cost. Amounts are decimals with at most six fractional digits, above zero and at
-/// most 10000 USD or 1000000 credits. Each entry is recorded once, under its own id.
+/// `usd_per_credit` of the [credits] table in $AGENT_COST_HOME/config.toml (default 0.04, Kiro's
+/// overage list price), or of the repository's agent-cost.toml when your config.toml allows it
+/// with [trust] repository_prices = true. An amount in USD is recorded as the model's cost.
+/// Amounts are decimals with at most six fractional digits, above zero and at most 10000 USD or
+/// 1000000 credits. Each entry is recorded once, under its own id.
 #[derive(Debug, clap::Args)]
 #[command(allow_negative_numbers = true)]
 pub struct LogArgs {
@@ -141,8 +142,13 @@ pub fn run(args: LogArgs) -> CommandResult {
             None,
         ),
         AmountUnit::Credits => {
-            let rate = credit_rate(&locations.config_file(), Some(&worktree.workdir))
+            let (rate, warnings) = credit_rate(&locations.config_file(), Some(&worktree.workdir))
                 .map_err(|e| CommandError::from_error(&e))?;
+            // As with prices: a repository's rate the user does not allow is ignored, with a
+            // warning, and the entry is recorded at the user's or the default rate.
+            for warning in warnings {
+                errln!("warning: {warning}");
+            }
             let cost = Money(rate.picos_of(micros)).round_to_micros();
             let quantity = Quantity {
                 unit: Unit::new(Unit::CREDITS),

@@ -28,9 +28,14 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// A repository with hooks, a commit carrying spend, more spend pending, and an override file
-/// the hook and `status` warn about.
+/// (trusted by the user) the hook and `status` warn about.
 fn repo_with_spend_and_a_warning(env: &TestEnv) -> std::path::PathBuf {
     let repo = env.tracked_repo("alpha");
+    std::fs::write(
+        env.state.join("config.toml"),
+        "[trust]\nrepository_prices = true\n",
+    )
+    .unwrap();
     std::fs::write(repo.join("agent-cost.toml"), "[prices.\"x\"]\ninptu = 1\n").unwrap();
     env.claude_lines(&repo, "s1", &[sonnet("msg_1", 100, 1000)]);
     stage(env, &repo, "a.txt");
