@@ -4,6 +4,7 @@
 mod harness;
 
 mod bad_input;
+mod ci_recipes;
 mod codex;
 mod commits;
 mod contract;
