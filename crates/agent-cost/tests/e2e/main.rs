@@ -5,6 +5,7 @@ mod harness;
 
 mod bad_input;
 mod budgets;
+mod ci_recipes;
 mod codex;
 mod commits;
 mod contract;
