@@ -744,3 +744,63 @@ fn the_digest_ranks_this_weeks_spend_and_compares_cost_per_pr() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--since `last week` is not a period"));
 }
+
+#[test]
+fn the_hook_compares_credits_with_a_budget_in_credits_only() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("shop");
+    let file = repo.join("agent-cost.toml");
+    std::fs::write(
+        &file,
+        "[budget.commit]\nsoft = 2\nunit = \"credits\"\n\n[budget.author_day]\nsoft = 0.50\n",
+    )
+    .unwrap();
+    env.agent_cost(
+        &repo,
+        &["log", "--agent", "kiro", "--unit", "credits", "3", "feat"],
+    );
+    let out = commit(&env, &repo, "a.txt", "Add a");
+    // 3 credits are 0.12 USD at the default rate: over the credits budget, within the USD one.
+    assert_eq!(
+        out.stderr,
+        format!(
+            "agent-cost: warning: over the soft budget per commit ({}:1): this commit spent 3 credits, soft level 2 credits, over by 1 credits\n",
+            file.display()
+        )
+    );
+}
+
+#[test]
+fn the_digest_reads_every_repository_under_a_folder() {
+    let env = TestEnv::new();
+    let team = env.root.join("team");
+    std::fs::create_dir_all(&team).unwrap();
+    let now = now();
+    let yesterday = format!("{} +0000", now - 86_400);
+    for (name, micros) in [("api", 4_000_000), ("web", 1_000_000)] {
+        let repo = env.repo(&format!("team/{name}"));
+        commit_with(
+            &env,
+            &repo,
+            &format!("Work on {name}"),
+            &block(micros, &[usd(micros)]),
+            "author@example.com",
+            &yesterday,
+        );
+    }
+    let digest = env.agent_cost_json(&env.root, &["digest", "--repos", team.to_str().unwrap()]);
+    assert_eq!(digest["cost_usd"], "5.000000", "{digest:#}");
+    assert_eq!(digest["repositories"], 2);
+    let repos: Vec<(&str, &str)> = digest["top_repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["cost_usd"].as_str().unwrap()))
+        .collect();
+    assert_eq!(repos, [("api", "4.000000"), ("web", "1.000000")]);
+    let first = digest["top_commits"][0]["name"].as_str().unwrap();
+    assert!(
+        first.starts_with("api@"),
+        "commits are named with their repository: {first}"
+    );
+}
