@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use agent_cost_report::{Ledger, classify};
 
 use crate::config::{BudgetConfig, Scope};
-use crate::verdict::{Spend, Verdict};
+use agent_cost_report::Spend;
+
+use crate::verdict::Verdict;
 
 /// The spend of each group of a range a budget of `scope` adds up, with a subject for
 /// people, in a stable order (commits in walk order, other groups sorted by key).
@@ -69,7 +71,7 @@ pub fn check(config: &BudgetConfig, ledger: &Ledger, range: &str) -> Vec<Verdict
     let mut verdicts = Vec::new();
     for budget in &config.budgets {
         for (subject, spend) in groups(ledger, budget.scope, range) {
-            verdicts.push(Verdict::new(budget, subject, spend.amount(budget.unit)));
+            verdicts.push(Verdict::new(budget, subject, budget.unit.of(&spend)));
         }
     }
     verdicts

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 use agent_cost_events::Money;
-use agent_cost_report::Ledger;
+use agent_cost_report::{Ledger, Spend};
 
 use crate::config::{CostBands, quantity_text, usd_text};
-use crate::verdict::{Level, Spend, Verdict, worst_per_budget};
+use crate::verdict::{Level, Verdict, worst_per_budget};
 
 /// The first line of every comment: an HTML comment, invisible on GitHub and GitLab, that a
 /// bot looks for to find the comment it wrote before.
@@ -40,7 +40,6 @@ pub fn pr_comment(
 ) -> PrComment {
     let mut total = Spend::default();
     let mut by_model: BTreeMap<(&str, &str), (u64, u64, Spend)> = BTreeMap::new();
-    let mut by_commit: BTreeMap<usize, Spend> = BTreeMap::new();
     for charge in &ledger.charges {
         total.add_charge(charge);
         let row = by_model
@@ -49,11 +48,8 @@ pub fn pr_comment(
         row.0 += charge.requests;
         row.1 += charge.tokens.iter().sum::<u64>();
         row.2.add_charge(charge);
-        by_commit
-            .entry(charge.commit)
-            .or_default()
-            .add_charge(charge);
     }
+    let by_commit = ledger.spend_by_commit();
     let label = bands.label(total.usd);
     let level = verdicts
         .iter()

@@ -107,6 +107,14 @@ impl Unit {
         }
     }
 
+    /// What `spend` holds in this unit.
+    pub fn of(self, spend: &agent_cost_report::Spend) -> Money {
+        match self {
+            Unit::Usd => spend.usd,
+            other => spend.in_unit(other.key()),
+        }
+    }
+
     fn from_key(key: &str) -> Option<Unit> {
         match key.to_ascii_lowercase().as_str() {
             "usd" => Some(Unit::Usd),

@@ -3,7 +3,8 @@
 //! - [`BudgetConfig`] ([`config`]) reads the `[budget.*]` tables (per commit, branch, author
 //!   per day, repository per week and month; soft and hard levels in USD, credits or premium
 //!   requests) and the `[cost_band]` table of the settings files, errors naming file and line.
-//! - [`Verdict`] ([`verdict`]) compares one group of [`Spend`] with one [`Budget`].
+//! - [`Verdict`] ([`verdict`]) compares one group of [`Spend`] (USD and other units, added up)
+//!   with one [`Budget`].
 //! - [`check()`] ([`check`]) compares every group of a range of history (`agent-cost check`,
 //!   `pr-comment`).
 //! - [`pr_comment()`] ([`comment`]) renders a range's cost, cost band and budget status as the
@@ -21,8 +22,9 @@ pub mod recent;
 pub mod verdict;
 
 pub use agent_cost_events::Money;
+pub use agent_cost_report::Spend;
 pub use check::check;
 pub use comment::{MARKER, PrComment, pr_comment};
 pub use config::{Budget, BudgetConfig, ConfigError, CostBands, Owner, Scope, Unit};
 pub use recent::Recent;
-pub use verdict::{Level, Spend, Verdict, worst_per_budget};
+pub use verdict::{Level, Verdict, worst_per_budget};

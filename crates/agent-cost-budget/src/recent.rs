@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 
 use agent_cost_events::Money;
 use agent_cost_git::History;
-use agent_cost_report::{Filter, Ledger, ReportConfig, ReportError, branches, classify};
+use agent_cost_report::{Filter, Ledger, ReportConfig, ReportError, Spend, branches, classify};
 use jiff::civil::Date;
 
 use crate::config::{BudgetConfig, Scope};
-use crate::verdict::{Spend, Verdict};
+use crate::verdict::Verdict;
 
 /// Days of history before today the spike baseline looks at.
 pub const BASELINE_DAYS: i64 = 30;
@@ -104,7 +104,7 @@ impl Recent {
         }
         let this_week = classify::week_key(today);
         let this_month = classify::month_key(today);
-        for (index, spend) in by_commit {
+        for (index, spend) in ledger.spend_by_commit() {
             let commit = &ledger.commits[index];
             let date = commit.date();
             if classify::week_key(date) == this_week {
@@ -168,7 +168,7 @@ impl Recent {
                     verdicts.push(Verdict::new(
                         budget,
                         "this commit".to_string(),
-                        commit.amount(budget.unit),
+                        budget.unit.of(commit),
                     ));
                     continue;
                 }
@@ -194,7 +194,7 @@ impl Recent {
                 ),
             };
             spend.add(added);
-            verdicts.push(Verdict::new(budget, subject, spend.amount(budget.unit)));
+            verdicts.push(Verdict::new(budget, subject, budget.unit.of(&spend)));
         }
         verdicts
     }

@@ -1,81 +1,13 @@
-//! Spend compared with budgets: [`Spend`] adds up charges per unit, [`Verdict`] says whether
+//! Spend compared with budgets: [`Verdict`] says whether
 //! one group of spend (a commit, a branch, an author's day, a repository's week or month) is
 //! within a budget, over its soft level or over its hard level, and by how much.
 //!
 //! A level is exceeded when the spend is strictly above it: spending exactly the budget is
 //! within it.
 
-use std::collections::BTreeMap;
-
 use agent_cost_events::Money;
-use agent_cost_report::Charge;
 
-use crate::config::{Budget, Scope, Unit};
-
-/// Spend in every unit: USD estimates, and amounts in other units kept apart.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Spend {
-    /// USD of the priced charges.
-    pub usd: Money,
-    /// Amounts in other units (`credits`, `premium-requests`), by unit.
-    pub units: BTreeMap<String, Money>,
-    /// Charges without a USD estimate (unknown models): the USD total understates them.
-    pub unpriced: u64,
-}
-
-impl Spend {
-    /// Adds one charge of a report's ledger.
-    pub fn add_charge(&mut self, charge: &Charge) {
-        match charge.cost {
-            Some(cost) => self.usd = Money(self.usd.0.saturating_add(cost.0)),
-            None => self.unpriced += 1,
-        }
-        for (unit, amount) in &charge.units {
-            self.add_unit(unit, *amount);
-        }
-    }
-
-    /// Adds one `AI-Model:` line (with its quantities in other units).
-    pub fn add_model_line(&mut self, line: &agent_cost_trailers::ModelLine) {
-        match line.cost {
-            Some(cost) => self.usd = Money(self.usd.0.saturating_add(cost.0)),
-            None => self.unpriced += 1,
-        }
-        for quantity in &line.quantities {
-            self.add_unit(&quantity.unit, quantity.amount);
-        }
-    }
-
-    /// Adds another spend.
-    pub fn add(&mut self, other: &Spend) {
-        self.usd = Money(self.usd.0.saturating_add(other.usd.0));
-        self.unpriced += other.unpriced;
-        for (unit, amount) in &other.units {
-            self.add_unit(unit, *amount);
-        }
-    }
-
-    /// Adds an amount in a unit other than USD.
-    pub fn add_unit(&mut self, unit: &str, amount: Money) {
-        let entry = self.units.entry(unit.to_string()).or_default();
-        *entry = Money(entry.0.saturating_add(amount.0));
-    }
-
-    /// The amount in `unit`.
-    pub fn amount(&self, unit: Unit) -> Money {
-        match unit {
-            Unit::Usd => self.usd,
-            other => self.units.get(other.key()).copied().unwrap_or_default(),
-        }
-    }
-
-    /// Whether nothing was spent in any unit.
-    pub fn is_empty(&self) -> bool {
-        self.usd == Money::ZERO
-            && self.unpriced == 0
-            && self.units.values().all(|amount| *amount == Money::ZERO)
-    }
-}
+use crate::config::{Budget, Scope};
 
 /// How a spend stands against a budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -225,7 +157,8 @@ pub fn is_period(scope: Scope) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Owner;
+    use crate::config::{Owner, Unit};
+    use agent_cost_report::{Charge, Spend};
 
     fn budget(soft: Option<u64>, hard: Option<u64>, unit: Unit) -> Budget {
         Budget {
@@ -306,10 +239,10 @@ mod tests {
         let mut spend = Spend::default();
         spend.add_charge(&charge(Some(1_000_000), &[("credits", 3_000_000)]));
         spend.add_charge(&charge(None, &[("premium-requests", 330_000)]));
-        assert_eq!(spend.amount(Unit::Usd), Money::from_micros(1_000_000));
-        assert_eq!(spend.amount(Unit::Credits), Money::from_micros(3_000_000));
+        assert_eq!(Unit::Usd.of(&spend), Money::from_micros(1_000_000));
+        assert_eq!(Unit::Credits.of(&spend), Money::from_micros(3_000_000));
         assert_eq!(
-            spend.amount(Unit::PremiumRequests),
+            Unit::PremiumRequests.of(&spend),
             Money::from_micros(330_000)
         );
         assert_eq!(spend.unpriced, 1);

@@ -9,6 +9,7 @@ use agent_cost_events::Money;
 use crate::classify;
 use crate::ledger::{Filter, Ledger};
 use crate::prs::PrReport;
+use crate::spend::Spend;
 
 /// How many entries each top list holds.
 pub const TOP: usize = 10;
@@ -91,17 +92,9 @@ impl Digest {
         });
         let date = |seconds: i64| classify::local_date(seconds, 0);
 
-        let mut cost = Money::ZERO;
-        let mut unpriced = false;
-        let mut units: BTreeMap<String, Money> = BTreeMap::new();
+        let mut total = Spend::default();
         for charge in &period.charges {
-            match charge.cost {
-                Some(c) => cost += c,
-                None => unpriced = true,
-            }
-            for (unit, amount) in &charge.units {
-                *units.entry(unit.clone()).or_default() += *amount;
-            }
+            total.add_charge(charge);
         }
         let commit_groups = group(&period, |index| {
             let commit = &period.commits[index];
@@ -133,9 +126,9 @@ impl Digest {
             from: date(since),
             to: date(until),
             days: (length + 43_200) / 86_400,
-            cost,
-            unpriced,
-            units,
+            cost: total.usd,
+            unpriced: total.unpriced > 0,
+            units: total.units,
             commits: commit_groups.len() as u64,
             repositories: repositories.len() as u64,
             top_commits: top(commit_groups),
@@ -385,24 +378,20 @@ pub fn trend_start(since: i64) -> i64 {
 /// The spend of each group of charged commits, keyed by `key(commit index)` = (name,
 /// detail).
 fn group(ledger: &Ledger, key: impl Fn(usize) -> (String, String)) -> Vec<Outlier> {
-    let mut groups: BTreeMap<(String, String), (Money, bool, std::collections::BTreeSet<usize>)> =
-        BTreeMap::new();
-    for charge in &ledger.charges {
-        let entry = groups.entry(key(charge.commit)).or_default();
-        match charge.cost {
-            Some(c) => entry.0 += c,
-            None => entry.1 = true,
-        }
-        entry.2.insert(charge.commit);
+    let mut groups: BTreeMap<(String, String), (Spend, u64)> = BTreeMap::new();
+    for (index, spend) in ledger.spend_by_commit() {
+        let entry = groups.entry(key(index)).or_default();
+        entry.0.add(&spend);
+        entry.1 += 1;
     }
     groups
         .into_iter()
-        .map(|((name, detail), (cost, unpriced, commits))| Outlier {
+        .map(|((name, detail), (spend, commits))| Outlier {
             name,
             detail,
-            cost,
-            commits: commits.len() as u64,
-            unpriced,
+            cost: spend.usd,
+            commits,
+            unpriced: spend.unpriced > 0,
             percent_of_median: None,
         })
         .collect()

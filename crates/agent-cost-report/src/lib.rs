@@ -20,6 +20,8 @@
 //!   keys; [`ReportConfig`] (the `[report]` settings) finds tickets and configured PR forms.
 //! - [`branches`] names the branch each commit was made on, from history alone.
 //!
+//! - [`Spend`] adds up charges per unit; [`Ledger::spend_by_commit`] per commit.
+//!
 //! Money stays in integers ([`Money`], pico-dollars holding whole micro-units) until output.
 
 pub mod branches;
@@ -30,6 +32,7 @@ pub mod html;
 mod ledger;
 pub mod pareto;
 pub mod prs;
+mod spend;
 mod table;
 mod waste;
 
@@ -39,5 +42,6 @@ pub use digest::{Digest, Outlier, Style};
 pub use ledger::{Charge, CommitInfo, Filter, Ledger, ReportError};
 pub use pareto::{ParetoShare, pareto};
 pub use prs::{MergedPr, PrReport, PrWeek};
+pub use spend::Spend;
 pub use table::{Key, KeyParseError, Row, Table, TokenCounts};
 pub use waste::{LOW_LEVERAGE_TYPES, SpendShare, Waste, WasteCandidate, WasteReason, WasteRules};
