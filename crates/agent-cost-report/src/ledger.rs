@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use agent_cost_events::Money;
-use agent_cost_git::{History, HistoryError, LineStats};
+use agent_cost_git::{AI_COST_NOTES, History, HistoryError, LineStats, Notes};
 use agent_cost_trailers::{Block, BlockFate, block_fates, parse_history_blocks};
 
 use crate::branches::{self, Node};
@@ -203,8 +203,9 @@ struct Walked {
 }
 
 impl Walked {
-    /// A commit as read, classified; its repository name is set when the walk is charged.
-    fn new(details: agent_cost_git::CommitDetails, config: &ReportConfig) -> Walked {
+    /// A commit as read, classified, with the blocks of its message and then of its note;
+    /// its repository name is set when the walk is charged.
+    fn new(details: agent_cost_git::CommitDetails, notes: &Notes, config: &ReportConfig) -> Walked {
         let subject = details
             .message
             .lines()
@@ -213,6 +214,10 @@ impl Walked {
             .trim()
             .to_string();
         let merge = details.parents.len() > 1;
+        let mut blocks = parse_history_blocks(&details.message);
+        if let Some(note) = notes.get_hex(&details.id) {
+            blocks.extend(parse_history_blocks(note));
+        }
         let info = CommitInfo {
             repo: String::new(),
             parent_count: details.parents.len(),
@@ -230,7 +235,7 @@ impl Walked {
             id: details.id,
         };
         Walked {
-            blocks: parse_history_blocks(&details.message),
+            blocks,
             merged_pr: merge.then(|| config.merged_pr(&details.message)).flatten(),
             merged_branch: merge
                 .then(|| classify::merged_branch(&info.subject))
@@ -264,10 +269,11 @@ impl Ledger {
         config: &ReportConfig,
         mut progress: impl FnMut(u64),
     ) -> Result<Ledger, ReportError> {
+        let notes = history.notes(AI_COST_NOTES)?;
         let mut walked: Vec<Walked> = Vec::new();
         let count = history.walk_details(spec, |details| {
             progress(walked.len() as u64 + 1);
-            walked.push(Walked::new(details, config));
+            walked.push(Walked::new(details, &notes, config));
         })?;
         assign_branches(&mut walked, history, config)?;
         Ok(Ledger::charge(walked, count, filter, history.name()))
@@ -285,9 +291,10 @@ impl Ledger {
         filter: Filter,
         config: &ReportConfig,
     ) -> Result<Ledger, ReportError> {
+        let notes = history.notes(AI_COST_NOTES)?;
         let mut walked: Vec<Walked> = Vec::new();
         let count = history.walk_details_since(spec, since, |details| {
-            walked.push(Walked::new(details, config));
+            walked.push(Walked::new(details, &notes, config));
         })?;
         Ok(Ledger::charge(walked, count, filter, history.name()))
     }

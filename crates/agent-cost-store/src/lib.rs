@@ -11,6 +11,8 @@
 //! - [`entries`] keeps what people say of manual entries (kind of work, time, note).
 //! - [`sessions`] sums agent sessions' spend: one session's (for the statusline), and every
 //!   session's by where it stands (for `agent-cost sessions`).
+//! - [`backfill`] finds spend from before tracking and records the drains `agent-cost
+//!   backfill` writes into git notes.
 //! - [`tracking`] records which repositories charge spend to commits, and since when.
 //! - [`legacy`] reads the first ledger's files (journals and `seen` shards in git dirs,
 //!   `cursors.json`), and [`import`] brings them into the store once.
@@ -20,6 +22,7 @@
 //! transaction moves a cursor together with the events it read, so a kill at any instant
 //! leaves either both or neither, and an event id is unique, so a replay adds nothing.
 
+pub mod backfill;
 pub mod entries;
 pub mod error;
 pub mod import;
@@ -35,6 +38,7 @@ pub mod tally;
 pub mod time;
 pub mod tracking;
 
+pub use backfill::{BackfillCharge, OpenBackfill};
 pub use entries::{EntryDetails, PendingWorkType};
 pub use error::StoreError;
 pub use import::LegacyImport;

@@ -8,7 +8,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 /// The newest schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migration `n` takes a database from version `n` to `n + 1`.
 const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
@@ -203,6 +203,44 @@ CREATE TABLE entry_details (
     elapsed_secs INTEGER,
     note         TEXT
 );
+"#,
+    r#"
+-- Charges from before tracking that `agent-cost backfill` wrote into git notes
+-- (refs/notes/ai-cost), each under one drain: a row of `drains` without a charge range
+-- (first_charge NULL), 'proposed' until its note is written, then 'settled'.
+CREATE TABLE backfills (
+    charge INTEGER PRIMARY KEY REFERENCES charges (id),
+    drain  INTEGER NOT NULL REFERENCES drains (id)
+);
+CREATE INDEX backfills_by_drain ON backfills (drain);
+-- The note text of each backfill drain, so that a run killed before writing it writes the
+-- same block again.
+CREATE TABLE backfill_notes (
+    drain INTEGER PRIMARY KEY REFERENCES drains (id),
+    note  TEXT NOT NULL
+);
+
+DROP VIEW usage_charges;
+-- Charges with their event's names and the drain that settled them (NULL: pending). A drain
+-- settles a worktree's charges from first_charge to upto; those of events logged before its
+-- since_ms were not written into the commit (spend from before tracking began), unless
+-- `agent-cost backfill` wrote them into a note (`backfilled`: the drain and commit are the
+-- note's).
+CREATE VIEW usage_charges AS
+SELECT c.id, c.event, u.agent, u.model, u.session, u.ts, u.worktree, c.input, c.output,
+       c.cache_write_5m, c.cache_write_1h, c.cache_read, c.requests, c.quantity, u.unit,
+       c.source_cost,
+       COALESCE(bd.drain, d.drain) AS drain,
+       COALESCE(bd.commit_id, d.commit_id) AS commit_id,
+       (bd.id IS NULL AND d.id IS NOT NULL AND d.since_ms IS NOT NULL AND u.ts_ms < d.since_ms)
+           AS before_tracking,
+       (bd.id IS NOT NULL) AS backfilled
+FROM charges c
+JOIN usage_events u ON u.id = c.event
+LEFT JOIN backfills b ON b.charge = c.id
+LEFT JOIN drains bd ON bd.id = b.drain AND bd.state = 'settled'
+LEFT JOIN drains d ON bd.id IS NULL AND d.worktree = c.worktree AND d.state = 'settled'
+    AND c.id BETWEEN d.first_charge AND d.upto;
 "#,
 ];
 

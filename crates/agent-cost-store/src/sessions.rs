@@ -165,6 +165,9 @@ struct WorktreeRow {
     gone: bool,
     /// Its settled drains, by first charge.
     drains: Vec<SettledDrain>,
+    /// Its charges that `agent-cost backfill` put into a settled note: the drain's row id and
+    /// the commit the note is on.
+    backfilled: FxHashMap<i64, (i64, String)>,
 }
 
 /// A settled drain: the charges it took from its worktree's tally.
@@ -338,6 +341,7 @@ impl Tx<'_> {
                             tracking_since_ms: row.get(4)?,
                             gone: !std::path::Path::new(&git_dir).join("HEAD").exists(),
                             drains: Vec::new(),
+                            backfilled: FxHashMap::default(),
                         },
                     ))
                 };
@@ -370,6 +374,25 @@ impl Tx<'_> {
             let (worktree, drain) = read().map_err(|e| self.err(e))?;
             if let Some(w) = worktree.and_then(|id| worktrees.get_mut(&id)) {
                 w.drains.push(drain);
+            }
+        }
+        let mut statement = self
+            .tx
+            .prepare(
+                "SELECT b.charge, c.worktree, d.id, d.commit_id FROM backfills b
+                 JOIN charges c ON c.id = b.charge
+                 JOIN drains d ON d.id = b.drain
+                 WHERE d.state = 'settled'",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = statement.query([]).map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let read = || -> rusqlite::Result<(i64, Option<i64>, i64, String)> {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            };
+            let (charge, worktree, drain, commit) = read().map_err(|e| self.err(e))?;
+            if let Some(w) = worktree.and_then(|id| worktrees.get_mut(&id)) {
+                w.backfilled.insert(charge, (drain, commit));
             }
         }
         Ok(worktrees)
@@ -519,6 +542,9 @@ fn classify(
     let Some(w) = worktree.and_then(|id| worktrees.get(&id)) else {
         return (SpendState::Unattributed, None);
     };
+    if let Some((drain, commit)) = w.backfilled.get(&charge) {
+        return (SpendState::Committed, Some((*drain, commit.clone())));
+    }
     let before = |since: Option<i64>| matches!((ts_ms, since), (Some(ts), Some(s)) if ts < s);
     if charge <= w.settled_upto {
         // The drain whose range holds the charge: the last one starting at or before it.

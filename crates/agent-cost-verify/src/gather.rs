@@ -58,11 +58,13 @@ pub fn gather(
         let tx = store.read()?;
         (tx.spend_totals(common_dir)?, tx.drains_of(common_dir)?)
     };
+    let notes = history.notes(agent_cost_git::AI_COST_NOTES)?;
     let mut blocks = Vec::new();
     history.walk(
         Some(spec.unwrap_or(agent_cost_git::ALL_REFS)),
         |id, message| {
-            for block in parse_history_blocks(message) {
+            let note = notes.get(id).map(parse_history_blocks).unwrap_or_default();
+            for block in parse_history_blocks(message).into_iter().chain(note) {
                 blocks.push((id.to_string(), block));
             }
         },

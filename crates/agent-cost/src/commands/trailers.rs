@@ -51,9 +51,13 @@ fn sum(args: SumArgs) -> CommandResult {
     } else {
         None
     };
+    let notes = history.notes(agent_cost_git::AI_COST_NOTES)?;
     let mut totals = RangeTotals::new();
-    history.walk(args.range.as_deref(), |_, message| {
+    history.walk(args.range.as_deref(), |id, message| {
         let mut blocks = parse_history_blocks(message);
+        if let Some(note) = notes.get(id) {
+            blocks.extend(parse_history_blocks(note));
+        }
         if let Some(verified) = &verified {
             blocks.retain(|b| verified.contains(&b.id));
         }
