@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use agent_cost_events::Money;
+use agent_cost_report::markdown::cell;
 use agent_cost_report::{Ledger, Spend};
 
-use crate::config::{CostBands, quantity_text, usd_text};
+use crate::config::{BudgetConfig, quantity_text, usd_text};
 use crate::verdict::{Level, Verdict, worst_per_budget};
 
 /// The first line of every comment: an HTML comment, invisible on GitHub and GitLab, that a
@@ -31,22 +32,25 @@ pub struct PrComment {
 }
 
 /// Renders the comment for `ledger`, the commits of `range`, with the budgets' `verdicts`
-/// ([`crate::check()`]) and the cost `bands`.
+/// ([`crate::check()`]) and the budgets and cost bands of `config`.
 pub fn pr_comment(
     ledger: &Ledger,
     range: &str,
     verdicts: &[Verdict],
-    bands: &CostBands,
+    config: &BudgetConfig,
 ) -> PrComment {
+    let bands = &config.bands;
     let mut total = Spend::default();
-    let mut by_model: BTreeMap<(&str, &str), (u64, u64, Spend)> = BTreeMap::new();
+    let mut by_model: BTreeMap<(&str, &str), (u128, u128, Spend)> = BTreeMap::new();
     for charge in &ledger.charges {
         total.add_charge(charge);
         let row = by_model
             .entry((charge.agent.as_str(), charge.model.as_str()))
             .or_default();
-        row.0 += charge.requests;
-        row.1 += charge.tokens.iter().sum::<u64>();
+        row.0 = row.0.saturating_add(u128::from(charge.requests));
+        row.1 = row
+            .1
+            .saturating_add(charge.tokens.iter().map(|&t| u128::from(t)).sum::<u128>());
         row.2.add_charge(charge);
     }
     let by_commit = ledger.spend_by_commit();
@@ -68,7 +72,7 @@ pub fn pr_comment(
         "{} of {} commits in `{}` carry AI spend.",
         by_commit.len(),
         ledger.commits.len(),
-        cell(range)
+        range.replace('`', "'")
     ));
     if !total.units.is_empty() {
         let units: Vec<String> = total
@@ -127,32 +131,42 @@ pub fn pr_comment(
     }
 
     md.push_str("**Budgets**");
-    let worst = worst_per_budget(verdicts);
-    if worst.is_empty() {
+    if config.budgets.is_empty() {
         md.push_str(": none set (`[budget.*]` in `agent-cost.toml`).\n");
     } else {
         md.push_str(
             "\n\n| Budget | Worst | Spent | Soft | Hard | Status |\n|---|---|--:|--:|--:|---|\n",
         );
-        for verdict in worst {
-            let budget = &verdict.budget;
+        let worst = worst_per_budget(verdicts);
+        for budget in &config.budgets {
             let unit = budget.unit;
             let level_text =
                 |level: Option<Money>| level.map_or("–".to_string(), |m| unit.format(m));
-            let status = match verdict.level {
-                Level::Within => "within".to_string(),
-                level => format!(
-                    "**over {}** by {}",
-                    level.name(),
-                    unit.format(verdict.over_by())
+            let verdict = worst
+                .iter()
+                .find(|v| &v.budget == budget)
+                .filter(|v| v.spent > Money::ZERO);
+            let (subject, spent, status) = match verdict {
+                None => (
+                    "–".to_string(),
+                    unit.format(Money::ZERO),
+                    "nothing spent".to_string(),
+                ),
+                Some(v) => (
+                    cell(&v.subject),
+                    unit.format(v.spent),
+                    match v.level {
+                        Level::Within => "within".to_string(),
+                        level => {
+                            format!("**over {}** by {}", level.name(), unit.format(v.over_by()))
+                        }
+                    },
                 ),
             };
             md.push_str(&format!(
-                "| {} ({}) | {} | {} | {} | {} | {status} |\n",
+                "| {} ({}) | {subject} | {spent} | {} | {} | {status} |\n",
                 budget.scope.describe(),
-                cell(&origin_name(budget)),
-                cell(&verdict.subject),
-                unit.format(verdict.spent),
+                origin_name(budget),
                 level_text(budget.soft),
                 level_text(budget.hard),
             ));
@@ -188,17 +202,7 @@ fn usd_cell(spend: &Spend) -> String {
     text
 }
 
-/// Text safe in a Markdown table cell: pipes escaped, line breaks and HTML brackets
-/// neutralised.
-fn cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace(['\n', '\r'], " ")
-}
-
-fn thousands(n: u64) -> String {
+fn thousands(n: u128) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

@@ -300,17 +300,6 @@ impl BudgetConfig {
                 _ => {}
             }
         }
-        if self.bands.low > self.bands.medium {
-            return Err(ConfigError::Invalid {
-                file,
-                line: 1,
-                problem: format!(
-                    "[cost_band] low ({}) is above medium ({}): low must not exceed medium",
-                    usd_text(self.bands.low),
-                    usd_text(self.bands.medium)
-                ),
-            });
-        }
         Ok(())
     }
 
@@ -425,10 +414,17 @@ impl BudgetConfig {
                 "`cost_band` must be a table: write low = 2.00 and medium = 20.00 under a [cost_band] line".to_string(),
             )
         })?;
+        let (mut low_set, mut medium_set) = (false, false);
         for (band_key, band_value) in bands {
             match band_key.get_ref().as_ref() {
-                "low" => self.bands.low = reader.amount("cost_band", "low", band_value)?,
-                "medium" => self.bands.medium = reader.amount("cost_band", "medium", band_value)?,
+                "low" => {
+                    self.bands.low = reader.amount("cost_band", "low", band_value)?;
+                    low_set = true;
+                }
+                "medium" => {
+                    self.bands.medium = reader.amount("cost_band", "medium", band_value)?;
+                    medium_set = true;
+                }
                 other => {
                     return Err(reader.invalid(
                         band_key.span(),
@@ -438,6 +434,19 @@ impl BudgetConfig {
                     ));
                 }
             }
+        }
+        if self.bands.low > self.bands.medium {
+            let origin = |set: bool| if set { "" } else { ", not set here" };
+            return Err(reader.invalid(
+                key.span(),
+                format!(
+                    "[cost_band] low ({}{}) is above medium ({}{}): low must not exceed medium",
+                    usd_text(self.bands.low),
+                    origin(low_set),
+                    usd_text(self.bands.medium),
+                    origin(medium_set),
+                ),
+            ));
         }
         Ok(())
     }
@@ -497,12 +506,14 @@ impl Reader<'_> {
             ));
         }
         Money::parse_decimal(text).map_err(|_| {
-            self.invalid(
-                value.span(),
+            let problem = if text.contains(['e', 'E', 'n', 'i']) {
+                format!("{table} {key} = {text}: write the amount as a plain decimal, like {key} = 1000")
+            } else {
                 format!(
                     "{table} {key} = {text} is not an amount with at most six decimals, like {key} = 0.50"
-                ),
-            )
+                )
+            };
+            self.invalid(value.span(), problem)
         })
     }
 }
@@ -627,8 +638,12 @@ mod tests {
             error("[budget.commit\nsoft = 1\n").starts_with("agent-cost.toml:1: not valid TOML")
         );
         assert_eq!(
-            error("[cost_band]\nlow = 30\n"),
-            "agent-cost.toml:1: [cost_band] low (30.00) is above medium (20.00): low must not exceed medium"
+            error("[budget.commit]\nsoft = 1\n\n[cost_band]\nlow = 30\n"),
+            "agent-cost.toml:4: [cost_band] low (30.00) is above medium (20.00, not set here): low must not exceed medium"
+        );
+        assert_eq!(
+            error("[budget.commit]\nsoft = 1e3\n"),
+            "agent-cost.toml:2: [budget.commit] soft = 1e3: write the amount as a plain decimal, like soft = 1000"
         );
         assert_eq!(
             error("[cost_band]\nhigh = 30\n"),

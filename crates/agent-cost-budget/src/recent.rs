@@ -36,6 +36,8 @@ pub struct Recent {
     pub branch: Option<(String, String)>,
     /// The commits of the current branch that the default branch does not have.
     pub branch_spend: Spend,
+    /// Why there is no branch to add up, when a branch budget is set but `branch` is `None`.
+    pub branch_unchecked: Option<String>,
     /// The author's spend in commits authored today.
     pub author_today: Spend,
     /// The repository's spend in commits of this ISO week.
@@ -113,7 +115,11 @@ impl Recent {
             if classify::month_key(date) == this_month {
                 recent.month.add(&spend);
             }
-            if recent.author.as_deref() != Some(commit.author_email.as_str()) {
+            let mine = recent
+                .author
+                .as_deref()
+                .is_some_and(|author| author.eq_ignore_ascii_case(&commit.author_email));
+            if !mine {
                 continue;
             }
             if date == today {
@@ -129,13 +135,15 @@ impl Recent {
     fn read_branch(&mut self, history: &History, report: &ReportConfig) -> Result<(), ReportError> {
         let refs = history.branches()?;
         let Some(head) = refs.head.clone() else {
+            self.branch_unchecked = Some("HEAD is detached, on no branch".to_string());
             return Ok(());
         };
-        let Some(default) = branches::default_branch(&refs, report.default_branch.as_deref())
-        else {
-            return Ok(());
-        };
+        let configured = report.default_branch.as_deref();
+        let default = branches::default_branch(&refs, configured).unwrap_or_default();
         if head == default {
+            self.branch_unchecked = Some(format!(
+                "{head} is the default branch (a branch budget adds up a branch's own commits; set [report] default_branch if {head} is not it)"
+            ));
             return Ok(());
         }
         let base = if refs.local.iter().any(|b| b.name == default) {
@@ -143,6 +151,9 @@ impl Recent {
         } else if refs.origin.iter().any(|b| b.name == default) {
             format!("origin/{default}")
         } else {
+            self.branch_unchecked = Some(format!(
+                "the default branch {default:?} is not found: set [report] default_branch in agent-cost.toml"
+            ));
             return Ok(());
         };
         let range = format!("{base}..HEAD");
@@ -194,7 +205,12 @@ impl Recent {
                 ),
             };
             spend.add(added);
-            verdicts.push(Verdict::new(budget, subject, budget.unit.of(&spend)));
+            verdicts.push(Verdict::at_commit(
+                budget,
+                subject,
+                budget.unit.of(&spend),
+                budget.unit.of(added),
+            ));
         }
         verdicts
     }

@@ -54,6 +54,9 @@ pub struct Verdict {
     pub spent: Money,
     /// Where it stands.
     pub level: Level,
+    /// At commit time, for a period: the part of `spent` the commit being made adds (the rest
+    /// is in history already).
+    pub added: Option<Money>,
 }
 
 impl Verdict {
@@ -64,7 +67,24 @@ impl Verdict {
             budget: budget.clone(),
             subject,
             spent,
+            added: None,
         }
+    }
+
+    /// `spent` of a period at commit time, `added` of it by the commit being made.
+    pub fn at_commit(budget: &Budget, subject: String, spent: Money, added: Money) -> Verdict {
+        Verdict {
+            added: Some(added),
+            ..Verdict::new(budget, subject, spent)
+        }
+    }
+
+    /// Whether the level was exceeded before the commit being made added its part.
+    pub fn was_over_already(&self) -> bool {
+        self.added.is_some_and(|added| {
+            let before = Money(self.spent.0.saturating_sub(added.0));
+            self.level != Level::Within && Level::of(&self.budget, before) >= self.level
+        })
     }
 
     /// The level exceeded (the hard one when both are), if any.
@@ -99,9 +119,18 @@ impl Verdict {
         let unit = self.budget.unit;
         let scope = self.budget.scope.describe();
         let origin = self.budget.origin();
+        let with_this = self
+            .added
+            .map(|added| format!(" with this commit's {}", unit.format(added)))
+            .unwrap_or_default();
+        let still = if self.was_over_already() {
+            "still "
+        } else {
+            ""
+        };
         match self.limit() {
             Some(limit) => format!(
-                "over the {} budget {scope} ({origin}): {} spent {}, {} level {}, over by {}",
+                "{still}over the {} budget {scope} ({origin}): {} spent {}{with_this}, {} level {}, over by {}",
                 self.level.name(),
                 self.subject,
                 unit.format(self.spent),
@@ -110,7 +139,7 @@ impl Verdict {
                 unit.format(self.over_by()),
             ),
             None => format!(
-                "within the budget {scope} ({origin}): {} spent {}{}",
+                "within the budget {scope} ({origin}): {} spent {}{with_this}{}",
                 self.subject,
                 unit.format(self.spent),
                 self.levels_text(),
@@ -216,6 +245,30 @@ mod tests {
             "within the budget per commit (agent-cost.toml:3): this commit spent 0.25 USD, soft 0.50 USD, hard 5.00 USD"
         );
         assert_eq!(v.percent_used(), Some(50));
+    }
+
+    #[test]
+    fn at_commit_a_period_already_over_says_still() {
+        let b = budget(Some(500_000), None, Unit::Usd);
+        let crossing = Verdict::at_commit(
+            &b,
+            "dana on 2026-12-01".into(),
+            Money::from_micros(700_000),
+            Money::from_micros(300_000),
+        );
+        assert!(!crossing.was_over_already());
+        assert_eq!(
+            crossing.sentence(),
+            "over the soft budget per commit (agent-cost.toml:3): dana on 2026-12-01 spent 0.70 USD with this commit's 0.30 USD, soft level 0.50 USD, over by 0.20 USD"
+        );
+        let still = Verdict::at_commit(
+            &b,
+            "dana on 2026-12-01".into(),
+            Money::from_micros(900_000),
+            Money::from_micros(300_000),
+        );
+        assert!(still.was_over_already());
+        assert!(still.sentence().starts_with("still over the soft budget"));
     }
 
     fn charge(micros: Option<u64>, units: &[(&str, u64)]) -> Charge {

@@ -44,7 +44,11 @@ impl History {
     /// path is not a commit id (fan-out directories are followed) are ignored.
     pub fn notes(&self, reference: &str) -> Result<Notes, HistoryError> {
         let mut notes = Notes::default();
-        let Some(mut found) = self.repo.try_find_reference(reference).map_err(read_error)? else {
+        let Some(mut found) = self
+            .repo
+            .try_find_reference(reference)
+            .map_err(read_error)?
+        else {
             return Ok(notes);
         };
         let commit = found.peel_to_commit().map_err(read_error)?;
@@ -113,8 +117,21 @@ mod tests {
 
         let head = git(repo, &["rev-parse", "HEAD"]).trim().to_string();
         let first = git(repo, &["rev-parse", "HEAD~1"]).trim().to_string();
-        git(repo, &["notes", "--ref=ai-cost", "add", "-m", "AI-Cost-Id: 1", &head]);
-        git(repo, &["notes", "--ref=ai-cost", "add", "-m", "first", &first]);
+        git(
+            repo,
+            &[
+                "notes",
+                "--ref=ai-cost",
+                "add",
+                "-m",
+                "AI-Cost-Id: 1",
+                &head,
+            ],
+        );
+        git(
+            repo,
+            &["notes", "--ref=ai-cost", "add", "-m", "first", &first],
+        );
         git(repo, &["notes", "add", "-m", "a default note", &first]);
         let history = History::discover(repo).unwrap();
         let notes = history.notes(AI_COST_NOTES).unwrap();
@@ -124,12 +141,28 @@ mod tests {
 
         // Many notes: git fans the tree out into directories (ab/cdef…).
         for index in 0..300 {
-            git(repo, &["commit", "-q", "--allow-empty", "-m", &format!("c{index}")]);
+            git(
+                repo,
+                &["commit", "-q", "--allow-empty", "-m", &format!("c{index}")],
+            );
             let id = git(repo, &["rev-parse", "HEAD"]).trim().to_string();
-            git(repo, &["notes", "--ref=ai-cost", "add", "-m", &format!("n{index}"), &id]);
+            git(
+                repo,
+                &[
+                    "notes",
+                    "--ref=ai-cost",
+                    "add",
+                    "-m",
+                    &format!("n{index}"),
+                    &id,
+                ],
+            );
         }
         let tree = git(repo, &["ls-tree", "refs/notes/ai-cost"]);
-        assert!(tree.lines().any(|l| l.contains(" tree ")), "fanned out: {tree}");
+        assert!(
+            tree.lines().any(|l| l.contains(" tree ")),
+            "fanned out: {tree}"
+        );
         let history = History::discover(repo).unwrap();
         let notes = history.notes(AI_COST_NOTES).unwrap();
         assert_eq!(notes.len(), 302);

@@ -82,14 +82,6 @@ impl Digest {
             until: Some(until),
         });
         let length = (until - since).max(0);
-        let previous = ledger.kept(Filter {
-            since: Some(since - length - 1),
-            until: Some(since - 1),
-        });
-        let trend_ledger = ledger.kept(Filter {
-            since: Some(trend_start(since)),
-            until: Some(until),
-        });
         let date = |seconds: i64| classify::local_date(seconds, 0);
 
         let mut total = Spend::default();
@@ -109,13 +101,16 @@ impl Digest {
         let repositories = group(&period, |index| {
             (period.commits[index].repo.clone(), String::new())
         });
-        let prs = period.merged_prs();
+        // A pull request belongs to the period it was merged in, with all of its commits'
+        // spend, whenever they were made.
+        let all_prs = ledger.merged_prs();
+        let prs = all_prs.merged_between(date(since), date(until));
         let pr_items: Vec<Outlier> = prs
             .items
             .iter()
             .map(|pr| Outlier {
                 name: format!("{}#{}", pr.repo, pr.number),
-                detail: period.commits[pr.commit].subject.clone(),
+                detail: ledger.commits[pr.commit].subject.clone(),
                 cost: pr.cost,
                 commits: pr.commits,
                 unpriced: pr.unpriced,
@@ -138,8 +133,10 @@ impl Digest {
             })),
             top_repositories: top(repositories),
             prs,
-            previous_prs: previous.merged_prs(),
-            trend: trend_ledger.merged_prs().weeks,
+            previous_prs: all_prs.merged_between(date(since - length - 1), date(since - 1)),
+            trend: all_prs
+                .merged_between(date(trend_start(since)), date(until))
+                .weeks,
         }
     }
 }
@@ -350,19 +347,23 @@ fn text_table(header: &[&str], text_columns: usize, rows: &[Vec<String>]) -> Str
 }
 
 fn markdown_table(header: &[&str], text_columns: usize, rows: &[Vec<String>]) -> String {
-    let cell = |text: &str| {
-        text.replace('\\', "\\\\")
-            .replace('|', "\\|")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
     let mut out = format!("| {} |\n|", header.join(" | "));
     for i in 0..header.len() {
         out.push_str(if i < text_columns { "---|" } else { "--:|" });
     }
     out.push('\n');
     for row in rows {
-        let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i < text_columns {
+                    crate::markdown::cell(c)
+                } else {
+                    c.clone()
+                }
+            })
+            .collect();
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out
@@ -454,6 +455,28 @@ mod tests {
         info.author_time = 1_796_083_200 + day * 86_400; // 2026-12-01 + day
         info.pr = pr;
         info
+    }
+
+    #[test]
+    fn a_pull_request_belongs_to_the_period_it_was_merged_in_with_all_its_spend() {
+        let mut ledger = Ledger::default();
+        // Newest first, as a walk gives them: the squash-style merge commit today, then the
+        // pull request's commits 2 and 10 days before.
+        ledger.commits.push(commit('m', "Dana", 0, Some(7)));
+        ledger.commits.push(commit('b', "Dana", -2, Some(7)));
+        ledger
+            .charges
+            .push(Charge::example(1, "m", Some(1_000_000), &[]));
+        ledger.commits.push(commit('a', "Dana", -10, Some(7)));
+        ledger
+            .charges
+            .push(Charge::example(2, "m", Some(5_000_000), &[]));
+        let until = 1_796_083_200 + 3_600;
+        let digest = Digest::new(&ledger, until - 7 * 86_400, until);
+        assert_eq!(digest.prs.items.len(), 1);
+        assert_eq!(digest.prs.items[0].cost, Money::from_micros(6_000_000));
+        assert!(digest.previous_prs.items.is_empty());
+        assert_eq!(digest.top_prs[0].cost, Money::from_micros(6_000_000));
     }
 
     #[test]

@@ -30,6 +30,7 @@ mod config;
 pub mod digest;
 pub mod html;
 mod ledger;
+pub mod markdown;
 pub mod pareto;
 pub mod prs;
 mod spend;

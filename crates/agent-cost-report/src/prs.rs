@@ -147,8 +147,35 @@ impl Ledger {
                 *pr.units.entry(unit.clone()).or_default() += *amount;
             }
         }
+        PrReport {
+            weeks: weeks_of(&items),
+            items,
+        }
+    }
+}
+
+impl PrReport {
+    /// The pull requests merged from `from` to `to` (merge dates, both inclusive), with
+    /// their whole spend whenever their commits were made.
+    pub fn merged_between(&self, from: jiff::civil::Date, to: jiff::civil::Date) -> PrReport {
+        let items: Vec<MergedPr> = self
+            .items
+            .iter()
+            .filter(|pr| pr.merged >= from && pr.merged <= to)
+            .cloned()
+            .collect();
+        PrReport {
+            weeks: weeks_of(&items),
+            items,
+        }
+    }
+}
+
+/// The ISO weeks of the merge dates of `items`, oldest first.
+fn weeks_of(items: &[MergedPr]) -> Vec<PrWeek> {
+    {
         let mut weeks: BTreeMap<(i16, i8), PrWeek> = BTreeMap::new();
-        for pr in &items {
+        for pr in items {
             let iso = pr.merged.iso_week_date();
             let week = weeks
                 .entry((iso.year(), iso.week()))
@@ -160,10 +187,7 @@ impl Ledger {
             week.merged += 1;
             week.cost += pr.cost;
         }
-        PrReport {
-            items,
-            weeks: weeks.into_values().collect(),
-        }
+        weeks.into_values().collect()
     }
 }
 

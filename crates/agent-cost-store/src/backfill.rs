@@ -141,7 +141,9 @@ impl Tx<'_> {
             .prepare("INSERT INTO backfills (charge, drain) VALUES (?1, ?2)")
             .map_err(|e| self.err(e))?;
         for charge in charges {
-            insert.execute(params![charge, id]).map_err(|e| self.err(e))?;
+            insert
+                .execute(params![charge, id])
+                .map_err(|e| self.err(e))?;
         }
         Ok(true)
     }

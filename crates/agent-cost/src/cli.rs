@@ -93,6 +93,10 @@ pub fn run() -> ExitCode {
 fn clap_exit(error: &clap::Error) -> ExitCode {
     let printed = error.print();
     if error.use_stderr() {
+        // `check` exits 2 for a hard budget exceeded: a usage error must not look like one.
+        if std::env::args().nth(1).as_deref() == Some("check") {
+            return ExitCode::from(commands::budget::CHECK_FAILED);
+        }
         return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
     }
     finish(

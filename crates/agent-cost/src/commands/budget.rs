@@ -4,13 +4,13 @@
 use std::path::Path;
 
 use agent_cost_budget::{
-    BudgetConfig, Level, Owner, PrComment, Verdict, check, pr_comment, worst_per_budget,
+    BudgetConfig, Level, Owner, PrComment, Scope, Verdict, check, pr_comment, worst_per_budget,
 };
-use agent_cost_git::Worktree;
+use agent_cost_git::{ALL_REFS, History, Worktree};
 use agent_cost_report::{Filter, Ledger};
 use serde_json::{Value, json};
 
-use crate::commands::report_scope::{ReadOptions, report_config};
+use crate::commands::report_scope::report_config;
 use crate::output::{self, CommandError, CommandResult, outln, print_json};
 
 /// Check a range of history against the budgets; exit 2 when a hard level is exceeded.
@@ -22,15 +22,25 @@ use crate::output::{self, CommandError, CommandResult, outln, print_json};
 ///   [budget.commit]      # each commit of the range
 ///   soft = 0.50
 ///   hard = 5.00
+///
 ///   [budget.branch]      # the whole range: a branch or pull request
 ///   hard = 50
-///   [budget.author_day]  # each author's day (author date)
-///   [budget.repo_week]   # each ISO week of the repository
-///   [budget.repo_month]  # each calendar month
 ///
-/// A level is exceeded when the spend is above it (exactly the budget is within it). Exit
-/// status: 0 within every budget (or only soft levels exceeded, which are printed as
-/// warnings), 1 a soft level exceeded with --strict, 2 a hard level exceeded. In CI:
+///   [budget.author_day]  # each author's day the range adds spend to
+///   soft = 20
+///
+///   [budget.repo_week]   # each ISO week of the repository the range adds spend to
+///   soft = 100
+///
+///   [budget.repo_month]  # each calendar month of the repository the range adds spend to
+///   hard = 1000
+///   unit = "credits"
+///
+/// A day, week or month holds the repository's whole spend in it (commits on every branch,
+/// by author date), not only the range's. A level is exceeded when the spend is above it
+/// (exactly the budget is within it). Exit status: 0 within every budget, or only soft levels
+/// exceeded (printed as warnings); 1 a soft level exceeded, with --strict; 2 a hard level
+/// exceeded; 3 the check could not run (a bad range or argument, broken settings). In CI:
 ///
 ///   agent-cost check origin/main..HEAD
 #[derive(Debug, clap::Args)]
@@ -41,8 +51,9 @@ pub struct CheckArgs {
     /// Exit 1 when a soft level is exceeded (and no hard one).
     #[arg(long)]
     strict: bool,
-    #[command(flatten)]
-    read: ReadOptions,
+    /// Check this repository instead of the current one (any directory inside it).
+    #[arg(long, value_name = "PATH")]
+    repo: Option<std::path::PathBuf>,
     /// Print one JSON object: level, exit_code, budgets [{scope, unit, soft, hard, …, worst}],
     /// exceeded [{scope, subject, spent, level, over_by}].
     #[arg(long)]
@@ -57,8 +68,9 @@ pub struct CheckArgs {
 /// medium) and where the range stands against every budget (see `agent-cost check`). The
 /// first line is a hidden marker, <!-- agent-cost:pr-comment -->, so that a bot finds its
 /// comment and edits it in place instead of adding one per push (docs/ci.md has a GitHub
-/// Actions workflow and a GitLab CI job that do). Always exits 0 when the range can be read:
-/// use `check` to fail a build.
+/// Actions workflow and a GitLab CI job that do). Text from commits (subjects, names) is
+/// escaped: it cannot add links, images or mentions. Always exits 0 when the range can be
+/// read: use `check` to fail a build.
 ///
 ///   agent-cost pr-comment origin/main..HEAD > comment.md
 ///   agent-cost pr-comment origin/main..HEAD --json | jq -r .label
@@ -67,13 +79,18 @@ pub struct CheckArgs {
 pub struct PrCommentArgs {
     /// A revision range, as git understands it (default: HEAD, i.e. all of its history).
     range: Option<String>,
-    #[command(flatten)]
-    read: ReadOptions,
+    /// Read this repository instead of the current one (any directory inside it).
+    #[arg(long, value_name = "PATH")]
+    repo: Option<std::path::PathBuf>,
     /// Print one JSON object: marker, label, level, total_usd, total_micro_usd, units,
     /// markdown (the same text as without --json).
     #[arg(long)]
     json: bool,
 }
+
+/// `check`'s exit status when it could not check (clap's usage errors exit 2, which `check`
+/// gives to a hard level exceeded: `cli` maps those to this too).
+pub const CHECK_FAILED: u8 = 3;
 
 /// The budgets of `$AGENT_COST_HOME/config.toml` (yours) and of the repository's
 /// `agent-cost.toml` (the team's) for the repository at `path`.
@@ -91,29 +108,73 @@ pub fn budget_config(path: &Path) -> Result<BudgetConfig, CommandError> {
     })
 }
 
-/// The ledger of the range and the budgets of the (first) repository read.
-fn read(
-    range: Option<&str>,
-    options: &ReadOptions,
-) -> Result<(Ledger, BudgetConfig), CommandError> {
-    let path = options
-        .first_path()
-        .map_or_else(std::env::current_dir, Ok)
-        .map_err(CommandError::from)?;
+/// The range's ledger, the history around it for period budgets, and the budgets of the
+/// repository at `repo` (default: the current directory).
+struct Checked {
+    ledger: Ledger,
+    verdicts: Vec<Verdict>,
+    config: BudgetConfig,
+}
+
+fn read_and_check(range: Option<&str>, repo: Option<&Path>) -> Result<Checked, CommandError> {
+    let path = match repo {
+        Some(path) => path.to_path_buf(),
+        None => std::env::current_dir().map_err(CommandError::from)?,
+    };
+    let history = History::discover(&path).map_err(|e| {
+        CommandError::from_error(&e)
+            .hint("run this inside a git repository, or name one with --repo PATH")
+    })?;
     let config = budget_config(&path)?;
-    // Validate the [report] table too: a broken settings file should say so here as well.
-    report_config(&path)?;
-    let scoped = options.read(range, Filter::default())?;
-    Ok((scoped.ledger, config))
+    let report = report_config(&path)?;
+    let read = |e: agent_cost_report::ReportError| {
+        let hint = if history.head_time().is_none() {
+            "this repository has no commits yet"
+        } else {
+            "give a range git understands, e.g. origin/main..HEAD"
+        };
+        CommandError::from_error(&e).hint(hint)
+    };
+    let mut ledger = Ledger::read(&history, range, Filter::default(), &report).map_err(read)?;
+    ledger.set_repo(&history.name());
+    let periods = config.budgets.iter().any(|b| {
+        matches!(
+            b.scope,
+            Scope::AuthorDay | Scope::RepoWeek | Scope::RepoMonth
+        )
+    });
+    let context = match agent_cost_budget::check::context_start(&ledger) {
+        Some(since) if periods => {
+            let mut context =
+                Ledger::read_recent(&history, Some(ALL_REFS), since, Filter::default(), &report)
+                    .map_err(read)?;
+            context.set_repo(&history.name());
+            Some(context)
+        }
+        _ => None,
+    };
+    let range = range.unwrap_or("HEAD");
+    let verdicts = check(&config, &ledger, context.as_ref(), range);
+    Ok(Checked {
+        ledger,
+        verdicts,
+        config,
+    })
 }
 
 /// `agent-cost check`.
 pub fn run_check(args: CheckArgs) -> CommandResult {
-    let mut options = args.read;
-    options.no_lines = true;
     let range = args.range.as_deref().unwrap_or("HEAD");
-    let (ledger, config) = read(args.range.as_deref(), &options)?;
-    let verdicts = check(&config, &ledger, range);
+    let Checked {
+        ledger,
+        verdicts,
+        config,
+    } = read_and_check(args.range.as_deref(), args.repo.as_deref()).map_err(|error| {
+        CommandError {
+            code: CHECK_FAILED,
+            ..error
+        }
+    })?;
     let level = verdicts
         .iter()
         .map(|v| v.level)
@@ -197,8 +258,8 @@ fn print_check(
         charged.len()
     };
     outln!(
-        "Budgets over {range}: {} commits, {with_spend} with AI spend.",
-        ledger.commits.len()
+        "Budgets over {range}: {}, {with_spend} with AI spend.",
+        plural(ledger.commits.len(), "commit")
     )?;
     for verdict in verdicts.iter().filter(|v| v.level != Level::Within) {
         let tag = if verdict.level == Level::Hard {
@@ -214,7 +275,7 @@ fn print_check(
             .find(|v| &v.budget == budget);
         match worst {
             Some(v) if v.level != Level::Within => {}
-            Some(v) => outln!(
+            Some(v) if v.spent > agent_cost_report::Money::ZERO => outln!(
                 "  ok    {} ({}): highest {} ({}){}",
                 budget.scope.describe(),
                 budget.origin(),
@@ -222,7 +283,7 @@ fn print_check(
                 v.subject,
                 v.levels_text()
             )?,
-            None => outln!(
+            _ => outln!(
                 "  ok    {} ({}): nothing spent in the range",
                 budget.scope.describe(),
                 budget.origin()
@@ -236,6 +297,15 @@ fn print_check(
         Level::Hard => "a hard level is exceeded (exit 2)".to_string(),
     };
     outln!("Result: {result}.")
+}
+
+/// `1 commit`, `3 commits`.
+fn plural(count: usize, word: &str) -> String {
+    if count == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{count} {word}s")
+    }
 }
 
 fn owner_name(owner: Owner) -> &'static str {
@@ -260,12 +330,13 @@ fn verdict_json(verdict: &Verdict) -> Value {
 
 /// `agent-cost pr-comment`.
 pub fn run_pr_comment(args: PrCommentArgs) -> CommandResult {
-    let mut options = args.read;
-    options.no_lines = true;
     let range = args.range.as_deref().unwrap_or("HEAD");
-    let (ledger, config) = read(args.range.as_deref(), &options)?;
-    let verdicts = check(&config, &ledger, range);
-    let comment = pr_comment(&ledger, range, &verdicts, &config.bands);
+    let Checked {
+        ledger,
+        verdicts,
+        config,
+    } = read_and_check(args.range.as_deref(), args.repo.as_deref())?;
+    let comment = pr_comment(&ledger, range, &verdicts, &config);
     if args.json {
         return print_json(&comment_json(&comment));
     }

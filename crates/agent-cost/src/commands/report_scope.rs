@@ -73,12 +73,6 @@ pub struct ReadOptions {
 }
 
 impl ReadOptions {
-    /// The first repository named with `--repo`, if any (settings that belong to one
-    /// repository, like budgets, are read from it; otherwise from the current directory).
-    pub fn first_path(&self) -> Option<std::path::PathBuf> {
-        self.scope.repo.first().cloned()
-    }
-
     /// Reads `spec` (default `HEAD`) in every repository of the scope, filtered by `filter`,
     /// with a spinner on a terminal; repositories skipped under `--repos` are named on stderr.
     pub fn read(&self, spec: Option<&str>, filter: Filter) -> Result<ScopedLedger, CommandError> {

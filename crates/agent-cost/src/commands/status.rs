@@ -189,10 +189,38 @@ fn budgets(
     for line in &summarize(pending, book).models {
         spend.add_model_line(line);
     }
+    let unchecked: Vec<BudgetJson> = config
+        .budgets
+        .iter()
+        .filter(|b| b.scope == agent_cost_budget::Scope::Branch && recent.branch.is_none())
+        .map(|b| BudgetJson {
+            scope: b.scope.key(),
+            unit: b.unit.key(),
+            soft: b.soft.map(|m| m.to_decimal()),
+            hard: b.hard.map(|m| m.to_decimal()),
+            file: b.file.display().to_string(),
+            line: b.line,
+            subject: String::new(),
+            spent: "0.000000".to_string(),
+            level: "unchecked",
+            over_by: "0.000000".to_string(),
+            text: format!(
+                "not checked: the budget {} ({}): {}",
+                b.scope.describe(),
+                b.origin(),
+                recent
+                    .branch_unchecked
+                    .as_deref()
+                    .unwrap_or("no branch to add up")
+            ),
+        })
+        .collect();
     let budgets = recent
         .verdicts(&config, &spend, &spend)
         .into_iter()
-        .map(|v| {
+        .map(|mut v| {
+            // The heading says the pending spend is included; no "this commit" here.
+            v.added = None;
             let text = v.sentence();
             BudgetJson {
                 scope: v.budget.scope.key(),
@@ -208,6 +236,7 @@ fn budgets(
                 text,
             }
         })
+        .chain(unchecked)
         .collect();
     let spike = recent.spike(&spend).map(|(today_usd, median)| {
         let author = recent.author.clone().unwrap_or_default();

@@ -376,9 +376,10 @@ fn budget_settings_errors_name_the_file_line_and_fix() {
         ),
     ] {
         std::fs::write(&file, text).unwrap();
-        for command in ["check", "pr-comment"] {
+        // `check` exits 3 when it cannot check (2 means a hard level exceeded).
+        for (command, code) in [("check", 3), ("pr-comment", 1)] {
             let out = run(&env, &repo, &[command]);
-            assert_eq!(out.status.code(), Some(1), "{command} with {text:?}");
+            assert_eq!(out.status.code(), Some(code), "{command} with {text:?}");
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert!(
                 stderr.contains(&format!("error: {}{expected}", file.display())),
@@ -448,8 +449,8 @@ fn the_pr_comment_is_exact_and_its_json_carries_the_label() {
 | Budget | Worst | Spent | Soft | Hard | Status |
 |---|---|--:|--:|--:|---|
 | per commit (agent-cost.toml:1) | commit {second} \"Fix \\| cart &lt;total&gt;\" | 0.70 USD | 0.50 USD | 5.00 USD | **over soft** by 0.20 USD |
-| per branch (agent-cost.toml:5) | the range HEAD~2..HEAD | 1.10 USD | – | 1.00 USD | **over hard** by 0.10 USD |
-| per author per day (agent-cost.toml:8) | author@example.com on 2026-03-10 | 4.5 credits | 10 credits | – | within |
+| per branch (agent-cost.toml:5) | the range HEAD\\~2..HEAD | 1.10 USD | – | 1.00 USD | **over hard** by 0.10 USD |
+| per author per day (agent-cost.toml:8) | author@\u{200b}example.com on 2026-03-10 | 4.5 credits | 10 credits | – | within |
 
 <sub>agent-cost: estimates at list prices from the commits' AI-Cost trailers, each drain counted once.</sub>
 "
@@ -532,7 +533,9 @@ fn the_hook_warns_in_one_line_and_never_blocks_the_commit() {
             file.display()
         )) && out
             .stderr
-            .ends_with(" spent 0.072000 USD, soft level 0.07 USD, over by 0.002000 USD\n"),
+            .ends_with(
+                " spent 0.072000 USD with this commit's 0.018000 USD, soft level 0.07 USD, over by 0.002000 USD\n"
+            ),
         "{}",
         out.stderr
     );
@@ -574,7 +577,7 @@ fn the_hook_adds_the_branchs_commits_to_a_branch_budget() {
     assert_eq!(
         out.stderr,
         format!(
-            "agent-cost: warning: over the soft budget per branch ({}:1): branch feature/cart spent 0.036000 USD, soft level 0.03 USD, over by 0.006000 USD\n",
+            "agent-cost: warning: over the soft budget per branch ({}:1): branch feature/cart spent 0.036000 USD with this commit's 0.018000 USD, soft level 0.03 USD, over by 0.006000 USD\n",
             repo.join("agent-cost.toml").display()
         )
     );
@@ -802,5 +805,183 @@ fn the_digest_reads_every_repository_under_a_folder() {
     assert!(
         first.starts_with("api@"),
         "commits are named with their repository: {first}"
+    );
+}
+
+#[test]
+fn a_ranges_weeks_and_days_hold_the_repositorys_other_spend_in_them() {
+    let env = TestEnv::new();
+    let repo = env.repo("shop");
+    // Merged before: 10 USD on Tuesday by Dana (her email in capitals that time).
+    commit_with(
+        &env,
+        &repo,
+        "Add search",
+        &block(1, &[usd(10_000_000)]),
+        "Dana@Example.COM",
+        "2026-03-10T09:00:00+00:00",
+    );
+    env.git(&repo, &["checkout", "-q", "-b", "feature"]);
+    commit_with(
+        &env,
+        &repo,
+        "Add cart",
+        &block(2, &[usd(1_000_000)]),
+        "dana@example.com",
+        "2026-03-10T15:00:00+00:00",
+    );
+    // Last month's spend is not this pull request's business.
+    std::fs::write(
+        repo.join("agent-cost.toml"),
+        "[budget.repo_week]\nsoft = 5\n[budget.author_day]\nhard = 10.50\n[budget.repo_month]\nsoft = 12\n",
+    )
+    .unwrap();
+    let out = run(&env, &repo, &["check", "main..HEAD", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let report = json_of(&out);
+    let exceeded: Vec<(&str, &str, &str)> = report["exceeded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["scope"].as_str().unwrap(),
+                v["subject"].as_str().unwrap(),
+                v["spent"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        exceeded,
+        [
+            ("repo_week", "shop in 2026-W11", "11.000000"),
+            ("author_day", "dana@example.com on 2026-03-10", "11.000000"),
+        ],
+        "{report:#}"
+    );
+}
+
+#[test]
+fn the_pr_comment_neither_overflows_nor_renders_links_or_mentions_from_commits() {
+    let env = TestEnv::new();
+    let repo = env.repo("shop");
+    let huge = "AI-Agent: claude-code sessions=1 cost=1.000000\n\
+        AI-Model: [click](https://evil.example) agent=claude-code cost=1.000000\n\
+        AI-Tokens: req=1 in=9999999999999999999 out=9999999999999999999 cw=0 cr=0\n\
+        AI-Cost-Estimate: 1.000000 USD\nAI-Cost-Id: 00000000000000aa\n";
+    commit_with(
+        &env,
+        &repo,
+        "![t](https://evil.example/p.png) @org/team",
+        huge,
+        "author@example.com",
+        "2026-03-10T09:00:00+00:00",
+    );
+    std::fs::write(
+        repo.join("agent-cost.toml"),
+        "[budget.commit]\nsoft = 5\n[budget.repo_month]\nhard = 50\n",
+    )
+    .unwrap();
+    let out = run(&env, &repo, &["pr-comment", "HEAD~1..HEAD"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let markdown = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        markdown.contains("| 19,999,999,999,999,999,998 |"),
+        "{markdown}"
+    );
+    assert!(
+        !markdown.contains("](https"),
+        "no link or image survives: {markdown}"
+    );
+    assert!(
+        !markdown.contains("@org"),
+        "no mention survives: {markdown}"
+    );
+    assert!(
+        markdown.contains("\\!\\[t\\]\\(https\\://evil.example/p.png\\) @\u{200b}org/team"),
+        "{markdown}"
+    );
+
+    // Every budget has a row, even one with nothing to count.
+    let out = run(&env, &repo, &["pr-comment", "HEAD..HEAD"]);
+    let markdown = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        markdown.contains(
+            "| per commit (agent-cost.toml:1) | – | 0.00 USD | 5.00 USD | – | nothing spent |"
+        ),
+        "{markdown}"
+    );
+    assert!(markdown.contains("| per repository per month (agent-cost.toml:3) | – | 0.00 USD | – | 50.00 USD | nothing spent |"), "{markdown}");
+}
+
+#[test]
+fn check_exits_3_when_it_cannot_check() {
+    let env = TestEnv::new();
+    let repo = two_commit_repo(&env);
+    let out = run(&env, &repo, &["check", "nosuch..HEAD"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hint: give a range git understands"));
+    let out = run(&env, &repo, &["check", "--no-such-flag"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a usage error is not a hard budget"
+    );
+    let empty = env.root.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    env.git(&empty, &["init", "-q"]);
+    let out = run(&env, &empty, &["check"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("this repository has no commits yet"));
+}
+
+#[test]
+fn the_hook_says_still_over_when_the_day_was_over_before_this_commit() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("shop");
+    let file = repo.join("agent-cost.toml");
+    std::fs::write(&file, "[budget.author_day]\nsoft = 0.01\n").unwrap();
+    pending_request(&env, &repo, "msg_1");
+    let first = commit(&env, &repo, "a.txt", "Add a");
+    assert!(
+        first
+            .stderr
+            .contains("warning: over the soft budget per author per day"),
+        "{}",
+        first.stderr
+    );
+    pending_request(&env, &repo, "msg_2");
+    let second = commit(&env, &repo, "b.txt", "Add b");
+    assert!(
+        second
+            .stderr
+            .contains("warning: still over the soft budget per author per day")
+            && second
+                .stderr
+                .contains("spent 0.036000 USD with this commit's 0.018000 USD"),
+        "{}",
+        second.stderr
+    );
+}
+
+#[test]
+fn status_says_why_a_branch_budget_is_not_checked() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("shop");
+    std::fs::write(repo.join("agent-cost.toml"), "[budget.branch]\nsoft = 1\n").unwrap();
+    let status = env.agent_cost_json(&repo, &["status", "--no-ingest"]);
+    let budgets = status["budgets"].as_array().unwrap();
+    assert_eq!(budgets.len(), 1, "{status:#}");
+    assert_eq!(budgets[0]["level"], "unchecked");
+    let text = env.agent_cost(&repo, &["status", "--no-ingest"]).stdout;
+    assert!(
+        text.contains("not checked: the budget per branch (")
+            && text.contains("main is the default branch"),
+        "{text}"
     );
 }
