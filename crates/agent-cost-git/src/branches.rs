@@ -75,6 +75,23 @@ impl History {
         Ok(branches)
     }
 
+    /// `HEAD`'s first-parent line, oldest first: each commit's hex id and committer time.
+    /// Empty for an unborn `HEAD`.
+    pub fn first_parent_line(&self) -> Result<Vec<(String, i64)>, HistoryError> {
+        let Ok(head) = self.repo.head_commit() else {
+            return Ok(Vec::new());
+        };
+        let mut line = Vec::new();
+        let mut at = Some(head.id.to_string());
+        while let Some(id) = at {
+            let links = self.commit_links(&id)?;
+            at = links.parents.first().cloned();
+            line.push((id, links.commit_time));
+        }
+        line.reverse();
+        Ok(line)
+    }
+
     /// The parents and committer time of the commit `id` (full hex).
     pub fn commit_links(&self, id: &str) -> Result<CommitLinks, HistoryError> {
         let object_id = gix::ObjectId::from_hex(id.as_bytes()).map_err(read_error)?;

@@ -39,6 +39,12 @@ impl Notes {
 }
 
 impl History {
+    /// The full hex id of the commit `spec` names (a hex id, a branch, `HEAD~2`), if any.
+    pub fn commit_id(&self, spec: &str) -> Option<String> {
+        let object = self.repo.rev_parse_single(spec).ok()?.object().ok()?;
+        Some(object.peel_to_commit().ok()?.id.to_string())
+    }
+
     /// The notes of `reference` (e.g. [`AI_COST_NOTES`]); none when the reference does not
     /// exist. Notes that are not text are read with invalid bytes replaced; entries whose
     /// path is not a commit id (fan-out directories are followed) are ignored.

@@ -54,6 +54,30 @@ pub struct OpenBackfill {
 }
 
 impl Tx<'_> {
+    /// The worktrees of repository `common_dir` the store knows, with their row ids.
+    pub fn worktrees_of(
+        &self,
+        common_dir: &str,
+    ) -> Result<Vec<(i64, agent_cost_git::Worktree)>, StoreError> {
+        let mut statement = self
+            .tx
+            .prepare("SELECT id, workdir, git_dir, common_dir FROM worktrees WHERE common_dir = ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = statement
+            .query_map([common_dir], |row| {
+                Ok((
+                    row.get(0)?,
+                    agent_cost_git::Worktree {
+                        workdir: row.get::<_, String>(1)?.into(),
+                        git_dir: row.get::<_, String>(2)?.into(),
+                        common_dir: row.get::<_, String>(3)?.into(),
+                    },
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
     /// The charges of the worktrees of repository `common_dir` whose requests were logged
     /// before its tracking start and that no backfill drain holds, oldest first. Empty when
     /// the repository is not tracked.

@@ -49,6 +49,8 @@ enum Command {
     Check(commands::budget::CheckArgs),
     PrComment(commands::budget::PrCommentArgs),
     Digest(commands::digest::DigestArgs),
+    Backfill(commands::backfill::BackfillArgs),
+    SquashNote(commands::backfill::SquashNoteArgs),
     Demo(commands::demo::DemoArgs),
     Hook(commands::hook::HookArgs),
 }
@@ -82,6 +84,8 @@ pub fn run() -> ExitCode {
         Command::Check(args) => commands::budget::run_check(args),
         Command::PrComment(args) => commands::budget::run_pr_comment(args),
         Command::Digest(args) => commands::digest::run(args),
+        Command::Backfill(args) => commands::backfill::run(args),
+        Command::SquashNote(args) => commands::backfill::run_squash_note(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Hook(args) => return commands::hook::run(args),
     };

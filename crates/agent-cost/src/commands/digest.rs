@@ -26,8 +26,8 @@ pub struct DigestArgs {
     /// (YYYY-MM-DD, UTC).
     #[arg(long, value_name = "WHEN", default_value = "7d")]
     since: String,
-    /// The revision to read history from (default: HEAD; `--all` reads every branch).
-    #[arg(long, value_name = "REV")]
+    /// The revision to read history from (default: HEAD; `--rev=--all` reads every branch).
+    #[arg(long, value_name = "REV", allow_hyphen_values = true)]
     rev: Option<String>,
     #[command(flatten)]
     read: ReadOptions,

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod agent_hook;
+pub mod backfill;
 pub mod budget;
 pub mod demo;
 pub mod digest;

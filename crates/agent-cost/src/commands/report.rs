@@ -133,7 +133,7 @@ fn open_history() -> Result<History, CommandError> {
 
 /// `YYYY-MM-DD` (from the start of that UTC day, or to its end) or an RFC 3339 instant, as
 /// seconds since the epoch.
-fn instant(text: &str, flag: &str, end_of_day: bool) -> Result<i64, CommandError> {
+pub fn instant(text: &str, flag: &str, end_of_day: bool) -> Result<i64, CommandError> {
     let bad = || {
         CommandError::msg(format!("{flag} `{text}` is not a date"))
             .hint("write a date as YYYY-MM-DD (UTC) or an instant as 2026-11-30T17:00:00Z")

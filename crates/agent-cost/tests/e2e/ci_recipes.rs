@@ -87,7 +87,11 @@ fn yaml_blocks(markdown: &str) -> Vec<String> {
 #[test]
 fn docs_ci_md_holds_the_recipe_files_byte_for_byte() {
     let blocks = yaml_blocks(&read("docs/ci.md"));
-    assert_eq!(blocks.len(), 2, "docs/ci.md has two ```yaml blocks");
+    assert_eq!(blocks.len(), 3, "docs/ci.md has three ```yaml blocks");
+    assert!(
+        blocks[2] == read("docs/ci/github-squash-notes.yml"),
+        "docs/ci.md's third ```yaml block differs from docs/ci/github-squash-notes.yml"
+    );
     assert!(
         blocks[0] == read("docs/ci/github-workflow.yml"),
         "docs/ci.md's first ```yaml block differs from docs/ci/github-workflow.yml"
@@ -548,4 +552,167 @@ fn the_workflow_steps_post_one_comment_then_edit_it_and_keep_one_cost_label() {
         "-f",
         "labels[]=cost:high",
     ]));
+}
+
+#[test]
+fn actionlint_passes_the_squash_notes_workflow() {
+    on_path("shellcheck");
+    let env = TestEnv::new();
+    let (ok, text) = actionlint(&env, &workspace().join("docs/ci/github-squash-notes.yml"));
+    assert!(ok && text.is_empty(), "{text}");
+}
+
+/// A block as a hook writes it.
+fn trailer_block(id: &str, micros: u64) -> String {
+    let cost = format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000);
+    format!(
+        "AI-Agent: claude-code sessions=1 cost={cost}\n\
+         AI-Model: claude-sonnet-4-5 agent=claude-code cost={cost}\n\
+         AI-Tokens: req=1 in=10 out=10 cw=0 cr=0\n\
+         AI-Cost-Estimate: {cost} USD\nAI-Cost-Id: {id}\n"
+    )
+}
+
+#[test]
+fn the_squash_notes_workflow_keeps_the_spend_of_every_squash_message_setting() {
+    on_path("jq");
+    let workflow = {
+        let env = TestEnv::new();
+        yaml(&env, &workspace().join("docs/ci/github-squash-notes.yml"))
+    };
+    let steps = workflow["jobs"]["squash-note"]["steps"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let script = steps
+        .iter()
+        .find_map(|s| s["run"].as_str().filter(|r| r.contains("squash-note")))
+        .expect("the step running squash-note")
+        .to_string();
+    let listed = format!(
+        "Cart (#5)\n\n* Add cart\n\n{}\n* Fix cart\n\n{}",
+        trailer_block("00000000000000a1", 400_000),
+        trailer_block("00000000000000a2", 700_000)
+    );
+    for (setting, message, notes) in [
+        (
+            "pull request title and description",
+            "Cart (#5)\n\nAdds a cart.".to_string(),
+            1,
+        ),
+        ("pull request title", "Cart (#5)".to_string(), 1),
+        ("default message", listed, 0),
+    ] {
+        let env = TestEnv::new();
+        // GitHub's side: a bare repository holding main, the pull request's head and the
+        // squash commit made by the merge button.
+        let origin = env.root.join("origin.git");
+        let dev = env.repo("dev");
+        env.git(
+            &env.root,
+            &["init", "-q", "--bare", origin.to_str().unwrap()],
+        );
+        env.git(&dev, &["remote", "add", "origin", origin.to_str().unwrap()]);
+        env.git(&dev, &["checkout", "-q", "-b", "feature"]);
+        for (file, subject, id, micros) in [
+            ("a.txt", "Add cart", "00000000000000a1", 400_000u64),
+            ("b.txt", "Fix cart", "00000000000000a2", 700_000),
+        ] {
+            std::fs::write(dev.join(file), subject).unwrap();
+            env.git(&dev, &["add", file]);
+            let text = format!("{subject}\n\n{}", trailer_block(id, micros));
+            env.git(&dev, &["commit", "-q", "-m", &text]);
+        }
+        let base = env
+            .git(&dev, &["rev-parse", "main"])
+            .stdout
+            .trim()
+            .to_string();
+        let head = env
+            .git(&dev, &["rev-parse", "feature"])
+            .stdout
+            .trim()
+            .to_string();
+        env.git(
+            &dev,
+            &["push", "-q", "origin", "main", "feature:refs/pull/5/head"],
+        );
+        env.git(&dev, &["checkout", "-q", "main"]);
+        env.git(&dev, &["merge", "-q", "--squash", "feature"]);
+        env.git(
+            &dev,
+            &["commit", "-q", "--allow-empty-message", "-m", &message],
+        );
+        env.git(&dev, &["push", "-q", "origin", "main"]);
+        let merge = env
+            .git(&dev, &["rev-parse", "main"])
+            .stdout
+            .trim()
+            .to_string();
+
+        // The runner: a full clone of main, then the step's script.
+        let runner = env.root.join("runner");
+        env.git(
+            &env.root,
+            &[
+                "clone",
+                "-q",
+                origin.to_str().unwrap(),
+                runner.to_str().unwrap(),
+            ],
+        );
+        let bin = env.root.join("ci-bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(BIN, bin.join("agent-cost")).unwrap();
+        let step = env.root.join("step.sh");
+        std::fs::write(&step, &script).unwrap();
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let run = || {
+            let out = env
+                .command("bash", &runner)
+                .args(["--noprofile", "--norc", "-eo", "pipefail"])
+                .arg(&step)
+                .env("PATH", &path)
+                .env("BASE_SHA", &base)
+                .env("HEAD_SHA", &head)
+                .env("MERGE_SHA", &merge)
+                .env("PR_NUMBER", "5")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{setting}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run();
+        run();
+
+        // Anyone fetching the notes sees the pull request's spend on main, once.
+        env.git(
+            &dev,
+            &["fetch", "-q", "origin", "+refs/notes/*:refs/notes/*"],
+        )
+        .stdout;
+        let total = sum(&env, &dev, "main");
+        assert_eq!(
+            micros(&total["cost_usd"]),
+            1_100_000,
+            "{setting}: {total:#}"
+        );
+        assert_eq!(total["drains"], 2, "{setting}");
+        let listed = env
+            .output("git", &dev, &["notes", "--ref=ai-cost", "list"], &[])
+            .stdout;
+        assert_eq!(
+            String::from_utf8_lossy(&listed).lines().count(),
+            notes,
+            "{setting}: notes on origin"
+        );
+    }
 }

@@ -359,7 +359,7 @@ fn the_ledger_opens_in_the_sqlite3_shell_and_in_duckdb() {
     );
     assert_eq!(
         String::from_utf8_lossy(&shell.stdout),
-        "claude-sonnet-4-5-20250929|1100|1\n2\n"
+        "claude-sonnet-4-5-20250929|1100|1\n3\n"
     );
 
     let script = r#"

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod backfill;
 mod bad_input;
 mod budgets;
 mod ci_recipes;

@@ -1,0 +1,60 @@
+//! Carrying a pull request's blocks onto the commit that merged it, as a note: for squash
+//! merges whose message drops the trailers (GitHub's "pull request title and description" and
+//! "default message" without commit messages, GitLab's squash with a custom template), the
+//! squash commit would otherwise carry no spend at all. The blocks keep their drain ids, so
+//! where the message did keep them, readers count each drain once.
+
+use std::collections::HashSet;
+
+use agent_cost_git::{AI_COST_NOTES, History};
+use agent_cost_trailers::{Block, BlockFate, block_fates, parse_history_blocks};
+
+use crate::BackfillError;
+
+/// The blocks of `range` that count (each drain once), less those `onto` already carries in
+/// its message or note, in walk order.
+pub fn blocks_to_carry(
+    history: &History,
+    range: &str,
+    onto: &str,
+) -> Result<Vec<Block>, BackfillError> {
+    let notes = history.notes(AI_COST_NOTES)?;
+    let mut blocks: Vec<Block> = Vec::new();
+    history.walk(Some(range), |id, message| {
+        blocks.extend(parse_history_blocks(message));
+        if let Some(note) = notes.get(id) {
+            blocks.extend(parse_history_blocks(note));
+        }
+    })?;
+    let onto = history
+        .commit_id(onto)
+        .ok_or_else(|| BackfillError::NoCommit(onto.to_string()))?;
+    let target = history
+        .message_of(&onto)
+        .ok_or_else(|| BackfillError::NoCommit(onto.clone()))?;
+    let mut held: HashSet<String> = parse_history_blocks(&target)
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    if let Some(note) = notes.get_hex(&onto) {
+        held.extend(parse_history_blocks(note).into_iter().map(|b| b.id));
+    }
+    let fates = block_fates(&blocks);
+    Ok(blocks
+        .into_iter()
+        .zip(fates)
+        .filter(|(block, fate)| *fate == BlockFate::Counted && !held.contains(&block.id))
+        .map(|(block, _)| block)
+        .collect())
+}
+
+/// The note text carrying `blocks`: their trailer lines, a blank line between blocks.
+pub fn note_text(blocks: &[Block]) -> String {
+    let mut text = blocks
+        .iter()
+        .map(|block| block.to_trailer_lines().join("\n"))
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    text.push('\n');
+    text
+}

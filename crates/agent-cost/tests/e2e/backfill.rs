@@ -1,0 +1,290 @@
+//! Backfill, end to end: spend from before tracking written as git notes on the commits it led
+//! to, read back by `trailers sum`, `report` and `verify`, exactly once across reruns and
+//! kills; and a pull request's blocks carried onto a squash commit whose message dropped them,
+//! for each of GitHub's squash message settings.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::harness::*;
+
+fn request(id: &'static str, timestamp: &'static str) -> Request {
+    Request {
+        id,
+        model: "claude-sonnet-4-5-20250929",
+        // 1,000 input and 1,000 output tokens of Sonnet 4.5: 0.018000 USD.
+        tokens: [1000, 1000, 0, 0, 0],
+        timestamp,
+    }
+}
+
+fn commit_at(env: &TestEnv, repo: &Path, subject: &str, date: &str) {
+    env.git_env(
+        repo,
+        &["commit", "-q", "--allow-empty", "-m", subject],
+        &[("GIT_AUTHOR_DATE", date), ("GIT_COMMITTER_DATE", date)],
+    );
+}
+
+/// A repository with commits on 10 and 12 February and four requests logged in it before
+/// tracking starts on the 14th: one before the first commit, two between the commits, one
+/// after the last (with a streamed copy of the first, which counts once).
+fn repo_with_history(env: &TestEnv) -> std::path::PathBuf {
+    let repo = env.repo("shop");
+    commit_at(env, &repo, "Add cart", "2026-02-10T10:00:00+00:00");
+    commit_at(env, &repo, "Add search", "2026-02-12T10:00:00+00:00");
+    env.claude_lines(
+        &repo,
+        "old-session",
+        &[
+            request("msg_a", "2026-02-09T12:00:00Z"),
+            request("msg_a", "2026-02-09T12:00:00Z"),
+            request("msg_b", "2026-02-11T09:00:00Z"),
+            request("msg_c", "2026-02-11T10:00:00Z"),
+            request("msg_d", "2026-02-13T10:00:00Z"),
+        ],
+    );
+    env.agent_cost(&repo, &["install-hooks", "--since", "2026-02-14"]);
+    repo
+}
+
+fn notes_of(env: &TestEnv, repo: &Path) -> String {
+    env.git(repo, &["notes", "--ref=ai-cost", "list"]).stdout
+}
+
+#[test]
+fn backfill_writes_each_commits_spend_from_before_tracking_as_a_note_once() {
+    let env = TestEnv::new();
+    let repo = repo_with_history(&env);
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 0);
+
+    let dry = env.agent_cost_json(&repo, &["backfill", "--dry-run"]);
+    assert_eq!(dry["requests"], 3, "{dry:#}");
+    assert_eq!(dry["cost_usd"], "0.054000", "{dry:#}");
+    assert_eq!(dry["after_last_commit"], 1, "{dry:#}");
+    let planned: Vec<(String, u64)> = dry["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["subject"].as_str().unwrap().to_string(),
+                n["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        planned,
+        [("Add cart".to_string(), 1), ("Add search".to_string(), 2)]
+    );
+    assert_eq!(notes_of(&env, &repo), "", "a dry run writes nothing");
+
+    let done = env.agent_cost_json(&repo, &["backfill"]);
+    assert_eq!(done["written"], 2, "{done:#}");
+    let cart = env.git(&repo, &["rev-parse", "HEAD~1"]).stdout;
+    let note = env
+        .git(&repo, &["notes", "--ref=ai-cost", "show", cart.trim()])
+        .stdout;
+    assert!(
+        note.contains("AI-Model: claude-sonnet-4-5 agent=claude-code cost=0.018000"),
+        "{note}"
+    );
+    assert!(note.contains(&format!(
+        "AI-Cost-Id: {}",
+        dry["notes"][0]["drain"].as_str().unwrap()
+    )));
+    // History is not rewritten: the commits keep their ids.
+    assert_eq!(env.git(&repo, &["rev-parse", "HEAD~1"]).stdout, cart);
+
+    let total = sum(&env, &repo, "HEAD");
+    assert_eq!(micros(&total["cost_usd"]), 54_000, "{total:#}");
+    assert_eq!(total["drains"], 2, "{total:#}");
+    let report = env.agent_cost_json(&repo, &["report", "--no-lines"]);
+    assert_eq!(report["total"]["cost_usd"], "0.054000", "{report:#}");
+    let verify = env.output(BIN, &repo, &["verify", "--no-ingest"], &[]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+
+    // Again: nothing new, nothing counted twice.
+    let again = env.agent_cost_json(&repo, &["backfill"]);
+    assert_eq!(again["notes"], serde_json::json!([]), "{again:#}");
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 54_000);
+    assert_eq!(notes_of(&env, &repo).lines().count(), 2);
+    // Amends and rebases carry the notes.
+    assert_eq!(
+        env.git(&repo, &["config", "notes.rewriteRef"])
+            .stdout
+            .trim(),
+        "refs/notes/ai-cost"
+    );
+}
+
+#[test]
+fn backfill_since_leaves_older_requests_alone() {
+    let env = TestEnv::new();
+    let repo = repo_with_history(&env);
+    let done = env.agent_cost_json(&repo, &["backfill", "--since", "2026-02-11"]);
+    assert_eq!(done["requests"], 2, "{done:#}");
+    assert_eq!(done["before_since"], 1, "{done:#}");
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 36_000);
+    // The rest, later.
+    let rest = env.agent_cost_json(&repo, &["backfill"]);
+    assert_eq!(rest["requests"], 1, "{rest:#}");
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 54_000);
+}
+
+#[test]
+fn a_backfill_killed_before_or_after_writing_a_note_is_finished_once() {
+    for point in [
+        "backfill.proposed:1",
+        "backfill.written:1",
+        "backfill.proposed:2",
+    ] {
+        let env = TestEnv::new();
+        let repo = repo_with_history(&env);
+        let killed = env.output(BIN, &repo, &["backfill"], &[("AGENT_COST_FAULT", point)]);
+        assert!(!killed.status.success(), "{point}: the run was killed");
+        let finished = env.agent_cost_json(&repo, &["backfill"]);
+        assert!(
+            finished["recovered"].as_u64().unwrap() >= 1,
+            "{point}: {finished:#}"
+        );
+        let total = sum(&env, &repo, "HEAD");
+        assert_eq!(micros(&total["cost_usd"]), 54_000, "{point}: {total:#}");
+        assert_eq!(notes_of(&env, &repo).lines().count(), 2, "{point}");
+        let note = env
+            .git(&repo, &["notes", "--ref=ai-cost", "show", "HEAD"])
+            .stdout;
+        assert_eq!(
+            note.matches("AI-Cost-Id:").count(),
+            1,
+            "{point}: one block per note: {note}"
+        );
+        let verify = env.output(BIN, &repo, &["verify", "--no-ingest"], &[]);
+        assert!(
+            verify.status.success(),
+            "{point}: {}",
+            String::from_utf8_lossy(&verify.stdout)
+        );
+    }
+}
+
+#[test]
+fn backfill_needs_the_hooks_and_says_so() {
+    let env = TestEnv::new();
+    let repo = env.repo("shop");
+    let out = env.output(BIN, &repo, &["backfill"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is not tracked yet") && stderr.contains("agent-cost install-hooks"),
+        "{stderr}"
+    );
+}
+
+/// A block as a hook writes it, for a pull request's commit.
+fn block(id: &str, micros: u64) -> String {
+    let cost = format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000);
+    format!(
+        "AI-Agent: claude-code sessions=1 cost={cost}\n\
+         AI-Model: claude-sonnet-4-5 agent=claude-code cost={cost}\n\
+         AI-Tokens: req=1 in=10 out=10 cw=0 cr=0\n\
+         AI-Cost-Estimate: {cost} USD\nAI-Cost-Id: {id}\n"
+    )
+}
+
+/// `main` with a pull request branch `feature` of two commits with spend (0.40 + 0.70 USD),
+/// squash-merged onto main with `message`; returns the repository and the range of the pull
+/// request's commits.
+fn squash_merged(env: &TestEnv, message: &str) -> (std::path::PathBuf, String) {
+    let repo = env.repo("shop");
+    env.git(&repo, &["checkout", "-q", "-b", "feature"]);
+    for (file, subject, id, micros) in [
+        ("a.txt", "Add cart", "00000000000000a1", 400_000),
+        ("b.txt", "Fix cart", "00000000000000a2", 700_000),
+    ] {
+        std::fs::write(repo.join(file), subject).unwrap();
+        env.git(&repo, &["add", file]);
+        env.git(
+            &repo,
+            &[
+                "commit",
+                "-q",
+                "-m",
+                &format!("{subject}\n\n{}", block(id, micros)),
+            ],
+        );
+    }
+    env.git(&repo, &["checkout", "-q", "main"]);
+    env.git(&repo, &["merge", "-q", "--squash", "feature"]);
+    env.git(
+        &repo,
+        &["commit", "-q", "--allow-empty-message", "-m", message],
+    );
+    let range = format!(
+        "{}..{}",
+        env.git(&repo, &["merge-base", "main", "feature"])
+            .stdout
+            .trim(),
+        env.git(&repo, &["rev-parse", "feature"]).stdout.trim()
+    );
+    (repo, range)
+}
+
+#[test]
+fn a_squash_merge_that_dropped_the_trailers_gets_them_back_as_a_note() {
+    // GitHub's squash message settings: "Pull request title and description" (no trailers),
+    // "Pull request title" alone, and "Default message" listing each commit's message, which
+    // keeps the trailers.
+    let listed = format!(
+        "Cart (#5)\n\n* Add cart\n\n{}\n* Fix cart\n\n{}",
+        block("00000000000000a1", 400_000),
+        block("00000000000000a2", 700_000)
+    );
+    for (setting, message, carried) in [
+        (
+            "title and description",
+            "Cart (#5)\n\nAdds a cart.".to_string(),
+            2,
+        ),
+        ("title only", "Cart (#5)".to_string(), 2),
+        ("blank", String::new(), 2),
+        ("commit messages", listed, 0),
+    ] {
+        let env = TestEnv::new();
+        let (repo, range) = squash_merged(&env, &message);
+        let before = micros(&sum(&env, &repo, "main")["cost_usd"]);
+        let out: Value = env.agent_cost_json(&repo, &["squash-note", &range, "--onto", "main"]);
+        assert_eq!(
+            out["blocks"].as_array().unwrap().len(),
+            carried,
+            "{setting}: {out:#}"
+        );
+        let after = sum(&env, &repo, "main");
+        assert_eq!(
+            micros(&after["cost_usd"]),
+            1_100_000,
+            "{setting}: {after:#}"
+        );
+        assert_eq!(after["drains"], 2, "{setting}");
+        if carried == 0 {
+            assert_eq!(before, 1_100_000, "{setting}: the message had them already");
+        }
+        // Twice is once.
+        let again: Value = env.agent_cost_json(&repo, &["squash-note", &range, "--onto", "main"]);
+        assert_eq!(again["blocks"], serde_json::json!([]), "{setting}");
+        assert_eq!(
+            micros(&sum(&env, &repo, "main")["cost_usd"]),
+            1_100_000,
+            "{setting}"
+        );
+        // Reports see it, and over the squash commit and the branch together each drain
+        // counts once.
+        let all = env.agent_cost_json(&repo, &["report", "main...feature", "--no-lines"]);
+        assert_eq!(all["total"]["cost_usd"], "1.100000", "{setting}: {all:#}");
+    }
+}
