@@ -697,8 +697,7 @@ fn the_squash_notes_workflow_keeps_the_spend_of_every_squash_message_setting() {
         env.git(
             &dev,
             &["fetch", "-q", "origin", "+refs/notes/*:refs/notes/*"],
-        )
-        .stdout;
+        );
         let total = sum(&env, &dev, "main");
         assert_eq!(
             micros(&total["cost_usd"]),
