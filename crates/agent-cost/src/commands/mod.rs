@@ -6,6 +6,7 @@ pub mod budget;
 pub mod demo;
 pub mod digest;
 pub mod doctor;
+pub mod export_focus;
 pub mod hook;
 pub mod import;
 pub mod ingest;

@@ -7,6 +7,7 @@ use agent_cost_report::{
 };
 use serde_json::{Value, json};
 
+use crate::commands::export_focus::{self, FocusFormat};
 use crate::commands::report_scope::{ReadOptions, report_config};
 use crate::output::{self, CommandError, CommandResult, outln, print_json};
 
@@ -123,6 +124,21 @@ pub struct ExportArgs {
     json: bool,
     #[command(flatten)]
     read: ReadOptions,
+    /// Write FinOps FOCUS 1.2 cost and usage rows instead, for FinOps tools and warehouses
+    /// (DuckDB, BigQuery, ClickHouse): one row per commit, agent, model and pricing unit, the
+    /// commit's author date as the charge period (its UTC day; billing period: its UTC month),
+    /// BilledCost in USD (summing it gives `trailers sum`'s USD total), credits and premium
+    /// requests as PricingQuantity in their own PricingUnit, never as dollars; repository,
+    /// commit, author, branch, pr, model, agent and type in Tags. See docs/focus.md.
+    #[arg(long, conflicts_with_all = ["csv", "json"])]
+    focus: bool,
+    /// With --focus: the file format. Default: parquet when --output ends in .parquet, else
+    /// csv. Parquet is never printed to a terminal: use --output or a redirect.
+    #[arg(long, value_enum, value_name = "FORMAT", requires = "focus")]
+    format: Option<FocusFormat>,
+    /// With --focus: write the file FILE (replacing it) instead of printing.
+    #[arg(long, value_name = "FILE", requires = "focus")]
+    output: Option<std::path::PathBuf>,
 }
 
 fn open_history() -> Result<History, CommandError> {
@@ -917,10 +933,13 @@ const EXPORT_COLUMNS: [&str; 23] = [
 
 /// Runs `agent-cost export`.
 pub fn export(args: ExportArgs) -> CommandResult {
-    let ledger = args
-        .read
-        .read(args.range.as_deref(), Filter::default())?
-        .ledger;
+    let mut read = args.read.clone();
+    // FOCUS rows have no line counts: no diffs.
+    read.no_lines |= args.focus;
+    let ledger = read.read(args.range.as_deref(), Filter::default())?.ledger;
+    if args.focus {
+        return export_focus::write(&ledger, args.format, args.output.as_ref());
+    }
     // A commit's lines go on its first row only, so that summing the column counts them once.
     let mut lines_written = std::collections::HashSet::new();
     let mut lines_cells = |commit: usize| match ledger.commits[commit].lines {

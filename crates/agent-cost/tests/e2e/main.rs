@@ -16,6 +16,7 @@ mod dashboard;
 mod doctor;
 mod every_agent;
 mod faults;
+mod focus;
 mod gemini;
 mod history_rewrites;
 mod ingest;
