@@ -111,6 +111,10 @@ pub struct TailArgs {
 /// does). Each (commit, agent, model) has a `USD` row holding its requests, tokens and
 /// cost_usd, and one row more per other unit it was billed in (credits, premium-requests)
 /// holding only that unit's amount, so that summing any column by unit never counts twice.
+///
+/// With `--otlp URL` the same spend is pushed as OpenTelemetry metrics instead, e.g. to an
+/// OpenTelemetry Collector with `--otlp http://localhost:4318`; `--dry-run` prints the payload
+/// without sending it (docs/otlp.md).
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
     /// A revision range, as git understands it (default: HEAD, i.e. all of its history).
@@ -123,6 +127,8 @@ pub struct ExportArgs {
     json: bool,
     #[command(flatten)]
     read: ReadOptions,
+    #[command(flatten)]
+    otlp: crate::commands::otlp::OtlpOptions,
 }
 
 fn open_history() -> Result<History, CommandError> {
@@ -917,6 +923,9 @@ const EXPORT_COLUMNS: [&str; 23] = [
 
 /// Runs `agent-cost export`.
 pub fn export(args: ExportArgs) -> CommandResult {
+    if args.otlp.wanted() {
+        return crate::commands::otlp::export(&args.otlp, &args.read, args.range.as_deref());
+    }
     let ledger = args
         .read
         .read(args.range.as_deref(), Filter::default())?
