@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds and installs agent-cost (into cargo's bin directory, ~/.cargo/bin by default).
+# Builds and installs agent-cost (into cargo's bin directory, ~/.cargo/bin by default), with
+# agent-cost-otlp beside it: the sender `agent-cost export --otlp` runs (docs/otlp.md).
 #
 # On Linux with glibc the binary is linked statically: git starts it twice per commit, and a
 # static binary skips the dynamic loader, about 0.5 ms per start on a 2-core machine (see

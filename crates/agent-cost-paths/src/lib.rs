@@ -39,6 +39,9 @@ pub mod env_vars {
     pub const GIT_DIR: &str = "GIT_DIR";
     /// Another `agent-cost` binary for the installed hooks to run instead of the one installed.
     pub const AGENT_COST_BIN: &str = "AGENT_COST_BIN";
+    /// Another `agent-cost-otlp` sender for `agent-cost export --otlp` to run instead of the
+    /// one beside the `agent-cost` binary.
+    pub const AGENT_COST_OTLP_BIN: &str = "AGENT_COST_OTLP_BIN";
     /// The working tree git runs a hook for, when it set one apart from the git dir.
     pub const GIT_WORK_TREE: &str = "GIT_WORK_TREE";
     /// Makes `agent-cost watch` also look every this many milliseconds, for file systems that

@@ -12,6 +12,7 @@ pub mod import;
 pub mod ingest;
 pub mod install_hooks;
 pub mod log;
+pub mod otlp;
 pub mod report;
 pub mod report_scope;
 pub mod sessions;

@@ -112,6 +112,10 @@ pub struct TailArgs {
 /// does). Each (commit, agent, model) has a `USD` row holding its requests, tokens and
 /// cost_usd, and one row more per other unit it was billed in (credits, premium-requests)
 /// holding only that unit's amount, so that summing any column by unit never counts twice.
+///
+/// With `--otlp URL` the same spend is pushed as OpenTelemetry metrics instead, e.g. to an
+/// OpenTelemetry Collector with `--otlp http://localhost:4318`; `--dry-run` prints the payload
+/// without sending it (docs/otlp.md).
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
     /// A revision range, as git understands it (default: HEAD, i.e. all of its history).
@@ -130,7 +134,7 @@ pub struct ExportArgs {
     /// BilledCost in USD (summing it gives `trailers sum`'s USD total), credits and premium
     /// requests as PricingQuantity in their own PricingUnit, never as dollars; repository,
     /// commit, author, branch, pr, model, agent and type in Tags. See docs/focus.md.
-    #[arg(long, conflicts_with_all = ["csv", "json"])]
+    #[arg(long, conflicts_with_all = ["csv", "json", "otlp", "otlp_file"])]
     focus: bool,
     /// With --focus: the file format. Default: parquet when --output ends in .parquet, else
     /// csv. Parquet is never printed to a terminal: use --output or a redirect.
@@ -139,6 +143,8 @@ pub struct ExportArgs {
     /// With --focus: write the file FILE (replacing it) instead of printing.
     #[arg(long, value_name = "FILE", requires = "focus")]
     output: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    otlp: crate::commands::otlp::OtlpOptions,
 }
 
 fn open_history() -> Result<History, CommandError> {
@@ -933,6 +939,9 @@ const EXPORT_COLUMNS: [&str; 23] = [
 
 /// Runs `agent-cost export`.
 pub fn export(args: ExportArgs) -> CommandResult {
+    if args.otlp.wanted() {
+        return crate::commands::otlp::export(&args.otlp, &args.read, args.range.as_deref());
+    }
     let mut read = args.read.clone();
     // FOCUS rows have no line counts: no diffs.
     read.no_lines |= args.focus;

@@ -25,6 +25,7 @@ mod ledger;
 mod managers;
 mod manual;
 mod opencode;
+mod otlp;
 mod output_errors;
 mod pricing;
 mod report;

@@ -83,34 +83,53 @@ fn a_state_directory_agent_cost_creates_and_its_ledger_are_the_users_alone() {
     assert!(files > 0);
 }
 
+/// The symbols `binary` imports dynamically, without their version (`connect`, not
+/// `connect@GLIBC_2.2.5`).
+fn imports(binary: &str) -> Vec<String> {
+    let out = std::process::Command::new("nm")
+        .args(["-D", "--undefined-only", binary])
+        .output()
+        .expect("nm (binutils) is needed to list the binary's imports");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().last())
+        .map(|symbol| symbol.split('@').next().unwrap_or(symbol).to_string())
+        .collect()
+}
+
+/// What a program needs to reach a network through libc.
+const SOCKET_FUNCTIONS: [&str; 5] = [
+    "socket",
+    "connect",
+    "getaddrinfo",
+    "gethostbyname",
+    "sendto",
+];
+
 #[test]
 fn the_binary_cannot_open_a_network_connection() {
     // Every system call agent-cost makes goes through libc, which the binary imports
     // dynamically here: without `socket`, `connect` or `getaddrinfo` it has no way to reach a
-    // network at all.
-    let out = std::process::Command::new("nm")
-        .args(["-D", "--undefined-only", BIN])
-        .output()
-        .expect("nm (binutils) is needed to list the binary's imports");
-    assert!(out.status.success(), "{out:?}");
-    let imports = String::from_utf8_lossy(&out.stdout);
+    // network at all. (`export --otlp` hands its payload to the separate `agent-cost-otlp`.)
+    let imports = imports(BIN);
     assert!(
-        imports.contains(" open") || imports.contains("open64"),
-        "{imports}"
+        imports.iter().any(|s| s == "open" || s == "open64"),
+        "{imports:?}"
     );
-    for symbol in [
-        "socket",
-        "connect",
-        "getaddrinfo",
-        "gethostbyname",
-        "sendto",
-    ] {
+    for symbol in SOCKET_FUNCTIONS {
         assert!(
-            !imports.lines().any(|line| line
-                .split_whitespace()
-                .last()
-                .is_some_and(|s| s.split('@').next() == Some(symbol))),
+            !imports.iter().any(|s| s == symbol),
             "the binary imports {symbol}"
         );
+    }
+}
+
+#[test]
+fn only_the_otlp_sender_imports_socket_functions() {
+    // The check above would see a socket: the sender, built the same way, imports them.
+    let imports = imports(env!("CARGO_BIN_EXE_agent-cost-otlp"));
+    for symbol in ["socket", "connect"] {
+        assert!(imports.iter().any(|s| s == symbol), "{imports:?}");
     }
 }
