@@ -109,6 +109,19 @@ fn backfill_writes_each_commits_spend_from_before_tracking_as_a_note_once() {
         String::from_utf8_lossy(&verify.stdout)
     );
 
+    let rows = env.agent_cost_json(&repo, &["export", "--no-lines"]);
+    let exported: u64 = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["unit"] == "USD")
+        .map(|row| {
+            let text = row["cost_usd"].as_str().unwrap().replace('.', "");
+            text.parse::<u64>().unwrap()
+        })
+        .sum();
+    assert_eq!(exported, 54_000, "export reads the notes: {rows:#}");
+
     // Again: nothing new, nothing counted twice.
     let again = env.agent_cost_json(&repo, &["backfill"]);
     assert_eq!(again["notes"], serde_json::json!([]), "{again:#}");
