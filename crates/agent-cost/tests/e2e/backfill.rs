@@ -199,17 +199,6 @@ fn backfill_needs_the_hooks_and_says_so() {
     );
 }
 
-/// A block as a hook writes it, for a pull request's commit.
-fn block(id: &str, micros: u64) -> String {
-    let cost = format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000);
-    format!(
-        "AI-Agent: claude-code sessions=1 cost={cost}\n\
-         AI-Model: claude-sonnet-4-5 agent=claude-code cost={cost}\n\
-         AI-Tokens: req=1 in=10 out=10 cw=0 cr=0\n\
-         AI-Cost-Estimate: {cost} USD\nAI-Cost-Id: {id}\n"
-    )
-}
-
 /// `main` with a pull request branch `feature` of two commits with spend (0.40 + 0.70 USD),
 /// squash-merged onto main with `message`; returns the repository and the range of the pull
 /// request's commits.
@@ -217,8 +206,8 @@ fn squash_merged(env: &TestEnv, message: &str) -> (std::path::PathBuf, String) {
     let repo = env.repo("shop");
     env.git(&repo, &["checkout", "-q", "-b", "feature"]);
     for (file, subject, id, micros) in [
-        ("a.txt", "Add cart", "00000000000000a1", 400_000),
-        ("b.txt", "Fix cart", "00000000000000a2", 700_000),
+        ("a.txt", "Add cart", 0xa1, 400_000),
+        ("b.txt", "Fix cart", 0xa2, 700_000),
     ] {
         std::fs::write(repo.join(file), subject).unwrap();
         env.git(&repo, &["add", file]);
@@ -228,7 +217,10 @@ fn squash_merged(env: &TestEnv, message: &str) -> (std::path::PathBuf, String) {
                 "commit",
                 "-q",
                 "-m",
-                &format!("{subject}\n\n{}", block(id, micros)),
+                &format!(
+                    "{subject}\n\n{}",
+                    trailer_block(id, &[BlockLine::sonnet(micros)])
+                ),
             ],
         );
     }
@@ -255,8 +247,8 @@ fn a_squash_merge_that_dropped_the_trailers_gets_them_back_as_a_note() {
     // keeps the trailers.
     let listed = format!(
         "Cart (#5)\n\n* Add cart\n\n{}\n* Fix cart\n\n{}",
-        block("00000000000000a1", 400_000),
-        block("00000000000000a2", 700_000)
+        trailer_block(0xa1, &[BlockLine::sonnet(400_000)]),
+        trailer_block(0xa2, &[BlockLine::sonnet(700_000)])
     );
     for (setting, message, carried) in [
         (

@@ -9,90 +9,6 @@ use serde_json::Value;
 
 use crate::harness::*;
 
-/// One `AI-Model:` line of a hand-written block: agent, model, USD micros and an optional
-/// quantity in another unit (`("3", "credits")`).
-struct Line {
-    agent: &'static str,
-    model: &'static str,
-    micros: u64,
-    quantity: Option<(&'static str, &'static str)>,
-}
-
-fn usd(micros: u64) -> Line {
-    Line {
-        agent: "claude-code",
-        model: "claude-sonnet-4-5",
-        micros,
-        quantity: None,
-    }
-}
-
-fn decimal(micros: u64) -> String {
-    format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
-}
-
-/// A well-formed block, as agent-cost writes them (docs/trailers.md), with drain id `id`.
-fn block(id: u64, lines: &[Line]) -> String {
-    let mut agents: Vec<(&str, u64)> = Vec::new();
-    for line in lines {
-        match agents.iter_mut().find(|(a, _)| *a == line.agent) {
-            Some(entry) => entry.1 += line.micros,
-            None => agents.push((line.agent, line.micros)),
-        }
-    }
-    let mut text = String::new();
-    for (agent, micros) in &agents {
-        text.push_str(&format!(
-            "AI-Agent: {agent} sessions=1 cost={}\n",
-            decimal(*micros)
-        ));
-    }
-    let mut units: Vec<(&str, f64)> = Vec::new();
-    for line in lines {
-        text.push_str(&format!(
-            "AI-Model: {} agent={} cost={}\nAI-Tokens: req=1 in=10 out=10 cw=0 cr=0\n",
-            line.model,
-            line.agent,
-            decimal(line.micros)
-        ));
-        if let Some((amount, unit)) = line.quantity {
-            text.push_str(&format!("AI-Quantity: {amount} {unit}\n"));
-            let amount: f64 = amount.parse().unwrap();
-            match units.iter_mut().find(|(u, _)| *u == unit) {
-                Some(entry) => entry.1 += amount,
-                None => units.push((unit, amount)),
-            }
-        }
-    }
-    let total: u64 = lines.iter().map(|l| l.micros).sum();
-    text.push_str(&format!("AI-Cost-Estimate: {} USD\n", decimal(total)));
-    for (unit, amount) in units {
-        text.push_str(&format!("AI-Cost-Estimate: {amount} {unit}\n"));
-    }
-    text.push_str(&format!("AI-Cost-Id: {id:016x}\n"));
-    text
-}
-
-/// Commits `subject` with `block` as its trailers, authored by `email` at `date` (git's
-/// date formats), without hooks.
-fn commit_with(env: &TestEnv, repo: &Path, subject: &str, block: &str, email: &str, date: &str) {
-    env.git_env(
-        repo,
-        &[
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            &format!("{subject}\n\n{block}"),
-        ],
-        &[
-            ("GIT_AUTHOR_DATE", date),
-            ("GIT_COMMITTER_DATE", date),
-            ("GIT_AUTHOR_EMAIL", email),
-        ],
-    );
-}
-
 /// A repository with two commits on 2026-03-10 by author@example.com:
 /// - 0.40 USD, 3 credits, 2 premium requests;
 /// - 0.70 USD, 1.5 credits, 0.33 premium requests.
@@ -101,42 +17,22 @@ fn commit_with(env: &TestEnv, repo: &Path, subject: &str, block: &str, email: &s
 /// 2.33 premium requests.
 fn two_commit_repo(env: &TestEnv) -> std::path::PathBuf {
     let repo = env.repo("shop");
-    let first = block(
+    let first = trailer_block(
         1,
         &[
-            Line {
-                agent: "kiro",
-                model: "auto",
-                micros: 400_000,
-                quantity: Some(("3", "credits")),
-            },
-            Line {
-                agent: "copilot",
-                model: "gpt-5",
-                micros: 0,
-                quantity: Some(("2", "premium-requests")),
-            },
+            BlockLine::usd("kiro", "auto", 400_000).quantity(3_000_000, "credits"),
+            BlockLine::usd("copilot", "gpt-5", 0).quantity(2_000_000, "premium-requests"),
         ],
     );
-    let second = block(
+    let second = trailer_block(
         2,
         &[
-            Line {
-                agent: "kiro",
-                model: "auto",
-                micros: 700_000,
-                quantity: Some(("1.5", "credits")),
-            },
-            Line {
-                agent: "copilot",
-                model: "gpt-5",
-                micros: 0,
-                quantity: Some(("0.33", "premium-requests")),
-            },
+            BlockLine::usd("kiro", "auto", 700_000).quantity(1_500_000, "credits"),
+            BlockLine::usd("copilot", "gpt-5", 0).quantity(330_000, "premium-requests"),
         ],
     );
     let email = "author@example.com";
-    commit_with(
+    commit_block(
         env,
         &repo,
         "Add cart",
@@ -144,7 +40,7 @@ fn two_commit_repo(env: &TestEnv) -> std::path::PathBuf {
         email,
         "2026-03-10T09:00:00+00:00",
     );
-    commit_with(
+    commit_block(
         env,
         &repo,
         "Fix | cart <total>",
@@ -270,11 +166,11 @@ fn check_prints_which_budget_how_much_and_by_how_much() {
 fn budgets_are_grouped_by_author_day_week_and_month() {
     let env = TestEnv::new();
     let repo = two_commit_repo(&env);
-    commit_with(
+    commit_block(
         &env,
         &repo,
         "Add search",
-        &block(3, &[usd(2_000_000)]),
+        &trailer_block(3, &[BlockLine::sonnet(2_000_000)]),
         "lee@example.com",
         "2026-04-02T10:00:00+02:00",
     );
@@ -597,21 +493,21 @@ fn spike_repo(env: &TestEnv, today_micros: u64) -> std::path::PathBuf {
     let now = now();
     for day in 1..=3u64 {
         let date = format!("{} +0000", now - day as i64 * 86_400);
-        commit_with(
+        commit_block(
             env,
             &repo,
             &format!("Day {day}"),
-            &block(day, &[usd(1_000_000)]),
+            &trailer_block(day, &[BlockLine::sonnet(1_000_000)]),
             "author@example.com",
             &date,
         );
     }
     let date = format!("{now} +0000");
-    commit_with(
+    commit_block(
         env,
         &repo,
         "Today",
-        &block(9, &[usd(today_micros)]),
+        &trailer_block(9, &[BlockLine::sonnet(today_micros)]),
         "author@example.com",
         &date,
     );
@@ -683,35 +579,35 @@ fn the_digest_ranks_this_weeks_spend_and_compares_cost_per_pr() {
     let now = now();
     let at = |days_ago: i64| format!("{} +0000", now - days_ago * 86_400);
     let email = "author@example.com";
-    commit_with(
+    commit_block(
         &env,
         &repo,
         "Old work (#11)",
-        &block(1, &[usd(2_000_000)]),
+        &trailer_block(1, &[BlockLine::sonnet(2_000_000)]),
         email,
         &at(9),
     );
-    commit_with(
+    commit_block(
         &env,
         &repo,
         "Add search (#12)",
-        &block(2, &[usd(3_000_000)]),
+        &trailer_block(2, &[BlockLine::sonnet(3_000_000)]),
         email,
         &at(3),
     );
-    commit_with(
+    commit_block(
         &env,
         &repo,
         "Add cart (#13)",
-        &block(3, &[usd(9_000_000)]),
+        &trailer_block(3, &[BlockLine::sonnet(9_000_000)]),
         "lee@example.com",
         &at(2),
     );
-    commit_with(
+    commit_block(
         &env,
         &repo,
         "Tweak",
-        &block(4, &[usd(1_000_000)]),
+        &trailer_block(4, &[BlockLine::sonnet(1_000_000)]),
         email,
         &at(1),
     );
@@ -782,11 +678,11 @@ fn the_digest_reads_every_repository_under_a_folder() {
     let yesterday = format!("{} +0000", now - 86_400);
     for (name, micros) in [("api", 4_000_000), ("web", 1_000_000)] {
         let repo = env.repo(&format!("team/{name}"));
-        commit_with(
+        commit_block(
             &env,
             &repo,
             &format!("Work on {name}"),
-            &block(micros, &[usd(micros)]),
+            &trailer_block(micros, &[BlockLine::sonnet(micros)]),
             "author@example.com",
             &yesterday,
         );
@@ -813,20 +709,20 @@ fn a_ranges_weeks_and_days_hold_the_repositorys_other_spend_in_them() {
     let env = TestEnv::new();
     let repo = env.repo("shop");
     // Merged before: 10 USD on Tuesday by Dana (her email in capitals that time).
-    commit_with(
+    commit_block(
         &env,
         &repo,
         "Add search",
-        &block(1, &[usd(10_000_000)]),
+        &trailer_block(1, &[BlockLine::sonnet(10_000_000)]),
         "Dana@Example.COM",
         "2026-03-10T09:00:00+00:00",
     );
     env.git(&repo, &["checkout", "-q", "-b", "feature"]);
-    commit_with(
+    commit_block(
         &env,
         &repo,
         "Add cart",
-        &block(2, &[usd(1_000_000)]),
+        &trailer_block(2, &[BlockLine::sonnet(1_000_000)]),
         "dana@example.com",
         "2026-03-10T15:00:00+00:00",
     );
@@ -869,7 +765,7 @@ fn the_pr_comment_neither_overflows_nor_renders_links_or_mentions_from_commits()
         AI-Model: [click](https://evil.example) agent=claude-code cost=1.000000\n\
         AI-Tokens: req=1 in=9999999999999999999 out=9999999999999999999 cw=0 cr=0\n\
         AI-Cost-Estimate: 1.000000 USD\nAI-Cost-Id: 00000000000000aa\n";
-    commit_with(
+    commit_block(
         &env,
         &repo,
         "![t](https://evil.example/p.png) @org/team",

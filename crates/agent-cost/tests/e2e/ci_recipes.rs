@@ -562,17 +562,6 @@ fn actionlint_passes_the_squash_notes_workflow() {
     assert!(ok && text.is_empty(), "{text}");
 }
 
-/// A block as a hook writes it.
-fn trailer_block(id: &str, micros: u64) -> String {
-    let cost = format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000);
-    format!(
-        "AI-Agent: claude-code sessions=1 cost={cost}\n\
-         AI-Model: claude-sonnet-4-5 agent=claude-code cost={cost}\n\
-         AI-Tokens: req=1 in=10 out=10 cw=0 cr=0\n\
-         AI-Cost-Estimate: {cost} USD\nAI-Cost-Id: {id}\n"
-    )
-}
-
 #[test]
 fn the_squash_notes_workflow_keeps_the_spend_of_every_squash_message_setting() {
     on_path("jq");
@@ -591,8 +580,8 @@ fn the_squash_notes_workflow_keeps_the_spend_of_every_squash_message_setting() {
         .to_string();
     let listed = format!(
         "Cart (#5)\n\n* Add cart\n\n{}\n* Fix cart\n\n{}",
-        trailer_block("00000000000000a1", 400_000),
-        trailer_block("00000000000000a2", 700_000)
+        trailer_block(0xa1, &[BlockLine::sonnet(400_000)]),
+        trailer_block(0xa2, &[BlockLine::sonnet(700_000)])
     );
     for (setting, message, notes) in [
         (
@@ -615,12 +604,15 @@ fn the_squash_notes_workflow_keeps_the_spend_of_every_squash_message_setting() {
         env.git(&dev, &["remote", "add", "origin", origin.to_str().unwrap()]);
         env.git(&dev, &["checkout", "-q", "-b", "feature"]);
         for (file, subject, id, micros) in [
-            ("a.txt", "Add cart", "00000000000000a1", 400_000u64),
-            ("b.txt", "Fix cart", "00000000000000a2", 700_000),
+            ("a.txt", "Add cart", 0xa1, 400_000u64),
+            ("b.txt", "Fix cart", 0xa2, 700_000),
         ] {
             std::fs::write(dev.join(file), subject).unwrap();
             env.git(&dev, &["add", file]);
-            let text = format!("{subject}\n\n{}", trailer_block(id, micros));
+            let text = format!(
+                "{subject}\n\n{}",
+                trailer_block(id, &[BlockLine::sonnet(micros)])
+            );
             env.git(&dev, &["commit", "-q", "-m", &text]);
         }
         let base = env

@@ -10,101 +10,9 @@ use serde_json::Value;
 
 use crate::harness::*;
 
-/// One `AI-Model:` line: agent, model, USD micros (`None`: unpriced), tokens (in, out, cw,
-/// cr) and an optional quantity in another unit (micro-units, unit).
-struct Line {
-    agent: &'static str,
-    model: &'static str,
-    micros: Option<u64>,
-    tokens: [u64; 4],
-    quantity: Option<(u64, &'static str)>,
-}
-
-fn usd(micros: u64) -> String {
-    format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
-}
-
-/// An amount in another unit as trailers write it: `3.5`, `12`.
-fn amount(micros: u64) -> String {
-    usd(micros)
-        .trim_end_matches('0')
-        .trim_end_matches('.')
-        .to_string()
-}
-
-/// A well-formed block (docs/trailers.md) of `lines`, given sorted by agent then model.
-fn block(id: u64, lines: &[Line]) -> String {
-    let mut agents: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-    let mut units: BTreeMap<&str, u64> = BTreeMap::new();
-    for line in lines {
-        let entry = agents.entry(line.agent).or_default();
-        entry.0 += line.micros.unwrap_or(0);
-        entry.1 += u64::from(line.micros.is_none());
-        if let Some((micros, unit)) = line.quantity {
-            *units.entry(unit).or_default() += micros;
-        }
-    }
-    let mut text = String::new();
-    for (agent, (micros, unpriced)) in &agents {
-        let note = if *unpriced > 0 {
-            format!(" unpriced={unpriced}")
-        } else {
-            String::new()
-        };
-        text.push_str(&format!(
-            "AI-Agent: {agent} sessions=1 cost={}{note}\n",
-            usd(*micros)
-        ));
-    }
-    for line in lines {
-        let [i, o, cw, cr] = line.tokens;
-        text.push_str(&format!(
-            "AI-Model: {} agent={} cost={}\nAI-Tokens: req=2 in={i} out={o} cw={cw} cr={cr}\n",
-            line.model,
-            line.agent,
-            line.micros.map_or("unpriced".to_string(), usd)
-        ));
-        if let Some((micros, unit)) = line.quantity {
-            text.push_str(&format!("AI-Quantity: {} {unit}\n", amount(micros)));
-        }
-    }
-    let total: u64 = lines.iter().filter_map(|l| l.micros).sum();
-    let unpriced = lines.iter().filter(|l| l.micros.is_none()).count();
-    let note = match unpriced {
-        0 => String::new(),
-        1 => " (incomplete: 1 model unpriced)".to_string(),
-        n => format!(" (incomplete: {n} models unpriced)"),
-    };
-    text.push_str(&format!("AI-Cost-Estimate: {} USD{note}\n", usd(total)));
-    for (unit, micros) in units {
-        text.push_str(&format!("AI-Cost-Estimate: {} {unit}\n", amount(micros)));
-    }
-    text.push_str(&format!("AI-Cost-Id: {id:016x}\n"));
-    text
-}
-
-fn commit_with(env: &TestEnv, repo: &Path, subject: &str, block: &str, date: &str) {
-    env.git_env(
-        repo,
-        &[
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            &format!("{subject}\n\n{block}"),
-        ],
-        &[("GIT_AUTHOR_DATE", date), ("GIT_COMMITTER_DATE", date)],
-    );
-}
-
-fn sonnet(micros: u64) -> Line {
-    Line {
-        agent: "claude-code",
-        model: "claude-sonnet-4-5",
-        micros: Some(micros),
-        tokens: [1200, 6800, 4000, 120_000],
-        quantity: None,
-    }
+/// Claude Code's sonnet at `micros` USD with the counts of the docs' example block.
+fn sonnet(micros: u64) -> BlockLine {
+    BlockLine::sonnet(micros).tokens([2, 1200, 6800, 4000, 120_000])
 }
 
 /// A repository with three charged commits:
@@ -117,75 +25,60 @@ fn sonnet(micros: u64) -> Line {
 /// USD 0.614345 (incomplete), 4.76 credits, 12 premium requests.
 fn shop(env: &TestEnv, name: &str) -> PathBuf {
     let repo = env.repo(name);
-    let first = block(
+    let first = trailer_block(
         1,
         &[
-            Line {
+            BlockLine {
                 model: "claude-haiku-4-5",
-                tokens: [300, 900, 0, 0],
+                tokens: [2, 300, 900, 0, 0],
                 ..sonnet(11_111)
             },
             sonnet(401_234),
         ],
     );
-    let second = block(
+    let second = trailer_block(
         2,
         &[
-            Line {
-                agent: "copilot",
-                model: "gpt-5",
-                micros: None,
-                tokens: [0, 0, 0, 0],
-                quantity: Some((12_000_000, "premium-requests")),
-            },
-            Line {
-                agent: "kiro",
-                model: "auto",
-                micros: Some(52_000),
-                tokens: [0, 0, 0, 0],
-                quantity: Some((3_500_000, "credits")),
-            },
+            BlockLine::unpriced("copilot", "gpt-5")
+                .tokens([2, 0, 0, 0, 0])
+                .quantity(12_000_000, "premium-requests"),
+            BlockLine::usd("kiro", "auto", 52_000)
+                .tokens([2, 0, 0, 0, 0])
+                .quantity(3_500_000, "credits"),
         ],
     );
-    let third = block(
+    let third = trailer_block(
         3,
         &[
             sonnet(100_000),
-            Line {
-                agent: "codex",
-                model: "gpt-5",
-                micros: Some(50_000),
-                tokens: [100, 200, 0, 50],
-                quantity: None,
-            },
-            Line {
-                agent: "kiro",
-                model: "auto",
-                micros: Some(0),
-                tokens: [0, 0, 0, 0],
-                quantity: Some((1_260_000, "credits")),
-            },
+            BlockLine::usd("codex", "gpt-5", 50_000).tokens([2, 100, 200, 0, 50]),
+            BlockLine::usd("kiro", "auto", 0)
+                .tokens([2, 0, 0, 0, 0])
+                .quantity(1_260_000, "credits"),
         ],
     );
-    commit_with(
+    commit_block(
         env,
         &repo,
         "feat: cart",
         &first,
+        "author@example.com",
         "2026-03-10T09:00:00+00:00",
     );
-    commit_with(
+    commit_block(
         env,
         &repo,
         "fix: totals (#12)",
         &second,
+        "author@example.com",
         "2026-04-01T02:00:00+05:30",
     );
-    commit_with(
+    commit_block(
         env,
         &repo,
         "docs: totals",
         &third,
+        "author@example.com",
         "2026-04-02T10:00:00-07:00",
     );
     let total = sum(env, &repo, "HEAD");

@@ -318,3 +318,150 @@ pub fn commit(env: &TestEnv, repo: &Path, file: &str, message: &str) -> Ran {
     env.git(repo, &["add", file]);
     env.git(repo, &["commit", "-q", "-m", message])
 }
+
+/// An amount of micro-units with six decimals, as trailers write USD: `0.401234`, `2.000000`.
+pub fn decimal(micros: u64) -> String {
+    format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
+}
+
+/// An amount of micro-units without trailing zeros, as trailers write other units: `3.5`, `12`.
+fn amount(micros: u64) -> String {
+    decimal(micros)
+        .trim_end_matches('0')
+        .trim_end_matches('.')
+        .to_string()
+}
+
+/// One `AI-Model:` line (with its `AI-Tokens:` and `AI-Quantity:` lines) of a hand-written
+/// trailer block.
+#[derive(Clone, Copy)]
+pub struct BlockLine {
+    pub agent: &'static str,
+    pub model: &'static str,
+    /// USD micros; `None`: unpriced.
+    pub micros: Option<u64>,
+    /// req, in, out, cw, cr
+    pub tokens: [u64; 5],
+    /// A quantity in a unit other than USD: (micro-units, unit).
+    pub quantity: Option<(u64, &'static str)>,
+}
+
+impl BlockLine {
+    /// `model` of `agent` at `micros` USD, `req=1 in=10 out=10 cw=0 cr=0`, no quantity.
+    pub fn usd(agent: &'static str, model: &'static str, micros: u64) -> BlockLine {
+        BlockLine {
+            agent,
+            model,
+            micros: Some(micros),
+            tokens: [1, 10, 10, 0, 0],
+            quantity: None,
+        }
+    }
+
+    /// `model` of `agent` without a USD price (`cost=unpriced`), `req=1 in=10 out=10 cw=0 cr=0`.
+    pub fn unpriced(agent: &'static str, model: &'static str) -> BlockLine {
+        BlockLine {
+            micros: None,
+            ..BlockLine::usd(agent, model, 0)
+        }
+    }
+
+    /// Claude Code's `claude-sonnet-4-5` at `micros` USD.
+    pub fn sonnet(micros: u64) -> BlockLine {
+        BlockLine::usd("claude-code", "claude-sonnet-4-5", micros)
+    }
+
+    /// The same line with counts `[req, in, out, cw, cr]`.
+    pub fn tokens(self, tokens: [u64; 5]) -> BlockLine {
+        BlockLine { tokens, ..self }
+    }
+
+    /// The same line with a quantity of `micros` micro-units of `unit`.
+    pub fn quantity(self, micros: u64, unit: &'static str) -> BlockLine {
+        BlockLine {
+            quantity: Some((micros, unit)),
+            ..self
+        }
+    }
+}
+
+/// A well-formed block (docs/trailers.md) with drain id `id` (written `{:016x}`): one
+/// `AI-Agent:` line per agent, sorted by name (with `unpriced=` when some of its models are),
+/// the model lines in the order given, then the USD estimate (noted incomplete when a model is
+/// unpriced) and one estimate per other unit, sorted by unit, summed in micro-units.
+pub fn trailer_block(id: u64, lines: &[BlockLine]) -> String {
+    use std::collections::BTreeMap;
+    let mut agents: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    let mut units: BTreeMap<&str, u64> = BTreeMap::new();
+    for line in lines {
+        let entry = agents.entry(line.agent).or_default();
+        entry.0 += line.micros.unwrap_or(0);
+        entry.1 += u64::from(line.micros.is_none());
+        if let Some((micros, unit)) = line.quantity {
+            *units.entry(unit).or_default() += micros;
+        }
+    }
+    let mut text = String::new();
+    for (agent, (micros, unpriced)) in &agents {
+        let note = if *unpriced > 0 {
+            format!(" unpriced={unpriced}")
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "AI-Agent: {agent} sessions=1 cost={}{note}\n",
+            decimal(*micros)
+        ));
+    }
+    for line in lines {
+        let [req, input, output, cw, cr] = line.tokens;
+        text.push_str(&format!(
+            "AI-Model: {} agent={} cost={}\nAI-Tokens: req={req} in={input} out={output} cw={cw} cr={cr}\n",
+            line.model,
+            line.agent,
+            line.micros.map_or("unpriced".to_string(), decimal)
+        ));
+        if let Some((micros, unit)) = line.quantity {
+            text.push_str(&format!("AI-Quantity: {} {unit}\n", amount(micros)));
+        }
+    }
+    let total: u64 = lines.iter().filter_map(|l| l.micros).sum();
+    let note = match lines.iter().filter(|l| l.micros.is_none()).count() {
+        0 => String::new(),
+        1 => " (incomplete: 1 model unpriced)".to_string(),
+        n => format!(" (incomplete: {n} models unpriced)"),
+    };
+    text.push_str(&format!("AI-Cost-Estimate: {} USD{note}\n", decimal(total)));
+    for (unit, micros) in units {
+        text.push_str(&format!("AI-Cost-Estimate: {} {unit}\n", amount(micros)));
+    }
+    text.push_str(&format!("AI-Cost-Id: {id:016x}\n"));
+    text
+}
+
+/// Commits `subject` with `block` as its trailers (`--allow-empty`), authored by `email` at
+/// `date` (git's date formats; committed at the same date).
+pub fn commit_block(
+    env: &TestEnv,
+    repo: &Path,
+    subject: &str,
+    block: &str,
+    email: &str,
+    date: &str,
+) {
+    env.git_env(
+        repo,
+        &[
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            &format!("{subject}\n\n{block}"),
+        ],
+        &[
+            ("GIT_AUTHOR_DATE", date),
+            ("GIT_COMMITTER_DATE", date),
+            ("GIT_AUTHOR_EMAIL", email),
+        ],
+    );
+}

@@ -6,7 +6,6 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -117,53 +116,6 @@ fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-/// One model line of a block: model, USD micros, `[req, in, out, cw, cr]` and an optional
-/// quantity in another unit (`("1.5", "credits")`).
-type ModelLine<'a> = (&'a str, u64, [u64; 5], Option<(&'a str, &'a str)>);
-
-/// A well-formed block (docs/trailers.md) of one agent's model lines.
-fn block(id: u64, agent: &str, lines: &[ModelLine]) -> String {
-    let decimal = |m: u64| format!("{}.{:06}", m / 1_000_000, m % 1_000_000);
-    let total: u64 = lines.iter().map(|l| l.1).sum();
-    let mut text = format!("AI-Agent: {agent} sessions=1 cost={}\n", decimal(total));
-    let mut units: Vec<String> = Vec::new();
-    for (model, micros, [req, input, output, cw, cr], quantity) in lines {
-        text.push_str(&format!(
-            "AI-Model: {model} agent={agent} cost={}\nAI-Tokens: req={req} in={input} out={output} cw={cw} cr={cr}\n",
-            decimal(*micros)
-        ));
-        if let Some((amount, unit)) = quantity {
-            text.push_str(&format!("AI-Quantity: {amount} {unit}\n"));
-            units.push(format!("AI-Cost-Estimate: {amount} {unit}\n"));
-        }
-    }
-    text.push_str(&format!("AI-Cost-Estimate: {} USD\n", decimal(total)));
-    for unit in units {
-        text.push_str(&unit);
-    }
-    text.push_str(&format!("AI-Cost-Id: {id:016x}\n"));
-    text
-}
-
-/// Commits `block` in `repo`, authored by `email` at `date`.
-fn commit_block(env: &TestEnv, repo: &Path, subject: &str, block: &str, email: &str, date: &str) {
-    env.git_env(
-        repo,
-        &[
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            &format!("{subject}\n\n{block}"),
-        ],
-        &[
-            ("GIT_AUTHOR_DATE", date),
-            ("GIT_COMMITTER_DATE", date),
-            ("GIT_AUTHOR_EMAIL", email),
-        ],
-    );
-}
-
 /// `shop`: three commits with AI spend by two authors (one in credits too, one unpriced
 /// model line) and the initial commit without any.
 fn shop(env: &TestEnv) -> std::path::PathBuf {
@@ -172,17 +124,11 @@ fn shop(env: &TestEnv) -> std::path::PathBuf {
         env,
         &repo,
         "feat: cart",
-        &block(
+        &trailer_block(
             1,
-            "claude-code",
             &[
-                (
-                    "claude-sonnet-4-5",
-                    412_345,
-                    [3, 18, 2135, 4300, 39200],
-                    None,
-                ),
-                ("claude-haiku-4-5", 885, [1, 410, 95, 0, 0], None),
+                BlockLine::sonnet(412_345).tokens([3, 18, 2135, 4300, 39200]),
+                BlockLine::usd("claude-code", "claude-haiku-4-5", 885).tokens([1, 410, 95, 0, 0]),
             ],
         ),
         "dana@example.com",
@@ -192,15 +138,11 @@ fn shop(env: &TestEnv) -> std::path::PathBuf {
         env,
         &repo,
         "fix: total",
-        &block(
+        &trailer_block(
             2,
-            "kiro",
-            &[(
-                "auto",
-                700_000,
-                [2, 100, 200, 0, 50],
-                Some(("1.5", "credits")),
-            )],
+            &[BlockLine::usd("kiro", "auto", 700_000)
+                .tokens([2, 100, 200, 0, 50])
+                .quantity(1_500_000, "credits")],
         ),
         "lee@example.com",
         "2026-03-11T09:30:00+02:00",
@@ -209,10 +151,11 @@ fn shop(env: &TestEnv) -> std::path::PathBuf {
         env,
         &repo,
         "docs: readme",
-        &block(
+        &trailer_block(
             3,
-            "copilot",
-            &[("gpt-5", 0, [4, 0, 0, 0, 0], Some(("2", "premium-requests")))],
+            &[BlockLine::usd("copilot", "gpt-5", 0)
+                .tokens([4, 0, 0, 0, 0])
+                .quantity(2_000_000, "premium-requests")],
         ),
         "dana@example.com",
         "2026-03-12T08:00:00Z",
@@ -497,7 +440,10 @@ fn several_repositories_are_told_apart_by_vcs_repository_name() {
         &env,
         &other,
         "feat: other",
-        &block(9, "codex", &[("gpt-5", 10, [1, 1, 1, 0, 0], None)]),
+        &trailer_block(
+            9,
+            &[BlockLine::usd("codex", "gpt-5", 10).tokens([1, 1, 1, 0, 0])],
+        ),
         "sam@example.com",
         "2026-03-13T08:00:00Z",
     );
