@@ -11,24 +11,48 @@ use agent_cost_trailers::{Block, BlockFate, block_fates, parse_history_blocks};
 
 use crate::BackfillError;
 
-/// The blocks of `range` that count (each drain once), less those `onto` already carries in
-/// its message or note, in walk order.
+/// The blocks of `range` that count (each drain once), less those of commits `onto`'s first
+/// parent has (the target branch's own, merged into the pull request from it) and those `onto`
+/// already carries in its message or note, in walk order.
 pub fn blocks_to_carry(
     history: &History,
     range: &str,
     onto: &str,
 ) -> Result<Vec<Block>, BackfillError> {
     let notes = history.notes(AI_COST_NOTES)?;
+    let onto = history
+        .commit_id(onto)
+        .ok_or_else(|| BackfillError::NoCommit(onto.to_string()))?;
+    // Commits the merged commit's first parent (the branch merged into) already has are not
+    // the pull request's, even when the pull request merged them in from that branch.
+    let tip = match range.rsplit_once("..") {
+        Some((_, tip)) => tip.trim_start_matches('.'),
+        None => range,
+    };
+    let tip = if tip.is_empty() { "HEAD" } else { tip };
+    let own: Option<HashSet<String>> = match history.commit_links(&onto)?.parents.first() {
+        Some(parent) => {
+            let mut own = HashSet::new();
+            history.walk(Some(&format!("{parent}..{tip}")), |id, _| {
+                own.insert(id.to_string());
+            })?;
+            Some(own)
+        }
+        None => None,
+    };
     let mut blocks: Vec<Block> = Vec::new();
     history.walk(Some(range), |id, message| {
+        if own
+            .as_ref()
+            .is_some_and(|own| !own.contains(&id.to_string()))
+        {
+            return;
+        }
         blocks.extend(parse_history_blocks(message));
         if let Some(note) = notes.get(id) {
             blocks.extend(parse_history_blocks(note));
         }
     })?;
-    let onto = history
-        .commit_id(onto)
-        .ok_or_else(|| BackfillError::NoCommit(onto.to_string()))?;
     let target = history
         .message_of(&onto)
         .ok_or_else(|| BackfillError::NoCommit(onto.clone()))?;

@@ -199,18 +199,20 @@ fn note_for(
 
 /// The drain id of a backfill note: 16 hex digits of a SHA-256 of the commit and the charged
 /// events' identities, so that the same charges on the same commit always get the same id
-/// (a run killed and run again cannot write a second block for them).
+/// (a run killed and run again cannot write a second block for them, nor a ledger rebuilt
+/// from the logs, whose row ids differ).
 pub fn drain_id(commit: &str, charges: &[BackfillCharge]) -> String {
-    let mut keys: Vec<(&str, &str, i64)> = charges
+    let mut keys: Vec<(&str, &str)> = charges
         .iter()
-        .map(|c| (c.agent.as_str(), c.key.as_str(), c.id))
+        .map(|c| (c.agent.as_str(), c.key.as_str()))
         .collect();
     keys.sort();
+    keys.dedup();
     let mut hasher = Sha256::new();
     hasher.update(b"agent-cost backfill\n");
     hasher.update(commit.as_bytes());
-    for (agent, key, id) in keys {
-        hasher.update(format!("\n{agent}\t{key}\t{id}").as_bytes());
+    for (agent, key) in keys {
+        hasher.update(format!("\n{agent}\t{key}").as_bytes());
     }
     let digest = hasher.finalize();
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()

@@ -1,7 +1,8 @@
 //! Writing notes, exactly once: each backfill drain is recorded in the ledger (proposed, with
 //! its note's text) before `git notes append` writes it and settled after, and a drain left
 //! proposed by a killed run is finished first on the next: its note is written if the notes
-//! do not hold its id yet. A note holding a block already is never appended twice.
+//! do not hold its id yet, and a note the notes ref has lost since is written again from the
+//! ledger. A note holding a block already is never appended twice.
 
 use std::io::Write;
 use std::path::Path;
@@ -22,6 +23,8 @@ pub struct Applied {
     pub already_there: u64,
     /// Drains a killed run left proposed, finished now.
     pub recovered: u64,
+    /// Notes the ledger knows were written but the notes ref had lost, written again.
+    pub restored: u64,
 }
 
 /// Writes the notes of `plan` in the repository at `workdir` (common dir `common_dir`),
@@ -31,18 +34,29 @@ pub fn apply(
     common_dir: &str,
     workdir: &Path,
     plan: &Plan,
-    since_ms: i64,
 ) -> Result<Applied, BackfillError> {
     let mut applied = Applied::default();
-    let open = store.read()?.open_backfills(common_dir)?;
-    for backfill in open {
-        if !note_holds(workdir, &backfill.commit, &backfill.drain)? {
-            append_note(workdir, &backfill.commit, &backfill.note)?;
+    // What the ledger says the notes hold: a drain a killed run left unsettled is finished,
+    // and a note lost since (a notes ref replaced by a forced fetch, deleted) is written again.
+    let known = store.read()?.backfill_notes(common_dir)?;
+    if !known.is_empty() {
+        let notes = History::discover(workdir)?.notes(AI_COST_NOTES)?;
+        for backfill in known {
+            let held = notes
+                .get_hex(&backfill.commit)
+                .is_some_and(|note| holds(note, &backfill.drain));
+            if !held {
+                append_note(workdir, &backfill.commit, &backfill.note)?;
+            }
+            if !backfill.settled {
+                let tx = store.write()?;
+                tx.settle_backfill(&backfill.drain)?;
+                tx.commit()?;
+                applied.recovered += 1;
+            } else if !held {
+                applied.restored += 1;
+            }
         }
-        let tx = store.write()?;
-        tx.settle_backfill(&backfill.drain)?;
-        tx.commit()?;
-        applied.recovered += 1;
     }
     for note in &plan.notes {
         let text = note.text();
@@ -70,14 +84,7 @@ pub fn apply(
         tx.settle_backfill(&note.block.id)?;
         tx.commit()?;
     }
-    let worktrees: std::collections::BTreeSet<i64> =
-        plan.notes.iter().map(|n| n.worktree.0).collect();
-    let tx = store.write()?;
-    for worktree in worktrees {
-        tx.settle_backfilled(worktree, since_ms)?;
-    }
-    tx.commit()?;
-    if applied.written > 0 || applied.recovered > 0 {
+    if applied.written + applied.recovered + applied.restored > 0 {
         follow_rewrites(workdir)?;
     }
     Ok(applied)
@@ -87,10 +94,13 @@ pub fn apply(
 pub fn note_holds(workdir: &Path, commit: &str, drain: &str) -> Result<bool, BackfillError> {
     let history = History::discover(workdir)?;
     let notes = history.notes(AI_COST_NOTES)?;
-    Ok(notes.get_hex(commit).is_some_and(|note| {
-        note.lines()
-            .any(|line| line.strip_prefix("AI-Cost-Id:").map(str::trim) == Some(drain))
-    }))
+    Ok(notes.get_hex(commit).is_some_and(|note| holds(note, drain)))
+}
+
+/// Whether `note` holds a block with id `drain`.
+fn holds(note: &str, drain: &str) -> bool {
+    note.lines()
+        .any(|line| line.strip_prefix("AI-Cost-Id:").map(str::trim) == Some(drain))
 }
 
 /// `git notes --ref=refs/notes/ai-cost append -F - COMMIT` with `text` on stdin: a new note,

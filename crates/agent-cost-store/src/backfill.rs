@@ -4,7 +4,7 @@
 //! that a run killed in between writes the same note again instead of a second one.
 
 use agent_cost_events::{Money, TokenCounts};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use crate::error::StoreError;
 use crate::record::tokens_at;
@@ -42,7 +42,8 @@ pub struct BackfillCharge {
     pub source_cost: Option<Money>,
 }
 
-/// A backfill drain proposed but not settled: its note may or may not have been written.
+/// A backfill drain and its note: settled once the note was written (a run killed before
+/// leaves it unsettled); written again whenever the notes lack it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenBackfill {
     /// The drain id (`AI-Cost-Id`).
@@ -51,6 +52,8 @@ pub struct OpenBackfill {
     pub commit: String,
     /// The note's text.
     pub note: String,
+    /// Whether its note was written.
+    pub settled: bool,
 }
 
 impl Tx<'_> {
@@ -98,6 +101,15 @@ impl Tx<'_> {
                  JOIN tracking t ON t.common_dir = w.common_dir
                  WHERE w.common_dir = ?1 AND e.ts_ms IS NOT NULL AND e.ts_ms < t.since_ms
                    AND NOT EXISTS (SELECT 1 FROM backfills b WHERE b.charge = c.id)
+                   -- Not carried into a commit by a hook: a settled drain whose range holds
+                   -- the charge, unless the charge was from before that drain's tracking start.
+                   AND NOT EXISTS (
+                       SELECT 1 FROM drains d
+                       WHERE d.worktree = c.worktree AND d.state = 'settled'
+                         AND d.first_charge IS NOT NULL
+                         AND c.id BETWEEN d.first_charge AND d.upto
+                         AND d.drain NOT LIKE 'pre-tracking:%'
+                         AND (d.since_ms IS NULL OR e.ts_ms >= d.since_ms))
                  ORDER BY e.ts_ms, c.id",
             )
             .map_err(|e| self.err(e))?;
@@ -145,7 +157,7 @@ impl Tx<'_> {
             .tx
             .execute(
                 "INSERT INTO drains (drain, worktree, upto, state, proposed_at, commit_id)
-                 VALUES (?1, ?2, ?3, 'proposed', ?4, ?5)
+                 VALUES (?1, ?2, ?3, 'backfill', ?4, ?5)
                  ON CONFLICT (drain) DO NOTHING",
                 params![drain, worktree, upto, now_rfc3339(), commit],
             )
@@ -169,6 +181,10 @@ impl Tx<'_> {
                 .execute(params![charge, id])
                 .map_err(|e| self.err(e))?;
         }
+        // The charges leave the tally's running sums at once: whatever tracking start is set
+        // later, no hook can carry them again.
+        let settled = self.settled_upto(Some(worktree))?;
+        self.rebuild_pending(worktree, settled)?;
         Ok(true)
     }
 
@@ -177,7 +193,7 @@ impl Tx<'_> {
         self.tx
             .execute(
                 "UPDATE drains SET state = 'settled', settled_at = ?2
-                 WHERE drain = ?1 AND state = 'proposed' AND first_charge IS NULL
+                 WHERE drain = ?1 AND state = 'backfill'
                    AND EXISTS (SELECT 1 FROM backfill_notes n WHERE n.drain = drains.id)",
                 params![drain, now_rfc3339()],
             )
@@ -185,16 +201,17 @@ impl Tx<'_> {
             .map_err(|e| self.err(e))
     }
 
-    /// Backfill drains of repository `common_dir` proposed and not settled: runs killed
-    /// between recording a note and writing it.
-    pub fn open_backfills(&self, common_dir: &str) -> Result<Vec<OpenBackfill>, StoreError> {
+    /// Every backfill drain of repository `common_dir`, settled or not (a run killed between
+    /// recording a note and writing it leaves one unsettled), with its note's text: what the
+    /// notes must hold.
+    pub fn backfill_notes(&self, common_dir: &str) -> Result<Vec<OpenBackfill>, StoreError> {
         let mut statement = self
             .tx
             .prepare(
-                "SELECT d.drain, d.commit_id, n.note FROM drains d
+                "SELECT d.drain, d.commit_id, n.note, d.state = 'settled' FROM drains d
                  JOIN backfill_notes n ON n.drain = d.id
                  JOIN worktrees w ON w.id = d.worktree
-                 WHERE w.common_dir = ?1 AND d.state = 'proposed'
+                 WHERE w.common_dir = ?1
                  ORDER BY d.id",
             )
             .map_err(|e| self.err(e))?;
@@ -204,39 +221,10 @@ impl Tx<'_> {
                     drain: row.get(0)?,
                     commit: row.get(1)?,
                     note: row.get(2)?,
+                    settled: row.get(3)?,
                 })
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
-    }
-
-    /// Takes the worktree's pending charges from before tracking out of its tally once
-    /// backfill has put some in notes, as a hook does when a commit has nothing to carry: up
-    /// to the first pending charge from after the tracking start.
-    pub fn settle_backfilled(&self, worktree: i64, since_ms: i64) -> Result<(), StoreError> {
-        let settled = self.settled_upto(Some(worktree))?;
-        let first_carried: Option<i64> = self
-            .tx
-            .query_row(
-                "SELECT MIN(c.id) FROM charges c JOIN events e ON e.id = c.event
-                 WHERE c.worktree = ?1 AND c.id > ?2 AND (e.ts_ms IS NULL OR e.ts_ms >= ?3)",
-                params![worktree, settled, since_ms],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?
-            .flatten();
-        let upto = match first_carried {
-            Some(first) => first - 1,
-            None => self
-                .tx
-                .query_row(
-                    "SELECT COALESCE(MAX(id), 0) FROM charges WHERE worktree = ?1",
-                    [worktree],
-                    |row| row.get(0),
-                )
-                .map_err(|e| self.err(e))?,
-        };
-        self.settle_before_tracking(worktree, upto, since_ms)
     }
 }

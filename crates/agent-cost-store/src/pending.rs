@@ -249,6 +249,7 @@ impl Tx<'_> {
                          COUNT(c.source_cost)
                      FROM charges c JOIN events e ON e.id = c.event
                      WHERE c.worktree IS ?2 AND c.id > ?3
+                       AND NOT EXISTS (SELECT 1 FROM backfills b WHERE b.charge = c.id)
                      GROUP BY 2, 3, 4, 5, 6, 7"
                 ),
                 params![key, worktree, after],
@@ -260,6 +261,7 @@ impl Tx<'_> {
                  SELECT ?1, e.session, COALESCE(e.ts_ms / 60000, -1), COUNT(*)
                  FROM charges c JOIN events e ON e.id = c.event
                  WHERE c.worktree IS ?2 AND c.id > ?3
+                       AND NOT EXISTS (SELECT 1 FROM backfills b WHERE b.charge = c.id)
                  GROUP BY 2, 3",
                 params![key, worktree, after],
             )

@@ -114,14 +114,8 @@ pub fn run(args: BackfillArgs) -> CommandResult {
         None
     } else {
         Some(
-            apply(
-                &mut store,
-                &common_dir,
-                &worktree.workdir,
-                &planned,
-                tracking.since_ms,
-            )
-            .map_err(|e| CommandError::from_error(&e))?,
+            apply(&mut store, &common_dir, &worktree.workdir, &planned)
+                .map_err(|e| CommandError::from_error(&e))?,
         )
     };
     if args.json {
@@ -151,6 +145,7 @@ pub fn run(args: BackfillArgs) -> CommandResult {
             "written": applied.as_ref().map_or(0, |a| a.written),
             "already_there": applied.as_ref().map_or(0, |a| a.already_there),
             "recovered": applied.as_ref().map_or(0, |a| a.recovered),
+            "restored": applied.as_ref().map_or(0, |a| a.restored),
         }));
     }
     print_plan(&planned, &tracking.since)?;
@@ -168,7 +163,7 @@ pub fn run(args: BackfillArgs) -> CommandResult {
             }
             outln!(
                 "wrote {} note(s) to {AI_COST_NOTES}; share them with `git push origin {AI_COST_NOTES}` (docs/backfill.md)",
-                applied.written + applied.already_there + applied.recovered
+                applied.written + applied.already_there + applied.recovered + applied.restored
             )
         }
     }

@@ -293,3 +293,161 @@ fn a_squash_merge_that_dropped_the_trailers_gets_them_back_as_a_note() {
         assert_eq!(all["total"]["cost_usd"], "1.100000", "{setting}: {all:#}");
     }
 }
+
+#[test]
+fn spend_a_hook_carried_is_never_backfilled_after_tracking_restarts() {
+    let env = TestEnv::new();
+    let repo = env.repo("shop");
+    env.agent_cost(&repo, &["install-hooks", "--since", "2020-01-01"]);
+    env.claude_lines(&repo, "s1", &[request("msg_a", "2026-06-01T12:00:00Z")]);
+    env.git_env(
+        &repo,
+        &["commit", "-q", "--allow-empty", "-m", "Work"],
+        &[("GIT_COMMITTER_DATE", "2026-06-02T00:00:00+00:00")],
+    );
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 18_000);
+    // Tracking restarts after the request: it now looks like spend from before tracking.
+    env.agent_cost(&repo, &["install-hooks", "--since", "2026-07-01"]);
+    let done = env.agent_cost_json(&repo, &["backfill"]);
+    assert_eq!(done["notes"], serde_json::json!([]), "{done:#}");
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 18_000);
+}
+
+#[test]
+fn a_hook_never_carries_backfilled_spend_when_tracking_moves_back() {
+    let env = TestEnv::new();
+    let repo = repo_with_history(&env);
+    // A later log holds an older request: its charge gets a higher id than the tracked one.
+    env.claude_lines(&repo, "new", &[request("msg_new", "2026-02-20T12:00:00Z")]);
+    env.agent_cost(&repo, &["ingest"]);
+    env.claude_lines(&repo, "old", &[request("msg_old", "2026-02-11T11:00:00Z")]);
+    env.agent_cost_json(&repo, &["backfill"]);
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 72_000);
+    env.agent_cost(&repo, &["install-hooks", "--since", "2026-01-01"]);
+    commit(&env, &repo, "c.txt", "Later work");
+    let total = sum(&env, &repo, "HEAD");
+    // The new request (and the one after the last commit, now tracked) reach the commit;
+    // nothing backfilled comes twice.
+    assert_eq!(
+        micros(&total["cost_usd"]),
+        72_000 + 18_000 + 18_000,
+        "{total:#}"
+    );
+    let verify = env.output(BIN, &repo, &["verify", "--no-ingest"], &[]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
+
+#[test]
+fn a_killed_backfill_survives_commits_made_before_it_is_run_again() {
+    let env = TestEnv::new();
+    let repo = repo_with_history(&env);
+    let killed = env.output(
+        BIN,
+        &repo,
+        &["backfill"],
+        &[("AGENT_COST_FAULT", "backfill.proposed:1")],
+    );
+    assert!(!killed.status.success());
+    env.claude_lines(
+        &repo,
+        "later",
+        &[request("msg_later", "2026-03-01T12:00:00Z")],
+    );
+    commit(&env, &repo, "c.txt", "Tracked work");
+    let finished = env.agent_cost_json(&repo, &["backfill"]);
+    assert_eq!(finished["recovered"], 1, "{finished:#}");
+    // The killed run's first note (0.018), the rest planned again (0.036), the tracked
+    // request the commit carried (0.018), and the request from before tracking that now has a
+    // commit after it (0.018).
+    assert_eq!(
+        micros(&sum(&env, &repo, "HEAD")["cost_usd"]),
+        54_000 + 18_000 + 18_000
+    );
+    let verify = env.output(BIN, &repo, &["verify", "--no-ingest"], &[]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
+
+#[test]
+fn backfill_writes_again_the_notes_a_forced_fetch_replaced() {
+    let env = TestEnv::new();
+    let repo = repo_with_history(&env);
+    env.agent_cost_json(&repo, &["backfill"]);
+    env.git(&repo, &["update-ref", "-d", "refs/notes/ai-cost"]);
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 0);
+    let restored = env.agent_cost_json(&repo, &["backfill"]);
+    assert_eq!(restored["restored"], 2, "{restored:#}");
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 54_000);
+    let again = env.agent_cost_json(&repo, &["backfill"]);
+    assert_eq!(again["restored"], 0, "{again:#}");
+    assert_eq!(micros(&sum(&env, &repo, "HEAD")["cost_usd"]), 54_000);
+}
+
+#[test]
+fn a_pull_request_that_merged_main_in_does_not_carry_mains_spend() {
+    let env = TestEnv::new();
+    let repo = env.repo("shop");
+    let base = env
+        .git(&repo, &["rev-parse", "HEAD"])
+        .stdout
+        .trim()
+        .to_string();
+    env.git(&repo, &["checkout", "-q", "-b", "feature"]);
+    let pr_block = trailer_block(0xf1, &[BlockLine::sonnet(2_000_000)]);
+    env.git(
+        &repo,
+        &[
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            &format!("F1\n\n{pr_block}"),
+        ],
+    );
+    env.git(&repo, &["checkout", "-q", "main"]);
+    let main_block = trailer_block(0xe1, &[BlockLine::sonnet(1_000_000)]);
+    env.git(
+        &repo,
+        &[
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            &format!("M1 (#5)\n\n{main_block}"),
+        ],
+    );
+    env.git(&repo, &["checkout", "-q", "feature"]);
+    env.git(&repo, &["merge", "-q", "--no-edit", "main"]);
+    let head = env
+        .git(&repo, &["rev-parse", "HEAD"])
+        .stdout
+        .trim()
+        .to_string();
+    env.git(&repo, &["checkout", "-q", "main"]);
+    env.git(&repo, &["merge", "-q", "--squash", "feature"]);
+    env.git(
+        &repo,
+        &["commit", "-q", "--allow-empty", "-m", "Feature (#6)"],
+    );
+    let out = env.agent_cost_json(
+        &repo,
+        &["squash-note", &format!("{base}..{head}"), "--onto", "HEAD"],
+    );
+    assert_eq!(
+        out["blocks"],
+        serde_json::json!(["00000000000000f1"]),
+        "{out:#}"
+    );
+    assert_eq!(
+        micros(&sum(&env, &repo, "HEAD^..HEAD")["cost_usd"]),
+        2_000_000
+    );
+    assert_eq!(micros(&sum(&env, &repo, "main")["cost_usd"]), 3_000_000);
+}
