@@ -49,6 +49,16 @@ fn repo_with_history(env: &TestEnv) -> std::path::PathBuf {
     repo
 }
 
+/// `verify` finds every request accounted for, once (`context` names the case).
+fn assert_verified(env: &TestEnv, repo: &Path, context: &str) {
+    let verify = env.output(BIN, repo, &["verify", "--no-ingest"], &[]);
+    assert!(
+        verify.status.success(),
+        "{context}: {}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
+
 fn notes_of(env: &TestEnv, repo: &Path) -> String {
     env.git(repo, &["notes", "--ref=ai-cost", "list"]).stdout
 }
@@ -102,12 +112,7 @@ fn backfill_writes_each_commits_spend_from_before_tracking_as_a_note_once() {
     assert_eq!(total["drains"], 2, "{total:#}");
     let report = env.agent_cost_json(&repo, &["report", "--no-lines"]);
     assert_eq!(report["total"]["cost_usd"], "0.054000", "{report:#}");
-    let verify = env.output(BIN, &repo, &["verify", "--no-ingest"], &[]);
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    assert_verified(&env, &repo, "");
 
     let rows = env.agent_cost_json(&repo, &["export", "--no-lines"]);
     let exported: u64 = rows
@@ -177,12 +182,7 @@ fn a_backfill_killed_before_or_after_writing_a_note_is_finished_once() {
             1,
             "{point}: one block per note: {note}"
         );
-        let verify = env.output(BIN, &repo, &["verify", "--no-ingest"], &[]);
-        assert!(
-            verify.status.success(),
-            "{point}: {}",
-            String::from_utf8_lossy(&verify.stdout)
-        );
+        assert_verified(&env, &repo, point);
     }
 }
 
@@ -333,12 +333,7 @@ fn a_hook_never_carries_backfilled_spend_when_tracking_moves_back() {
         72_000 + 18_000 + 18_000,
         "{total:#}"
     );
-    let verify = env.output(BIN, &repo, &["verify", "--no-ingest"], &[]);
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    assert_verified(&env, &repo, "");
 }
 
 #[test]
@@ -367,12 +362,7 @@ fn a_killed_backfill_survives_commits_made_before_it_is_run_again() {
         micros(&sum(&env, &repo, "HEAD")["cost_usd"]),
         54_000 + 18_000 + 18_000
     );
-    let verify = env.output(BIN, &repo, &["verify", "--no-ingest"], &[]);
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    assert_verified(&env, &repo, "");
 }
 
 #[test]
