@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use agent_cost_git::{AI_COST_NOTES, History};
-use agent_cost_trailers::{Block, BlockFate, block_fates, parse_history_blocks};
+use agent_cost_trailers::{Block, BlockFate, block_fates, commit_blocks};
 
 use crate::BackfillError;
 
@@ -48,21 +48,15 @@ pub fn blocks_to_carry(
         {
             return;
         }
-        blocks.extend(parse_history_blocks(message));
-        if let Some(note) = notes.get(id) {
-            blocks.extend(parse_history_blocks(note));
-        }
+        blocks.extend(commit_blocks(message, notes.get(id)));
     })?;
     let target = history
         .message_of(&onto)
         .ok_or_else(|| BackfillError::NoCommit(onto.clone()))?;
-    let mut held: HashSet<String> = parse_history_blocks(&target)
+    let held: HashSet<String> = commit_blocks(&target, notes.get_hex(&onto))
         .into_iter()
         .map(|b| b.id)
         .collect();
-    if let Some(note) = notes.get_hex(&onto) {
-        held.extend(parse_history_blocks(note).into_iter().map(|b| b.id));
-    }
     let fates = block_fates(&blocks);
     Ok(blocks
         .into_iter()

@@ -36,26 +36,26 @@ pub fn apply(
     plan: &Plan,
 ) -> Result<Applied, BackfillError> {
     let mut applied = Applied::default();
+    // The notes as they were before this run, read once: every block it writes has an id of
+    // its own.
+    let notes = History::discover(workdir)?.notes(AI_COST_NOTES)?;
+    let held_by =
+        |commit: &str, drain: &str| notes.get_hex(commit).is_some_and(|note| holds(note, drain));
     // What the ledger says the notes hold: a drain a killed run left unsettled is finished,
     // and a note lost since (a notes ref replaced by a forced fetch, deleted) is written again.
     let known = store.read()?.backfill_notes(common_dir)?;
-    if !known.is_empty() {
-        let notes = History::discover(workdir)?.notes(AI_COST_NOTES)?;
-        for backfill in known {
-            let held = notes
-                .get_hex(&backfill.commit)
-                .is_some_and(|note| holds(note, &backfill.drain));
-            if !held {
-                append_note(workdir, &backfill.commit, &backfill.note)?;
-            }
-            if !backfill.settled {
-                let tx = store.write()?;
-                tx.settle_backfill(&backfill.drain)?;
-                tx.commit()?;
-                applied.recovered += 1;
-            } else if !held {
-                applied.restored += 1;
-            }
+    for backfill in known {
+        let held = held_by(&backfill.commit, &backfill.drain);
+        if !held {
+            append_note(workdir, &backfill.commit, &backfill.note)?;
+        }
+        if !backfill.settled {
+            let tx = store.write()?;
+            tx.settle_backfill(&backfill.drain)?;
+            tx.commit()?;
+            applied.recovered += 1;
+        } else if !held {
+            applied.restored += 1;
         }
     }
     for note in &plan.notes {
@@ -73,7 +73,7 @@ pub fn apply(
             continue;
         }
         agent_cost_fault::point("backfill.proposed");
-        if note_holds(workdir, &note.commit, &note.block.id)? {
+        if held_by(&note.commit, &note.block.id) {
             applied.already_there += 1;
         } else {
             append_note(workdir, &note.commit, &text)?;
@@ -88,13 +88,6 @@ pub fn apply(
         follow_rewrites(workdir)?;
     }
     Ok(applied)
-}
-
-/// Whether the note on `commit` holds a block with id `drain`.
-pub fn note_holds(workdir: &Path, commit: &str, drain: &str) -> Result<bool, BackfillError> {
-    let history = History::discover(workdir)?;
-    let notes = history.notes(AI_COST_NOTES)?;
-    Ok(notes.get_hex(commit).is_some_and(|note| holds(note, drain)))
 }
 
 /// Whether `note` holds a block with id `drain`.

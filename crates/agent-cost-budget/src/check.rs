@@ -118,12 +118,21 @@ pub fn context_start(ledger: &Ledger) -> Option<i64> {
         .keys()
         .map(|&index| ledger.commits[index].date())
         .min()?;
-    let week = oldest
-        .checked_sub(jiff::Span::new().days(i64::from(oldest.weekday().to_monday_zero_offset())))
-        .unwrap_or(oldest);
-    let start = week.min(oldest.first_of_month());
-    let seconds = start
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .map_or(i64::MIN, |z| z.timestamp().as_second());
-    Some(seconds - 2 * 86_400)
+    Some(cutoff(periods_start(oldest)))
+}
+
+/// The first day of `date`'s ISO week or of its month, whichever is earlier: where the weeks
+/// and months holding `date` begin.
+pub(crate) fn periods_start(date: jiff::civil::Date) -> jiff::civil::Date {
+    let monday = date
+        .checked_sub(jiff::Span::new().days(i64::from(date.weekday().to_monday_zero_offset())))
+        .unwrap_or(date);
+    monday.min(date.first_of_month())
+}
+
+/// Seconds since the epoch two days before `date` began in UTC: a committer-time cut-off that
+/// no commit of that date falls behind, whatever its author's time zone.
+pub(crate) fn cutoff(date: jiff::civil::Date) -> i64 {
+    date.to_zoned(jiff::tz::TimeZone::UTC)
+        .map_or(i64::MIN, |z| z.timestamp().as_second() - 2 * 86_400)
 }

@@ -8,7 +8,7 @@ use agent_cost_events::Money;
 use agent_cost_report::markdown::cell;
 use agent_cost_report::{Ledger, Spend};
 
-use crate::config::{BudgetConfig, quantity_text, usd_text};
+use crate::config::{BudgetConfig, usd_text};
 use crate::verdict::{Level, Verdict, worst_per_budget};
 
 /// The first line of every comment: an HTML comment, invisible on GitHub and GitLab, that a
@@ -78,7 +78,7 @@ pub fn pr_comment(
         let units: Vec<String> = total
             .units
             .iter()
-            .map(|(unit, amount)| format!("{} {unit}", quantity_text(*amount)))
+            .map(|(unit, amount)| format!("{} {unit}", amount.to_decimal_trimmed()))
             .collect();
         md.push_str(&format!(
             " Also billed: {} (never added to USD).",
@@ -194,7 +194,7 @@ fn origin_name(budget: &crate::config::Budget) -> String {
 fn usd_cell(spend: &Spend) -> String {
     let mut text = usd_text(spend.usd);
     for (unit, amount) in &spend.units {
-        text.push_str(&format!(" + {} {unit}", quantity_text(*amount)));
+        text.push_str(&format!(" + {} {unit}", amount.to_decimal_trimmed()));
     }
     if spend.unpriced > 0 && spend.usd == Money::ZERO && spend.units.is_empty() {
         text = "unpriced".to_string();

@@ -102,8 +102,8 @@ impl Unit {
     pub fn format(self, amount: Money) -> String {
         match self {
             Unit::Usd => format!("{} USD", usd_text(amount)),
-            Unit::Credits => format!("{} credits", quantity_text(amount)),
-            Unit::PremiumRequests => format!("{} premium requests", quantity_text(amount)),
+            Unit::Credits => format!("{} credits", amount.to_decimal_trimmed()),
+            Unit::PremiumRequests => format!("{} premium requests", amount.to_decimal_trimmed()),
         }
     }
 
@@ -134,12 +134,6 @@ pub fn usd_text(amount: Money) -> String {
     } else {
         text
     }
-}
-
-/// A quantity without trailing zeros: `12`, `3.5`, `0.33`.
-pub fn quantity_text(amount: Money) -> String {
-    let text = amount.to_decimal();
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Whose file a budget comes from.
@@ -390,8 +384,8 @@ impl BudgetConfig {
                     scope_key.span(),
                     format!(
                         "[budget.{name}] soft ({}) is above hard ({}): the soft level warns before the hard one fails, so it must not exceed it",
-                        quantity_text(soft),
-                        quantity_text(hard)
+                        soft.to_decimal_trimmed(),
+                        hard.to_decimal_trimmed()
                     ),
                 ));
             }

@@ -14,6 +14,7 @@ use agent_cost_git::History;
 use agent_cost_report::{Filter, Ledger, ReportConfig, ReportError, Spend, branches, classify};
 use jiff::civil::Date;
 
+use crate::check::{cutoff, periods_start};
 use crate::config::{BudgetConfig, Scope};
 use crate::verdict::Verdict;
 
@@ -79,31 +80,17 @@ impl Recent {
         if !periods {
             return Ok(recent);
         }
-        let week_start = today
-            .checked_sub(jiff::Span::new().days(i64::from(today.weekday().to_monday_zero_offset())))
-            .unwrap_or(today);
-        let month_start = today.first_of_month();
         let baseline_start = today
             .checked_sub(jiff::Span::new().days(BASELINE_DAYS))
             .unwrap_or(today);
         let earliest = if spike {
-            week_start.min(month_start).min(baseline_start)
+            periods_start(today).min(baseline_start)
         } else {
-            week_start.min(month_start)
+            periods_start(today)
         };
-        // A day of slack each side of the earliest date, for authors in other time zones;
-        // the author's own local date decides below.
-        let since = earliest
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .map_or(i64::MIN, |z| z.timestamp().as_second() - 86_400 * 2);
+        // The author's own local date decides below.
+        let since = cutoff(earliest);
         let ledger = Ledger::read_recent(history, None, since, Filter::default(), report)?;
-        let mut by_commit: BTreeMap<usize, Spend> = BTreeMap::new();
-        for charge in &ledger.charges {
-            by_commit
-                .entry(charge.commit)
-                .or_default()
-                .add_charge(charge);
-        }
         let this_week = classify::week_key(today);
         let this_month = classify::month_key(today);
         for (index, spend) in ledger.spend_by_commit() {

@@ -55,6 +55,13 @@ impl Money {
         format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
     }
 
+    /// Six decimals without trailing zeros, as amounts in units other than USD are written:
+    /// `12`, `3.5`, `0.33`, `0`.
+    pub fn to_decimal_trimmed(self) -> String {
+        let text = self.to_decimal();
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+
     /// The amount as a floating-point number, for JSON output only.
     pub fn as_f64(self) -> f64 {
         self.micros() as f64 / 1_000_000.0

@@ -422,8 +422,7 @@ pub fn rows(ledger: &Ledger) -> Vec<FocusRow> {
 
 /// `3.5` from micro-units (as trailers write amounts in units other than USD).
 fn trimmed(micros: u128) -> String {
-    let text = decimal(micros);
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
+    Money(micros.saturating_mul(Money::from_micros(1).0)).to_decimal_trimmed()
 }
 
 /// Writes `rows` as CSV, with a header of [`COLUMNS`].

@@ -181,7 +181,7 @@ impl Digest {
             let units: Vec<String> = self
                 .units
                 .iter()
-                .map(|(unit, amount)| format!("{} {unit}", quantity(*amount)))
+                .map(|(unit, amount)| format!("{} {unit}", amount.to_decimal_trimmed()))
                 .collect();
             headline.push_str(&format!(", and {} (never added to USD)", units.join(", ")));
         }
@@ -299,11 +299,6 @@ fn merged_text(prs: &PrReport) -> String {
             prs.items.len()
         )
     }
-}
-
-fn quantity(amount: Money) -> String {
-    let text = amount.to_decimal();
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn shorten(text: &str, max: usize) -> String {

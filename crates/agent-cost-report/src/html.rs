@@ -117,12 +117,6 @@ fn script_json(value: &Value) -> String {
         .replace('&', "\\u0026")
 }
 
-/// An amount in a unit other than USD, as trailers write it: `12`, `3.5`.
-fn unit_amount(amount: Money) -> String {
-    let text = amount.to_decimal();
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 fn micros(money: Money) -> u64 {
     u64::try_from(money.micros()).unwrap_or(u64::MAX)
 }
@@ -343,7 +337,7 @@ fn header_html(ledger: &Ledger, dashboard: &Dashboard, total: &Row, prs: &Value)
         cards.push(card(
             "unit",
             unit,
-            &unit_amount(*amount),
+            &amount.to_decimal_trimmed(),
             "billed in this unit, not added to USD",
         ));
     }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use agent_cost_events::Money;
 use agent_cost_git::{AI_COST_NOTES, History, HistoryError, LineStats, Notes};
-use agent_cost_trailers::{Block, BlockFate, block_fates, parse_history_blocks};
+use agent_cost_trailers::{Block, BlockFate, block_fates, commit_blocks};
 
 use crate::branches::{self, Node};
 use crate::classify;
@@ -214,10 +214,7 @@ impl Walked {
             .trim()
             .to_string();
         let merge = details.parents.len() > 1;
-        let mut blocks = parse_history_blocks(&details.message);
-        if let Some(note) = notes.get_hex(&details.id) {
-            blocks.extend(parse_history_blocks(note));
-        }
+        let blocks = commit_blocks(&details.message, notes.get_hex(&details.id));
         let info = CommitInfo {
             repo: String::new(),
             parent_count: details.parents.len(),

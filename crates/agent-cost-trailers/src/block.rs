@@ -624,12 +624,10 @@ fn round_micros(m: Money) -> Money {
 /// An amount as written: six decimals in USD (`0.410000`), and without trailing zeros in
 /// other units (`12`, `3.5`).
 fn amount_text(amount: Money, unit: &str) -> String {
-    let text = clamp(amount).to_decimal();
     if unit == UNIT_USD {
-        return text;
+        return clamp(amount).to_decimal();
     }
-    let text = text.trim_end_matches('0');
-    text.strip_suffix('.').unwrap_or(text).to_string()
+    clamp(amount).to_decimal_trimmed()
 }
 
 /// A name as written in a trailer: whitespace and control characters become `-`, and an empty

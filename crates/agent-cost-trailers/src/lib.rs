@@ -28,5 +28,5 @@ pub use block::{
     UNIT_CREDITS, UNIT_PREMIUM_REQUESTS, UNIT_USD, is_work_type, new_block_id, normalize_name,
 };
 pub use message::{has_content, insert_block, remove_final_blocks, remove_our_lines};
-pub use parse::{parse_blocks, parse_history_blocks};
+pub use parse::{commit_blocks, parse_blocks, parse_history_blocks};
 pub use totals::{BlockFate, ModelTotal, RangeTotals, TokenTotals, Totals, UnitTotal, block_fates};

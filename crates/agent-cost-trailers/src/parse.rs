@@ -216,6 +216,17 @@ pub fn parse_blocks(message: &str) -> Vec<Block> {
 /// The line git's `merge --squash` starts its message with; its old messages follow, indented.
 const SQUASH_HEADER: &str = "Squashed commit of the following:";
 
+/// The blocks a reader of history considers in a commit: those of its message, then those of
+/// its AI-cost note (`refs/notes/ai-cost`, written by `agent-cost backfill` and
+/// `squash-note`), each read by [`parse_history_blocks`].
+pub fn commit_blocks(message: &str, note: Option<&str>) -> Vec<Block> {
+    let mut blocks = parse_history_blocks(message);
+    if let Some(note) = note {
+        blocks.extend(parse_history_blocks(note));
+    }
+    blocks
+}
+
 /// The blocks a reader of history considers in a commit's message: [`parse_blocks`] of the
 /// message without the lines it only quotes. Lines inside fenced code blocks (between lines
 /// starting with three backticks or tildes) are skipped, and so are indented lines, unless

@@ -7,7 +7,7 @@ use agent_cost_git::History;
 use agent_cost_ingest::{IngestOptions, ingest, sources};
 use agent_cost_paths::Locations;
 use agent_cost_store::{Store, StoreError};
-use agent_cost_trailers::parse_history_blocks;
+use agent_cost_trailers::commit_blocks;
 
 use crate::compare::Inputs;
 
@@ -63,8 +63,7 @@ pub fn gather(
     history.walk(
         Some(spec.unwrap_or(agent_cost_git::ALL_REFS)),
         |id, message| {
-            let note = notes.get(id).map(parse_history_blocks).unwrap_or_default();
-            for block in parse_history_blocks(message).into_iter().chain(note) {
+            for block in commit_blocks(message, notes.get(id)) {
                 blocks.push((id.to_string(), block));
             }
         },

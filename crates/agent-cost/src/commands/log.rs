@@ -302,8 +302,7 @@ fn name(text: &str, flag: &str) -> Result<String, CommandError> {
 
 /// Millionths as a decimal without trailing zeros: `1260000` → `1.26`.
 fn decimal(micros: u64) -> String {
-    let text = format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000);
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
+    Money::from_micros(micros).to_decimal_trimmed()
 }
 
 #[cfg(test)]

@@ -178,12 +178,6 @@ pub fn instant(text: &str, flag: &str, end_of_day: bool) -> Result<i64, CommandE
     Ok(if end_of_day { seconds - 1 } else { seconds })
 }
 
-/// An amount in a unit other than USD, as trailers write it: `12`, `3.5`.
-fn unit_amount(amount: Money) -> String {
-    let text = amount.to_decimal();
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 /// A row's USD cell: `0.300000`, `unpriced`, or `0.300000+unpriced`.
 fn cost_cell(row: &Row) -> String {
     match (row.unpriced, row.cost == Money::ZERO) {
@@ -371,7 +365,7 @@ fn write_dashboard(
 fn units_text(units: &std::collections::BTreeMap<String, Money>) -> String {
     units
         .iter()
-        .map(|(unit, amount)| format!("{} {unit}", unit_amount(*amount)))
+        .map(|(unit, amount)| format!("{} {unit}", amount.to_decimal_trimmed()))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -441,7 +435,7 @@ fn units_json(units: &std::collections::BTreeMap<String, Money>) -> Value {
         .map(|(unit, amount)| {
             json!({
                 "unit": unit,
-                "amount": unit_amount(*amount),
+                "amount": amount.to_decimal_trimmed(),
                 "amount_micro": u64::try_from(amount.micros()).unwrap_or(u64::MAX),
             })
         })
@@ -703,7 +697,7 @@ fn report_cells(table: &Table) -> (Vec<String>, Vec<Vec<String>>) {
             cells.push(
                 row.units
                     .get(unit)
-                    .map_or("0".to_string(), |a| unit_amount(*a)),
+                    .map_or("0".to_string(), |a| a.to_decimal_trimmed()),
             );
         }
         cells.push(row.requests.to_string());
@@ -767,7 +761,7 @@ fn row_json(row: &Row, lines: bool) -> Value {
         "unpriced": row.unpriced,
         "units": row.units.iter().map(|(unit, amount)| json!({
             "unit": unit,
-            "amount": unit_amount(*amount),
+            "amount": amount.to_decimal_trimmed(),
             "amount_micro": amount.micros() as u64,
         })).collect::<Vec<_>>(),
         "requests": row.requests,
@@ -865,7 +859,7 @@ pub fn tail(args: TailArgs) -> CommandResult {
                     "unpriced": charges_of(i).any(|c| c.cost.is_none()),
                     "models": models_of(charges_of(i)),
                     "units": units.iter().map(|(unit, amount)| json!({
-                        "unit": unit, "amount": unit_amount(*amount)
+                        "unit": unit, "amount": amount.to_decimal_trimmed()
                     })).collect::<Vec<_>>(),
                 })
             })
@@ -982,7 +976,7 @@ pub fn export(args: ExportArgs) -> CommandResult {
         rows.push(usd);
         for (unit, amount) in &charge.units {
             let mut row = head.clone();
-            row.extend([unit.clone(), unit_amount(*amount)]);
+            row.extend([unit.clone(), amount.to_decimal_trimmed()]);
             row.extend(std::iter::repeat_n("0".to_string(), 5));
             row.extend([Money::ZERO.to_decimal(), "false".to_string()]);
             row.extend(lines_cells(charge.commit));

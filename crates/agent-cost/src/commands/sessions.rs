@@ -157,18 +157,6 @@ impl Amount {
     }
 }
 
-/// Six decimals without trailing zeros (`12`, `3.5`).
-trait Trimmed {
-    fn to_decimal_trimmed(self) -> String;
-}
-
-impl Trimmed for Money {
-    fn to_decimal_trimmed(self) -> String {
-        let text = self.to_decimal();
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
-}
-
 #[derive(Debug, Serialize)]
 struct AmountJson {
     requests: u64,

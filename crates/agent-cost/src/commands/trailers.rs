@@ -2,7 +2,7 @@
 
 use agent_cost_events::Money;
 use agent_cost_git::History;
-use agent_cost_trailers::{RangeTotals, Totals, parse_history_blocks};
+use agent_cost_trailers::{RangeTotals, Totals, commit_blocks};
 
 use crate::output::{self, CommandError, CommandResult, ModelRow, model_table, outln, print_json};
 
@@ -54,10 +54,7 @@ fn sum(args: SumArgs) -> CommandResult {
     let notes = history.notes(agent_cost_git::AI_COST_NOTES)?;
     let mut totals = RangeTotals::new();
     history.walk(args.range.as_deref(), |id, message| {
-        let mut blocks = parse_history_blocks(message);
-        if let Some(note) = notes.get(id) {
-            blocks.extend(parse_history_blocks(note));
-        }
+        let mut blocks = commit_blocks(message, notes.get(id));
         if let Some(verified) = &verified {
             blocks.retain(|b| verified.contains(&b.id));
         }

@@ -108,8 +108,8 @@ fn cell(counts: &Counts) -> String {
     let tokens = counts.input + counts.output + counts.cache_write + counts.cache_read;
     let mut text = format!("{}/{tokens}", counts.requests);
     for (unit, micros) in &counts.quantities {
-        let amount = agent_cost_events::Money::from_micros(micros.unsigned_abs()).to_decimal();
-        let amount = amount.trim_end_matches('0').trim_end_matches('.');
+        let amount =
+            agent_cost_events::Money::from_micros(micros.unsigned_abs()).to_decimal_trimmed();
         let sign = if *micros < 0 { "-" } else { "+" };
         text.push_str(&format!(" {sign}{amount} {unit}"));
     }

@@ -24,17 +24,6 @@ fn read(relative: &str) -> String {
         .unwrap_or_else(|e| panic!("{relative}: {e}"))
 }
 
-/// A program of `.tools/venv/bin`, installed by `scripts/install-test-tools.sh`.
-fn venv_program(name: &str) -> PathBuf {
-    let program = workspace().join(".tools/venv/bin").join(name);
-    assert!(
-        program.exists(),
-        "{} is missing: run scripts/install-test-tools.sh (the README's test command does)",
-        program.display()
-    );
-    program
-}
-
 /// Asserts that `program` is on PATH (a Debian package the install script installs).
 fn on_path(program: &str) {
     let found = std::process::Command::new(program)

@@ -146,17 +146,6 @@ fn datetime(text: &str) -> i64 {
         .as_second()
 }
 
-/// The Python of the virtualenv `scripts/install-test-tools.sh` makes, with DuckDB in it.
-fn tools_python() -> PathBuf {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/install-test-tools.sh (the README's test command does)",
-        python.display()
-    );
-    python
-}
-
 #[test]
 fn csv_and_parquet_in_duckdb_add_up_to_trailers_sum_exactly() {
     let env = TestEnv::new();
@@ -217,7 +206,7 @@ out["tags"] = con.execute("SELECT json_extract_string(Tags, '$.commit') FROM p "
                           "WHERE PricingUnit = 'Premium Requests'").fetchall()
 print(json.dumps(out))
 "#;
-    let duck = std::process::Command::new(tools_python())
+    let duck = std::process::Command::new(venv_program("python"))
         .arg("-c")
         .arg(script)
         .arg(&csv)

@@ -216,6 +216,20 @@ impl TestEnv {
     }
 }
 
+/// A program of the virtualenv `scripts/install-test-tools.sh` makes in `.tools/venv` (its
+/// Python with DuckDB and PyYAML, actionlint, pre-commit).
+pub fn venv_program(name: &str) -> PathBuf {
+    let program = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.tools/venv/bin")
+        .join(name);
+    assert!(
+        program.exists(),
+        "{} is missing: run scripts/install-test-tools.sh (the README's test command does)",
+        program.display()
+    );
+    program
+}
+
 /// Writes an executable script (a hook), creating its directory.
 pub fn executable(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -322,17 +322,6 @@ fn the_ledger_can_be_read_with_plain_sql() {
     assert_eq!(ts, "2026-06-01T12:00:00.000Z");
 }
 
-/// The Python of the virtualenv `scripts/install-test-tools.sh` makes, with DuckDB in it.
-fn tools_python() -> std::path::PathBuf {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/install-test-tools.sh (the README's test command does)",
-        python.display()
-    );
-    python
-}
-
 #[test]
 fn the_ledger_opens_in_the_sqlite3_shell_and_in_duckdb() {
     let env = TestEnv::new();
@@ -375,7 +364,7 @@ rows = con.execute(
     "GROUP BY 1").fetchall()
 print(rows)
 "#;
-    let duck = std::process::Command::new(tools_python())
+    let duck = std::process::Command::new(venv_program("python"))
         .arg("-c")
         .arg(script)
         .arg(&db)
