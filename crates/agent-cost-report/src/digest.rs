@@ -163,7 +163,7 @@ impl Digest {
             out.push_str(&format!("{title}\n\n"));
         }
         let mut headline = format!(
-            "{}{} USD{}{} in {} commits",
+            "{}{} USD{}{} in {} commit{}",
             if md { "**" } else { "" },
             self.cost.to_decimal(),
             if self.unpriced {
@@ -172,7 +172,8 @@ impl Digest {
                 ""
             },
             if md { "**" } else { "" },
-            self.commits
+            self.commits,
+            if self.commits == 1 { "" } else { "s" }
         );
         if self.repositories > 1 {
             headline.push_str(&format!(" across {} repositories", self.repositories));
