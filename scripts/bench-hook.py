@@ -50,6 +50,10 @@ def line(cwd, session, message_id, timestamp):
     }, separators=(",", ":"))
 
 
+def encode_project(path):
+    return "".join(c if c.isascii() and c.isalnum() else "-" for c in str(path))
+
+
 class Bench:
     def __init__(self, root, binary):
         self.root = Path(root)
@@ -118,7 +122,10 @@ class Bench:
         return repo
 
     def append(self, repo, session, count, project=None):
-        directory = self.root / "claude" / "projects" / (project or repo.name)
+        """Appends `count` requests to a transcript of a session started in `repo` (Claude
+        Code's directory for it: every character but ASCII letters and digits as `-`), the
+        directory a hook reads; `project` names another directory, which only `ingest` reads."""
+        directory = self.root / "claude" / "projects" / (project or encode_project(repo))
         directory.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
         lines = []
@@ -139,6 +146,14 @@ class Bench:
         if result.returncode != 0:
             raise SystemExit(f"git commit failed: {result.stderr}")
         return elapsed, result.stderr
+
+    def require_block(self, repo, scenario):
+        """Stops the bench unless HEAD's message carries a block of agent-cost (checked after
+        the timing): a scenario whose commits carry nothing measures nothing."""
+        message = subprocess.run(["git", "log", "-1", "--format=%B"], cwd=repo, env=self.env,
+                                 check=True, capture_output=True, text=True).stdout
+        if "AI-Cost-Id:" not in message:
+            raise SystemExit(f"{scenario}: the commit carries no AI-Cost-Id block")
 
 
 def main():
@@ -183,10 +198,12 @@ def main():
             times["idle"].append(bench.commit(idle)[0])
             bench.append(small, "small-session", 1)
             times["small"].append(bench.commit(small)[0])
+            bench.require_block(small, "small")
             bench.append(large, "large-pending", 10_000)
             bench.run([binary, "ingest"], large)
             new_bytes = bench.append(large, "large-new", 2_150)
             elapsed, stderr = bench.commit(large)
+            bench.require_block(large, "large")
             times["large"].append(elapsed)
             warnings["large"] += "time budget" in stderr
             times["history"].append(bench.commit(history)[0])
@@ -195,6 +212,7 @@ def main():
                 (big / "agent-cost.toml").write_text(settings)
                 bench.append(big, "big-session", 1)
                 elapsed, stderr = bench.commit(big)
+                bench.require_block(big, name)
                 if "budget" in stderr:
                     raise SystemExit(f"unexpected budget warning: {stderr}")
                 times[name].append(elapsed)
@@ -202,6 +220,7 @@ def main():
             bench.append(pending, "many-pending", args.pending)
             bench.run([binary, "ingest"], pending)
             times["pending"].append(bench.commit(pending)[0])
+            bench.require_block(pending, "pending")
 
         base = statistics.median(times["baseline"])
         print(f"git commit latency, median of {args.runs} runs (agent-cost {binary})")

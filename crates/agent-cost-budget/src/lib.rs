@@ -19,6 +19,7 @@ pub mod check;
 pub mod comment;
 pub mod config;
 pub mod recent;
+pub mod today;
 pub mod verdict;
 
 pub use agent_cost_events::Money;
@@ -27,4 +28,5 @@ pub use check::check;
 pub use comment::{MARKER, PrComment, pr_comment};
 pub use config::{Budget, BudgetConfig, ConfigError, CostBands, Owner, Scope, Unit};
 pub use recent::Recent;
+pub use today::local_today;
 pub use verdict::{Level, Verdict, worst_per_budget};

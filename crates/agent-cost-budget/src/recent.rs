@@ -8,6 +8,7 @@
 //! their daily spend over the previous 30 days.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use agent_cost_events::Money;
 use agent_cost_git::History;
@@ -54,13 +55,15 @@ pub struct Recent {
 impl Recent {
     /// Reads the periods of `history` as of `today` for the budgets of `config` (history is
     /// read only for the scopes it has budgets for, or all of them with `spike`, which needs
-    /// the author's last 30 days).
+    /// the author's last 30 days). With a `deadline` (the hook's), reading history still going
+    /// at it fails with [`agent_cost_git::HistoryError::OutOfTime`].
     pub fn read(
         history: &History,
         report: &ReportConfig,
         config: &BudgetConfig,
         today: Date,
         spike: bool,
+        deadline: Option<Instant>,
     ) -> Result<Recent, ReportError> {
         let mut recent = Recent {
             today,
@@ -73,7 +76,7 @@ impl Recent {
         }
         let needs = |scope: Scope| config.budgets.iter().any(|b| b.scope == scope);
         if needs(Scope::Branch) {
-            recent.read_branch(history, report)?;
+            recent.read_branch(history, report, deadline)?;
         }
         let periods =
             spike || needs(Scope::AuthorDay) || needs(Scope::RepoWeek) || needs(Scope::RepoMonth);
@@ -90,7 +93,8 @@ impl Recent {
         };
         // The author's own local date decides below.
         let since = cutoff(earliest);
-        let ledger = Ledger::read_recent(history, None, since, Filter::default(), report)?;
+        let ledger =
+            Ledger::read_recent(history, None, since, deadline, Filter::default(), report)?;
         let this_week = classify::week_key(today);
         let this_month = classify::month_key(today);
         for (index, spend) in ledger.spend_by_commit() {
@@ -119,7 +123,12 @@ impl Recent {
         Ok(recent)
     }
 
-    fn read_branch(&mut self, history: &History, report: &ReportConfig) -> Result<(), ReportError> {
+    fn read_branch(
+        &mut self,
+        history: &History,
+        report: &ReportConfig,
+        deadline: Option<Instant>,
+    ) -> Result<(), ReportError> {
         let refs = history.branches()?;
         let Some(head) = refs.head.clone() else {
             self.branch_unchecked = Some("HEAD is detached, on no branch".to_string());
@@ -144,8 +153,14 @@ impl Recent {
             return Ok(());
         };
         let range = format!("{base}..HEAD");
-        let ledger =
-            Ledger::read_recent(history, Some(&range), i64::MIN, Filter::default(), report)?;
+        let ledger = Ledger::read_recent(
+            history,
+            Some(&range),
+            i64::MIN,
+            deadline,
+            Filter::default(),
+            report,
+        )?;
         for charge in &ledger.charges {
             self.branch_spend.add_charge(charge);
         }

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::mpsc;
 
 use crate::packed::PackedCommits;
+use agent_cost_paths::env_vars;
 
 /// A commit and its full message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +75,12 @@ pub enum HistoryError {
     /// Reading objects failed (a corrupt or shallow repository).
     #[error("cannot read commits")]
     Read(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A walk with a deadline stopped at it.
+    #[error("stopped after reading {read} commits: out of time")]
+    OutOfTime {
+        /// How many commits were read by then.
+        read: u64,
+    },
 }
 
 fn git_dir_matches(history: &History, git_dir: &Path) -> bool {
@@ -437,11 +444,13 @@ impl History {
     /// newest first by committer date, with the details [`History::walk_details`] gives:
     /// the walk stops at older commits instead of reading all of history, which makes it
     /// cheap enough for a hook. A commit older than `since` hides its ancestors, even newer
-    /// ones (a clock set back), as `git log --since` does.
+    /// ones (a clock set back), as `git log --since` does. With a `deadline`, a walk still
+    /// going at it stops with [`HistoryError::OutOfTime`].
     pub fn walk_details_since(
         &self,
         spec: Option<&str>,
         since: i64,
+        deadline: Option<std::time::Instant>,
         mut visit: impl FnMut(CommitDetails),
     ) -> Result<u64, HistoryError> {
         use gix::revision::walk::Sorting;
@@ -461,6 +470,9 @@ impl History {
             .map_err(read_error)?;
         let mut count = 0;
         for info in walk {
+            if deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
+                return Err(HistoryError::OutOfTime { read: count });
+            }
             let info = info.map_err(read_error)?;
             visit(self.details_of(&info.id, &mailmap, &mut buffer)?);
             count += 1;
@@ -472,8 +484,8 @@ impl History {
     /// `user.email` (and the name), mapped through `.mailmap` as reports show authors.
     /// `None` when no email is configured.
     pub fn author_identity(&self) -> Option<(String, String)> {
-        let name = std::env::var("GIT_AUTHOR_NAME").ok();
-        let email = std::env::var("GIT_AUTHOR_EMAIL").ok();
+        let name = std::env::var(env_vars::GIT_AUTHOR_NAME).ok();
+        let email = std::env::var(env_vars::GIT_AUTHOR_EMAIL).ok();
         let config = self.repo.config_snapshot();
         let name = name
             .or_else(|| config.string("user.name").map(|v| v.to_string()))

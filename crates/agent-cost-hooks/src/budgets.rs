@@ -4,21 +4,24 @@
 //! failure: a commit is not blocked by a budget (`agent-cost check` fails builds).
 
 use std::path::Path;
+use std::time::Instant;
 
 use agent_cost_budget::{BudgetConfig, Level, Owner, Recent, Scope, Spend};
-use agent_cost_git::History;
-use agent_cost_report::ReportConfig;
+use agent_cost_git::{History, HistoryError};
+use agent_cost_report::{ReportConfig, ReportError};
 use agent_cost_trailers::ModelLine;
 
 /// One line per budget the commit carrying `commit_models` exceeds, soft or hard, saying
 /// which budget, how much and by how much; or why budgets could not be checked. `new_models`
 /// is the part of it not in history yet (all of it, unless an amend keeps HEAD's spend).
 /// History is read only when a budget adds up more than the commit (and then only its
-/// recent end).
+/// recent end), and only until `deadline`: a repository whose month holds more commits than
+/// the hook's time budget can read gets one warning instead, and the commit goes ahead.
 pub fn warnings(
     config_file: &Path,
     workdir: &Path,
     history: Option<&History>,
+    deadline: Instant,
     commit_models: &[ModelLine],
     new_models: &[ModelLine],
 ) -> Vec<String> {
@@ -47,9 +50,15 @@ pub fn warnings(
             // Broken [report] settings are reported by the commands that read them.
             let report =
                 ReportConfig::load(&[config_file.to_path_buf(), repo_file]).unwrap_or_default();
-            let today = jiff::Zoned::now().date();
-            match Recent::read(history, &report, &config, today, false) {
+            let today = agent_cost_budget::local_today();
+            match Recent::read(history, &report, &config, today, false, Some(deadline)) {
                 Ok(recent) => recent,
+                Err(ReportError::History(HistoryError::OutOfTime { read })) => {
+                    return vec![format!(
+                        "budgets not checked: reading this period's commits took longer than \
+                         the hook's time budget ({read} read); `agent-cost status` checks them"
+                    )];
+                }
                 Err(e) => return vec![format!("budgets not checked: {e}")],
             }
         }

@@ -24,6 +24,9 @@ use crate::{invocation, marker, quiet};
 
 /// The default time budget of one hook run.
 pub const DEFAULT_BUDGET: Duration = Duration::from_millis(100);
+/// Until which share of the time budget the budgets may read history (the rest is for
+/// proposing the drain and writing the message).
+const BUDGETS_SHARE_PERCENT: u32 = 90;
 /// How many distinct commits of HEAD's reflog are searched for a drain whose `post-commit`
 /// never ran.
 const RECONCILE_DEPTH: usize = 20;
@@ -310,6 +313,7 @@ fn write_drain_in(
         &run.locations.config_file(),
         &worktree.workdir,
         history.as_ref(),
+        run.deadline(BUDGETS_SHARE_PERCENT),
         &block.models,
         &new_models,
     ));

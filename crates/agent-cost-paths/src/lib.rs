@@ -52,6 +52,14 @@ pub mod env_vars {
     pub const AGENT_COST_FAULT: &str = "AGENT_COST_FAULT";
     /// Set (to anything) when running the CLI reference test to rewrite `docs/cli.md`.
     pub const UPDATE_CLI_REFERENCE: &str = "UPDATE_CLI_REFERENCE";
+    /// The author git will record for the next commit, as git reads it (budgets per author
+    /// and day).
+    pub const GIT_AUTHOR_NAME: &str = "GIT_AUTHOR_NAME";
+    /// The author's email git will record for the next commit.
+    pub const GIT_AUTHOR_EMAIL: &str = "GIT_AUTHOR_EMAIL";
+    /// The time zone "today" is in (budgets per day, week and month); without it,
+    /// `/etc/localtime`.
+    pub const TZ: &str = "TZ";
 }
 
 /// The directory a user must set when no default can be found.

@@ -280,17 +280,19 @@ impl Ledger {
     /// authored within `filter`, read with [`History::walk_details_since`]: only the recent
     /// end of history is read, so this is cheap enough for a hook. Each drain is charged as
     /// [`Ledger::read`] charges it among the commits read. Branches are not named (that
-    /// needs all of history).
+    /// needs all of history). With a `deadline`, fails with the walk's
+    /// [`agent_cost_git::HistoryError::OutOfTime`] if still reading at it.
     pub fn read_recent(
         history: &History,
         spec: Option<&str>,
         since: i64,
+        deadline: Option<std::time::Instant>,
         filter: Filter,
         config: &ReportConfig,
     ) -> Result<Ledger, ReportError> {
         let notes = history.notes(AI_COST_NOTES)?;
         let mut walked: Vec<Walked> = Vec::new();
-        let count = history.walk_details_since(spec, since, |details| {
+        let count = history.walk_details_since(spec, since, deadline, |details| {
             walked.push(Walked::new(details, &notes, config));
         })?;
         Ok(Ledger::charge(walked, count, filter, history.name()))

@@ -102,6 +102,15 @@ impl Store {
                 true,
             )
             .map_err(|e| StoreError::sqlite(&self.path, e))?;
+        // A statement whose WHERE clause is compared with a partial index's (`drains_open`)
+        // is otherwise compiled twice: again on its first step after each binding. Every query
+        // names the index's `state` as a literal, so the plans stay the same.
+        self.conn
+            .set_db_config(
+                rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+                true,
+            )
+            .map_err(|e| StoreError::sqlite(&self.path, e))?;
         self.conn
             .execute_batch(
                 "PRAGMA synchronous = NORMAL;

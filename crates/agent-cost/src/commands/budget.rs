@@ -145,9 +145,15 @@ fn read_and_check(range: Option<&str>, repo: Option<&Path>) -> Result<Checked, C
     });
     let context = match agent_cost_budget::check::context_start(&ledger) {
         Some(since) if periods => {
-            let mut context =
-                Ledger::read_recent(&history, Some(ALL_REFS), since, Filter::default(), &report)
-                    .map_err(read)?;
+            let mut context = Ledger::read_recent(
+                &history,
+                Some(ALL_REFS),
+                since,
+                None,
+                Filter::default(),
+                &report,
+            )
+            .map_err(read)?;
             context.set_repo(&history.name());
             Some(context)
         }

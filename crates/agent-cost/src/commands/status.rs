@@ -177,14 +177,15 @@ fn budgets(
         worktree.workdir.join("agent-cost.toml"),
     ])
     .unwrap_or_default();
-    let today = jiff::Zoned::now().date();
-    let recent = match agent_cost_budget::Recent::read(&history, &report, &config, today, true) {
-        Ok(recent) => recent,
-        Err(e) => {
-            errln!("warning: budgets not shown: {e}");
-            return (Vec::new(), None);
-        }
-    };
+    let today = agent_cost_budget::local_today();
+    let recent =
+        match agent_cost_budget::Recent::read(&history, &report, &config, today, true, None) {
+            Ok(recent) => recent,
+            Err(e) => {
+                errln!("warning: budgets not shown: {e}");
+                return (Vec::new(), None);
+            }
+        };
     let mut spend = agent_cost_budget::Spend::default();
     for line in &summarize(pending, book).models {
         spend.add_model_line(line);

@@ -451,6 +451,56 @@ fn the_hook_warns_in_one_line_and_never_blocks_the_commit() {
 }
 
 #[test]
+fn the_hook_stops_reading_history_for_budgets_at_its_time_budget() {
+    let env = TestEnv::new();
+    let repo = env.tracked_repo("shop");
+    std::fs::write(
+        repo.join("agent-cost.toml"),
+        "[budget.commit]\nsoft = 0.01\n[budget.repo_month]\nsoft = 0.001\n",
+    )
+    .unwrap();
+    // A commit of this month, which the month budget would have to read.
+    commit(&env, &repo, "setup.txt", "Set up");
+    pending_request(&env, &repo, "msg_1");
+    env.agent_cost(&repo, &["ingest"]);
+    std::fs::write(repo.join("a.txt"), "a\n").unwrap();
+    env.git(&repo, &["add", "a.txt"]);
+    // No time at all: the month is not read, and says so; the commit's own budget still is.
+    let out = env.git_env(
+        &repo,
+        &["commit", "-q", "-m", "Add a"],
+        &[("AGENT_COST_HOOK_BUDGET_MS", "0")],
+    );
+    assert!(
+        out.stderr.contains(
+            "agent-cost: warning: budgets not checked: reading this period's commits took longer \
+             than the hook's time budget (0 read); `agent-cost status` checks them\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("per month"),
+        "nothing is said of an unread month: {}",
+        out.stderr
+    );
+    assert!(
+        ai_trailers(&env, &repo, "HEAD").contains(&"AI-Cost-Estimate: 0.018000 USD".to_string()),
+        "the commit carries its spend"
+    );
+
+    // With time, the same settings read the month and warn about it.
+    pending_request(&env, &repo, "msg_2");
+    let out = commit(&env, &repo, "b.txt", "Add b");
+    assert!(
+        out.stderr
+            .contains("over the soft budget per repository per month"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn the_hook_adds_the_branchs_commits_to_a_branch_budget() {
     let env = TestEnv::new();
     let repo = env.tracked_repo("shop");
