@@ -20,7 +20,11 @@ same run:
                 author_day, repo_week, repo_month), alternating with big-repo: the hook reads
                 the branch's and this month's commits
 
-Usage: python3 scripts/bench-hook.py [--binary target/release/agent-cost] [--runs 21]
+Several --binary options measure several builds in turn, run by run, and add a table of what
+each adds side by side: on a machine whose speed drifts, compare builds that way, not across
+invocations.
+
+Usage: python3 scripts/bench-hook.py [--binary target/release/agent-cost ...] [--runs 21]
                                     [--pending 200000] [--pending-runs 5]
                                     [--history-commits 20000]
 Build first: cargo build --release -p agent-cost
@@ -137,15 +141,21 @@ class Bench:
         return sum(len(l) + 1 for l in lines)
 
     def commit(self, repo, extra_env=None):
+        """Commits; returns ((wall seconds, CPU seconds), stderr). The CPU time is git's and
+        its hooks' (user + system), which the host's other load disturbs less than the wall
+        time."""
         env = dict(self.env, **(extra_env or {}))
         started = time.perf_counter()
-        result = subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "bench"],
-                                cwd=repo, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(["git", "commit", "-q", "--allow-empty", "-m", "bench"],
+                                   cwd=repo, env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True)
+        stderr = process.stderr.read()
+        _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
-        if result.returncode != 0:
-            raise SystemExit(f"git commit failed: {result.stderr}")
-        return elapsed, result.stderr
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            raise SystemExit(f"git commit failed: {stderr}")
+        return (elapsed, usage.ru_utime + usage.ru_stime), stderr
 
     def require_block(self, repo, scenario):
         """Stops the bench unless HEAD's message carries a block of agent-cost (checked after
@@ -156,85 +166,133 @@ class Bench:
             raise SystemExit(f"{scenario}: the commit carries no AI-Cost-Id block")
 
 
+ALL_BUDGETS = ("[budget.commit]\nsoft = 100\n[budget.branch]\nsoft = 1000\n"
+               "[budget.author_day]\nsoft = 1000\n[budget.repo_week]\nsoft = 1000\n"
+               "[budget.repo_month]\nhard = 10000\n")
+SCENARIOS = ["baseline", "floor", "idle", "small", "large", "history", "big-repo", "budgets",
+             "pending"]
+
+
+class Subject:
+    """One binary's repositories and samples; subjects are measured in turn, run by run, so
+    that a change in the machine's speed falls on all of them alike."""
+
+    def __init__(self, root, binary, history_commits):
+        self.binary = binary
+        bench = self.bench = Bench(root, binary)
+        self.plain = bench.repo("plain", hooks=False)
+        self.idle = bench.repo("idle", hooks=True)
+        self.small = bench.repo("small", hooks=True)
+        self.large = bench.repo("large", hooks=True)
+        self.history = bench.repo("history", hooks=True)
+        self.pending = bench.repo("pending", hooks=True)
+        self.big = bench.year_of_history("big-repo", history_commits)
+        bench.append(self.idle, "idle-session", 50)
+        bench.run([binary, "ingest"], self.idle)
+        bench.commit(self.idle)
+        for index in range(2_000):
+            bench.append(self.history, f"old-{index:04d}", 3, project=f"other-{index % 40}")
+        bench.run([binary, "ingest"], self.history)
+        bench.commit(self.history)
+        self.times = {name: [] for name in SCENARIOS}
+        self.out_of_time = 0
+        self.new_bytes = 0
+
+    def round(self):
+        bench, times = self.bench, self.times
+        times["baseline"].append(bench.commit(self.plain)[0])
+        times["floor"].append(bench.commit(self.idle, {"AGENT_COST_DISABLE": "1"})[0])
+        times["idle"].append(bench.commit(self.idle)[0])
+        bench.append(self.small, "small-session", 1)
+        times["small"].append(bench.commit(self.small)[0])
+        bench.require_block(self.small, "small")
+        bench.append(self.large, "large-pending", 10_000)
+        bench.run([self.binary, "ingest"], self.large)
+        self.new_bytes = bench.append(self.large, "large-new", 2_150)
+        sample, stderr = bench.commit(self.large)
+        bench.require_block(self.large, "large")
+        times["large"].append(sample)
+        self.out_of_time += "time budget" in stderr
+        times["history"].append(bench.commit(self.history)[0])
+        # The same repository, with and without budgets, alternating.
+        for name, settings in (("big-repo", ""), ("budgets", ALL_BUDGETS)):
+            (self.big / "agent-cost.toml").write_text(settings)
+            bench.append(self.big, "big-session", 1)
+            sample, stderr = bench.commit(self.big)
+            bench.require_block(self.big, name)
+            if "budget" in stderr:
+                raise SystemExit(f"unexpected budget warning: {stderr}")
+            times[name].append(sample)
+
+    def pending_round(self, count):
+        self.bench.append(self.pending, "many-pending", count)
+        self.bench.run([self.binary, "ingest"], self.pending)
+        self.times["pending"].append(self.bench.commit(self.pending)[0])
+        self.bench.require_block(self.pending, "pending")
+
+    def median(self, name, index):
+        return statistics.median(sample[index] for sample in self.times[name])
+
+    def added(self, name, index):
+        return self.median(name, index) - self.median("baseline", index)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--binary", default="target/release/agent-cost")
+    parser.add_argument("--binary", action="append",
+                        help="the agent-cost to measure; repeat to compare binaries in one run "
+                             "(default target/release/agent-cost)")
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--pending", type=int, default=200_000)
     parser.add_argument("--pending-runs", type=int, default=5)
     parser.add_argument("--history-commits", type=int, default=20_000)
     args = parser.parse_args()
-    binary = str(Path(args.binary).resolve())
-    if not Path(binary).exists():
-        raise SystemExit(f"{binary} not found: cargo build --release -p agent-cost")
+    binaries = [str(Path(b).resolve()) for b in args.binary or ["target/release/agent-cost"]]
+    for binary in binaries:
+        if not Path(binary).exists():
+            raise SystemExit(f"{binary} not found: cargo build --release -p agent-cost")
 
     with tempfile.TemporaryDirectory() as tmp:
-        bench = Bench(tmp, binary)
-        plain = bench.repo("plain", hooks=False)
-        idle = bench.repo("idle", hooks=True)
-        small = bench.repo("small", hooks=True)
-        large = bench.repo("large", hooks=True)
-        history = bench.repo("history", hooks=True)
-        pending = bench.repo("pending", hooks=True)
-        big = bench.year_of_history("big-repo", args.history_commits)
-        all_budgets = ("[budget.commit]\nsoft = 100\n[budget.branch]\nsoft = 1000\n"
-                       "[budget.author_day]\nsoft = 1000\n[budget.repo_week]\nsoft = 1000\n"
-                       "[budget.repo_month]\nhard = 10000\n")
-        bench.append(idle, "idle-session", 50)
-        bench.run([binary, "ingest"], idle)
-        bench.commit(idle)
-        for index in range(2_000):
-            bench.append(history, f"old-{index:04d}", 3, project=f"other-{index % 40}")
-        bench.run([binary, "ingest"], history)
-        bench.commit(history)
-
-        times = {"baseline": [], "floor": [], "idle": [], "small": [], "large": [],
-                 "history": [], "big-repo": [], "budgets": [], "pending": []}
-        warnings = {"large": 0}
-        new_bytes = 0
+        subjects = [Subject(Path(tmp) / str(index), binary, args.history_commits)
+                    for index, binary in enumerate(binaries)]
         for _ in range(args.runs):
-            times["baseline"].append(bench.commit(plain)[0])
-            times["floor"].append(bench.commit(idle, {"AGENT_COST_DISABLE": "1"})[0])
-            times["idle"].append(bench.commit(idle)[0])
-            bench.append(small, "small-session", 1)
-            times["small"].append(bench.commit(small)[0])
-            bench.require_block(small, "small")
-            bench.append(large, "large-pending", 10_000)
-            bench.run([binary, "ingest"], large)
-            new_bytes = bench.append(large, "large-new", 2_150)
-            elapsed, stderr = bench.commit(large)
-            bench.require_block(large, "large")
-            times["large"].append(elapsed)
-            warnings["large"] += "time budget" in stderr
-            times["history"].append(bench.commit(history)[0])
-            # The same repository, with and without budgets, alternating.
-            for name, settings in (("big-repo", ""), ("budgets", all_budgets)):
-                (big / "agent-cost.toml").write_text(settings)
-                bench.append(big, "big-session", 1)
-                elapsed, stderr = bench.commit(big)
-                bench.require_block(big, name)
-                if "budget" in stderr:
-                    raise SystemExit(f"unexpected budget warning: {stderr}")
-                times[name].append(elapsed)
+            for subject in subjects:
+                subject.round()
         for _ in range(args.pending_runs):
-            bench.append(pending, "many-pending", args.pending)
-            bench.run([binary, "ingest"], pending)
-            times["pending"].append(bench.commit(pending)[0])
-            bench.require_block(pending, "pending")
+            for subject in subjects:
+                subject.pending_round(args.pending)
 
-        base = statistics.median(times["baseline"])
-        print(f"git commit latency, median of {args.runs} runs (agent-cost {binary})")
-        print(f"{'scenario':<10} {'median ms':>10} {'added ms':>10} {'ratio':>7}")
-        for name, samples in times.items():
-            median = statistics.median(samples)
-            print(f"{name:<10} {median * 1000:>10.2f} {(median - base) * 1000:>10.2f} "
-                  f"{median / base:>7.2f}")
+        for subject in subjects:
+            base, base_cpu = subject.median("baseline", 0), subject.median("baseline", 1)
+            print(f"git commit latency, median of {args.runs} runs (agent-cost {subject.binary})")
+            print(f"{'scenario':<10} {'median ms':>10} {'added ms':>10} {'ratio':>7} "
+                  f"{'cpu ms':>8} {'added cpu':>10}")
+            for name in SCENARIOS:
+                wall, cpu = subject.median(name, 0), subject.median(name, 1)
+                print(f"{name:<10} {wall * 1000:>10.2f} {(wall - base) * 1000:>10.2f} "
+                      f"{wall / base:>7.2f} {cpu * 1000:>8.2f} {(cpu - base_cpu) * 1000:>10.2f}")
+            print(f"large: hook ran out of its time budget in {subject.out_of_time} of "
+                  f"{args.runs}")
+            print()
+        if len(subjects) > 1:
+            print("added to git commit, ms (wall / cpu), binaries measured in turn:")
+            print(f"{'scenario':<10} " + " ".join(f"{f'#{i + 1}':>15}" for i in
+                                                  range(len(subjects))))
+            for name in SCENARIOS[1:]:
+                cells = [f"{s.added(name, 0) * 1000:6.2f} / {s.added(name, 1) * 1000:6.2f}"
+                         for s in subjects]
+                print(f"{name:<10} " + " ".join(f"{c:>15}" for c in cells))
+            for index, subject in enumerate(subjects):
+                print(f"#{index + 1}: {subject.binary}")
+            print()
+        print("cpu: user + system time of git commit and its hooks, which other load on the "
+              "machine disturbs less than the wall time")
         print(f"history: beside 2,000 transcripts already read; pending: {args.pending:,} "
               f"requests pending, median of {args.pending_runs} runs")
         print(f"big-repo, budgets: {args.history_commits:,} commits over a year, on a branch "
               f"50 commits ahead; budgets: all five set")
-        print(f"large: 10,000 pending requests + {new_bytes / 1e6:.2f} MB of new lines per "
-              f"commit; hook ran out of its time budget in {warnings['large']} of {args.runs}")
+        print(f"large: 10,000 pending requests + {subjects[0].new_bytes / 1e6:.2f} MB of new "
+              f"lines per commit")
 
 
 if __name__ == "__main__":
