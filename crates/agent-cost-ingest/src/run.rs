@@ -208,9 +208,12 @@ pub fn ingest(
     let mut bulk = false;
     let mut files_done = 0u64;
     let next = AtomicUsize::new(0);
-    let readers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get().min(2))
-        .min(targets.len());
+    // One file (a hook's usual catch-up) needs one reader: no look at the machine's cores
+    // (its cgroup files) for that.
+    let readers = match targets.len() {
+        0 | 1 => targets.len(),
+        many => std::thread::available_parallelism().map_or(1, |n| n.get().min(2).min(many)),
+    };
     std::thread::scope(|scope| {
         let (sender, receiver) = sync_channel::<Vec<Message>>(4 * readers);
         for _ in 0..readers {
