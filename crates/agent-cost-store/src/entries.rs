@@ -39,6 +39,16 @@ impl Tx<'_> {
         worktree: i64,
         upto: i64,
     ) -> Result<Vec<PendingWorkType>, StoreError> {
+        // Most ledgers hold no manual entry: a look at the table is cheaper for SQLite than
+        // compiling the join below (a hook compiles every statement afresh).
+        let any_details = self
+            .tx
+            .prepare_cached("SELECT 1 FROM entry_details LIMIT 1")
+            .and_then(|mut statement| statement.exists([]))
+            .map_err(|e| self.err(e))?;
+        if !any_details {
+            return Ok(Vec::new());
+        }
         let settled = self.settled_upto(Some(worktree))?;
         let mut statement = self
             .tx
