@@ -255,19 +255,36 @@ impl BudgetConfig {
     /// The budgets of the files that exist, in order (`$AGENT_COST_HOME/config.toml` as
     /// [`Owner::User`], then the repository's `agent-cost.toml` as [`Owner::Repository`]).
     pub fn load(files: &[(PathBuf, Owner)]) -> Result<BudgetConfig, ConfigError> {
+        let read: Vec<_> = files
+            .iter()
+            .map(|(file, owner)| {
+                (
+                    file.as_path(),
+                    agent_cost_paths::read_if_exists(file),
+                    *owner,
+                )
+            })
+            .collect();
+        BudgetConfig::from_read(read.iter().map(|(file, text, owner)| (*file, text, *owner)))
+    }
+
+    /// [`BudgetConfig::load`] from files already read: each file's text, `None` when it does
+    /// not exist, or the error reading it.
+    pub fn from_read<'a>(
+        files: impl IntoIterator<Item = (&'a Path, &'a std::io::Result<Option<String>>, Owner)>,
+    ) -> Result<BudgetConfig, ConfigError> {
         let mut config = BudgetConfig::default();
-        for (file, owner) in files {
-            let text = match std::fs::read_to_string(file) {
-                Ok(text) => text,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(source) => {
+        for (file, text, owner) in files {
+            match text {
+                Ok(Some(text)) => config.add_toml_str(text, file, owner)?,
+                Ok(None) => {}
+                Err(e) => {
                     return Err(ConfigError::Read {
                         file: file.display().to_string(),
-                        source,
+                        source: std::io::Error::new(e.kind(), e.to_string()),
                     });
                 }
-            };
-            config.add_toml_str(&text, file, *owner)?;
+            }
         }
         Ok(config)
     }

@@ -3,13 +3,14 @@
 //! the `[budget.*]` tables of the settings files. A warning line per budget exceeded; never a
 //! failure: a commit is not blocked by a budget (`agent-cost check` fails builds).
 
-use std::path::Path;
 use std::time::Instant;
 
-use agent_cost_budget::{BudgetConfig, Level, Owner, Recent, Scope, Spend};
+use agent_cost_budget::{Level, Recent, Scope, Spend};
 use agent_cost_git::{History, HistoryError};
-use agent_cost_report::{ReportConfig, ReportError};
+use agent_cost_report::ReportError;
 use agent_cost_trailers::ModelLine;
+
+use crate::settings::Settings;
 
 /// One line per budget the commit carrying `commit_models` exceeds, soft or hard, saying
 /// which budget, how much and by how much; or why budgets could not be checked. `new_models`
@@ -18,19 +19,13 @@ use agent_cost_trailers::ModelLine;
 /// recent end), and only until `deadline`: a repository whose month holds more commits than
 /// the hook's time budget can read gets one warning instead, and the commit goes ahead.
 pub fn warnings(
-    config_file: &Path,
-    workdir: &Path,
+    settings: &Settings,
     history: Option<&History>,
     deadline: Instant,
     commit_models: &[ModelLine],
     new_models: &[ModelLine],
 ) -> Vec<String> {
-    let repo_file = workdir.join("agent-cost.toml");
-    let files = [
-        (config_file.to_path_buf(), Owner::User),
-        (repo_file.clone(), Owner::Repository),
-    ];
-    let config = match BudgetConfig::load(&files) {
+    let config = match settings.budgets() {
         Ok(config) => config,
         Err(e) => return vec![format!("budgets not checked: {e}")],
     };
@@ -47,9 +42,7 @@ pub fn warnings(
     let only_commits = config.budgets.iter().all(|b| b.scope == Scope::Commit);
     let recent = match history {
         Some(history) if !only_commits => {
-            // Broken [report] settings are reported by the commands that read them.
-            let report =
-                ReportConfig::load(&[config_file.to_path_buf(), repo_file]).unwrap_or_default();
+            let report = settings.report();
             let today = agent_cost_budget::local_today();
             match Recent::read(history, &report, &config, today, false, Some(deadline)) {
                 Ok(recent) => recent,

@@ -5,7 +5,8 @@
 //!   takes them out again.
 //! - [`managers`] joins husky and lefthook through their own configuration.
 //! - [`health`] says what git will actually run for those hooks, and what stands in the way.
-//! - [`drain`] turns pending charges into a trailer block, priced with [`pricing`].
+//! - [`drain`] turns pending charges into a trailer block, priced with [`pricing`] from the
+//!   [`settings`] files.
 //! - [`run`] is what each git hook does: settle what history shows committed, catch up,
 //!   propose a drain.
 //! - [`claude_settings`] adds (and removes) agent-cost's entries among Claude Code's own
@@ -25,5 +26,6 @@ pub mod marker;
 pub mod pricing;
 pub mod quiet;
 pub mod run;
+pub mod settings;
 
 pub use error::HookError;

@@ -8,35 +8,24 @@
 //! make its own spend look free. Without that, they are ignored with one warning (see
 //! [`agent_cost_prices::Trust`]); `[trust]` in the repository's file is ignored with a warning.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agent_cost_prices::{
     CopilotBilling, CreditRate, PriceBook, PriceOverrides, RepositoryFile, Trust, TrustError,
 };
 
-/// The repository's settings file in a worktree.
-fn repository_file(workdir: Option<&Path>) -> Option<PathBuf> {
-    workdir.map(|w| w.join("agent-cost.toml"))
-}
+use crate::settings::{Settings, SettingsFile};
 
-/// A file's text; `Ok(None)` when there is no such file.
-fn read(file: &Path) -> std::io::Result<Option<String>> {
-    match std::fs::read_to_string(file) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// A file's text for prices: `None` when there is none or it cannot be read (a warning).
-fn read_or_warn(file: &Path, warnings: &mut Vec<String>) -> Option<String> {
-    read(file).unwrap_or_else(|e| {
+/// A settings file's text for prices: `None` when there is none or it cannot be read (a
+/// warning).
+fn text_or_warn<'a>(file: &'a SettingsFile, warnings: &mut Vec<String>) -> Option<&'a str> {
+    if let Err(e) = &file.text {
         warnings.push(format!(
             "cannot read {}: {e}; its prices are ignored",
-            file.display()
+            file.path.display()
         ));
-        None
-    })
+    }
+    file.text()
 }
 
 /// Whether the user's file (its text, if any) lets repositories reprice, with the problems of
@@ -99,10 +88,16 @@ fn repository_allowed(
 /// warnings (the file is then ignored), never as failures: pricing must not stop a commit.
 /// The repository's `[prices]` and `[aliases]` are applied only with the user's trust.
 pub fn price_book(config_file: &Path, workdir: Option<&Path>) -> (PriceBook, Vec<String>) {
+    price_book_of(&Settings::read(config_file, workdir))
+}
+
+/// [`price_book`] from settings files already read.
+pub fn price_book_of(settings: &Settings) -> (PriceBook, Vec<String>) {
     let mut book = PriceBook::builtin();
     let mut warnings = Vec::new();
-    let user = read_or_warn(config_file, &mut warnings);
-    if let Some(text) = &user {
+    let config_file = &settings.user.path;
+    let user = text_or_warn(&settings.user, &mut warnings);
+    if let Some(text) = user {
         match PriceOverrides::from_toml_str(text, config_file) {
             Ok(overrides) => book = book.with_overrides(&overrides),
             Err(e) => warnings.push(format!("{e}; the file's prices are ignored")),
@@ -112,12 +107,12 @@ pub fn price_book(config_file: &Path, workdir: Option<&Path>) -> (PriceBook, Vec
             warnings.push(format!("{e}; Copilot's built-in multipliers are used"));
         }
     }
-    let trusted = user_trust(config_file, user.as_deref(), &mut warnings);
-    if let Some(repo_file) = repository_file(workdir)
-        && let Some(text) = read_or_warn(&repo_file, &mut warnings)
-        && repository_allowed(config_file, trusted, &repo_file, &text, &mut warnings)
+    let trusted = user_trust(config_file, user, &mut warnings);
+    if let Some(repo) = &settings.repository
+        && let Some(text) = text_or_warn(repo, &mut warnings)
+        && repository_allowed(config_file, trusted, &repo.path, text, &mut warnings)
     {
-        match PriceOverrides::from_toml_str(&text, &repo_file) {
+        match PriceOverrides::from_toml_str(text, &repo.path) {
             Ok(overrides) => book = book.with_overrides(&overrides),
             Err(e) => warnings.push(format!("{e}; the file's prices are ignored")),
         }
@@ -137,18 +132,19 @@ pub fn credit_rate(
 ) -> Result<(CreditRate, Vec<String>), agent_cost_prices::PriceError> {
     let mut rate = CreditRate::default();
     let mut warnings = Vec::new();
+    let settings = Settings::read(config_file, workdir);
     // An unreadable file is ignored here as it is for prices (which warn about it).
-    let user = read(config_file).ok().flatten();
-    if let Some(text) = &user
+    let user = settings.user.text();
+    if let Some(text) = user
         && let Some(found) = CreditRate::from_toml_str(text, config_file)?
     {
         rate = found;
     }
-    let trusted = user_trust(config_file, user.as_deref(), &mut warnings);
-    if let Some(repo_file) = repository_file(workdir)
-        && let Some(text) = read(&repo_file).ok().flatten()
-        && repository_allowed(config_file, trusted, &repo_file, &text, &mut warnings)
-        && let Some(found) = CreditRate::from_toml_str(&text, &repo_file)?
+    let trusted = user_trust(config_file, user, &mut warnings);
+    if let Some(repo) = &settings.repository
+        && let Some(text) = repo.text()
+        && repository_allowed(config_file, trusted, &repo.path, text, &mut warnings)
+        && let Some(found) = CreditRate::from_toml_str(text, &repo.path)?
     {
         rate = found;
     }
@@ -157,6 +153,8 @@ pub fn credit_rate(
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     use agent_cost_events::TokenCounts;

@@ -19,7 +19,8 @@ use agent_cost_trailers::{
 
 use crate::drain::{apply_work_types, summarize};
 use crate::error::{HookError, IoResultExt};
-use crate::pricing::price_book;
+use crate::pricing::price_book_of;
+use crate::settings::Settings;
 use crate::{invocation, marker, quiet};
 
 /// The default time budget of one hook run.
@@ -297,7 +298,8 @@ fn write_drain_in(
             quiet: false,
         });
     }
-    let (book, price_warnings) = price_book(&run.locations.config_file(), Some(&worktree.workdir));
+    let settings = Settings::read(&run.locations.config_file(), Some(&worktree.workdir));
+    let (book, price_warnings) = price_book_of(&settings);
     warnings.extend(price_warnings);
     let mut summary = summarize(&spend.groups, &book);
     let work_types = tx.pending_work_types(worktree_id, spend.last_charge)?;
@@ -310,8 +312,7 @@ fn write_drain_in(
         Block::build(id, summary.models, &spend.sessions, Vec::new())
     };
     warnings.extend(crate::budgets::warnings(
-        &run.locations.config_file(),
-        &worktree.workdir,
+        &settings,
         history.as_ref(),
         run.deadline(BUDGETS_SHARE_PERCENT),
         &block.models,

@@ -62,6 +62,15 @@ pub mod env_vars {
     pub const TZ: &str = "TZ";
 }
 
+/// A settings file's text, `None` when there is no such file (any other error is returned).
+pub fn read_if_exists(path: &Path) -> std::io::Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// The directory a user must set when no default can be found.
 #[derive(Debug, thiserror::Error)]
 #[error(

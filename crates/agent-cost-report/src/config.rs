@@ -140,9 +140,9 @@ impl ReportConfig {
     pub fn load(files: &[PathBuf]) -> Result<ReportConfig, ConfigError> {
         let mut config = ReportConfig::default();
         for file in files {
-            let text = match std::fs::read_to_string(file) {
-                Ok(text) => text,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            let text = match agent_cost_paths::read_if_exists(file) {
+                Ok(Some(text)) => text,
+                Ok(None) => continue,
                 Err(source) => {
                     return Err(ConfigError::Read {
                         file: file.display().to_string(),

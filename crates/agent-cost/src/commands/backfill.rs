@@ -81,14 +81,7 @@ pub struct SquashNoteArgs {
 
 /// Runs `agent-cost backfill`.
 pub fn run(args: BackfillArgs) -> CommandResult {
-    let worktree = super::repository(
-        args.repo.as_deref(),
-        "give a repository with --repo PATH",
-        || {
-            CommandError::msg("agent-cost backfill must run inside a git repository")
-                .hint("cd into a repository, or give one with --repo PATH")
-        },
-    )?;
+    let worktree = super::command_repository("backfill", args.repo.as_deref())?;
     let common_dir = worktree.common_dir.to_string_lossy().into_owned();
     let since_ms = args
         .since
@@ -219,14 +212,7 @@ fn print_plan(planned: &Plan, since: &str) -> CommandResult {
 
 /// Runs `agent-cost squash-note`.
 pub fn run_squash_note(args: SquashNoteArgs) -> CommandResult {
-    let worktree = super::repository(
-        args.repo.as_deref(),
-        "give a repository with --repo PATH",
-        || {
-            CommandError::msg("agent-cost squash-note must run inside a git repository")
-                .hint("cd into a repository, or give one with --repo PATH")
-        },
-    )?;
+    let worktree = super::command_repository("squash-note", args.repo.as_deref())?;
     let history = History::of_worktree(&worktree.workdir, &worktree.git_dir)
         .map_err(|e| CommandError::from_error(&e))?;
     let onto = history.commit_id(&args.onto).ok_or_else(|| {

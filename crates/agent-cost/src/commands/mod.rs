@@ -76,6 +76,17 @@ pub fn watcher_is_current(locations: &Locations) -> bool {
     agent_cost_watch::running(&locations.state_dir).is_some_and(|r| r.is_current())
 }
 
+/// [`repository`] for `agent-cost <command>`, with the usual errors: it must run inside a
+/// repository, or be given one with `--repo PATH`.
+pub fn command_repository(command: &str, repo: Option<&Path>) -> Result<Worktree, CommandError> {
+    repository(repo, "give a repository with --repo PATH", || {
+        CommandError::msg(format!(
+            "agent-cost {command} must run inside a git repository"
+        ))
+        .hint("cd into a repository, or give one with --repo PATH")
+    })
+}
+
 /// The worktree `--repo` names (any directory inside it), or the current one; `outside` is the
 /// error when there is none, `hint` what to give `--repo` instead.
 pub fn repository(

@@ -5,11 +5,12 @@ use std::time::Duration;
 use agent_cost_budget::config::usd_text;
 use agent_cost_git::{History, Worktree};
 use agent_cost_hooks::drain::summarize;
-use agent_cost_hooks::pricing::price_book;
+use agent_cost_hooks::pricing::price_book_of;
 use agent_cost_hooks::run::reconcile;
+use agent_cost_hooks::settings::Settings;
 use agent_cost_prices::PriceBook;
 use agent_cost_store::{PendingGroup, Store};
-use agent_cost_trailers::{Block, TokenTotals};
+use agent_cost_trailers::{Block, ModelLine, TokenTotals};
 use serde::Serialize;
 
 use crate::output::{
@@ -67,13 +68,12 @@ pub struct ModelSpend {
 
 /// Prices and sums pending spend the way a commit's trailer block would.
 pub fn spend<'a>(groups: impl IntoIterator<Item = &'a PendingGroup>, book: &PriceBook) -> Spend {
-    let summary = summarize(groups, book);
-    let block = Block::build(
-        String::new(),
-        summary.models.clone(),
-        &Default::default(),
-        Vec::new(),
-    );
+    spend_of(summarize(groups, book).models)
+}
+
+/// [`spend`] of model lines already priced.
+fn spend_of(models: Vec<ModelLine>) -> Spend {
+    let block = Block::build(String::new(), models, &Default::default(), Vec::new());
     let tokens = TokenTotals {
         input: block.models.iter().map(|m| m.input).sum(),
         output: block.models.iter().map(|m| m.output).sum(),
@@ -151,18 +151,10 @@ struct SpikeJson {
 /// Problems reading the settings or history are warnings: status still shows the rest.
 fn budgets(
     worktree: &Worktree,
-    config_file: &std::path::Path,
-    pending: &[PendingGroup],
-    book: &PriceBook,
+    settings: &Settings,
+    pending: &[ModelLine],
 ) -> (Vec<BudgetJson>, Option<SpikeJson>) {
-    let files = [
-        (config_file.to_path_buf(), agent_cost_budget::Owner::User),
-        (
-            worktree.workdir.join("agent-cost.toml"),
-            agent_cost_budget::Owner::Repository,
-        ),
-    ];
-    let config = match agent_cost_budget::BudgetConfig::load(&files) {
+    let config = match settings.budgets() {
         Ok(config) => config,
         Err(e) => {
             errln!("warning: budgets not shown: {e}");
@@ -172,11 +164,7 @@ fn budgets(
     let Ok(history) = History::of_worktree(&worktree.workdir, &worktree.git_dir) else {
         return (Vec::new(), None);
     };
-    let report = agent_cost_report::ReportConfig::load(&[
-        config_file.to_path_buf(),
-        worktree.workdir.join("agent-cost.toml"),
-    ])
-    .unwrap_or_default();
+    let report = settings.report();
     let today = agent_cost_budget::local_today();
     let recent =
         match agent_cost_budget::Recent::read(&history, &report, &config, today, true, None) {
@@ -187,7 +175,7 @@ fn budgets(
             }
         };
     let mut spend = agent_cost_budget::Spend::default();
-    for line in &summarize(pending, book).models {
+    for line in pending {
         spend.add_model_line(line);
     }
     let unchecked: Vec<BudgetJson> = config
@@ -350,7 +338,8 @@ pub fn run(args: StatusArgs) -> CommandResult {
     if !args.no_ingest && !watcher.current {
         super::catch_up(&mut store, &locations)?;
     }
-    let (book, warnings) = price_book(&locations.config_file(), Some(&worktree.workdir));
+    let settings = Settings::read(&locations.config_file(), Some(&worktree.workdir));
+    let (book, warnings) = price_book_of(&settings);
     for warning in warnings {
         errln!("warning: {warning}");
     }
@@ -380,11 +369,12 @@ pub fn run(args: StatusArgs) -> CommandResult {
         ),
         commits_without_hooks: health.as_ref().map_or(0, |h| h.commits_without_hooks.len()),
     };
-    let (budgets, spike) = budgets(&worktree, &locations.config_file(), &pending.groups, &book);
+    let pending_models = summarize(&pending.groups, &book).models;
+    let (budgets, spike) = budgets(&worktree, &settings, &pending_models);
     let report = StatusJson {
         worktree: worktree.workdir.display().to_string(),
         tracking_since: tracking.as_ref().map(|t| t.since.clone()),
-        pending: spend(&pending.groups, &book),
+        pending: spend_of(pending_models),
         before_tracking: spend(&pending.before_tracking, &book),
         unattributed: spend(&unattributed.groups, &book),
         orphaned: orphaned

@@ -44,14 +44,7 @@ pub struct VerifyArgs {
 
 /// Runs the command.
 pub fn run(args: VerifyArgs) -> CommandResult {
-    let worktree = super::repository(
-        args.repo.as_deref(),
-        "give a repository with --repo PATH",
-        || {
-            CommandError::msg("agent-cost verify must run inside a git repository")
-                .hint("cd into a repository, or give one with --repo PATH")
-        },
-    )?;
+    let worktree = super::command_repository("verify", args.repo.as_deref())?;
     let common_dir = worktree.common_dir.to_string_lossy().into_owned();
     let locations = super::locations()?;
     let mut store = super::current_store(&locations, args.no_ingest)?;
