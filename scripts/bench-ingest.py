@@ -9,9 +9,14 @@ tool-result lines and one large file), then runs, in the same invocation:
   noop          agent-cost ingest with nothing new (median of --runs)
   appended      agent-cost ingest after appending ~1.3 MB across 10 files (median of --runs,
                 each after its own append)
+  floor         `true` started the same way (median of 21 runs): what starting a process from
+                this script, under /usr/bin/time, costs whatever the program does
 
-and prints wall time, peak RSS and throughput for each. With --ccusage PATH it also runs
-`ccusage claude daily --json --offline` on the same corpus as the baseline, and prints the ratio.
+and prints wall time, peak RSS and throughput for each. The short runs (incremental, noop,
+appended) are also shown net of the floor, which is most of their wall time on a slow machine.
+
+With --ccusage PATH it also runs `ccusage claude daily --json --offline` on the same corpus as
+the baseline, and prints the ratio.
 
 With --dense the corpus holds only short usage lines (many distinct requests), to show that
 memory does not grow with the number of requests.
@@ -169,9 +174,14 @@ def main():
             appended_runs.append(run([binary, "ingest"], env))
         appended_runs.sort()
         rows.append(("appended",) + appended_runs[len(appended_runs) // 2])
+        floor = sorted(run(["true"], env) for _ in range(21))[10]
+        rows.append(("floor",) + floor)
         print(f"{'run':<12} {'seconds':>8} {'MB/s':>8} {'peak RSS MB':>12}")
         for name, elapsed, peak in rows:
             print(f"{name:<12} {elapsed:>8.3f} {written / 1e6 / elapsed:>8.0f} {peak / 1024:>12.1f}")
+        for name, elapsed, _ in rows:
+            if name in ("incremental", "noop", "appended"):
+                print(f"{name} net of the floor: {(elapsed - floor[0]) * 1e3:.1f} ms")
         print(f"noop, appended: median of {args.runs} runs; appended: {appended / 1e6:.2f} MB "
               f"across 10 files per run; state after the full ingest: "
               f"{state_bytes / 1e6:.1f} MB = {100 * state_bytes / written:.1f}% of the input")

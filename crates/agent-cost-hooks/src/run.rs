@@ -166,6 +166,10 @@ fn write_drain_in(
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(5)),
     )?;
+    // Settling, the catch-up and the proposal are savepoints of one transaction, committed
+    // before the block is written into the message (a block in a commit always has its drain
+    // on disk).
+    store.hold()?;
     // The previous commit's drain is settled before the catch-up records new charges: settling
     // with nothing charged after the drain empties the running sums, while settling below new
     // charges rebuilds them from the charges.
@@ -219,7 +223,7 @@ fn write_drain_in(
             "could not read new agent logs ({e}); they stay pending"
         )),
     }
-    store.set_wait(run.remaining())?;
+    agent_cost_fault::point("hook.caught-up");
     let tx = store.write()?;
     let worktree_id = tx.worktree_id(worktree)?;
     if let Err(e) = tx.import_legacy_worktree(worktree, worktree_id) {
@@ -265,6 +269,7 @@ fn write_drain_in(
             tx.settle_before_tracking(worktree_id, spend.last_charge, since_ms)?;
         }
         tx.commit()?;
+        store.release()?;
         if proposals.is_empty() {
             marker::clear(&worktree.git_dir);
         }
@@ -292,6 +297,10 @@ fn write_drain_in(
         (false, true) => message,
     };
     if !has_content(&base, &comment) {
+        // Nothing is proposed for an empty message (git aborts it); what was settled and
+        // caught up is kept.
+        drop(tx);
+        store.release()?;
         return Ok(Outcome {
             warnings,
             message: base,
@@ -321,6 +330,7 @@ fn write_drain_in(
     let text = insert_block(&base, &block.to_trailer_lines(), &comment);
     tx.propose(worktree_id, &block.id, spend.last_charge, since_ms)?;
     tx.commit()?;
+    store.release()?;
     agent_cost_fault::point("hook.proposed");
     if proposals.is_empty() {
         marker::clear(&worktree.git_dir);

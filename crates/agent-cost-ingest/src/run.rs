@@ -2,7 +2,8 @@
 //!
 //! Two reader threads take files newest first (a run with a deadline reaches the sessions that
 //! are running now before old history) and send what they read; this thread routes each event
-//! and records it. Every few thousand events, and at the end, one transaction writes the
+//! and records it. A single file is read on this thread (no thread to start for a hook's usual
+//! catch-up). Every few thousand events, and at the end, one transaction writes the
 //! buffered events together with the cursors of the files they came from, so a cursor never
 //! moves past an event that is not in the store, and an event already in the store is never
 //! charged again (a replay after a kill adds nothing).
@@ -12,7 +13,7 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
 use agent_cost_events::{RepeatRule, UsageEvent};
@@ -129,7 +130,7 @@ pub struct IngestReport {
     pub charged_to: BTreeMap<String, u64>,
 }
 
-/// What the reader threads send.
+/// What the readers send.
 enum Message {
     /// Events read from file `index`, and how many more copies were folded into them.
     Events(usize, Vec<UsageEvent>, u64),
@@ -214,16 +215,9 @@ pub fn ingest(
         0 | 1 => targets.len(),
         many => std::thread::available_parallelism().map_or(1, |n| n.get().min(2).min(many)),
     };
-    std::thread::scope(|scope| {
-        let (sender, receiver) = sync_channel::<Vec<Message>>(4 * readers);
-        for _ in 0..readers {
-            let sender = sender.clone();
-            let (targets, next) = (&targets, &next);
-            let deadline = options.deadline;
-            scope.spawn(move || read_files(targets, next, deadline, sender));
-        }
-        drop(sender);
-        for message in receiver.iter().flatten() {
+    // Takes what a reader sends; false stops the readers (a write failed).
+    let mut take = |batch: Vec<Message>| -> bool {
+        for message in batch {
             match message {
                 Message::Events(index, events, folded) => {
                     *writer.copies_read.entry(index).or_default() += events.len() as u64 + folded;
@@ -270,11 +264,36 @@ pub fn ingest(
                 }
                 if let Err(error) = writer.flush(store, &targets, &mut report) {
                     failure = Some(error);
-                    break;
+                    return false;
                 }
             }
         }
-    });
+        true
+    };
+    if readers <= 1 {
+        // One file (a hook's usual catch-up): read here, without a thread to start and wake.
+        read_files(&targets, &next, options.deadline, &mut take);
+    } else {
+        std::thread::scope(|scope| {
+            let (sender, receiver) = sync_channel::<Vec<Message>>(4 * readers);
+            for _ in 0..readers {
+                let sender = sender.clone();
+                let (targets, next) = (&targets, &next);
+                let deadline = options.deadline;
+                scope.spawn(move || {
+                    read_files(targets, next, deadline, &mut |batch| {
+                        sender.send(batch).is_ok()
+                    })
+                });
+            }
+            drop(sender);
+            for batch in receiver.iter() {
+                if !take(batch) {
+                    break;
+                }
+            }
+        });
+    }
     if files_done < targets.len() as u64 {
         report.complete = false;
     }
@@ -559,14 +578,14 @@ fn read_files(
     targets: &[Target<'_>],
     next: &AtomicUsize,
     deadline: Option<Instant>,
-    sender: SyncSender<Vec<Message>>,
+    send: &mut dyn FnMut(Vec<Message>) -> bool,
 ) {
     let mut outbox = Outbox {
         messages: Vec::new(),
         events: Vec::with_capacity(SEND_EVERY),
         folded: 0,
         held: 0,
-        sender,
+        send,
     };
     loop {
         let index = next.fetch_add(1, Ordering::Relaxed);
@@ -624,8 +643,8 @@ fn read_files(
     outbox.send(usize::MAX);
 }
 
-/// What a reader thread has read and not sent yet, in order.
-struct Outbox {
+/// What a reader has read and not sent yet, in order.
+struct Outbox<'a> {
     messages: Vec<Message>,
     /// Events of the file being read, not yet in `messages`.
     events: Vec<UsageEvent>,
@@ -633,10 +652,11 @@ struct Outbox {
     folded: u64,
     /// Events in `messages`.
     held: usize,
-    sender: SyncSender<Vec<Message>>,
+    /// Hands a batch to the writer (over a channel, or directly); false when it has stopped.
+    send: &'a mut dyn FnMut(Vec<Message>) -> bool,
 }
 
-impl Outbox {
+impl Outbox<'_> {
     /// Moves the events gathered from file `index` into the messages.
     fn close_events(&mut self, index: usize) {
         if !self.events.is_empty() {
@@ -653,6 +673,6 @@ impl Outbox {
         self.close_events(index);
         self.held = 0;
         let messages = std::mem::take(&mut self.messages);
-        messages.is_empty() || self.sender.send(messages).is_ok()
+        messages.is_empty() || (self.send)(messages)
     }
 }

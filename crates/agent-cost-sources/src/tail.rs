@@ -385,8 +385,12 @@ fn canonical_field(rest: &mut &[u8], name: &[u8], signed: bool) -> Option<i128> 
     if digits == 0 || digits > 20 || (digits > 1 && bytes[0] == b'0') {
         return None;
     }
-    let mut value: u64 = 0;
-    for &digit in &bytes[..digits] {
+    // Nineteen digits always fit in a u64; only a twentieth can overflow it.
+    let (head, last) = bytes[..digits].split_at(digits.min(19));
+    let mut value = head
+        .iter()
+        .fold(0u64, |value, digit| value * 10 + u64::from(digit - b'0'));
+    if let Some(digit) = last.first() {
         value = value
             .checked_mul(10)?
             .checked_add(u64::from(digit - b'0'))?;

@@ -4,6 +4,12 @@
 //! `0600` (SQLite gives its `-wal` and `-shm` files the same mode). WAL mode lets readers
 //! (`status`, reports) run beside a writer; writers take the database with `BEGIN IMMEDIATE`
 //! and wait for each other at most the caller's time budget.
+//!
+//! A caller that makes several transactions in a row (a hook settles, catches up and proposes)
+//! may [`Store::hold`] the database: its transactions then become savepoints of one write
+//! transaction, which [`Store::release`] commits. One commit writes each changed page once,
+//! where three wrote the pages they share three times, and the next process has that much less
+//! log to read when it opens the database.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -29,12 +35,62 @@ const AUTO_CHECKPOINT_PAGES: i64 = 256;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Set while the database is held (see [`Store::hold`]): what committed savepoints leave
+    /// to do once the transaction that holds them commits.
+    held: Option<RefCell<AfterCommit>>,
+}
+
+/// What is done once a transaction is durable: files of the first ledger it imported are
+/// renamed, and the worktrees whose pending spend it changed are told.
+#[derive(Default)]
+struct AfterCommit {
+    retire: Vec<PathBuf>,
+    changed: Vec<PathBuf>,
+}
+
+impl AfterCommit {
+    fn run(self) {
+        for imported in self.retire {
+            crate::legacy::retire(&imported);
+        }
+        for git_dir in self.changed {
+            note_change(&git_dir);
+        }
+    }
+}
+
+/// A transaction of its own, or a savepoint of the transaction that holds the database.
+pub(crate) enum Scope<'a> {
+    Transaction(rusqlite::Transaction<'a>),
+    Savepoint(rusqlite::Savepoint<'a>),
+}
+
+impl std::ops::Deref for Scope<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        match self {
+            Scope::Transaction(tx) => tx,
+            Scope::Savepoint(savepoint) => savepoint,
+        }
+    }
+}
+
+impl Scope<'_> {
+    fn commit(self) -> rusqlite::Result<()> {
+        match self {
+            Scope::Transaction(tx) => tx.commit(),
+            Scope::Savepoint(savepoint) => savepoint.commit(),
+        }
+    }
 }
 
 /// A write transaction; nothing is kept unless [`Tx::commit`] is called.
 pub struct Tx<'a> {
-    pub(crate) tx: rusqlite::Transaction<'a>,
+    pub(crate) tx: Scope<'a>,
     pub(crate) path: &'a Path,
+    /// The held transaction's list of what to do after it commits, when this is a savepoint.
+    held: Option<&'a RefCell<AfterCommit>>,
     pub(crate) names: RefCell<crate::names::NameCache>,
     pub(crate) deltas: RefCell<crate::pending::PendingDeltas>,
     /// Files of the first ledger this transaction imported, renamed once it commits.
@@ -62,7 +118,11 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| StoreError::sqlite(&path, e))?;
-        let mut store = Store { conn, path };
+        let mut store = Store {
+            conn,
+            path,
+            held: None,
+        };
         store.configure(wait)?;
         store.migrate()?;
         let _ = store.import_legacy_state();
@@ -160,8 +220,12 @@ impl Store {
     }
 
     /// Copies the WAL into the database and empties it (after a large ingest, so the state on
-    /// disk is the database alone). Best effort: a reader in another process may delay it.
+    /// disk is the database alone). Best effort: a reader in another process may delay it, and
+    /// nothing is done while the database is held.
     pub fn checkpoint(&mut self) {
+        if self.held.is_some() {
+            return;
+        }
         let _ = self
             .conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
@@ -176,6 +240,35 @@ impl Store {
         let _ = self.conn.pragma_update(None, "wal_autocheckpoint", pages);
     }
 
+    /// Takes the database for writing, waiting for other writers within the configured wait,
+    /// until [`Store::release`]: the transactions started meanwhile are savepoints of this one
+    /// (each commits or rolls back on its own, and all become durable together). Nothing is
+    /// kept if the store is dropped without being released.
+    pub fn hold(&mut self) -> Result<(), StoreError> {
+        if self.held.is_some() {
+            return Ok(());
+        }
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| StoreError::sqlite(&self.path, e))?;
+        self.held = Some(RefCell::default());
+        Ok(())
+    }
+
+    /// Commits what was written since [`Store::hold`]. Nothing happens if it is not held.
+    pub fn release(&mut self) -> Result<(), StoreError> {
+        let Some(after) = self.held.take() else {
+            return Ok(());
+        };
+        agent_cost_fault::point("store.commit.before");
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(|e| StoreError::sqlite(&self.path, e))?;
+        agent_cost_fault::point("store.commit.after");
+        after.into_inner().run();
+        Ok(())
+    }
+
     /// Starts a write transaction, waiting for other writers within the configured wait.
     pub fn write(&mut self) -> Result<Tx<'_>, StoreError> {
         self.begin(TransactionBehavior::Immediate)
@@ -187,13 +280,18 @@ impl Store {
     }
 
     fn begin(&mut self, behavior: TransactionBehavior) -> Result<Tx<'_>, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(behavior)
-            .map_err(|e| StoreError::sqlite(&self.path, e))?;
+        let tx = match &self.held {
+            Some(_) => rusqlite::Savepoint::new(&mut self.conn).map(Scope::Savepoint),
+            None => self
+                .conn
+                .transaction_with_behavior(behavior)
+                .map(Scope::Transaction),
+        }
+        .map_err(|e| StoreError::sqlite(&self.path, e))?;
         Ok(Tx {
             tx,
             path: &self.path,
+            held: self.held.as_ref(),
             names: Default::default(),
             deltas: Default::default(),
             retire: Default::default(),
@@ -220,22 +318,27 @@ fn note_change(git_dir: &Path) {
 
 impl Tx<'_> {
     /// Makes every change of this transaction durable and visible, all at once; then renames
-    /// the first ledger's files it imported (see [`crate::import`]).
+    /// the first ledger's files it imported (see [`crate::import`]). A savepoint of a held
+    /// transaction becomes durable with it (see [`Store::release`]).
     pub fn commit(self) -> Result<(), StoreError> {
         self.flush_charges()?;
         self.flush_pending()?;
-        let changed = self.git_dirs_touched()?;
+        let after = AfterCommit {
+            changed: self.git_dirs_touched()?,
+            retire: self.retire.take(),
+        };
         let path = self.path;
-        let retire = self.retire.take();
+        if let Some(held) = self.held {
+            self.tx.commit().map_err(|e| StoreError::sqlite(path, e))?;
+            let mut held = held.borrow_mut();
+            held.retire.extend(after.retire);
+            held.changed.extend(after.changed);
+            return Ok(());
+        }
         agent_cost_fault::point("store.commit.before");
         self.tx.commit().map_err(|e| StoreError::sqlite(path, e))?;
         agent_cost_fault::point("store.commit.after");
-        for imported in retire {
-            crate::legacy::retire(&imported);
-        }
-        for git_dir in changed {
-            note_change(&git_dir);
-        }
+        after.run();
         Ok(())
     }
 

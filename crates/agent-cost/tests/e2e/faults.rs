@@ -55,7 +55,7 @@ fn crashes_inside_ingest_and_the_hooks_lose_and_double_count_nothing() {
         ("ingest", "store.commit.after:1"),
         ("commit", "store.commit.before:1"),
         ("commit", "store.commit.after:1"),
-        ("commit", "store.commit.before:2"),
+        ("commit", "hook.caught-up:1"),
         ("commit", "hook.proposed:1"),
         ("commit", "hook.written:1"),
     ];
