@@ -2,8 +2,8 @@
 //!
 //! Two reader threads take files newest first (a run with a deadline reaches the sessions that
 //! are running now before old history) and send what they read; this thread routes each event
-//! and records it. A single file is read on this thread (no thread to start for a hook's usual
-//! catch-up). Every few thousand events, and at the end, one transaction writes the
+//! and records it. A single file with little new in it (a hook's usual catch-up) is read on
+//! this thread, with no thread to start. Every few thousand events, and at the end, one transaction writes the
 //! buffered events together with the cursors of the files they came from, so a cursor never
 //! moves past an event that is not in the store, and an event already in the store is never
 //! charged again (a replay after a kill adds nothing).
@@ -147,6 +147,19 @@ struct Target<'a> {
     cursor: Option<String>,
 }
 
+/// Below this many unread bytes a lone file is read on the writing thread: parsing it takes
+/// less than starting a reader thread beside the writes.
+const SMALL_CATCH_UP: u64 = 64 * 1024;
+
+impl Target<'_> {
+    /// True when the source can tell that little of the file is unread.
+    fn is_small(&self) -> bool {
+        self.source
+            .unread_bytes(&self.file, self.cursor.as_deref())
+            .is_some_and(|unread| unread <= SMALL_CATCH_UP)
+    }
+}
+
 /// Reads every source's new data and records it, calling `progress(report, files done)`
 /// after each file.
 pub fn ingest(
@@ -211,9 +224,11 @@ pub fn ingest(
     let next = AtomicUsize::new(0);
     // One file (a hook's usual catch-up) needs one reader: no look at the machine's cores
     // (its cgroup files) for that.
-    let readers = match targets.len() {
-        0 | 1 => targets.len(),
-        many => std::thread::available_parallelism().map_or(1, |n| n.get().min(2).min(many)),
+    let readers = match targets.as_slice() {
+        [] => 0,
+        [one] if one.is_small() => 0,
+        [_] => 1,
+        many => std::thread::available_parallelism().map_or(1, |n| n.get().min(2).min(many.len())),
     };
     // Takes what a reader sends; false stops the readers (a write failed).
     let mut take = |batch: Vec<Message>| -> bool {
@@ -270,8 +285,8 @@ pub fn ingest(
         }
         true
     };
-    if readers <= 1 {
-        // One file (a hook's usual catch-up): read here, without a thread to start and wake.
+    if readers == 0 {
+        // A hook's usual catch-up: read here, without a thread to start and wake.
         read_files(&targets, &next, options.deadline, &mut take);
     } else {
         std::thread::scope(|scope| {

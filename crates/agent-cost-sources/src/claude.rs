@@ -225,6 +225,10 @@ impl Source for ClaudeSource {
         })
     }
 
+    fn unread_bytes(&self, file: &DataFile, cursor: Option<&str>) -> Option<u64> {
+        tail::unread_bytes(file, cursor, |text| Some(text))
+    }
+
     fn read(
         &self,
         file: &DataFile,

@@ -179,6 +179,10 @@ impl Source for CodexSource {
         })
     }
 
+    fn unread_bytes(&self, file: &DataFile, cursor: Option<&str>) -> Option<u64> {
+        tail::unread_bytes(file, cursor, tail::wrapped_tail_text)
+    }
+
     fn read(
         &self,
         file: &DataFile,

@@ -197,6 +197,10 @@ impl Source for GeminiSource {
         })
     }
 
+    fn unread_bytes(&self, file: &DataFile, cursor: Option<&str>) -> Option<u64> {
+        tail::unread_bytes(file, cursor, tail::wrapped_tail_text)
+    }
+
     fn read(
         &self,
         file: &DataFile,

@@ -182,6 +182,13 @@ pub trait Source: Send + Sync {
         false
     }
 
+    /// How many bytes of `file` are not read yet at `cursor`, when the source can tell from
+    /// the cursor alone (a run reads one small catch-up on its own thread, and a large one on a
+    /// reader thread beside the writes). The default does not know.
+    fn unread_bytes(&self, _file: &DataFile, _cursor: Option<&str>) -> Option<u64> {
+        None
+    }
+
     /// Reads what is new in `file` after `cursor` (`None`: from the start), handing each item
     /// to `sink` until it breaks, the data ends, or `deadline` passes.
     fn read(

@@ -370,6 +370,28 @@ pub fn stamp_of_cursor(text: &str) -> Option<(u64, i128, i128, u64)> {
     (rest == b"}").then_some((size as u64, mtime_ns, ctime_ns, inode as u64))
 }
 
+/// How much of `file` lies after its tail cursor's offset (all of it without a cursor), when the
+/// cursor is in the form this version writes; `quick` finds the tail's text in a source's
+/// cursor, as for [`cursor_unchanged`].
+pub fn unread_bytes(
+    file: &crate::DataFile,
+    cursor: Option<&str>,
+    quick: impl FnOnce(&str) -> Option<&str>,
+) -> Option<u64> {
+    let read = match cursor {
+        Some(cursor) => offset_of_cursor(quick(cursor)?)?,
+        None => 0,
+    };
+    Some(file.stamp?.len.saturating_sub(read))
+}
+
+/// The offset a cursor's text starts with (`{"offset":N,…`, as this version writes it), without
+/// parsing the rest.
+pub fn offset_of_cursor(text: &str) -> Option<u64> {
+    let mut rest = text.as_bytes();
+    canonical_field(&mut rest, b"{\"offset\":", false).and_then(|offset| u64::try_from(offset).ok())
+}
+
 /// Reads `name` then an integer as serde_json writes it (no leading zeros; a sign only when
 /// `signed`), within `u64`'s range, advancing `rest` past them.
 fn canonical_field(rest: &mut &[u8], name: &[u8], signed: bool) -> Option<i128> {
@@ -968,6 +990,8 @@ mod tests {
         };
         let text = serde_json::to_string(&pending).unwrap();
         assert_eq!(stamp_of_cursor(&text), None);
+        assert_eq!(offset_of_cursor(&text), Some(10));
+        assert_eq!(offset_of_cursor(r#"{"size":8,"offset":8}"#), None);
         for odd in [
             r#"{"offset":8,"size":8,"mtime_ns":5,"inode":7,"window_hash":9}"#,
             r#"{"offset":8,"size":08,"mtime_ns":5,"ctime_ns":5,"inode":7,"window_hash":9}"#,
@@ -977,6 +1001,31 @@ mod tests {
         ] {
             assert_eq!(stamp_of_cursor(odd), None, "{odd}");
         }
+    }
+
+    #[test]
+    fn the_unread_part_of_a_file_is_told_from_its_cursor() {
+        let file = crate::DataFile {
+            path: "/p/s.jsonl".into(),
+            modified: std::time::UNIX_EPOCH,
+            stamp: Some(crate::FileStamp {
+                len: 100,
+                mtime_ns: 1,
+                ctime_ns: 1,
+                inode: 1,
+            }),
+            subagent: false,
+        };
+        let cursor =
+            r#"{"offset":40,"size":40,"mtime_ns":1,"ctime_ns":1,"inode":1,"window_hash":2}"#;
+        assert_eq!(unread_bytes(&file, Some(cursor), |t| Some(t)), Some(60));
+        assert_eq!(unread_bytes(&file, None, |t| Some(t)), Some(100));
+        let wrapped = format!(r#"{{"tail":{cursor},"state":{{}}}}"#);
+        assert_eq!(
+            unread_bytes(&file, Some(&wrapped), wrapped_tail_text),
+            Some(60)
+        );
+        assert_eq!(unread_bytes(&file, Some("{}"), |t| Some(t)), None);
     }
 
     #[test]
