@@ -67,10 +67,11 @@ pub fn fingerprint(locations: &Locations, worktree: &Worktree) -> Option<String>
     print.add(locations.state_dir.as_os_str().as_encoded_bytes());
     let scope = Scope::Worktree(worktree.workdir.clone());
     for source in sources(locations) {
-        let found = source.discover(&scope);
+        let mut found = source.discover(&scope);
         if !found.unreadable.is_empty() {
             return None;
         }
+        found.sort_newest_first();
         print.add(source.name().as_bytes());
         for file in found.files {
             print.add(file.path.as_os_str().as_encoded_bytes());

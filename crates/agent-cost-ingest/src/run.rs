@@ -29,6 +29,9 @@ use serde::Serialize;
 
 use crate::route::Router;
 
+/// Up to this many files of a source, a run that forgets no cursors looks up each file's cursor
+/// instead of reading all of the source's.
+const POINT_LOOKUPS: usize = 64;
 /// How many events are buffered before they are written.
 const FLUSH_EVERY: usize = 4096;
 /// How many events travel between the threads at a time.
@@ -186,10 +189,23 @@ pub fn ingest(
                 None => source.discover(&options.scope),
             };
             report.unreadable.extend(discovery.unreadable);
-            let mut cursors: FxHashMap<Vec<u8>, String> =
-                tx.cursors(source.name())?.into_iter().collect();
+            let first_of_source = targets.len();
+            let full = options.scope == Scope::All && options.files.is_none();
+            // A full catch-up reads every cursor of the source (it forgets those of files that
+            // are gone); a few files (a hook's worktree) look theirs up one by one, however
+            // many other transcripts the machine holds.
+            let mut cursors: Option<FxHashMap<Vec<u8>, String>> =
+                if full || discovery.files.len() > POINT_LOOKUPS {
+                    Some(tx.cursors(source.name())?.into_iter().collect())
+                } else {
+                    None
+                };
             for file in discovery.files {
-                let cursor = cursors.remove(path_bytes(&file.path).as_ref());
+                let path = path_bytes(&file.path);
+                let cursor = match &mut cursors {
+                    Some(cursors) => cursors.remove(path.as_ref()),
+                    None => tx.cursor(source.name(), &path)?,
+                };
                 if cursor
                     .as_deref()
                     .is_some_and(|cursor| source.unchanged(&file, cursor))
@@ -203,7 +219,9 @@ pub fn ingest(
                     cursor,
                 });
             }
-            if options.scope == Scope::All && options.files.is_none() {
+            targets[first_of_source..]
+                .sort_unstable_by(|a, b| DataFile::reading_order(&a.file, &b.file));
+            if full && let Some(cursors) = cursors {
                 gone.extend(cursors.into_keys().map(|file| (source.name(), file)));
             }
         }

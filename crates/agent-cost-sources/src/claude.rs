@@ -35,9 +35,7 @@ pub fn find_transcripts(projects_dirs: &[PathBuf]) -> Discovery {
             walk.directory(dir);
         }
     }
-    let mut discovery = walk.discovery;
-    discovery.sort_newest_first();
-    discovery
+    walk.discovery
 }
 
 #[derive(Default)]

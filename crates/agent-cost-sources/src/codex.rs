@@ -146,7 +146,6 @@ pub fn find_rollouts(home: &Path) -> Discovery {
             path,
         });
     }
-    discovery.sort_newest_first();
     discovery
 }
 

@@ -182,7 +182,6 @@ impl Source for GeminiSource {
                 find_chats(&folder.path, &mut discovery);
             }
         }
-        discovery.sort_newest_first();
         *self.projects.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(projects));
         discovery
     }

@@ -125,7 +125,6 @@ impl Source for OpenCodeSource {
         if legacy && let Some(dir) = &self.data_dir {
             legacy::find_messages(&dir.join("storage"), &mut discovery);
         }
-        discovery.sort_newest_first();
         discovery
     }
 

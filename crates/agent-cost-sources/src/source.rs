@@ -29,6 +29,20 @@ pub struct DataFile {
     pub stamp: Option<FileStamp>,
 }
 
+impl DataFile {
+    /// The order a catch-up reads files in: newest first (a run with a deadline reaches the
+    /// sessions that are running now before old history), those modified at the same time by
+    /// path, compared as bytes.
+    pub fn reading_order(a: &DataFile, b: &DataFile) -> std::cmp::Ordering {
+        b.modified.cmp(&a.modified).then_with(|| {
+            a.path
+                .as_os_str()
+                .as_encoded_bytes()
+                .cmp(b.path.as_os_str().as_encoded_bytes())
+        })
+    }
+}
+
 /// What `stat` said of a file. Cursors save it as JSON (`len`, `mtime_ns`, `ctime_ns`,
 /// `inode`), enough to tell the file changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,25 +87,16 @@ impl FileStamp {
 /// What a source found on disk.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Discovery {
-    /// Data files, newest first.
+    /// Data files, in no particular order (see [`Discovery::sort_newest_first`]).
     pub files: Vec<DataFile>,
     /// Entries that could not be looked at (a dangling link, a permission problem), with why.
     pub unreadable: Vec<String>,
 }
 
 impl Discovery {
-    /// Puts the files in reading order: newest first, those modified at the same time by path
-    /// (compared as bytes: many files share a modification time, and comparing paths component
-    /// by component cost more than the rest of a no-op catch-up's sort).
+    /// Puts the files in reading order (see [`DataFile::reading_order`]).
     pub fn sort_newest_first(&mut self) {
-        self.files.sort_unstable_by(|a, b| {
-            b.modified.cmp(&a.modified).then_with(|| {
-                a.path
-                    .as_os_str()
-                    .as_encoded_bytes()
-                    .cmp(b.path.as_os_str().as_encoded_bytes())
-            })
-        });
+        self.files.sort_unstable_by(DataFile::reading_order);
     }
 }
 
@@ -173,7 +178,9 @@ pub trait Source: Send + Sync {
         None
     }
 
-    /// Finds the data files in `scope`, in the order they should be read.
+    /// Finds the data files in `scope`, in no particular order: a catch-up sorts the few it
+    /// reads ([`DataFile::reading_order`]), and sorting every file it skips cost more than
+    /// looking at them.
     fn discover(&self, scope: &Scope) -> Discovery;
 
     /// True when `cursor` shows, from the file's stamp alone, that nothing changed since it

@@ -395,14 +395,13 @@ impl Tx<'_> {
 
     /// Reads a source's cursor for one file.
     pub fn cursor(&self, source: &str, file: &[u8]) -> Result<Option<String>, StoreError> {
-        use rusqlite::OptionalExtension;
         self.tx
-            .query_row(
-                "SELECT state FROM cursors WHERE source = ?1 AND path = ?2",
-                rusqlite::params![source, file],
-                |row| row.get(0),
-            )
-            .optional()
+            .prepare_cached("SELECT state FROM cursors WHERE source = ?1 AND path = ?2")
+            .and_then(|mut statement| {
+                statement
+                    .query_row(rusqlite::params![source, file], |row| row.get(0))
+                    .optional()
+            })
             .map_err(|e| self.err(e))
     }
 

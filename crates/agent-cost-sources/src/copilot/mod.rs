@@ -109,7 +109,6 @@ impl Source for CopilotSource {
             // looks at every one (an unchanged log costs a `stat`).
             cli::discover(home, &mut discovery);
         }
-        discovery.sort_newest_first();
         discovery
     }
 
