@@ -191,39 +191,16 @@ pub fn ingest(
             report.unreadable.extend(discovery.unreadable);
             let first_of_source = targets.len();
             let full = options.scope == Scope::All && options.files.is_none();
-            // A full catch-up reads every cursor of the source (it forgets those of files that
-            // are gone); a few files (a hook's worktree) look theirs up one by one, however
-            // many other transcripts the machine holds.
-            let mut cursors: Option<FxHashMap<Vec<u8>, String>> =
-                if full || discovery.files.len() > POINT_LOOKUPS {
-                    Some(tx.cursors(source.name())?.into_iter().collect())
-                } else {
-                    None
-                };
-            for file in discovery.files {
-                let path = path_bytes(&file.path);
-                let cursor = match &mut cursors {
-                    Some(cursors) => cursors.remove(path.as_ref()),
-                    None => tx.cursor(source.name(), &path)?,
-                };
-                if cursor
-                    .as_deref()
-                    .is_some_and(|cursor| source.unchanged(&file, cursor))
-                {
-                    report.files_found += 1;
-                    continue;
-                }
-                targets.push(Target {
-                    source: source.as_ref(),
-                    file,
-                    cursor,
-                });
-            }
+            let (changed, forgotten) = changed_files(&tx, source.as_ref(), discovery.files, full)?;
+            report.files_found += changed.unchanged;
+            targets.extend(changed.files.into_iter().map(|(file, cursor)| Target {
+                source: source.as_ref(),
+                file,
+                cursor,
+            }));
+            gone.extend(forgotten.into_iter().map(|file| (source.name(), file)));
             targets[first_of_source..]
                 .sort_unstable_by(|a, b| DataFile::reading_order(&a.file, &b.file));
-            if full && let Some(cursors) = cursors {
-                gone.extend(cursors.into_keys().map(|file| (source.name(), file)));
-            }
         }
     }
     report.files_found += targets.len() as u64;
@@ -361,6 +338,70 @@ fn finish(
         tx.commit()?;
     }
     Ok(())
+}
+
+/// The files of one source that have something new, with their cursors.
+struct Changed {
+    files: Vec<(DataFile, Option<String>)>,
+    /// How many files the cursors show unchanged.
+    unchanged: u64,
+}
+
+/// Sorts `files` into the changed (with their cursors) and the unchanged, and, for a `full`
+/// catch-up, returns the cursors of files that are gone. A full catch-up streams every cursor
+/// of the source and keeps only those of changed files (an unchanged file's cursor is compared
+/// where SQLite holds it); a few files (a hook's worktree) look theirs up one by one, however
+/// many other transcripts the machine holds.
+fn changed_files(
+    tx: &agent_cost_store::Tx<'_>,
+    source: &dyn Source,
+    files: Vec<DataFile>,
+    full: bool,
+) -> Result<(Changed, Vec<Vec<u8>>), StoreError> {
+    let mut changed = Changed {
+        files: Vec::new(),
+        unchanged: 0,
+    };
+    let mut gone = Vec::new();
+    if !full && files.len() <= POINT_LOOKUPS {
+        for file in files {
+            let cursor = tx.cursor(source.name(), &path_bytes(&file.path))?;
+            if cursor
+                .as_deref()
+                .is_some_and(|cursor| source.unchanged(&file, cursor))
+            {
+                changed.unchanged += 1;
+            } else {
+                changed.files.push((file, cursor));
+            }
+        }
+        return Ok((changed, gone));
+    }
+    let mut cursors: Vec<Option<Option<String>>> = vec![Some(None); files.len()];
+    {
+        let keys: Vec<_> = files.iter().map(|file| path_bytes(&file.path)).collect();
+        let mut by_path: FxHashMap<&[u8], usize> = keys
+            .iter()
+            .enumerate()
+            .map(|(index, key)| (key.as_ref(), index))
+            .collect();
+        tx.each_cursor(
+            source.name(),
+            &mut |path, cursor| match by_path.remove(path) {
+                Some(index) if source.unchanged(&files[index], cursor) => cursors[index] = None,
+                Some(index) => cursors[index] = Some(Some(cursor.to_string())),
+                None if full => gone.push(path.to_vec()),
+                None => {}
+            },
+        )?;
+    }
+    for (file, cursor) in files.into_iter().zip(cursors) {
+        match cursor {
+            Some(cursor) => changed.files.push((file, cursor)),
+            None => changed.unchanged += 1,
+        }
+    }
+    Ok((changed, gone))
 }
 
 fn account(report: &mut IngestReport, end: &ReadEnd) {

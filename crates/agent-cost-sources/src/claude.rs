@@ -24,12 +24,15 @@ mod quick;
 /// The model name Claude Code gives to client-side errors; they cost nothing.
 pub const SYNTHETIC_MODEL: &str = "<synthetic>";
 
-/// Finds every transcript under the given `projects/` directories (following links), newest
-/// first, so a reader with a time budget reaches the sessions that are running now before old
-/// history. A `projects/` directory that does not exist is simply not there. Each file costs one
+/// Finds every transcript under the given `projects/` directories (following links), in no
+/// particular order (a catch-up sorts those it reads). A `projects/` directory that does not exist is simply not there. Each file costs one
 /// `stat` (directory entries say what they are; only links are followed with a `stat`).
 pub fn find_transcripts(projects_dirs: &[PathBuf]) -> Discovery {
-    let mut walk = Walk::default();
+    let mut walk = Walk {
+        // From one directory a walk reaches each path once; two can name the same one.
+        dedup_files: projects_dirs.len() > 1,
+        ..Walk::default()
+    };
     for dir in projects_dirs {
         if dir.is_dir() {
             walk.directory(dir);
@@ -44,6 +47,8 @@ struct Walk {
     /// Files and linked directories already visited (two config dirs, or links, can lead to the
     /// same place), by their paths' bytes (hashed as bytes, not component by component).
     seen: rustc_hash::FxHashSet<std::ffi::OsString>,
+    /// Whether files are looked up in `seen` (linked directories always are).
+    dedup_files: bool,
 }
 
 impl Walk {
@@ -98,7 +103,7 @@ impl Walk {
     }
 
     fn file(&mut self, path: PathBuf, meta: &std::fs::Metadata) {
-        if !self.seen.insert(path.clone().into_os_string()) {
+        if self.dedup_files && !self.seen.insert(path.clone().into_os_string()) {
             return;
         }
         self.discovery.files.push(DataFile {
@@ -521,6 +526,27 @@ mod tests {
     use super::*;
 
     const LINE: &str = r#"{"parentUuid":"p","isSidechain":false,"cwd":"/home/dev/alpha","sessionId":"s1","gitBranch":"main","type":"assistant","message":{"id":"msg_1","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"\"usage\" in text"}],"usage":{"input_tokens":5,"cache_creation_input_tokens":1500,"cache_read_input_tokens":12000,"cache_creation":{"ephemeral_5m_input_tokens":500,"ephemeral_1h_input_tokens":1000},"output_tokens":400,"service_tier":"standard"}},"requestId":"req_1","uuid":"u1","timestamp":"2025-10-10T09:01:00.000Z"}"#;
+
+    #[test]
+    fn a_projects_directory_named_twice_finds_each_transcript_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let projects = dir.path().join("projects");
+        for (project, session) in [("a", "s1"), ("a", "s2"), ("b", "s3")] {
+            std::fs::create_dir_all(projects.join(project)).unwrap();
+            std::fs::write(
+                projects.join(project).join(format!("{session}.jsonl")),
+                LINE,
+            )
+            .unwrap();
+        }
+        let once = find_transcripts(std::slice::from_ref(&projects));
+        let twice = find_transcripts(&[projects.clone(), projects]);
+        assert_eq!(once.files.len(), 3);
+        let mut found: Vec<_> = twice.files.iter().map(|f| f.path.clone()).collect();
+        found.sort();
+        found.dedup();
+        assert_eq!((twice.files.len(), found.len()), (3, 3));
+    }
 
     #[test]
     fn reads_usage_with_cache_split() {

@@ -405,16 +405,26 @@ impl Tx<'_> {
             .map_err(|e| self.err(e))
     }
 
-    /// Every cursor of a source, by file.
-    pub fn cursors(&self, source: &str) -> Result<Vec<(Vec<u8>, String)>, StoreError> {
+    /// Calls `visit` with every cursor of a source (file, cursor), without copying them.
+    pub fn each_cursor(
+        &self,
+        source: &str,
+        visit: &mut dyn FnMut(&[u8], &str),
+    ) -> Result<(), StoreError> {
         let mut statement = self
             .tx
             .prepare_cached("SELECT path, state FROM cursors WHERE source = ?1")
             .map_err(|e| self.err(e))?;
-        let rows = statement
-            .query_map([source], |row| Ok((row.get(0)?, row.get(1)?)))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        let mut rows = statement.query([source]).map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let path = row.get_ref(0).and_then(|v| Ok(v.as_blob()?));
+            let state = row.get_ref(1).and_then(|v| Ok(v.as_str()?));
+            visit(
+                path.map_err(|e| self.err(e))?,
+                state.map_err(|e| self.err(e))?,
+            );
+        }
+        Ok(())
     }
 
     /// Saves a source's cursor for one file.
