@@ -15,14 +15,21 @@ fn events_in(store: &mut Store) -> i64 {
         .unwrap()
 }
 
-#[test]
-fn what_is_written_while_held_is_kept_only_when_released() {
+/// A held store in a temp dir whose first savepoint recorded one event (`msg_1`), with the
+/// worktree's id.
+fn held_with_one_event() -> (tempfile::TempDir, Store, i64) {
     let (dir, mut store, worktree) = scratch_store();
     store.hold().unwrap();
     let tx = store.write().unwrap();
     let id = tx.worktree_id(&worktree).unwrap();
     tx.record(&request("msg_1", 10), Some(id)).unwrap();
     tx.commit().unwrap();
+    (dir, store, id)
+}
+
+#[test]
+fn what_is_written_while_held_is_kept_only_when_released() {
+    let (dir, mut store, id) = held_with_one_event();
     // A savepoint that is not committed takes back its own writes only.
     let tx = store.write().unwrap();
     tx.record(&request("msg_2", 10), Some(id)).unwrap();
@@ -42,12 +49,7 @@ fn what_is_written_while_held_is_kept_only_when_released() {
 
 #[test]
 fn a_held_store_dropped_without_release_keeps_nothing() {
-    let (dir, mut store, worktree) = scratch_store();
-    store.hold().unwrap();
-    let tx = store.write().unwrap();
-    let id = tx.worktree_id(&worktree).unwrap();
-    tx.record(&request("msg_1", 10), Some(id)).unwrap();
-    tx.commit().unwrap();
+    let (dir, store, _) = held_with_one_event();
     drop(store);
     let mut reopened = Store::open(dir.path(), Duration::from_secs(5)).unwrap();
     assert_eq!(events_in(&mut reopened), 0);
