@@ -15,9 +15,7 @@
 use std::path::{Path, PathBuf};
 
 use agent_cost_git::Worktree;
-use agent_cost_ingest::sources;
-use agent_cost_paths::Locations;
-use agent_cost_sources::{FileStamp, Scope};
+use agent_cost_sources::{FileStamp, Scope, Source};
 use agent_cost_store::store::CHANGES_FILE;
 
 const FILE: &str = "agent-cost-quiet";
@@ -54,7 +52,11 @@ impl Fingerprint {
 
 /// The fingerprint of the ledger and of the worktree's transcripts now; `None` when something
 /// could not be looked at (then the hook never takes the short way).
-pub fn fingerprint(locations: &Locations, worktree: &Worktree) -> Option<String> {
+pub fn fingerprint(
+    sources: &[Box<dyn Source>],
+    state_dir: &Path,
+    worktree: &Worktree,
+) -> Option<String> {
     let mut print = Fingerprint::new();
     // Grows with every ledger transaction that changed this worktree's pending spend or its
     // repository's tracking, whichever process made it.
@@ -64,9 +66,9 @@ pub fn fingerprint(locations: &Locations, worktree: &Worktree) -> Option<String>
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => print.add(b"absent"),
         Err(_) => return None,
     }
-    print.add(locations.state_dir.as_os_str().as_encoded_bytes());
+    print.add(state_dir.as_os_str().as_encoded_bytes());
     let scope = Scope::Worktree(worktree.workdir.clone());
-    for source in sources(locations) {
+    for source in sources {
         let mut found = source.discover(&scope);
         if !found.unreadable.is_empty() {
             return None;

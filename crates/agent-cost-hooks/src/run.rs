@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use agent_cost_git::{History, Worktree};
 use agent_cost_ingest::{IngestOptions, ingest, sources};
 use agent_cost_paths::Locations;
-use agent_cost_sources::Scope;
+use agent_cost_sources::{Scope, Source};
 use agent_cost_store::import::IMPORT_FAILED;
 use agent_cost_store::{Store, Tx};
 use agent_cost_trailers::{
@@ -91,8 +91,11 @@ pub fn write_drain(
     }
     // `--amend -m` / `-F`: git says `message`, but HEAD's block is being replaced with it.
     let amending = writer == Writer::Prepare(Some("message")) && invocation::is_amend();
+    // Configured once (Copilot's reads the user's settings file) for the fingerprint and the
+    // catch-up.
+    let sources = sources(&run.locations);
     let fingerprint = (!amending && is_plain(writer, &message, &worktree))
-        .then(|| quiet::fingerprint(&run.locations, &worktree))
+        .then(|| quiet::fingerprint(&sources, &run.locations.state_dir, &worktree))
         .flatten();
     if let Some(fingerprint) = &fingerprint
         && quiet::holds(&worktree.git_dir, fingerprint)
@@ -100,7 +103,15 @@ pub fn write_drain(
         marker::remember_prepared(&worktree.git_dir, &message);
         return Ok(Vec::new());
     }
-    let outcome = write_drain_in(run, message_file, message, writer, amending, &worktree)?;
+    let outcome = write_drain_in(
+        run,
+        &sources,
+        message_file,
+        message,
+        writer,
+        amending,
+        &worktree,
+    )?;
     if let Writer::Prepare(_) = writer {
         marker::remember_prepared(&worktree.git_dir, &outcome.message);
     }
@@ -137,6 +148,7 @@ struct Outcome {
 /// [`write_drain`] once the message is read.
 fn write_drain_in(
     run: &HookRun,
+    sources: &[Box<dyn Source>],
     message_file: &Path,
     message: String,
     writer: Writer,
@@ -194,13 +206,7 @@ fn write_drain_in(
     let caught_up = if watched {
         Ok(None)
     } else {
-        ingest(
-            &mut store,
-            &sources(&run.locations),
-            &options,
-            &mut |_, _| {},
-        )
-        .map(Some)
+        ingest(&mut store, sources, &options, &mut |_, _| {}).map(Some)
     };
     match caught_up {
         Ok(None) => {}

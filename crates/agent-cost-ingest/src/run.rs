@@ -377,7 +377,9 @@ fn changed_files(
         }
         return Ok((changed, gone));
     }
-    let mut cursors: Vec<Option<Option<String>>> = vec![Some(None); files.len()];
+    // What the cursors say of each file; a file without one is new.
+    let mut unchanged = vec![false; files.len()];
+    let mut cursors: Vec<Option<String>> = vec![None; files.len()];
     {
         let keys: Vec<_> = files.iter().map(|file| path_bytes(&file.path)).collect();
         let mut by_path: FxHashMap<&[u8], usize> = keys
@@ -388,17 +390,18 @@ fn changed_files(
         tx.each_cursor(
             source.name(),
             &mut |path, cursor| match by_path.remove(path) {
-                Some(index) if source.unchanged(&files[index], cursor) => cursors[index] = None,
-                Some(index) => cursors[index] = Some(Some(cursor.to_string())),
+                Some(index) if source.unchanged(&files[index], cursor) => unchanged[index] = true,
+                Some(index) => cursors[index] = Some(cursor.to_string()),
                 None if full => gone.push(path.to_vec()),
                 None => {}
             },
         )?;
     }
-    for (file, cursor) in files.into_iter().zip(cursors) {
-        match cursor {
-            Some(cursor) => changed.files.push((file, cursor)),
-            None => changed.unchanged += 1,
+    for ((file, cursor), unchanged) in files.into_iter().zip(cursors).zip(unchanged) {
+        if unchanged {
+            changed.unchanged += 1;
+        } else {
+            changed.files.push((file, cursor));
         }
     }
     Ok((changed, gone))
